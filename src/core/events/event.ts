@@ -1,0 +1,24 @@
+/** Domain event types written to the event log (SPEC §2 "Event log"). */
+export type EventType =
+  | 'UserRegistered'
+  | 'ImageCreated'
+  | 'UploadCompleted'
+  | 'ImageDeleted'
+  | 'BlobMissing';
+
+/** An event as appended; position and time are assigned by the log. */
+export interface NewEvent {
+  type: EventType;
+  /** Who caused it: a user id, or null for the system. */
+  actorId: string | null;
+  /** The id of the thing it is about. */
+  subjectId: string;
+  /** Small JSON payload; never a password or token. */
+  payload: Record<string, unknown>;
+}
+
+export interface StoredEvent extends NewEvent {
+  /** Monotonically increasing position in the log. */
+  position: number;
+  at: number;
+}

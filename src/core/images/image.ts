@@ -1,0 +1,38 @@
+/** Formats we accept, detected from the bytes (SPEC §4). */
+export const imageFormats = ['png', 'jpeg', 'bmp', 'webp', 'gif', 'tiff', 'avif'] as const;
+export type ImageFormat = (typeof imageFormats)[number];
+
+export type ImageStatus = 'pending' | 'ready' | 'failed';
+
+/** Facts read from EXIF; all optional because most uploads carry little or none. */
+export interface PhotoMetadata {
+  cameraMake: string | null;
+  cameraModel: string | null;
+  /** Epoch ms of DateTimeOriginal (camera local time read as UTC: EXIF usually has no zone). */
+  takenAt: number | null;
+  hasGps: boolean;
+  gpsLatitude: number | null;
+  gpsLongitude: number | null;
+}
+
+/** One user's upload of one blob (SPEC §2 "Image"). */
+export interface Image extends PhotoMetadata {
+  id: string;
+  ownerId: string;
+  sha256: string;
+  format: ImageFormat;
+  width: number;
+  height: number;
+  /** Bytes of the original. */
+  size: number;
+  status: ImageStatus;
+  createdAt: number;
+  uploadCompletedAt: number | null;
+}
+
+/** What the header says, read without decoding pixels. */
+export interface ImageProbe {
+  format: ImageFormat;
+  width: number;
+  height: number;
+}

@@ -1,0 +1,45 @@
+import type { Readable } from 'node:stream';
+
+/** What the store knows of one object. */
+export interface BlobInfo {
+  key: string;
+  size: number;
+  /** Epoch ms of the last write. */
+  modifiedAt: number;
+}
+
+/** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Object storage for image bytes, shaped like S3 so an S3 adapter fits: flat string keys
+ * (`originals/ab/cd/abcd…`), whole-object writes, ranged reads, listing by prefix.
+ * Adapters: local directory (embedded), S3-compatible (scale-out). Keys are made of
+ * `[a-z0-9/._-]` only; adapters may reject anything else. Methods throw
+ * AppError('STORAGE_UNAVAILABLE') when the backend cannot be reached.
+ */
+export interface BlobStore {
+  /**
+   * Makes the bytes of the local file `sourcePath` durable under `key` (fsynced / acknowledged by
+   * the backend) before resolving. Content-addressed callers rely on this: when `key` already
+   * exists nothing is written and `created` is false. `sourcePath` is left in place.
+   */
+  putFile(key: string, sourcePath: string): Promise<{ created: boolean }>;
+  /** Stores `body` durably under `key`, replacing any previous object atomically. */
+  put(key: string, body: Buffer): Promise<void>;
+  /** The whole object, or null when absent. Meant for small objects (derivatives). */
+  get(key: string): Promise<Buffer | null>;
+  /** A stream of the object's bytes (or of `range`), or null when absent. */
+  createReadStream(key: string, range?: ByteRange): Promise<Readable | null>;
+  /** Size and time of the object, or null when absent. */
+  head(key: string): Promise<BlobInfo | null>;
+  /** Removes the object; succeeds when it is already absent. */
+  delete(key: string): Promise<void>;
+  /** Every object whose key starts with `prefix`, in no guaranteed order. */
+  list(prefix: string): AsyncIterable<BlobInfo>;
+  /** Resolves when the backend is reachable and writable. */
+  ping(): Promise<void>;
+}

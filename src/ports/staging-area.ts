@@ -1,0 +1,30 @@
+import type { Readable } from 'node:stream';
+
+/** An upload received into local staging, hashed while it streamed in. */
+export interface StagedFile {
+  /** Absolute path of the staged bytes (fsynced). */
+  path: string;
+  /** Lower-case hex SHA-256 of the bytes. */
+  sha256: string;
+  size: number;
+  /** Removes the staged file; safe to call twice. */
+  discard(): Promise<void>;
+}
+
+/**
+ * A local working directory where uploads land before they are checked and promoted to the blob
+ * store. Staged file names are recognisable (`*.staging`) so garbage collection can sweep
+ * leftovers of a crash.
+ */
+export interface StagingArea {
+  /**
+   * Streams `source` into a new staging file, hashing as it goes, and fsyncs it. Never buffers the
+   * whole upload. Throws AppError('IMAGE_TOO_LARGE') as soon as more than `maxBytes` arrive (the
+   * partial file is removed); the rest of `source` is left unread for the caller to handle.
+   */
+  receive(source: Readable, maxBytes: number): Promise<StagedFile>;
+  /** Staging files last written before `olderThan` (epoch ms), for garbage collection. */
+  listStale(olderThan: number): Promise<string[]>;
+  /** Removes a file returned by listStale; succeeds when it is already gone. */
+  remove(path: string): Promise<void>;
+}
