@@ -22,6 +22,7 @@ export const errorCodes = {
     kind: 'unprocessable',
     title: 'The image has more pixels than allowed',
   },
+  RANGE_NOT_SATISFIABLE: { kind: 'range_not_satisfiable', title: 'The requested byte range is not satisfiable' },
   RATE_LIMITED: { kind: 'rate_limited', title: 'Too many requests' },
   STORAGE_UNAVAILABLE: { kind: 'unavailable', title: 'Storage is unavailable' },
 } as const;

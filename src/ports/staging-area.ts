@@ -19,8 +19,9 @@ export interface StagedFile {
 export interface StagingArea {
   /**
    * Streams `source` into a new staging file, hashing as it goes, and fsyncs it. Never buffers the
-   * whole upload. Throws AppError('IMAGE_TOO_LARGE') as soon as more than `maxBytes` arrive (the
-   * partial file is removed); the rest of `source` is left unread for the caller to handle.
+   * whole upload. Throws AppError('IMAGE_TOO_LARGE') when more than `maxBytes` arrive: past the
+   * limit nothing more is written, the rest of `source` is read and discarded (so a multipart
+   * parser behind it can finish; callers cap the source) and the partial file is removed.
    */
   receive(source: Readable, maxBytes: number): Promise<StagedFile>;
   /** Staging files last written before `olderThan` (epoch ms), for garbage collection. */

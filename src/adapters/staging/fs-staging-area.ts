@@ -1,0 +1,87 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AppError } from '../../core/errors.js';
+import type { StagedFile, StagingArea } from '../../ports/staging-area.js';
+import { fsyncFile } from '../blob/fsync.js';
+
+const suffix = '.staging';
+
+/** Staging in a local directory; keep it on the same filesystem as the fs blob store so promotion is a link, not a copy. */
+export class FsStagingArea implements StagingArea {
+  constructor(private readonly dir: string) {}
+
+  async receive(source: Readable, maxBytes: number): Promise<StagedFile> {
+    await mkdir(this.dir, { recursive: true });
+    const path = join(this.dir, `${randomUUID()}${suffix}`);
+    const meter = new HashingMeter(maxBytes);
+    try {
+      await pipeline(source, meter, createWriteStream(path, { flags: 'wx' }));
+      if (meter.overLimit) throw new AppError('IMAGE_TOO_LARGE', `The image is larger than ${maxBytes} bytes`, { limit: maxBytes });
+      await fsyncFile(path);
+    } catch (error) {
+      await rm(path, { force: true });
+      throw error;
+    }
+    return {
+      path,
+      sha256: meter.digest(),
+      size: meter.bytes,
+      discard: () => rm(path, { force: true }),
+    };
+  }
+
+  async listStale(olderThan: number): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const stale: string[] = [];
+    for (const name of names.filter((n) => n.endsWith(suffix))) {
+      const path = join(this.dir, name);
+      const info = await stat(path).catch(() => null);
+      if (info && info.mtimeMs < olderThan) stale.push(path);
+    }
+    return stale;
+  }
+
+  async remove(path: string): Promise<void> {
+    if (!path.startsWith(this.dir) || !path.endsWith(suffix)) throw new Error(`not a staging file: ${path}`);
+    await rm(path, { force: true });
+  }
+}
+
+/**
+ * Hashes and counts bytes as they pass. Past `maxBytes` it stops writing but keeps reading to the
+ * end, so a multipart parser feeding it can finish the request and the client gets its 413.
+ */
+class HashingMeter extends Transform {
+  bytes = 0;
+  overLimit = false;
+  private readonly hash = createHash('sha256');
+
+  constructor(private readonly maxBytes: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.overLimit || this.bytes > this.maxBytes) {
+      this.overLimit = true;
+      done();
+      return;
+    }
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}

@@ -1,0 +1,120 @@
+import { isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+/** Everything the process can be configured with. Defaults are the embedded mode (SPEC §7). */
+export interface Config {
+  /** TCP port to listen on (`PORT`, `--port`). */
+  port: number;
+  /** Interface to bind (`HOST`, `--host`). */
+  host: string;
+  /** Directory for the SQLite file, blobs, staging and the generated admin token (`DATA_DIR`, `--data-dir`). */
+  dataDir: string;
+  /** Metadata database: `sqlite:<path>` or `postgres://…` (`DATABASE_URL`, `--database-url`); default the SQLite file in the data dir. */
+  databaseUrl: string;
+  /** Blob store: `file:<dir>` (`BLOB_STORE_URL`, `--blob-store-url`); default `<dataDir>/blobs`. */
+  blobStoreUrl: string;
+  /** Admin token; when unset one is generated on first start and kept in the data dir (`ADMIN_TOKEN`). */
+  adminToken: string | undefined;
+  /** Largest upload in bytes (`MAX_UPLOAD_BYTES`, default 100 MiB). */
+  maxUploadBytes: number;
+  /** Most pixels an image may have (`MAX_IMAGE_PIXELS`, default 100 megapixels). */
+  maxImagePixels: number;
+  /** Longest side an image may have (`MAX_IMAGE_DIMENSION`, default 50,000). */
+  maxImageDimension: number;
+  /** Session lifetime in seconds (`SESSION_TTL_SECONDS`, default 30 days). */
+  sessionTtlSeconds: number;
+  /** pino level (`LOG_LEVEL`, default info). */
+  logLevel: string;
+}
+
+/** Thrown for invalid configuration; main prints the message and exits 1. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const options = {
+  port: { type: 'string', env: 'PORT' },
+  host: { type: 'string', env: 'HOST' },
+  'data-dir': { type: 'string', env: 'DATA_DIR' },
+  'database-url': { type: 'string', env: 'DATABASE_URL' },
+  'blob-store-url': { type: 'string', env: 'BLOB_STORE_URL' },
+  'admin-token': { type: 'string', env: 'ADMIN_TOKEN' },
+  'max-upload-bytes': { type: 'string', env: 'MAX_UPLOAD_BYTES' },
+  'max-image-pixels': { type: 'string', env: 'MAX_IMAGE_PIXELS' },
+  'max-image-dimension': { type: 'string', env: 'MAX_IMAGE_DIMENSION' },
+  'session-ttl-seconds': { type: 'string', env: 'SESSION_TTL_SECONDS' },
+  'log-level': { type: 'string', env: 'LOG_LEVEL' },
+} as const;
+
+type OptionName = keyof typeof options;
+
+/** Reads flags (which win) and environment variables into a validated Config. Throws ConfigError. */
+export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process.env): Config {
+  let flags: Partial<Record<OptionName, string>>;
+  try {
+    const parsed = parseArgs({
+      args: argv,
+      options: Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { type: o.type }])),
+      allowPositionals: true,
+      strict: true,
+    });
+    flags = parsed.values as Partial<Record<OptionName, string>>;
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  const raw = (name: OptionName): string | undefined => {
+    const value = flags[name] ?? env[options[name].env];
+    return value === undefined || value === '' ? undefined : value;
+  };
+
+  const dataDir = resolve(raw('data-dir') ?? './data');
+  return {
+    port: integer('PORT', raw('port'), 3000, 0, 65_535),
+    host: raw('host') ?? '0.0.0.0',
+    dataDir,
+    databaseUrl: databaseUrl(raw('database-url'), dataDir),
+    blobStoreUrl: blobStoreUrl(raw('blob-store-url'), dataDir),
+    adminToken: adminToken(raw('admin-token')),
+    maxUploadBytes: integer('MAX_UPLOAD_BYTES', raw('max-upload-bytes'), 100 * 1024 * 1024, 1, 10 * 1024 ** 3),
+    maxImagePixels: integer('MAX_IMAGE_PIXELS', raw('max-image-pixels'), 100_000_000, 1, 2 ** 40),
+    maxImageDimension: integer('MAX_IMAGE_DIMENSION', raw('max-image-dimension'), 50_000, 1, 1_000_000),
+    sessionTtlSeconds: integer('SESSION_TTL_SECONDS', raw('session-ttl-seconds'), 30 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
+    logLevel: logLevel(raw('log-level') ?? 'info'),
+  };
+}
+
+function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return parsed;
+}
+
+function databaseUrl(value: string | undefined, dataDir: string): string {
+  if (value === undefined) return `sqlite:${resolve(dataDir, 'imagegram.sqlite')}`;
+  if (/^postgres(ql)?:\/\//.test(value)) return value;
+  if (value.startsWith('sqlite:')) return `sqlite:${resolve(value.slice('sqlite:'.length))}`;
+  throw new ConfigError(`DATABASE_URL must start with postgres://, postgresql:// or sqlite:, got "${value}"`);
+}
+
+function blobStoreUrl(value: string | undefined, dataDir: string): string {
+  if (value === undefined) return `file:${resolve(dataDir, 'blobs')}`;
+  if (value.startsWith('file:')) {
+    const path = value.slice('file:'.length).replace(/^\/\//, '');
+    return `file:${isAbsolute(path) ? path : resolve(path)}`;
+  }
+  throw new ConfigError(`BLOB_STORE_URL must start with file: (S3 support is planned), got "${value}"`);
+}
+
+function adminToken(value: string | undefined): string | undefined {
+  if (value !== undefined && value.length < 16) throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
+  return value;
+}
+
+function logLevel(value: string): string {
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+  if (!levels.includes(value)) throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(', ')}, got "${value}"`);
+  return value;
+}

@@ -1,0 +1,130 @@
+import type { Readable } from 'node:stream';
+import pLimit, { type LimitFunction } from 'p-limit';
+import type { BlobStore } from '../../ports/blob-store.js';
+import type { ImageLimits, ImageProcessor } from '../../ports/image-processor.js';
+import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StagedFile, StagingArea } from '../../ports/staging-area.js';
+import { AppError } from '../errors.js';
+import { newId } from '../ids.js';
+import { derivativeKey, originalKey } from './blob-keys.js';
+import type { Image, ImageProbe } from './image.js';
+
+export interface ImageIngestOptions extends ImageLimits {
+  /** Largest original accepted, in bytes. */
+  maxBytes: number;
+  /** Images decoded at once; sharp uses about one thread per image, so ~cores (STYLE.md). */
+  decodeConcurrency: number;
+  now?: () => number;
+}
+
+export interface IngestResult {
+  image: Image;
+  /** True when the owner already had these exact bytes: nothing new was stored. */
+  duplicate: boolean;
+}
+
+export interface ImageIngestDependencies {
+  store: MetadataStore;
+  blobs: BlobStore;
+  staging: StagingArea;
+  processor: ImageProcessor;
+}
+
+/**
+ * The one path by which bytes become an Image (SPEC §4): stage and hash while streaming, detect
+ * and bound the format from the header, render the derivative, promote the original into the
+ * content-addressed store, then commit the row and its events. Bytes are durable before the row
+ * that points at them commits, so a crash leaves at worst an unreferenced blob for GC.
+ */
+export class ImageIngest {
+  private readonly decodeSlots: LimitFunction;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly deps: ImageIngestDependencies,
+    private readonly options: ImageIngestOptions,
+  ) {
+    this.decodeSlots = pLimit(options.decodeConcurrency);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Ingests an upload arriving as a stream. Throws IMAGE_TOO_LARGE, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, IMAGE_DIMENSIONS_TOO_LARGE. */
+  async ingestStream(ownerId: string, source: Readable): Promise<IngestResult> {
+    const staged = await this.stage(source);
+    try {
+      return await this.ingestStaged(ownerId, staged);
+    } finally {
+      await staged.discard();
+    }
+  }
+
+  /**
+   * Receives bytes into staging (hashed, size-checked, fsynced) without looking at them yet, so a
+   * transport can validate the rest of a request before anything is created. Throws IMAGE_TOO_LARGE.
+   */
+  stage(source: Readable): Promise<StagedFile> {
+    return this.deps.staging.receive(source, this.options.maxBytes);
+  }
+
+  /** Ingests bytes already staged and hashed (e.g. a finished resumable upload). The caller discards `staged`. */
+  async ingestStaged(ownerId: string, staged: Pick<StagedFile, 'path' | 'sha256' | 'size'>): Promise<IngestResult> {
+    const { store, blobs, processor } = this.deps;
+    const existing = await store.images.findByOwnerAndHash(ownerId, staged.sha256);
+    if (existing?.status === 'ready') return { image: existing, duplicate: true };
+
+    const probe = await processor.probe(staged.path);
+    this.checkDimensions(probe);
+    const [metadata] = await Promise.all([
+      processor.readMetadata(staged.path, probe),
+      this.ensureDerivative(staged, probe),
+    ]);
+    await blobs.putFile(originalKey(staged.sha256), staged.path);
+
+    const now = this.now();
+    const candidate: Image = {
+      id: newId(),
+      ownerId,
+      sha256: staged.sha256,
+      format: probe.format,
+      width: probe.width,
+      height: probe.height,
+      size: staged.size,
+      status: 'ready',
+      createdAt: now,
+      uploadCompletedAt: now,
+      ...metadata,
+    };
+    const { image, created } = await store.transaction(async (tx) => {
+      const result = await tx.images.insertOrGetExisting(candidate);
+      if (result.created) {
+        const payload = { sha256: candidate.sha256, format: candidate.format, size: candidate.size };
+        await tx.events.append(
+          { type: 'ImageCreated', actorId: ownerId, subjectId: candidate.id, payload },
+          { type: 'UploadCompleted', actorId: ownerId, subjectId: candidate.id, payload: {} },
+        );
+      }
+      return result;
+    });
+    return { image, duplicate: !created };
+  }
+
+  /** Decided from the header, before any pixel is decoded (SPEC §4: pixel bombs are 422). */
+  private checkDimensions(probe: ImageProbe): void {
+    const { maxPixels, maxDimension } = this.options;
+    if (probe.width * probe.height > maxPixels || probe.width > maxDimension || probe.height > maxDimension) {
+      throw new AppError(
+        'IMAGE_DIMENSIONS_TOO_LARGE',
+        `${probe.width}×${probe.height} exceeds the limit of ${maxPixels} pixels or ${maxDimension} pixels a side`,
+        { maxPixels, maxDimension },
+      );
+    }
+  }
+
+  /** Renders the derivative unless this blob already has one (another user uploaded the same bytes). */
+  private async ensureDerivative(staged: Pick<StagedFile, 'path' | 'sha256'>, probe: ImageProbe): Promise<void> {
+    const key = derivativeKey(staged.sha256);
+    if (await this.deps.blobs.head(key)) return;
+    const jpeg = await this.decodeSlots(() => this.deps.processor.renderDerivative(staged.path, probe));
+    await this.deps.blobs.put(key, jpeg);
+  }
+}

@@ -1,0 +1,51 @@
+import type { BlobStore } from '../../ports/blob-store.js';
+import type { MetadataStore } from '../../ports/metadata-store.js';
+import { AppError } from '../errors.js';
+import type { User } from '../users/user.js';
+import { derivativeEtag, derivativeKey } from './blob-keys.js';
+import type { Image } from './image.js';
+
+/** An image as a given viewer may see it: GPS coordinates only for the owner (SPEC §3). */
+export type ImageView = Image;
+
+/** The servable form of an image's pixels. */
+export interface Derivative {
+  bytes: Buffer;
+  etag: string;
+}
+
+/** Reading and deleting images, with the ownership rules in one place for REST and GraphQL. */
+export class ImageService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  /** The image's metadata as `viewer` may see it. Throws IMAGE_NOT_FOUND. */
+  async get(id: string, viewer: User | null): Promise<ImageView> {
+    const image = await this.store.images.findById(id);
+    if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${id}`);
+    return viewer?.id === image.ownerId ? image : { ...image, gpsLatitude: null, gpsLongitude: null };
+  }
+
+  /** The 600×600 JPEG. Throws IMAGE_NOT_FOUND, or IMAGE_NOT_READY while its upload is incomplete. */
+  async derivative(id: string): Promise<Derivative> {
+    const image = await this.store.images.findById(id);
+    if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${id}`);
+    if (image.status !== 'ready') throw new AppError('IMAGE_NOT_READY');
+    const bytes = await this.blobs.get(derivativeKey(image.sha256));
+    if (!bytes) throw new AppError('IMAGE_NOT_READY', 'The image has no rendering yet');
+    return { bytes, etag: derivativeEtag(image.sha256) };
+  }
+
+  /** Deletes an image row; its blob stays until garbage collection finds it unreferenced. Throws IMAGE_NOT_FOUND, NOT_OWNER. */
+  async delete(id: string, actor: User): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const image = await tx.images.findById(id);
+      if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${id}`);
+      if (image.ownerId !== actor.id) throw new AppError('NOT_OWNER', 'Only the owner may delete this image');
+      await tx.images.delete(id);
+      await tx.events.append({ type: 'ImageDeleted', actorId: actor.id, subjectId: id, payload: { sha256: image.sha256 } });
+    });
+  }
+}

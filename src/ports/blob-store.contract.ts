@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { after, before, describe, test } from 'node:test';
+import type { BlobStore } from './blob-store.js';
+
+/** The one behaviour suite every BlobStore adapter must pass (run by a small runner beside each adapter). */
+export function blobStoreContract(name: string, open: () => Promise<{ store: BlobStore; cleanup(): Promise<void> }>): void {
+  describe(`BlobStore contract: ${name}`, () => {
+    let store: BlobStore;
+    let cleanup: () => Promise<void>;
+    let scratch: string;
+
+    before(async () => {
+      ({ store, cleanup } = await open());
+      scratch = await mkdtemp(join(tmpdir(), 'blob-contract-'));
+    });
+    after(async () => {
+      await cleanup();
+      await rm(scratch, { recursive: true, force: true });
+    });
+
+    async function localFile(content: string): Promise<string> {
+      const path = join(scratch, `${Math.random().toString(16).slice(2)}.bin`);
+      await writeFile(path, content);
+      return path;
+    }
+
+    test('putFile stores the bytes once and reports whether it created them', async () => {
+      const first = await store.putFile('originals/aa/bb/aabb01', await localFile('hello'));
+      const second = await store.putFile('originals/aa/bb/aabb01', await localFile('hello'));
+      assert.deepEqual(first, { created: true });
+      assert.deepEqual(second, { created: false });
+      assert.equal((await store.get('originals/aa/bb/aabb01'))?.toString(), 'hello');
+    });
+
+    test('putFile leaves the source file in place', async () => {
+      const source = await localFile('keep me');
+      await store.putFile('originals/aa/bb/aabb02', source);
+      assert.equal(await text((await import('node:fs')).createReadStream(source)), 'keep me');
+    });
+
+    test('put replaces an object; get returns null when absent', async () => {
+      await store.put('derivatives/aa/bb/x.jpg', Buffer.from('one'));
+      await store.put('derivatives/aa/bb/x.jpg', Buffer.from('two'));
+      assert.equal((await store.get('derivatives/aa/bb/x.jpg'))?.toString(), 'two');
+      assert.equal(await store.get('derivatives/aa/bb/absent.jpg'), null);
+    });
+
+    test('head reports size and time, null when absent', async () => {
+      const before = Date.now() - 5_000;
+      await store.put('originals/aa/cc/head1', Buffer.from('12345'));
+      const info = await store.head('originals/aa/cc/head1');
+      assert.equal(info?.size, 5);
+      assert.ok(info && info.modifiedAt >= before);
+      assert.equal(await store.head('originals/aa/cc/absent'), null);
+    });
+
+    test('createReadStream streams the whole object or an inclusive range', async () => {
+      await store.put('originals/aa/dd/range1', Buffer.from('0123456789'));
+      const whole = await store.createReadStream('originals/aa/dd/range1');
+      const part = await store.createReadStream('originals/aa/dd/range1', { start: 2, end: 4 });
+      assert.ok(whole && part);
+      assert.equal(await text(whole), '0123456789');
+      assert.equal(await text(part), '234');
+      assert.equal(await store.createReadStream('originals/aa/dd/absent'), null);
+    });
+
+    test('delete removes an object and is idempotent', async () => {
+      await store.put('originals/aa/ee/gone', Buffer.from('x'));
+      await store.delete('originals/aa/ee/gone');
+      await store.delete('originals/aa/ee/gone');
+      assert.equal(await store.head('originals/aa/ee/gone'), null);
+    });
+
+    test('list yields exactly the objects under a prefix', async () => {
+      await store.put('listing/a/one', Buffer.from('1'));
+      await store.put('listing/a/two', Buffer.from('22'));
+      await store.put('listing/b/three', Buffer.from('333'));
+      const keys: string[] = [];
+      for await (const info of store.list('listing/a/')) keys.push(`${info.key}:${info.size}`);
+      assert.deepEqual(keys.sort(), ['listing/a/one:1', 'listing/a/two:2']);
+      const all: string[] = [];
+      for await (const info of store.list('listing/')) all.push(info.key);
+      assert.equal(all.length, 3);
+    });
+
+    test('keys that could escape the store are refused', async () => {
+      await assert.rejects(store.put('../escape', Buffer.from('x')));
+      await assert.rejects(store.get('originals/../../etc/passwd'));
+    });
+
+    test('ping succeeds on a reachable store', async () => {
+      await store.ping();
+    });
+  });
+}

@@ -1,0 +1,48 @@
+import { pino } from 'pino';
+import { createApp } from '../../app.js';
+import { ConfigError, loadConfig } from '../../config.js';
+import { serve } from './serve.js';
+
+const usage = `Usage: imagegram <command> [options]
+
+Commands:
+  serve     start the HTTP server (default)
+  migrate   apply database migrations and exit
+
+Options (each also read from the environment variable in brackets):
+  --port [PORT]  --host [HOST]  --data-dir [DATA_DIR]  --database-url [DATABASE_URL]
+  --blob-store-url [BLOB_STORE_URL]  --admin-token [ADMIN_TOKEN]  --log-level [LOG_LEVEL]
+  --max-upload-bytes [MAX_UPLOAD_BYTES]  --max-image-pixels [MAX_IMAGE_PIXELS]
+  --max-image-dimension [MAX_IMAGE_DIMENSION]  --session-ttl-seconds [SESSION_TTL_SECONDS]`;
+
+/** Runs one CLI command; resolves with the process exit code (serve never resolves until shutdown). */
+export async function runCli(argv: string[]): Promise<number> {
+  const [command = 'serve', ...rest] = argv[0]?.startsWith('-') ? ['serve', ...argv] : argv;
+  if (command === 'help' || command === '--help') {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  let config;
+  try {
+    config = loadConfig(rest);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`imagegram: invalid configuration: ${error.message}\n`);
+    return 1;
+  }
+  const logger = pino({ level: config.logLevel });
+  switch (command) {
+    case 'serve':
+      await serve(config, logger);
+      return 0;
+    case 'migrate': {
+      const app = await createApp(config, logger);
+      await app.close();
+      process.stdout.write('migrations applied\n');
+      return 0;
+    }
+    default:
+      process.stderr.write(`imagegram: unknown command "${command}"\n\n${usage}\n`);
+      return 1;
+  }
+}

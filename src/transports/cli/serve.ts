@@ -1,0 +1,27 @@
+import type { Logger } from 'pino';
+import { createApp } from '../../app.js';
+import type { Config } from '../../config.js';
+import { buildHttpServer } from '../http.js';
+
+/** Starts the HTTP server and shuts down gracefully on SIGTERM/SIGINT: in-flight requests finish, then storage closes. */
+export async function serve(config: Config, logger: Logger): Promise<void> {
+  const app = await createApp(config, logger);
+  const http = await buildHttpServer(app);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.error('in-flight requests did not finish within 30 s; exiting');
+      process.exit(1);
+    }, 30_000);
+    deadline.unref();
+    await http.close();
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  await http.listen({ port: config.port, host: config.host });
+}

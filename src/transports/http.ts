@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import type { App } from '../app.js';
+import { Metrics } from './metrics.js';
+import { sendProblem, toProblem } from './problem.js';
+import { RequestAuth } from './request-auth.js';
+import { healthRoutes } from './rest/health.routes.js';
+import { imageRoutes } from './rest/images.routes.js';
+import { ProblemSchema } from './rest/schemas.js';
+import { accountRoutes } from './rest/users.routes.js';
+
+/** Builds the HTTP server with every transport mounted; does not listen. */
+export async function buildHttpServer(app: App) {
+  const metrics = new Metrics();
+  const http = Fastify({
+    loggerInstance: app.logger,
+    // JSON bodies here are small; uploads are multipart streams and not subject to this limit.
+    bodyLimit: 256 * 1024,
+    // Uploads from phones on slow links can take long; headers still have Node's 60 s limit, and
+    // truly slow clients should use resumable uploads. One hour bounds a stuck request.
+    requestTimeout: 60 * 60 * 1000,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  http.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  http.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.httpDuration.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
+  });
+
+  http.setErrorHandler((error, request, reply) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: problem.code, detail: problem.detail }, 'request refused');
+    return sendProblem(reply, problem);
+  });
+  http.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, { type: '/problems/not-found', title: 'No such route', status: 404, detail: `${request.method} ${request.url} does not exist`, code: 'ROUTE_NOT_FOUND' }),
+  );
+
+  // Size limits are enforced by staging (one byte over the limit is a 413), not by throwing mid-part.
+  await http.register(multipart, { throwFileSizeLimit: false });
+  await http.register(swagger, {
+    openapi: {
+      info: { title: 'imagegram', version: '0.1.0', description: 'Image-sharing backend: uploads, images, posts, comments, feed.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, adminToken: { type: 'apiKey', in: 'header', name: 'X-Access-Token' } } },
+    },
+  });
+  await http.register(swaggerUi, { routePrefix: '/docs' });
+  http.addSchema(ProblemSchema);
+
+  const auth = new RequestAuth(app.services.accounts, app.services.admin);
+  await http.register(healthRoutes, { store: app.store, blobs: app.blobs, metrics });
+  await http.register(accountRoutes, { accounts: app.services.accounts, auth });
+  await http.register(imageRoutes, {
+    images: app.services.images,
+    ingest: app.services.ingest,
+    auth,
+    metrics,
+    maxUploadBytes: app.config.maxUploadBytes,
+  });
+  http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
+  return http;
+}

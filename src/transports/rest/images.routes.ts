@@ -1,0 +1,145 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import parseRange from 'range-parser';
+import { Type } from 'typebox';
+import { AppError, isAppError } from '../../core/errors.js';
+import type { ImageIngest } from '../../core/images/image-ingest.js';
+import type { ImageService } from '../../core/images/image-service.js';
+import type { Metrics } from '../metrics.js';
+import type { RequestAuth } from '../request-auth.js';
+import { multipartOverheadBytes, receiveMultipartUpload } from './multipart-upload.js';
+import { presentImage, presentUploadedImage } from './presenters.js';
+import { IdParams, problems } from './schemas.js';
+
+export interface ImageRoutesOptions {
+  images: ImageService;
+  ingest: ImageIngest;
+  auth: RequestAuth;
+  metrics: Metrics;
+  maxUploadBytes: number;
+}
+
+const UploadedImage = Type.Object({
+  id: Type.String(),
+  hash: Type.String({ description: 'SHA-256 of the uploaded bytes, lower-case hex' }),
+  duplicate: Type.Boolean({ description: 'True when you had already uploaded these exact bytes' }),
+  format: Type.String(),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  size: Type.Integer(),
+  url: Type.String({ description: 'The 600×600 JPEG' }),
+});
+
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+
+const ImageMetadata = Type.Object({
+  id: Type.String(),
+  ownerId: Type.String(),
+  hash: Type.String(),
+  format: Type.String(),
+  width: Type.Integer(),
+  height: Type.Integer(),
+  size: Type.Integer(),
+  status: Type.String(),
+  url: Type.String(),
+  createdAt: Type.String({ format: 'date-time' }),
+  uploadCompletedAt: Nullable(Type.String({ format: 'date-time' })),
+  camera: Nullable(Type.Object({ make: Nullable(Type.String()), model: Nullable(Type.String()) })),
+  takenAt: Nullable(Type.String({ format: 'date-time' })),
+  hasGps: Type.Boolean(),
+  gps: Nullable(Type.Object({ latitude: Type.Number(), longitude: Type.Number() })),
+});
+
+/** Raw bytes: Fastify sends Buffers as they are, the schema only documents them. */
+const JpegBytes = Type.Unsafe<Buffer>({ type: 'string', format: 'binary' });
+
+/** Derivatives never change under a given URL+ETag (the recipe version is in the ETag). */
+const immutable = 'public, max-age=31536000, immutable';
+
+/** Upload, read, serve and delete images (SPEC §3). */
+export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async (app, options) => {
+  const { images, ingest, auth, metrics, maxUploadBytes } = options;
+
+  app.post('/images', {
+    schema: {
+      tags: ['images'],
+      summary: 'Upload an image (multipart field "image")',
+      consumes: ['multipart/form-data'],
+      security: [{ bearer: [] }],
+      response: { 200: UploadedImage, 201: UploadedImage, ...problems(400, 401, 413, 415, 422) },
+    },
+    // An honest Content-Length already over the limit is refused before a byte is read.
+    onRequest: async (request, reply) => {
+      const declared = Number(request.headers['content-length'] ?? 0);
+      if (declared > maxUploadBytes + multipartOverheadBytes) {
+        reply.header('connection', 'close');
+        throw new AppError('IMAGE_TOO_LARGE', `The request is larger than the ${maxUploadBytes}-byte limit`, { limit: maxUploadBytes });
+      }
+    },
+  }, async (request, reply) => {
+    const user = await auth.requireUser(request);
+    try {
+      const upload = await receiveMultipartUpload(request, ingest, maxUploadBytes);
+      if (!upload.staged) throw new AppError('IMAGE_MISSING', 'The multipart body has no "image" file part');
+      try {
+        const { image, duplicate } = await ingest.ingestStaged(user.id, upload.staged);
+        metrics.uploads.inc({ result: duplicate ? 'duplicate' : 'created' });
+        metrics.uploadBytes.inc(upload.staged.size);
+        return reply.code(duplicate ? 200 : 201).send(presentUploadedImage(image, duplicate));
+      } finally {
+        await upload.staged.discard();
+      }
+    } catch (error) {
+      metrics.uploads.inc({ result: isAppError(error) ? error.code : 'error' });
+      throw error;
+    }
+  });
+
+  app.get('/images/:id', {
+    schema: { tags: ['images'], summary: 'Image metadata (GPS only for the owner)', params: IdParams, response: { 200: ImageMetadata, ...problems(404) } },
+  }, async (request) => presentImage(await images.get(request.params.id, await auth.user(request))));
+
+  app.get('/images/:id.jpg', {
+    schema: {
+      tags: ['images'],
+      summary: 'The 600×600 JPEG; supports ETag/If-None-Match and Range',
+      params: IdParams,
+      produces: ['image/jpeg'],
+      response: { 200: JpegBytes, 206: JpegBytes, 304: Type.Null(), ...problems(404, 416) },
+    },
+  }, async (request, reply) => {
+    const { bytes, etag } = await images.derivative(request.params.id);
+    reply.header('etag', etag).header('cache-control', immutable).header('accept-ranges', 'bytes').type('image/jpeg');
+    if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send(null);
+
+    const rangeHeader = request.headers.range;
+    // RFC 9110 §13.1.5: If-Range with a different validator means "send the whole thing".
+    const ifRange = request.headers['if-range'];
+    if (rangeHeader && (!ifRange || ifRange === etag)) {
+      const ranges = parseRange(bytes.length, rangeHeader, { combine: true });
+      if (ranges === -1) {
+        reply.header('content-range', `bytes */${bytes.length}`);
+        throw new AppError('RANGE_NOT_SATISFIABLE', `The image has ${bytes.length} bytes`);
+      }
+      // Multiple ranges would need multipart/byteranges; serving the whole body is allowed instead.
+      if (ranges !== -2 && ranges.length === 1 && ranges[0]) {
+        const { start, end } = ranges[0];
+        return reply.code(206).header('content-range', `bytes ${start}-${end}/${bytes.length}`).send(bytes.subarray(start, end + 1));
+      }
+    }
+    return reply.send(bytes);
+  });
+
+  app.delete('/images/:id', {
+    schema: { tags: ['images'], summary: 'Delete your image', params: IdParams, security: [{ bearer: [] }], response: { 204: Type.Null(), ...problems(401, 403, 404) } },
+  }, async (request, reply) => {
+    await images.delete(request.params.id, await auth.requireUser(request));
+    return reply.code(204).send(null);
+  });
+};
+
+/** RFC 9110 §13.1.2: weak comparison, list of tags or `*`. */
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+}

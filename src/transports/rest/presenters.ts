@@ -1,0 +1,51 @@
+import type { Image } from '../../core/images/image.js';
+import type { PublicUser } from '../../core/users/user.js';
+
+/** Epoch ms → ISO-8601, or null. */
+export function isoTime(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function presentUser(user: PublicUser) {
+  return { id: user.id, username: user.username, createdAt: new Date(user.createdAt).toISOString() };
+}
+
+/** The servable JPEG's path; the original is never served (SPEC §2). */
+export function imageUrl(image: Pick<Image, 'id'>): string {
+  return `/images/${image.id}.jpg`;
+}
+
+export function presentUploadedImage(image: Image, duplicate: boolean) {
+  return {
+    id: image.id,
+    hash: image.sha256,
+    duplicate,
+    format: image.format,
+    width: image.width,
+    height: image.height,
+    size: image.size,
+    url: imageUrl(image),
+  };
+}
+
+export function presentImage(image: Image) {
+  const gps = image.gpsLatitude !== null && image.gpsLongitude !== null ? { latitude: image.gpsLatitude, longitude: image.gpsLongitude } : null;
+  return {
+    id: image.id,
+    ownerId: image.ownerId,
+    hash: image.sha256,
+    format: image.format,
+    width: image.width,
+    height: image.height,
+    size: image.size,
+    status: image.status,
+    url: imageUrl(image),
+    createdAt: new Date(image.createdAt).toISOString(),
+    uploadCompletedAt: isoTime(image.uploadCompletedAt),
+    camera: image.cameraMake || image.cameraModel ? { make: image.cameraMake, model: image.cameraModel } : null,
+    takenAt: isoTime(image.takenAt),
+    hasGps: image.hasGps,
+    gps,
+  };
+}
+

@@ -1,0 +1,108 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createThrowawayPostgresDatabase, isPostgresRequested } from './postgres.js';
+
+const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A real imagegram process listening on loopback, driven over HTTP by end-to-end tests. */
+export interface RunningServer {
+  /** `http://127.0.0.1:<port>` */
+  baseUrl: string;
+  dataDir: string;
+  adminToken: string;
+  env: Record<string, string>;
+  /** Every line the process wrote to stdout/stderr, for assertions on logs. */
+  output: string[];
+  /** SIGKILLs the process (no graceful shutdown) and waits for it to be gone. */
+  kill(): Promise<void>;
+  /** Stops it gracefully (SIGTERM) and waits. */
+  stop(): Promise<void>;
+  /** Starts a new process on the same data dir and database (after kill or stop). */
+  restart(): Promise<RunningServer>;
+  /** Stops it and removes its data dir and throwaway database. */
+  cleanup(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Extra environment (e.g. lower limits). */
+  env?: Record<string, string>;
+  /** Generate the admin token instead of passing ADMIN_TOKEN. */
+  generateAdminToken?: boolean;
+}
+
+/**
+ * Starts the server from the TypeScript sources in a temp data dir, on SQLite — or on a throwaway
+ * PostgreSQL database when TEST_DATABASE=postgres (the CI PostgreSQL run).
+ */
+export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'imagegram-e2e-'));
+  const database = isPostgresRequested() ? await createThrowawayPostgresDatabase() : null;
+  if (isPostgresRequested() && !database) throw new Error('TEST_DATABASE=postgres but PostgreSQL is not reachable');
+  const adminToken = 'test-admin-token-0123456789abcdef';
+  const env: Record<string, string> = {
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'info',
+    ...(options.generateAdminToken ? {} : { ADMIN_TOKEN: adminToken }),
+    ...(database ? { DATABASE_URL: database.url } : {}),
+    ...options.env,
+  };
+  const launch = async (): Promise<RunningServer> => {
+    const { child, baseUrl, output } = await spawnServer(env);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const server: RunningServer = {
+      baseUrl,
+      dataDir,
+      adminToken,
+      env,
+      output,
+      async kill() {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        await exited;
+      },
+      async stop() {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+        await exited;
+      },
+      restart: launch,
+      async cleanup() {
+        await server.kill();
+        await rm(dataDir, { recursive: true, force: true });
+        await database?.drop();
+      },
+    };
+    return server;
+  };
+  return launch();
+}
+
+async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; output: string[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
+  const baseUrl = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start within 30 s:\n${output.join('\n')}`)), 30_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      output.push(line);
+      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code} before listening:\n${output.join('\n')}`));
+    });
+  });
+  return { child, baseUrl, output };
+}
