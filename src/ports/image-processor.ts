@@ -2,13 +2,14 @@ import type { ImageProbe, PhotoMetadata } from '../core/images/image.js';
 
 /**
  * Reads and renders images from local files (staged uploads). Adapter: sharp (libvips) plus a
- * worker-thread BMP decoder. All methods throw AppError only, never a library's own error:
- * UNSUPPORTED_FORMAT, CORRUPT_IMAGE or IMAGE_DIMENSIONS_TOO_LARGE.
+ * worker-thread BMP decoder. Whatever is wrong with the image is an AppError (UNSUPPORTED_FORMAT,
+ * CORRUPT_IMAGE, IMAGE_DIMENSIONS_TOO_LARGE), never a library's own error; failures that say
+ * nothing about the image (file system, a crashed worker) propagate unchanged so a caller can retry.
  */
 export interface ImageProcessor {
   /**
    * Detects the format from the magic bytes (never the name) and reads width and height from the
-   * header without decoding pixels. Throws UNSUPPORTED_FORMAT for anything not in `imageFormats`,
+   * header without decoding pixels; width and height are as displayed (after EXIF orientation). Throws UNSUPPORTED_FORMAT for anything not in `imageFormats`,
    * CORRUPT_IMAGE when the header cannot be read.
    */
   probe(path: string): Promise<ImageProbe>;
@@ -16,11 +17,13 @@ export interface ImageProcessor {
    * Decodes the whole image and renders the derivative (SPEC §2): a 600×600 baseline JPEG, cover
    * crop, EXIF orientation applied, sRGB, alpha flattened on white, no metadata at all.
    * Throws CORRUPT_IMAGE for truncated or undecodable data, IMAGE_DIMENSIONS_TOO_LARGE when the
-   * decoder meets more pixels than the configured limit.
+   * decoder meets more pixels or a longer side than the configured limits.
    */
   renderDerivative(path: string, probe: ImageProbe): Promise<Buffer>;
   /** EXIF facts (camera, taken-at, GPS). Never throws for absent or broken EXIF: returns empties. */
   readMetadata(path: string, probe: ImageProbe): Promise<PhotoMetadata>;
+  /** Releases worker threads; the processor is unusable afterwards. */
+  close(): Promise<void>;
 }
 
 /** Limits an ImageProcessor enforces while decoding. */
