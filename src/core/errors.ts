@@ -14,6 +14,7 @@ export const errorCodes = {
   NOT_FOUND: { kind: 'not_found', title: 'No such resource' },
   IMAGE_NOT_FOUND: { kind: 'not_found', title: 'No such image' },
   IMAGE_NOT_READY: { kind: 'not_found', title: 'The image is not available yet' },
+  MALFORMED_MULTIPART: { kind: 'invalid', title: 'The multipart body is malformed' },
   IMAGE_MISSING: { kind: 'invalid', title: 'No image was sent' },
   IMAGE_TOO_LARGE: { kind: 'too_large', title: 'The image exceeds the size limit' },
   UNSUPPORTED_FORMAT: { kind: 'unsupported', title: 'The bytes are not a supported image format' },

@@ -8,7 +8,7 @@ import { AppError, type ErrorCode } from '../../src/core/errors.js';
 test('docs/errors.md lists exactly the codes in the registry, with the status each maps to', async () => {
   const doc = await readFile(new URL('../../docs/errors.md', import.meta.url), 'utf8');
   const documented = new Map([...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)].map((m) => [m[1]!, Number(m[2])]));
-  const registry = new Map(
+  const registry = new Map<string, number>(
     (Object.keys(errorCodes) as ErrorCode[]).map((code) => [code, toProblem(new AppError(code)).status]),
   );
   for (const [code, status] of documented) {

@@ -42,7 +42,12 @@ export async function receiveMultipartUpload(request: FastifyRequest, ingest: Im
     }
   } catch (error) {
     await upload.staged?.discard();
-    throw error;
+    throw isMalformedMultipart(error) ? new AppError('MALFORMED_MULTIPART', (error as Error).message) : error;
   }
   return upload;
+}
+
+/** busboy reports a bad body (cut off, no boundary) with plain Errors, without a code or status. */
+function isMalformedMultipart(error: unknown): boolean {
+  return error instanceof Error && !('code' in error) && !('statusCode' in error) && /multipart/i.test(error.message);
 }
