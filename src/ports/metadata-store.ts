@@ -11,7 +11,8 @@ export interface MetadataStore extends MetadataRepositories {
   /**
    * Runs `work` in one ACID transaction: everything written through the `tx` it receives commits
    * together (durably, before the promise resolves) or not at all, and `work`'s error is rethrown.
-   * Calls made on the store itself (not on `tx`) each commit on their own.
+   * Calls made on the store itself (not on `tx`) each commit on their own; `work` must use only
+   * `tx` (on SQLite the store has one connection, so calling the store inside `work` deadlocks).
    */
   transaction<T>(work: (tx: MetadataRepositories) => Promise<T>): Promise<T>;
   /** Applies pending schema migrations; safe to call on every start and from several processes. */
@@ -69,7 +70,11 @@ export interface ImageRepository {
 }
 
 export interface EventLog {
-  /** Appends events (in order) and returns them with positions strictly greater than any before. */
+  /**
+   * Appends events (in order) and returns them with positions strictly greater than any before.
+   * Positions become visible in order: a reader paging with `list(after)` never skips an event
+   * that commits late. Appends serialise writers until commit, so append events last in a transaction.
+   */
   append(...events: NewEvent[]): Promise<StoredEvent[]>;
   /** Up to `limit` events with position > `after`, in position order. */
   list(after: number, limit: number): Promise<StoredEvent[]>;

@@ -1,0 +1,89 @@
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { KyselyMetadataStore } from './kysely-metadata-store.js';
+import { errorCode, type MetadataDialect } from './metadata-dialect.js';
+import type { Database } from './schema.js';
+import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
+
+/**
+ * Opens the scale-out metadata store on a PostgreSQL database (`postgres://…`). Connections are
+ * made lazily, so an unreachable server surfaces as STORAGE_UNAVAILABLE from the first call.
+ */
+export function openPostgresMetadataStore(
+  url: string,
+  opts: { max?: number } = {},
+): KyselyMetadataStore {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    // pg waits forever for a connection by default; a down server must fail fast instead.
+    connectionTimeoutMillis: 5_000,
+    // The port promises a resolved transaction is durable. A server or role configured with
+    // synchronous_commit=off acknowledges commits before the WAL is flushed, losing the last
+    // ones on a crash (https://www.postgresql.org/docs/15/wal-async-commit.html): pin it.
+    options: '-c synchronous_commit=on',
+    types: { getTypeParser },
+  });
+  // An idle client whose server went away emits 'error' on the pool; unhandled, that event
+  // would crash the process (https://node-postgres.com/apis/pool#error). The next query
+  // simply gets a fresh connection, or STORAGE_UNAVAILABLE.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({
+    dialect: reportingUnavailableStorage(
+      new PostgresDialect({ pool }),
+      postgresDialect.isUnavailable,
+    ),
+  });
+  return new KyselyMetadataStore(db, postgresDialect);
+}
+
+// int8 (bigint, count(*)) arrives as a string because it may exceed 2^53; our epoch-ms values
+// and counts never do, so parse it to a number for this pool only (not pg's global registry).
+const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
+  oid === pg.types.builtins.INT8 && format !== 'binary'
+    ? (value: string) => Number(value)
+    : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
+
+const unavailableNetCodes = [
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+];
+// SQLSTATE: 57P01–57P03 shutdown / cannot connect now, 53300 too many connections
+// (https://www.postgresql.org/docs/15/errcodes-appendix.html).
+const unavailableSqlStates = ['57P01', '57P02', '57P03', '53300'];
+// pg raises these without a code when a connection dies or cannot be obtained in time.
+const unavailableMessage =
+  /Connection terminated|timeout exceeded when trying to connect|not queryable|timed out/i;
+
+// Any constant shared by every process using this database; distinct from Kysely's migration lock.
+const eventLogLockId = 0x1a6e_e7e1;
+
+/** The PostgreSQL half of the dialect differences; its twin is `sqliteDialect` in sqlite.ts. */
+export const postgresDialect: MetadataDialect = {
+  name: 'postgres',
+  identityType: 'bigint',
+  identityColumn: (column) => column.primaryKey().generatedAlwaysAsIdentity(),
+  isUnavailable(error) {
+    const code = errorCode(error);
+    if (code !== undefined) {
+      // Class 08: connection exceptions.
+      if (unavailableNetCodes.includes(code) || unavailableSqlStates.includes(code)) return true;
+      if (code.startsWith('08')) return true;
+    }
+    return error instanceof Error && unavailableMessage.test(error.message);
+  },
+  // Identity values are handed out at insert time but become visible at commit, so two
+  // concurrent appenders could commit out of order and a reader paging by position would skip
+  // the slower one for good. A transaction-scoped advisory lock makes appenders take positions
+  // and commit one after another; it is released by COMMIT/ROLLBACK
+  // (https://www.postgresql.org/docs/15/explicit-locking.html#ADVISORY-LOCKS).
+  async lockEventLog(tx) {
+    await sql`select pg_advisory_xact_lock(${sql.lit(eventLogLockId)})`.execute(tx);
+  },
+};

@@ -1,0 +1,119 @@
+import type {
+  CompiledQuery,
+  DatabaseConnection,
+  DatabaseIntrospector,
+  Dialect,
+  DialectAdapter,
+  Driver,
+  Kysely,
+  QueryCompiler,
+  QueryResult,
+  TransactionSettings,
+} from 'kysely';
+import { AppError } from '../../core/errors.js';
+
+/**
+ * Wraps a Kysely dialect so that every driver error meaning "the database is unreachable or busy"
+ * surfaces as AppError('STORAGE_UNAVAILABLE') (the port's promise), whichever query, transaction
+ * step or migration hit it. Other errors pass through untouched: they are bugs.
+ */
+export function reportingUnavailableStorage(
+  dialect: Dialect,
+  isUnavailable: (error: unknown) => boolean,
+): Dialect {
+  const translate = (error: unknown): unknown => {
+    if (!isUnavailable(error)) return error;
+    const unavailable = new AppError('STORAGE_UNAVAILABLE', 'The metadata database is unavailable');
+    unavailable.cause = error;
+    return unavailable;
+  };
+  return {
+    createDriver: () => new TranslatingDriver(dialect.createDriver(), translate),
+    createQueryCompiler: (): QueryCompiler => dialect.createQueryCompiler(),
+    createAdapter: (): DialectAdapter => dialect.createAdapter(),
+    createIntrospector: (db: Kysely<any>): DatabaseIntrospector => dialect.createIntrospector(db),
+  };
+}
+
+type Translate = (error: unknown) => unknown;
+
+async function translated<T>(translate: Translate, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw translate(error);
+  }
+}
+
+class TranslatingDriver implements Driver {
+  // Kysely hands our connection objects back to begin/commit/release: map them to the inner ones,
+  // keeping one wrapper per inner connection so Kysely's identity checks still hold.
+  readonly #wrappers = new WeakMap<DatabaseConnection, TranslatingConnection>();
+
+  constructor(
+    private readonly inner: Driver,
+    private readonly translate: Translate,
+  ) {}
+
+  init(): Promise<void> {
+    return translated(this.translate, () => this.inner.init());
+  }
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    const connection = await translated(this.translate, () => this.inner.acquireConnection());
+    let wrapper = this.#wrappers.get(connection);
+    if (wrapper === undefined) {
+      wrapper = new TranslatingConnection(connection, this.translate);
+      this.#wrappers.set(connection, wrapper);
+    }
+    return wrapper;
+  }
+
+  beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    return translated(this.translate, () =>
+      this.inner.beginTransaction(unwrap(connection), settings),
+    );
+  }
+
+  commitTransaction(connection: DatabaseConnection): Promise<void> {
+    return translated(this.translate, () => this.inner.commitTransaction(unwrap(connection)));
+  }
+
+  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    return translated(this.translate, () => this.inner.rollbackTransaction(unwrap(connection)));
+  }
+
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection(unwrap(connection));
+  }
+
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}
+
+class TranslatingConnection implements DatabaseConnection {
+  constructor(
+    readonly inner: DatabaseConnection,
+    private readonly translate: Translate,
+  ) {}
+
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    return translated(this.translate, () => this.inner.executeQuery<R>(compiledQuery));
+  }
+
+  async *streamQuery<R>(
+    compiledQuery: CompiledQuery,
+    chunkSize?: number,
+  ): AsyncIterableIterator<QueryResult<R>> {
+    try {
+      yield* this.inner.streamQuery<R>(compiledQuery, chunkSize);
+    } catch (error) {
+      throw this.translate(error);
+    }
+  }
+}
+
+function unwrap(connection: DatabaseConnection): DatabaseConnection {
+  return connection instanceof TranslatingConnection ? connection.inner : connection;
+}
