@@ -5,13 +5,20 @@ import type { Config } from './config.js';
 import { AdminAuth } from './core/admin/admin-auth.js';
 import { ImageIngest } from './core/images/image-ingest.js';
 import { ImageService } from './core/images/image-service.js';
+import { IdempotentWrites } from './core/idempotency/idempotent-writes.js';
+import { CommentService } from './core/posts/comment-service.js';
+import { FeedService } from './core/posts/feed-service.js';
+import { OpaqueCursor } from './core/posts/opaque-cursor.js';
+import { PostService } from './core/posts/post-service.js';
 import { AccountService } from './core/users/account-service.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { ImageProcessor } from './ports/image-processor.js';
 import type { MetadataStore } from './ports/metadata-store.js';
+import type { PageCache } from './ports/page-cache.js';
 import type { StagingArea } from './ports/staging-area.js';
 import { FsBlobStore } from './adapters/blob/fs-blob-store.js';
 import { FsStagingArea } from './adapters/staging/fs-staging-area.js';
+import { MemoryPageCache } from './adapters/cache/memory-page-cache.js';
 import { SharpImageProcessor } from './adapters/image/sharp-image-processor.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
 
@@ -21,6 +28,9 @@ export interface Services {
   images: ImageService;
   ingest: ImageIngest;
   admin: AdminAuth;
+  posts: PostService;
+  comments: CommentService;
+  feed: FeedService;
 }
 
 /** Everything a transport needs: config, adapters and services, and how to shut them down. */
@@ -31,6 +41,7 @@ export interface App {
   blobs: BlobStore;
   staging: StagingArea;
   processor: ImageProcessor;
+  pageCache: PageCache;
   services: Services;
   close(): Promise<void>;
 }
@@ -52,6 +63,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const adminToken = await loadOrCreateAdminToken(config, logger);
 
   const accounts = new AccountService(store, { sessionTtlMs: config.sessionTtlSeconds * 1000 });
+  // A minute of lease covers any honest request; a crashed one frees its key after it.
+  const idempotent = new IdempotentWrites(store, { ttlMs: config.idempotencyTtlSeconds * 1000, leaseMs: 60_000 });
+  // Cursors are signed with a key derived from the admin token, which every process of a deployment shares.
+  const cursors = new OpaqueCursor(adminToken);
   const services: Services = {
     accounts,
     images: new ImageService(store, blobs),
@@ -60,6 +75,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       { ...limits, maxBytes: config.maxUploadBytes, decodeConcurrency: Math.max(2, availableParallelism()) },
     ),
     admin: new AdminAuth(adminToken),
+    posts: new PostService(store, idempotent),
+    comments: new CommentService(store, idempotent, cursors),
+    feed: new FeedService(store, cursors),
   };
   return {
     config,
@@ -68,6 +86,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     blobs,
     staging,
     processor,
+    pageCache: new MemoryPageCache(config.feedCacheBytes),
     services,
     async close() {
       await processor.close();

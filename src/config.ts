@@ -25,6 +25,14 @@ export interface Config {
   sessionTtlSeconds: number;
   /** pino level (`LOG_LEVEL`, default info). */
   logLevel: string;
+  /** Writes per minute per session token (or per IP when anonymous); 0 disables (`RATE_LIMIT_PER_MINUTE`, default 300). */
+  rateLimitPerMinute: number;
+  /** Log-in attempts per minute per IP; 0 disables (`LOGIN_RATE_LIMIT_PER_MINUTE`, default 30). */
+  loginRateLimitPerMinute: number;
+  /** How long an Idempotency-Key is remembered, in seconds (`IDEMPOTENCY_TTL_SECONDS`, default 24 h). */
+  idempotencyTtlSeconds: number;
+  /** Memory for cached feed pages, in bytes (`FEED_CACHE_BYTES`, default 64 MiB). */
+  feedCacheBytes: number;
 }
 
 /** Thrown for invalid configuration; main prints the message and exits 1. */
@@ -44,6 +52,10 @@ const options = {
   'max-image-dimension': { type: 'string', env: 'MAX_IMAGE_DIMENSION' },
   'session-ttl-seconds': { type: 'string', env: 'SESSION_TTL_SECONDS' },
   'log-level': { type: 'string', env: 'LOG_LEVEL' },
+  'rate-limit-per-minute': { type: 'string', env: 'RATE_LIMIT_PER_MINUTE' },
+  'login-rate-limit-per-minute': { type: 'string', env: 'LOGIN_RATE_LIMIT_PER_MINUTE' },
+  'idempotency-ttl-seconds': { type: 'string', env: 'IDEMPOTENCY_TTL_SECONDS' },
+  'feed-cache-bytes': { type: 'string', env: 'FEED_CACHE_BYTES' },
 } as const;
 
 type OptionName = keyof typeof options;
@@ -80,6 +92,10 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     maxImageDimension: integer('MAX_IMAGE_DIMENSION', raw('max-image-dimension'), 50_000, 1, 1_000_000),
     sessionTtlSeconds: integer('SESSION_TTL_SECONDS', raw('session-ttl-seconds'), 30 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
     logLevel: logLevel(raw('log-level') ?? 'info'),
+    rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', raw('rate-limit-per-minute'), 300, 0, 1_000_000),
+    loginRateLimitPerMinute: integer('LOGIN_RATE_LIMIT_PER_MINUTE', raw('login-rate-limit-per-minute'), 30, 0, 1_000_000),
+    idempotencyTtlSeconds: integer('IDEMPOTENCY_TTL_SECONDS', raw('idempotency-ttl-seconds'), 24 * 3600, 60, 30 * 24 * 3600),
+    feedCacheBytes: integer('FEED_CACHE_BYTES', raw('feed-cache-bytes'), 64 * 1024 * 1024, 0, 16 * 1024 ** 3),
   };
 }
 

@@ -1,16 +1,31 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { isAppError } from '../core/errors.js';
-import type { NewEvent } from '../core/events/event.js';
-import type { Image } from '../core/images/image.js';
-import type { Session, User } from '../core/users/user.js';
+import type { User } from '../core/users/user.js';
 import type { MetadataStore } from './metadata-store.js';
+import { idempotencyContract } from './metadata-store.idempotency.contract.js';
+import { postsContract } from './metadata-store.posts.contract.js';
+import {
+  aHash,
+  anEvent,
+  anImage,
+  aSession,
+  aUser,
+  type ContractScope,
+  sleep,
+  sortById,
+} from './metadata-store.support.contract.js';
 
 /** A store on a fresh, empty (not yet migrated) database, and how to close and remove it. */
 export interface MetadataStoreFixture {
   store: MetadataStore;
   cleanup(): Promise<void>;
+  /**
+   * Every statement the store runs, appended as it runs, if the adapter can report them; the
+   * "constant number of queries per page" promises are checked against it.
+   */
+  queries?: readonly string[];
 }
 
 /**
@@ -34,6 +49,14 @@ export function metadataStoreContract(
       fixture = undefined;
     });
     const migrated = () => beforeEach(() => store.migrate());
+    const scope: ContractScope = {
+      get store() {
+        return store;
+      },
+      get queries() {
+        return fixture?.queries;
+      },
+    };
 
     describe('migrate and ping', () => {
       test('ping resolves on a reachable database', async () => {
@@ -280,61 +303,19 @@ export function metadataStoreContract(
         assert.deepEqual(await store.events.list(0, 10), []);
       });
     });
+
+    describe('posts, comments and the feed', () => {
+      migrated();
+      postsContract(scope);
+    });
+
+    describe('idempotency keys', () => {
+      migrated();
+      idempotencyContract(scope);
+    });
   });
 }
 
 function usernameTaken(error: unknown): boolean {
   return isAppError(error, 'USERNAME_TAKEN');
-}
-
-function aSession(userId: string, expiresAt: number): Session {
-  return { tokenHash: aHash(), userId, createdAt: 1_700_000_000_000, expiresAt };
-}
-
-function aHash(): string {
-  return randomBytes(32).toString('hex');
-}
-
-function aUser(overrides: Partial<User> = {}): User {
-  return {
-    id: randomUUID(),
-    username: `user_${randomBytes(6).toString('hex')}`,
-    passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo',
-    createdAt: 1_700_000_000_000,
-    ...overrides,
-  };
-}
-
-function anImage(ownerId: string, overrides: Partial<Image> = {}): Image {
-  return {
-    id: randomUUID(),
-    ownerId,
-    sha256: aHash(),
-    format: 'jpeg',
-    width: 4032,
-    height: 3024,
-    size: 2_345_678,
-    status: 'pending',
-    createdAt: 1_700_000_000_123,
-    uploadCompletedAt: null,
-    cameraMake: 'FUJIFILM',
-    cameraModel: 'X-T4',
-    takenAt: 1_690_000_000_000,
-    hasGps: true,
-    gpsLatitude: 52.520008,
-    gpsLongitude: -13.404954,
-    ...overrides,
-  };
-}
-
-function anEvent(subjectId: string): NewEvent {
-  return { type: 'ImageCreated', actorId: null, subjectId, payload: { sha256: 'ab', n: { x: 1 } } };
-}
-
-function sortById<T extends { id: string }>(items: T[]): T[] {
-  return [...items].sort((a, b) => a.id.localeCompare(b.id));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,5 +1,7 @@
 import type { NewEvent, StoredEvent } from '../core/events/event.js';
+import type { IdempotencyRecord } from '../core/idempotency/idempotency-record.js';
 import type { Image } from '../core/images/image.js';
+import type { Comment, CommentView, FeedPosition, Post, PostView } from '../core/posts/post.js';
 import type { Session, User } from '../core/users/user.js';
 
 /**
@@ -11,8 +13,10 @@ export interface MetadataStore extends MetadataRepositories {
   /**
    * Runs `work` in one ACID transaction: everything written through the `tx` it receives commits
    * together (durably, before the promise resolves) or not at all, and `work`'s error is rethrown.
-   * Calls made on the store itself (not on `tx`) each commit on their own; `work` must use only
-   * `tx` (on SQLite the store has one connection, so calling the store inside `work` deadlocks).
+   * Calls made on the store itself (not on `tx`) are each atomic and durable before they resolve,
+   * though they may share a commit with other writers (SQLite group commit). `work` must use only
+   * `tx` (on SQLite the store has one connection, so calling the store inside `work` deadlocks)
+   * and stay short, with no network or file I/O: on SQLite a slow `work` holds up its whole batch.
    */
   transaction<T>(work: (tx: MetadataRepositories) => Promise<T>): Promise<T>;
   /** Applies pending schema migrations; safe to call on every start and from several processes. */
@@ -29,6 +33,10 @@ export interface MetadataRepositories {
   readonly sessions: SessionRepository;
   readonly images: ImageRepository;
   readonly events: EventLog;
+  readonly posts: PostRepository;
+  readonly comments: CommentRepository;
+  readonly feed: FeedState;
+  readonly idempotency: IdempotencyRepository;
 }
 
 export interface UserRepository {
@@ -78,4 +86,71 @@ export interface EventLog {
   append(...events: NewEvent[]): Promise<StoredEvent[]>;
   /** Up to `limit` events with position > `after`, in position order. */
   list(after: number, limit: number): Promise<StoredEvent[]>;
+}
+
+export interface PostRepository {
+  /** Inserts a post (its image must exist; commentCount is stored as given, normally 0). */
+  insert(post: Post): Promise<void>;
+  /** The post with that id, or null. */
+  findById(id: string): Promise<Post | null>;
+  /**
+   * The posts with those ids as views (author, image, last 2 comments newest first), in the order
+   * of `ids`, missing ids left out. Costs a constant number of queries whatever `ids.length`.
+   */
+  findViews(ids: readonly string[]): Promise<PostView[]>;
+  /**
+   * Up to `limit` post views in feed order (commentCount desc, id desc) strictly after `after`
+   * (from the start when null). Costs a constant number of queries whatever `limit`.
+   */
+  feedPage(after: FeedPosition | null, limit: number): Promise<PostView[]>;
+  /** Deletes the post and its comments; returns whether it existed. */
+  delete(id: string): Promise<boolean>;
+  /**
+   * Adds `delta` (±1) to the post's commentCount atomically (safe under concurrent writers) and
+   * returns whether the post exists. The update locks the post row until commit, so a concurrent
+   * delete of the post waits: call it before inserting a comment to know the post is there.
+   */
+  adjustCommentCount(postId: string, delta: number): Promise<boolean>;
+  /** How many posts show that image. */
+  countByImage(imageId: string): Promise<number>;
+}
+
+export interface CommentRepository {
+  /** Inserts a comment (its post must exist). */
+  insert(comment: Comment): Promise<void>;
+  /** The comment with that id, or null. */
+  findById(id: string): Promise<Comment | null>;
+  /** Deletes the comment; returns whether it existed (false when a concurrent delete won). */
+  delete(id: string): Promise<boolean>;
+  /** Up to `limit` of the post's comments, newest first (id desc), strictly after the comment id `after`. */
+  listByPost(postId: string, after: string | null, limit: number): Promise<CommentView[]>;
+  /** How many comments the post has (counted, not the stored commentCount). */
+  countByPost(postId: string): Promise<number>;
+}
+
+/**
+ * A counter every feed-changing write bumps in its own transaction, so a cache keyed by it can
+ * never serve a page older than the last committed write (no TTL staleness).
+ */
+export interface FeedState {
+  /** The current feed version. */
+  version(): Promise<number>;
+  /** Increments the version; call inside the transaction that changes posts or comments. */
+  bump(): Promise<void>;
+}
+
+export interface IdempotencyRepository {
+  /**
+   * Claims `record.key` for `record.userId`. Succeeds (`claimed: true`) when the key is unknown,
+   * expired (`expiresAt <= now`), or held by an in-flight claim whose lease ended (`leaseUntil <
+   * now`); otherwise returns the existing record untouched. Race-safe: of concurrent claims
+   * exactly one wins.
+   */
+  claim(record: IdempotencyRecord, now: number): Promise<{ claimed: true } | { claimed: false; existing: IdempotencyRecord }>;
+  /** Stores the result of the claimed request; call in the transaction of the write it made. */
+  complete(userId: string, key: string, result: string): Promise<void>;
+  /** Forgets an in-flight claim whose request failed, so a retry runs afresh; never a completed one. */
+  release(userId: string, key: string): Promise<void>;
+  /** Deletes records expired at `now`; returns how many. */
+  deleteExpired(now: number): Promise<number>;
 }

@@ -12,6 +12,10 @@ import { healthRoutes } from './rest/health.routes.js';
 import { imageRoutes } from './rest/images.routes.js';
 import { ProblemSchema } from './rest/schemas.js';
 import { accountRoutes } from './rest/users.routes.js';
+import { commentRoutes } from './rest/comments.routes.js';
+import { postRoutes } from './rest/posts.routes.js';
+import { loginRateLimit, rateLimitedError, writeRateLimit } from './rest/rate-limits.js';
+import rateLimit from '@fastify/rate-limit';
 
 /** Builds the HTTP server with every transport mounted; does not listen. */
 export async function buildHttpServer(app: App) {
@@ -57,16 +61,18 @@ export async function buildHttpServer(app: App) {
   await http.register(swaggerUi, { routePrefix: '/docs' });
   http.addSchema(ProblemSchema);
 
+  // Limits are opted into per route (`config.rateLimit`); reads stay unlimited by default.
+  await http.register(rateLimit, { global: false, errorResponseBuilder: rateLimitedError });
+  const writes = writeRateLimit(app.config.rateLimitPerMinute);
+  const logins = loginRateLimit(app.config.loginRateLimitPerMinute);
+
   const auth = new RequestAuth(app.services.accounts, app.services.admin);
+  const { services, config } = app;
   await http.register(healthRoutes, { store: app.store, blobs: app.blobs, metrics });
-  await http.register(accountRoutes, { accounts: app.services.accounts, auth });
-  await http.register(imageRoutes, {
-    images: app.services.images,
-    ingest: app.services.ingest,
-    auth,
-    metrics,
-    maxUploadBytes: app.config.maxUploadBytes,
-  });
+  await http.register(accountRoutes, { accounts: services.accounts, auth, writeRateLimit: writes, loginRateLimit: logins });
+  await http.register(imageRoutes, { images: services.images, ingest: services.ingest, auth, metrics, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
+  await http.register(postRoutes, { posts: services.posts, feed: services.feed, ingest: services.ingest, auth, pageCache: app.pageCache, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
+  await http.register(commentRoutes, { comments: services.comments, auth, writeRateLimit: writes });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   return http;
 }

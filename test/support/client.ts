@@ -39,3 +39,23 @@ export async function problemOf(response: Response): Promise<{ status: number; c
   if (!type.startsWith('application/problem+json')) throw new Error(`expected problem+json, got ${type}: ${await response.text()}`);
   return (await response.json()) as { status: number; code: string; detail: string; title: string; type: string };
 }
+
+/** Creates a post over HTTP from image bytes (multipart) and returns its JSON. */
+export async function createPost(baseUrl: string, user: TestUser, image: Uint8Array, caption: string, headers: Record<string, string> = {}): Promise<Response> {
+  const form = new FormData();
+  form.append('caption', caption);
+  form.append('image', new Blob([image], { type: 'image/png' }), 'photo.png');
+  return fetch(`${baseUrl}/posts`, { method: 'POST', headers: { ...user.headers, ...headers }, body: form });
+}
+
+/** Adds a comment over HTTP. */
+export function addComment(baseUrl: string, user: TestUser, postId: string, body: string, headers: Record<string, string> = {}): Promise<Response> {
+  return postJson(baseUrl, `/posts/${postId}/comments`, { body }, { ...user.headers, ...headers });
+}
+
+/** Distinct small PNGs: each call returns new bytes (a different colour), so no upload is a duplicate. */
+export async function distinctPng(seed: number): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  const colour = { r: seed % 256, g: Math.floor(seed / 256) % 256, b: (seed * 7) % 256 };
+  return sharp({ create: { width: 48, height: 32, channels: 3, background: colour } }).png().toBuffer();
+}

@@ -48,6 +48,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: 'info',
+    // Most suites sign in many users from 127.0.0.1; the rate-limit suite turns limits back on.
+    RATE_LIMIT_PER_MINUTE: '0',
+    LOGIN_RATE_LIMIT_PER_MINUTE: '0',
     ...(options.generateAdminToken ? {} : { ADMIN_TOKEN: adminToken }),
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...options.env,

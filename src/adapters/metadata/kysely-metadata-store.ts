@@ -1,13 +1,19 @@
 import { type Kysely, Migrator, sql } from 'kysely';
 import { isAppError } from '../../core/errors.js';
 import type {
+  CommentRepository,
   EventLog,
+  FeedState,
+  IdempotencyRepository,
   ImageRepository,
   MetadataRepositories,
   MetadataStore,
+  PostRepository,
   SessionRepository,
   UserRepository,
 } from '../../ports/metadata-store.js';
+import { GroupCommit } from './group-commit.js';
+import { committingWritesInGroups } from './group-committed-writes.js';
 import { KyselyRepositories } from './kysely-repositories.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import { metadataMigrations } from './migrations.js';
@@ -23,24 +29,44 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly sessions: SessionRepository;
   readonly images: ImageRepository;
   readonly events: EventLog;
+  readonly posts: PostRepository;
+  readonly comments: CommentRepository;
+  readonly feed: FeedState;
+  readonly idempotency: IdempotencyRepository;
+  /** Null when the dialect runs each transaction on its own. */
+  readonly #groupCommit: GroupCommit | null;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: MetadataDialect,
   ) {
-    const root = new KyselyRepositories(db, dialect);
+    const limits = dialect.groupCommit;
+    const inTransaction = (tx: Kysely<Database>) => new KyselyRepositories(tx, dialect);
+    const groupCommit = limits && new GroupCommit(db, inTransaction, limits);
+    this.#groupCommit = groupCommit;
+    const direct = new KyselyRepositories(db, dialect);
+    // With group commit, single writes on the store join a batch too, not paying an fsync each.
+    const root = groupCommit
+      ? committingWritesInGroups(direct, (work) => groupCommit.run(work))
+      : direct;
     this.users = root.users;
     this.sessions = root.sessions;
     this.images = root.images;
     this.events = root.events;
+    this.posts = root.posts;
+    this.comments = root.comments;
+    this.feed = root.feed;
+    this.idempotency = root.idempotency;
   }
 
   /**
-   * Runs `work` in one transaction on one connection. On SQLite the store has a single
-   * connection: calling the store itself (not `tx`) from inside `work` would wait for `work`
-   * forever, so don't.
+   * Runs `work` in one transaction on one connection. With group commit (SQLite), that
+   * transaction is shared with the other works of its batch, each in its own savepoint. On
+   * SQLite the store has a single connection: calling the store itself (not `tx`) from inside
+   * `work` would wait for `work` forever, so don't.
    */
   transaction<T>(work: (tx: MetadataRepositories) => Promise<T>): Promise<T> {
+    if (this.#groupCommit !== null) return this.#groupCommit.run(work);
     return this.db.transaction().execute((tx) => work(new KyselyRepositories(tx, this.dialect)));
   }
 
@@ -62,7 +88,9 @@ export class KyselyMetadataStore implements MetadataStore {
     await sql`select 1`.execute(this.db);
   }
 
+  /** Lets queued transactions finish (and commit) first, then closes the connections. */
   async close(): Promise<void> {
+    await this.#groupCommit?.drained();
     await this.db.destroy();
   }
 }

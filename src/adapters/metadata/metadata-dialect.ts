@@ -1,5 +1,16 @@
-import type { ColumnDefinitionBuilder, Kysely } from 'kysely';
-import type { Database } from './schema.js';
+import type {
+  AliasableExpression,
+  ColumnDefinitionBuilder,
+  Expression,
+  Kysely,
+  Logger,
+  Selectable,
+  SqlBool,
+} from 'kysely';
+import type { FeedPosition } from '../../core/posts/post.js';
+import type { GroupCommitLimits } from './group-commit.js';
+import type { CommentViewRow } from './post-row-mapping.js';
+import type { Database, PostsTable } from './schema.js';
 
 /**
  * Everything that differs between SQLite and PostgreSQL, as typed capabilities (the idea of
@@ -23,10 +34,45 @@ export interface MetadataDialect {
    * event that commits late with a smaller position.
    */
   lockEventLog(tx: Kysely<Database>): Promise<void>;
+  /**
+   * `column IN (ids)` with ONE bound parameter however many ids: no parameter limit to chunk
+   * around, and one statement text for every list length.
+   */
+  isIn(column: string, ids: readonly string[]): Expression<SqlBool>;
+  /**
+   * The next `limit` posts strictly after `after` in feed order (comment_count desc, id desc),
+   * in that order, as a subquery to join authors and images onto. Must be index range scans:
+   * the feed pages 100k posts.
+   */
+  postsAfter(
+    db: Kysely<Database>,
+    after: FeedPosition,
+    limit: number,
+  ): AliasableExpression<Selectable<PostsTable>>;
+  /**
+   * The newest `perPost` comments of each post in `postIds` (newest first) with their authors'
+   * usernames, in ONE query that reads only those comments, however many a post has.
+   */
+  newestComments(
+    db: Kysely<Database>,
+    postIds: readonly string[],
+    perPost: number,
+  ): Promise<CommentViewRow[]>;
+  /**
+   * How concurrent `transaction()` calls share commits: null runs each in its own transaction
+   * (a server with real concurrent connections); limits batch them into one commit each
+   * (one writer connection paying an fsync per commit).
+   */
+  readonly groupCommit: GroupCommitLimits | null;
 }
 
 /** Reads the `code` property drivers put on their errors (better-sqlite3, pg, node:net). */
 export function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null || !('code' in error)) return undefined;
   return typeof error.code === 'string' ? error.code : undefined;
+}
+
+/** Kysely's `log` option reporting every statement's SQL (failed ones too) to `onQuery`. */
+export function logQueriesTo(onQuery: ((sql: string) => void) | undefined): Logger | undefined {
+  return onQuery && ((event) => onQuery(event.query.sql));
 }

@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import type { MetadataDialect } from './metadata-dialect.js';
 
 /**
@@ -10,6 +10,7 @@ import type { MetadataDialect } from './metadata-dialect.js';
 export function metadataMigrations(dialect: MetadataDialect): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001_foundation': { up: (db) => foundation(db, dialect) },
+    '0002_posts': { up: (db) => posts(db) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -70,5 +71,65 @@ async function foundation(db: Kysely<unknown>, dialect: MetadataDialect): Promis
     .addColumn('subject_id', 'text', (c) => c.notNull())
     .addColumn('at', 'bigint', (c) => c.notNull())
     .addColumn('payload', 'text', (c) => c.notNull())
+    .execute();
+}
+
+/** Posts, comments, the feed version and remembered Idempotency-Keys (SPEC §2, §3). */
+async function posts(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('posts')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('author_id', 'text', (c) => c.notNull().references('users.id'))
+    // No cascade: the core refuses to delete an image a post shows (IMAGE_IN_USE), and the
+    // foreign key backs that refusal up if a code path forgets to ask.
+    .addColumn('image_id', 'text', (c) => c.notNull().references('images.id'))
+    .addColumn('caption', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('comment_count', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+  // The feed order (comment_count desc, id desc), walked backwards: pages are index range scans.
+  await db.schema.createIndex('posts_feed').on('posts').columns(['comment_count', 'id']).execute();
+  await db.schema.createIndex('posts_image_id').on('posts').column('image_id').execute();
+  await db.schema.createIndex('posts_author_id').on('posts').column('author_id').execute();
+
+  await db.schema
+    .createTable('comments')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('post_id', 'text', (c) => c.notNull().references('posts.id').onDelete('cascade'))
+    .addColumn('author_id', 'text', (c) => c.notNull().references('users.id'))
+    .addColumn('body', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .execute();
+  // A post's comments newest first, the last 2 per post for the feed, and the cascade's lookup.
+  await db.schema
+    .createIndex('comments_post_id_id')
+    .on('comments')
+    .columns(['post_id', 'id'])
+    .execute();
+
+  await db.schema
+    .createTable('feed_state')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('version', 'bigint', (c) => c.notNull())
+    .addCheckConstraint('feed_state_single_row', sql`id = 1`)
+    .execute();
+  // Inserted here, not on first bump: bump() is then a plain UPDATE that never races an insert.
+  await sql`insert into feed_state (id, version) values (1, 0)`.execute(db);
+
+  await db.schema
+    .createTable('idempotency_keys')
+    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    .addColumn('key', 'text', (c) => c.notNull())
+    .addColumn('fingerprint', 'text', (c) => c.notNull())
+    .addColumn('result', 'text')
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .addColumn('lease_until', 'bigint', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('idempotency_keys_pk', ['user_id', 'key'])
+    .execute();
+  await db.schema
+    .createIndex('idempotency_keys_expires_at')
+    .on('idempotency_keys')
+    .column('expires_at')
     .execute();
 }

@@ -11,12 +11,13 @@ metadataStoreContract(
   async () => {
     const database = await createThrowawayPostgresDatabase();
     if (database === null) throw new Error('PostgreSQL went away during the run');
-    const store = openPostgresMetadataStore(database.url);
+    const queries: string[] = [];
+    const store = openPostgresMetadataStore(database.url, { onQuery: (sql) => queries.push(sql) });
     const cleanup = async () => {
       await store.close();
       await database.drop();
     };
-    return { store, cleanup };
+    return { store, cleanup, queries };
   },
   { skip: probe === null && 'PostgreSQL not reachable' },
 );

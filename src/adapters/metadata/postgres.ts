@@ -1,9 +1,16 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, type SqlBool, sql } from 'kysely';
 import pg from 'pg';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
-import { errorCode, type MetadataDialect } from './metadata-dialect.js';
+import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
 import type { Database } from './schema.js';
 import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
+
+export interface PostgresMetadataStoreOptions {
+  /** Most connections in the pool (default 10). */
+  max?: number;
+  /** Called with the SQL of every statement the store runs (Kysely's `log`), e.g. to count them. */
+  onQuery?: (sql: string) => void;
+}
 
 /**
  * Opens the scale-out metadata store on a PostgreSQL database (`postgres://…`). Connections are
@@ -11,7 +18,7 @@ import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
  */
 export function openPostgresMetadataStore(
   url: string,
-  opts: { max?: number } = {},
+  opts: PostgresMetadataStoreOptions = {},
 ): KyselyMetadataStore {
   const pool = new pg.Pool({
     connectionString: url,
@@ -33,6 +40,7 @@ export function openPostgresMetadataStore(
       new PostgresDialect({ pool }),
       postgresDialect.isUnavailable,
     ),
+    log: logQueriesTo(opts.onQuery),
   });
   return new KyselyMetadataStore(db, postgresDialect);
 }
@@ -86,4 +94,46 @@ export const postgresDialect: MetadataDialect = {
   async lockEventLog(tx) {
     await sql`select pg_advisory_xact_lock(${sql.lit(eventLogLockId)})`.execute(tx);
   },
+  isIn,
+  // PostgreSQL walks posts_feed backwards for the row-value comparison, both columns included.
+  postsAfter: (db, after, limit) =>
+    db
+      .selectFrom('posts')
+      .selectAll()
+      .where((eb) =>
+        eb(eb.refTuple('comment_count', 'id'), '<', eb.tuple(after.commentCount, after.id)),
+      )
+      .orderBy('comment_count', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit),
+  newestComments: (db, postIds, perPost) =>
+    // LATERAL runs the LIMIT-ed index scan once per post; a row_number() window over the page
+    // would number every comment of a popular post first.
+    db
+      .selectFrom('posts as p')
+      .innerJoinLateral(
+        (eb) =>
+          eb
+            .selectFrom('comments as newest')
+            .selectAll('newest')
+            .whereRef('newest.post_id', '=', 'p.id')
+            .orderBy('newest.id', 'desc')
+            .limit(perPost)
+            .as('c'),
+        (join) => join.onTrue(),
+      )
+      .innerJoin('users as u', 'u.id', 'c.author_id')
+      .selectAll('c')
+      .select('u.username as author_username')
+      .where(isIn('p.id', postIds))
+      .orderBy('c.id', 'desc')
+      .execute(),
+  // Real concurrent connections: each transaction commits on its own, and the server's WAL
+  // writer already shares fsyncs between concurrent commits.
+  groupCommit: null,
 };
+
+/** `column IN` the ids, bound as one text[] parameter. */
+function isIn(column: string, ids: readonly string[]) {
+  return sql<SqlBool>`${sql.ref(column)} = any(${ids}::text[])`;
+}

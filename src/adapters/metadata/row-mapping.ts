@@ -4,7 +4,7 @@ import type { Image, ImageFormat, ImageStatus } from '../../core/images/image.js
 import type { Session, User } from '../../core/users/user.js';
 import type { EventsTable, ImagesTable, SessionsTable, UsersTable } from './schema.js';
 
-/** The one place rows become domain objects and back. */
+/** Rows become domain objects and back only here and in post-row-mapping.ts. */
 
 /**
  * The comparison key that makes usernames unique case-insensitively. Computed in JavaScript, not

@@ -10,6 +10,10 @@ export interface Database {
   sessions: SessionsTable;
   images: ImagesTable;
   events: EventsTable;
+  posts: PostsTable;
+  comments: CommentsTable;
+  feed_state: FeedStateTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export interface UsersTable {
@@ -55,4 +59,40 @@ export interface EventsTable {
   at: number;
   /** JSON text: portable, and the log is read in order rather than queried by payload. */
   payload: string;
+}
+
+export interface PostsTable {
+  /** UUIDv7: id order is creation order, so the feed's tie-break needs no created_at. */
+  id: string;
+  author_id: string;
+  image_id: string;
+  caption: string;
+  created_at: number;
+  /** Kept equal to the post's comment rows by the core, in the transaction of each change. */
+  comment_count: number;
+}
+
+export interface CommentsTable {
+  id: string;
+  post_id: string;
+  author_id: string;
+  body: string;
+  created_at: number;
+}
+
+/** Exactly one row (id 1): the feed version that every feed-changing write bumps. */
+export interface FeedStateTable {
+  id: number;
+  version: number;
+}
+
+export interface IdempotencyKeysTable {
+  user_id: string;
+  key: string;
+  fingerprint: string;
+  /** Null while the claiming request is in flight. */
+  result: string | null;
+  created_at: number;
+  lease_until: number;
+  expires_at: number;
 }

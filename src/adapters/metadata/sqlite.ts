@@ -7,15 +7,29 @@ import {
   type DialectAdapter,
   type Driver,
   Kysely,
+  type SqlBool,
   SqliteAdapter,
   SqliteDialect,
   type SqliteDialectConfig,
   SqliteDriver,
+  sql,
 } from 'kysely';
+import type { GroupCommitLimits } from './group-commit.js';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
-import { errorCode, type MetadataDialect } from './metadata-dialect.js';
+import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
 import type { Database } from './schema.js';
+import { cachingStatements } from './sqlite-statement-cache.js';
 import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
+
+export interface SqliteMetadataStoreOptions {
+  /** Called with the SQL of every statement the store runs (Kysely's `log`), e.g. to count them. */
+  onQuery?: (sql: string) => void;
+  /**
+   * How concurrent transactions share commits (default: `sqliteDialect.groupCommit`); false
+   * gives every transaction its own commit and fsync, to measure what group commit buys.
+   */
+  groupCommit?: boolean | GroupCommitLimits;
+}
 
 /**
  * Opens (creating it and its directory if needed) the embedded metadata store: one SQLite file,
@@ -24,14 +38,20 @@ import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
  * Open one store per file per process: better-sqlite3 waits for another connection's lock
  * synchronously, blocking the very event loop that would let that connection finish.
  */
-export function openSqliteMetadataStore(file: string): KyselyMetadataStore {
+export function openSqliteMetadataStore(
+  file: string,
+  options: SqliteMetadataStoreOptions = {},
+): KyselyMetadataStore {
   const dialect = new ImmediateTransactionSqliteDialect({
-    database: async () => openDatabase(file),
+    database: async () => cachingStatements(openDatabase(file)),
   });
   const db = new Kysely<Database>({
     dialect: reportingUnavailableStorage(dialect, sqliteDialect.isUnavailable),
+    log: logQueriesTo(options.onQuery),
   });
-  return new KyselyMetadataStore(db, sqliteDialect);
+  const { groupCommit = true } = options;
+  const limits = groupCommit === true ? sqliteDialect.groupCommit : groupCommit || null;
+  return new KyselyMetadataStore(db, { ...sqliteDialect, groupCommit: limits });
 }
 
 function openDatabase(file: string): BetterSqlite3.Database {
@@ -80,7 +100,68 @@ export const sqliteDialect: MetadataDialect = {
   // One connection, and BEGIN IMMEDIATE takes the write lock up front: writers are serialised,
   // so positions already become visible in order.
   lockEventLog: async () => {},
+  isIn,
+  postsAfter(db, after, limit) {
+    // Row values `(comment_count, id) < (?, ?)` use only the comment_count half of posts_feed
+    // here; two index range scans joined with UNION ALL measured 2.8x faster on 100k posts.
+    const sameCount = db
+      .selectFrom('posts')
+      .selectAll()
+      .where('comment_count', '=', after.commentCount)
+      .where('id', '<', after.id)
+      .orderBy('id', 'desc')
+      .limit(limit);
+    const fewerComments = db
+      .selectFrom('posts')
+      .selectAll()
+      .where('comment_count', '<', after.commentCount)
+      .orderBy('comment_count', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit);
+    // Compound members cannot carry ORDER BY/LIMIT in SQLite, hence the subqueries.
+    return db
+      .selectFrom(sameCount.as('same_count'))
+      .selectAll()
+      .unionAll(db.selectFrom(fewerComments.as('fewer_comments')).selectAll())
+      .orderBy('comment_count', 'desc')
+      .orderBy('id', 'desc')
+      .limit(limit);
+  },
+  newestComments(db, postIds, perPost) {
+    // A correlated `IN (… LIMIT n)` per post reads n index entries per post; a row_number()
+    // window over the page would number every comment of a popular post first.
+    return db
+      .selectFrom('posts as p')
+      .innerJoin('comments as c', (join) =>
+        join.on((eb) =>
+          eb(
+            'c.id',
+            'in',
+            eb
+              .selectFrom('comments as newest')
+              .select('newest.id')
+              .whereRef('newest.post_id', '=', 'p.id')
+              .orderBy('newest.id', 'desc')
+              .limit(perPost),
+          ),
+        ),
+      )
+      .innerJoin('users as u', 'u.id', 'c.author_id')
+      .selectAll('c')
+      .select('u.username as author_username')
+      .where(isIn('p.id', postIds))
+      .orderBy('c.id', 'desc')
+      .execute();
+  },
+  // One writer connection and an fsync per commit (synchronous=FULL): concurrent transactions
+  // share commits. 64 works of a few queries each run in ~2 ms; 5 ms bounds a batch of slow ones.
+  groupCommit: { maxWorks: 64, maxBatchMs: 5 },
 };
+
+/** `column IN` the ids, bound as one JSON array (json_each, built into SQLite since 3.38). */
+function isIn(column: string, ids: readonly string[]) {
+  return sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(ids)}))`;
+}
 
 /**
  * Kysely's SQLite dialect with two changes:

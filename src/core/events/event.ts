@@ -4,7 +4,11 @@ export type EventType =
   | 'ImageCreated'
   | 'UploadCompleted'
   | 'ImageDeleted'
-  | 'BlobMissing';
+  | 'BlobMissing'
+  | 'PostCreated'
+  | 'PostDeleted'
+  | 'CommentAdded'
+  | 'CommentDeleted';
 
 /** An event as appended; position and time are assigned by the log. */
 export interface NewEvent {

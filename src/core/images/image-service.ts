@@ -5,9 +5,6 @@ import type { User } from '../users/user.js';
 import { derivativeEtag, derivativeKey } from './blob-keys.js';
 import type { Image } from './image.js';
 
-/** An image as a given viewer may see it: GPS coordinates only for the owner (SPEC §3). */
-export type ImageView = Image;
-
 /** The servable form of an image's pixels. */
 export interface Derivative {
   bytes: Buffer;
@@ -21,8 +18,8 @@ export class ImageService {
     private readonly blobs: BlobStore,
   ) {}
 
-  /** The image's metadata as `viewer` may see it. Throws IMAGE_NOT_FOUND. */
-  async get(id: string, viewer: User | null): Promise<ImageView> {
+  /** The image's metadata as `viewer` may see it: GPS coordinates only for the owner (SPEC §3). Throws IMAGE_NOT_FOUND. */
+  async get(id: string, viewer: User | null): Promise<Image> {
     const image = await this.store.images.findById(id);
     if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${id}`);
     return viewer?.id === image.ownerId ? image : { ...image, gpsLatitude: null, gpsLongitude: null };
@@ -44,6 +41,7 @@ export class ImageService {
       const image = await tx.images.findById(id);
       if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${id}`);
       if (image.ownerId !== actor.id) throw new AppError('NOT_OWNER', 'Only the owner may delete this image');
+      if ((await tx.posts.countByImage(id)) > 0) throw new AppError('IMAGE_IN_USE', 'A post shows this image: delete the post first');
       await tx.images.delete(id);
       await tx.events.append({ type: 'ImageDeleted', actorId: actor.id, subjectId: id, payload: { sha256: image.sha256 } });
     });

@@ -13,7 +13,9 @@ Options (each also read from the environment variable in brackets):
   --port [PORT]  --host [HOST]  --data-dir [DATA_DIR]  --database-url [DATABASE_URL]
   --blob-store-url [BLOB_STORE_URL]  --admin-token [ADMIN_TOKEN]  --log-level [LOG_LEVEL]
   --max-upload-bytes [MAX_UPLOAD_BYTES]  --max-image-pixels [MAX_IMAGE_PIXELS]
-  --max-image-dimension [MAX_IMAGE_DIMENSION]  --session-ttl-seconds [SESSION_TTL_SECONDS]`;
+  --max-image-dimension [MAX_IMAGE_DIMENSION]  --session-ttl-seconds [SESSION_TTL_SECONDS]
+  --rate-limit-per-minute [RATE_LIMIT_PER_MINUTE]  --login-rate-limit-per-minute [LOGIN_RATE_LIMIT_PER_MINUTE]
+  --idempotency-ttl-seconds [IDEMPOTENCY_TTL_SECONDS]  --feed-cache-bytes [FEED_CACHE_BYTES]`;
 
 /** Runs one CLI command; resolves with the process exit code (serve never resolves until shutdown). */
 export async function runCli(argv: string[]): Promise<number> {

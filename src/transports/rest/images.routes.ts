@@ -6,6 +6,7 @@ import type { ImageIngest } from '../../core/images/image-ingest.js';
 import type { ImageService } from '../../core/images/image-service.js';
 import type { Metrics } from '../metrics.js';
 import type { RequestAuth } from '../request-auth.js';
+import type { WriteRateLimit } from './rate-limits.js';
 import { multipartOverheadBytes, receiveMultipartUpload } from './multipart-upload.js';
 import { presentImage, presentUploadedImage } from './presenters.js';
 import { IdParams, problems } from './schemas.js';
@@ -15,6 +16,7 @@ export interface ImageRoutesOptions {
   ingest: ImageIngest;
   auth: RequestAuth;
   metrics: Metrics;
+  writeRateLimit: WriteRateLimit;
   maxUploadBytes: number;
 }
 
@@ -57,15 +59,16 @@ const immutable = 'public, max-age=31536000, immutable';
 
 /** Upload, read, serve and delete images (SPEC §3). */
 export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async (app, options) => {
-  const { images, ingest, auth, metrics, maxUploadBytes } = options;
+  const { images, ingest, auth, metrics, writeRateLimit, maxUploadBytes } = options;
 
   app.post('/images', {
+    config: { rateLimit: writeRateLimit },
     schema: {
       tags: ['images'],
       summary: 'Upload an image (multipart field "image")',
       consumes: ['multipart/form-data'],
       security: [{ bearer: [] }],
-      response: { 200: UploadedImage, 201: UploadedImage, ...problems(400, 401, 413, 415, 422) },
+      response: { 200: UploadedImage, 201: UploadedImage, ...problems(400, 401, 413, 415, 422, 429) },
     },
     // An honest Content-Length already over the limit is refused before a byte is read.
     onRequest: async (request, reply) => {
@@ -130,7 +133,8 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
   });
 
   app.delete('/images/:id', {
-    schema: { tags: ['images'], summary: 'Delete your image', params: IdParams, security: [{ bearer: [] }], response: { 204: Type.Null(), ...problems(401, 403, 404) } },
+    config: { rateLimit: writeRateLimit },
+    schema: { tags: ['images'], summary: 'Delete your image', params: IdParams, security: [{ bearer: [] }], response: { 204: Type.Null(), ...problems(401, 403, 404, 409, 429) } },
   }, async (request, reply) => {
     await images.delete(request.params.id, await auth.requireUser(request));
     return reply.code(204).send(null);

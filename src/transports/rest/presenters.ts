@@ -1,4 +1,5 @@
 import type { Image } from '../../core/images/image.js';
+import type { CommentView, PostView } from '../../core/posts/post.js';
 import type { PublicUser } from '../../core/users/user.js';
 
 /** Epoch ms → ISO-8601, or null. */
@@ -49,3 +50,25 @@ export function presentImage(image: Image) {
   };
 }
 
+
+export function presentComment(comment: CommentView) {
+  return {
+    id: comment.id,
+    postId: comment.postId,
+    body: comment.body,
+    author: comment.author,
+    createdAt: new Date(comment.createdAt).toISOString(),
+  };
+}
+
+export function presentPost(post: PostView) {
+  return {
+    id: post.id,
+    caption: post.caption,
+    author: post.author,
+    createdAt: new Date(post.createdAt).toISOString(),
+    commentCount: post.commentCount,
+    image: { id: post.image.id, url: imageUrl(post.image), width: post.image.width, height: post.image.height },
+    lastComments: post.lastComments.map(presentComment),
+  };
+}

@@ -24,3 +24,29 @@ export const PublicUserSchema = Type.Object({
 });
 
 export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const BylineSchema = Type.Object({ id: Type.String(), username: Type.String() });
+
+export const CommentSchema = Type.Object({
+  id: Type.String(),
+  postId: Type.String(),
+  body: Type.String(),
+  author: BylineSchema,
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const PostSchema = Type.Object({
+  id: Type.String(),
+  caption: Type.String(),
+  author: BylineSchema,
+  createdAt: Type.String({ format: 'date-time' }),
+  commentCount: Type.Integer(),
+  image: Type.Object({ id: Type.String(), url: Type.String(), width: Type.Integer(), height: Type.Integer() }),
+  lastComments: Type.Array(CommentSchema, { description: 'At most 2, newest first' }),
+});
+
+/** `?limit=&cursor=` of paged lists (SPEC §3: limit 1–100, default 20). */
+export const PageQuery = Type.Object({
+  limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+});

@@ -4,11 +4,14 @@ import type { AccountService } from '../../core/users/account-service.js';
 import type { RequestAuth } from '../request-auth.js';
 import { bearerToken } from '../request-auth.js';
 import { presentUser } from './presenters.js';
+import type { WriteRateLimit } from './rate-limits.js';
 import { problems, PublicUserSchema } from './schemas.js';
 
 export interface AccountRoutesOptions {
   accounts: AccountService;
   auth: RequestAuth;
+  writeRateLimit: WriteRateLimit;
+  loginRateLimit: WriteRateLimit;
 }
 
 const Credentials = Type.Object({
@@ -17,13 +20,14 @@ const Credentials = Type.Object({
 });
 
 /** Sign-up, log-in and log-out (SPEC §3). */
-export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { accounts, auth }) => {
+export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { accounts, auth, writeRateLimit, loginRateLimit }) => {
   app.post('/users', {
+    config: { rateLimit: writeRateLimit },
     schema: {
       tags: ['users'],
       summary: 'Sign up',
       body: Credentials,
-      response: { 201: PublicUserSchema, ...problems(400, 409) },
+      response: { 201: PublicUserSchema, ...problems(400, 409, 429) },
     },
   }, async (request, reply) => {
     const user = await accounts.register(request.body.username, request.body.password);
@@ -31,13 +35,14 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = as
   });
 
   app.post('/sessions', {
+    config: { rateLimit: loginRateLimit },
     schema: {
       tags: ['users'],
       summary: 'Log in: returns a bearer token',
       body: Credentials,
       response: {
         201: Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }), user: PublicUserSchema }),
-        ...problems(400, 401),
+        ...problems(400, 401, 429),
       },
     },
   }, async (request, reply) => {

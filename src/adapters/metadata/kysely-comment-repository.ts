@@ -1,0 +1,52 @@
+import type { Kysely } from 'kysely';
+import type { Comment, CommentView } from '../../core/posts/post.js';
+import type { CommentRepository } from '../../ports/metadata-store.js';
+import * as rows from './post-row-mapping.js';
+import type { Database } from './schema.js';
+
+/** Comments over Kysely; a post's comments are read newest first along `comments(post_id, id)`. */
+export class KyselyCommentRepository implements CommentRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(comment: Comment): Promise<void> {
+    await this.db.insertInto('comments').values(rows.commentToRow(comment)).execute();
+  }
+
+  async findById(id: string): Promise<Comment | null> {
+    const row = await this.db
+      .selectFrom('comments')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row ? rows.commentFromRow(row) : null;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('comments').where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async listByPost(postId: string, after: string | null, limit: number): Promise<CommentView[]> {
+    const found = await this.db
+      .selectFrom('comments as c')
+      .innerJoin('users as u', 'u.id', 'c.author_id')
+      .selectAll('c')
+      .select('u.username as author_username')
+      .where('c.post_id', '=', postId)
+      // Keyset, not offset: a page costs the same however deep it is.
+      .$if(after !== null, (query) => query.where('c.id', '<', after as string))
+      .orderBy('c.id', 'desc')
+      .limit(limit)
+      .execute();
+    return found.map(rows.commentViewFromRow);
+  }
+
+  async countByPost(postId: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('comments')
+      .select((eb) => eb.fn.countAll().as('count'))
+      .where('post_id', '=', postId)
+      .executeTakeFirstOrThrow();
+    return Number(row.count);
+  }
+}

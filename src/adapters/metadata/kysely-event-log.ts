@@ -1,0 +1,43 @@
+import type { Kysely } from 'kysely';
+import type { NewEvent, StoredEvent } from '../../core/events/event.js';
+import type { EventLog } from '../../ports/metadata-store.js';
+import type { MetadataDialect } from './metadata-dialect.js';
+import * as rows from './row-mapping.js';
+import type { Database } from './schema.js';
+
+/** The event log over Kysely: positions from an identity column, made visible in order. */
+export class KyselyEventLog implements EventLog {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: MetadataDialect,
+  ) {}
+
+  async append(...events: NewEvent[]): Promise<StoredEvent[]> {
+    if (events.length === 0) return [];
+    const at = Date.now();
+    const write = async (tx: Kysely<Database>): Promise<StoredEvent[]> => {
+      await this.dialect.lockEventLog(tx);
+      const inserted = await tx
+        .insertInto('events')
+        .values(events.map((event) => rows.eventToRow(event, at)))
+        .returningAll()
+        .execute();
+      // RETURNING rows come in arbitrary order (https://sqlite.org/lang_returning.html), but
+      // positions are assigned in VALUES order, so sorting by position restores the given order.
+      return inserted.sort((a, b) => a.position - b.position).map(rows.eventFromRow);
+    };
+    // The event-log lock lasts until commit, so an append outside a transaction gets its own.
+    return this.db.isTransaction ? write(this.db) : this.db.transaction().execute(write);
+  }
+
+  async list(after: number, limit: number): Promise<StoredEvent[]> {
+    const found = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('position', '>', after)
+      .orderBy('position')
+      .limit(limit)
+      .execute();
+    return found.map(rows.eventFromRow);
+  }
+}

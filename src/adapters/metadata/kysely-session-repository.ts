@@ -1,0 +1,44 @@
+import type { Kysely } from 'kysely';
+import type { Session, User } from '../../core/users/user.js';
+import type { SessionRepository } from '../../ports/metadata-store.js';
+import * as rows from './row-mapping.js';
+import type { Database } from './schema.js';
+
+/** Sessions over Kysely, keyed by the token's hash. */
+export class KyselySessionRepository implements SessionRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(session: Session): Promise<void> {
+    await this.db.insertInto('sessions').values(rows.sessionToRow(session)).execute();
+  }
+
+  async findActive(
+    tokenHash: string,
+    now: number,
+  ): Promise<{ session: Session; user: User } | null> {
+    const row = await this.db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('users')
+      .select([
+        'sessions.token_hash',
+        'sessions.user_id',
+        'sessions.created_at as session_created_at',
+        'sessions.expires_at',
+      ])
+      .where('sessions.token_hash', '=', tokenHash)
+      .where('sessions.expires_at', '>', now)
+      .executeTakeFirst();
+    if (!row) return null;
+    const session = rows.sessionFromRow({ ...row, created_at: row.session_created_at });
+    return { session, user: rows.userFromRow(row) };
+  }
+
+  async delete(tokenHash: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('sessions')
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+}

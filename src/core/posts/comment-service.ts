@@ -1,0 +1,84 @@
+import type { MetadataStore } from '../../ports/metadata-store.js';
+import { AppError } from '../errors.js';
+import type { IdempotencyClaim, IdempotentWrites } from '../idempotency/idempotent-writes.js';
+import { newId } from '../ids.js';
+import type { User } from '../users/user.js';
+import type { OpaqueCursor } from './opaque-cursor.js';
+import type { Comment, CommentView } from './post.js';
+import { assertPageLimit, assertValidCommentBody } from './post-rules.js';
+
+export interface CommentServiceOptions {
+  now?: () => number;
+}
+
+/** A page of a post's comments, newest first. */
+export interface CommentPage {
+  comments: CommentView[];
+  nextCursor: string | null;
+}
+
+/** Commenting: counts stay exact because every change adjusts commentCount in its own transaction. */
+export class CommentService {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly idempotent: IdempotentWrites,
+    private readonly cursors: OpaqueCursor,
+    options: CommentServiceOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Adds a comment. Throws VALIDATION_FAILED, POST_NOT_FOUND and the idempotency errors. */
+  async add(author: User, postId: string, body: string, claim: IdempotencyClaim | null = null): Promise<{ comment: CommentView; replayed: boolean }> {
+    assertValidCommentBody(body);
+    const { result, replayed } = await this.idempotent.run<CommentView>(claim, async (record) => {
+      const comment: Comment = { id: newId(), postId, authorId: author.id, body, createdAt: this.now() };
+      return this.store.transaction(async (tx) => {
+        // Counting first both proves the post exists and locks it against a concurrent delete.
+        if (!(await tx.posts.adjustCommentCount(postId, +1))) throw new AppError('POST_NOT_FOUND', `No post with id ${postId}`);
+        await tx.comments.insert(comment);
+        await tx.feed.bump();
+        const view: CommentView = { ...comment, author: { id: author.id, username: author.username } };
+        await record(tx, view);
+        await tx.events.append({ type: 'CommentAdded', actorId: author.id, subjectId: comment.id, payload: { postId } });
+        return view;
+      });
+    });
+    return { comment: result, replayed };
+  }
+
+  /** Deletes the actor's own comment. Throws COMMENT_NOT_FOUND (absent, gone, or under another post), NOT_OWNER. */
+  async delete(actor: User, postId: string, commentId: string): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const comment = await tx.comments.findById(commentId);
+      if (!comment || comment.postId !== postId) throw new AppError('COMMENT_NOT_FOUND', `No comment ${commentId} on post ${postId}`);
+      if (comment.authorId !== actor.id) throw new AppError('NOT_OWNER', 'Only the author may delete this comment');
+      // A concurrent delete may have won between the read and here: then this one is a 404.
+      if (!(await tx.comments.delete(commentId))) throw new AppError('COMMENT_NOT_FOUND', `No comment ${commentId} on post ${postId}`);
+      await tx.posts.adjustCommentCount(postId, -1);
+      await tx.feed.bump();
+      await tx.events.append({ type: 'CommentDeleted', actorId: actor.id, subjectId: commentId, payload: { postId } });
+    });
+  }
+
+  /** All comments of a post, newest first, in pages. Throws POST_NOT_FOUND, INVALID_CURSOR. */
+  async list(postId: string, cursor: string | null, limit: number): Promise<CommentPage> {
+    assertPageLimit(limit);
+    const afterId = cursor === null ? null : commentPosition(this.cursors.decode('comments', cursor), postId);
+    if (!(await this.store.posts.findById(postId))) throw new AppError('POST_NOT_FOUND', `No post with id ${postId}`);
+    const page = await this.store.comments.listByPost(postId, afterId, limit + 1);
+    const comments = page.slice(0, limit);
+    const last = comments.at(-1);
+    const nextCursor = page.length > limit && last ? this.cursors.encode('comments', { postId, id: last.id }) : null;
+    return { comments, nextCursor };
+  }
+}
+
+/** The comment id a comments cursor points after; it must belong to the same post. */
+function commentPosition(value: unknown, postId: string): string {
+  const position = value as { postId?: unknown; id?: unknown } | null;
+  if (typeof position?.id !== 'string' || position.postId !== postId) throw new AppError('INVALID_CURSOR', 'The cursor belongs to another post');
+  return position.id;
+}

@@ -1,0 +1,48 @@
+import type { MetadataStore } from '../../ports/metadata-store.js';
+import { AppError } from '../errors.js';
+import type { OpaqueCursor } from './opaque-cursor.js';
+import type { FeedPosition, PostView } from './post.js';
+import { assertPageLimit } from './post-rules.js';
+
+/** One page of the feed. */
+export interface FeedPage {
+  posts: PostView[];
+  /** Opaque; null on the last page. */
+  nextCursor: string | null;
+}
+
+/**
+ * The feed: posts by commentCount desc, then newest first, paged by keyset (SPEC §3). A cursor
+ * remembers the last post's (commentCount, id); if counts change between two page requests a post
+ * can move across that boundary and be seen twice or not at all — docs/api.md says so.
+ */
+export class FeedService {
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly cursors: OpaqueCursor,
+  ) {}
+
+  /** The feed version: changes with every committed post or comment write (for exact caching). */
+  version(): Promise<number> {
+    return this.store.feed.version();
+  }
+
+  /** A page of up to `limit` (1–100) posts after `cursor`. Throws VALIDATION_FAILED, INVALID_CURSOR. */
+  async page(cursor: string | null, limit: number): Promise<FeedPage> {
+    assertPageLimit(limit);
+    const after = cursor === null ? null : feedPosition(this.cursors.decode('feed', cursor));
+    // One extra row tells whether another page exists without a count query.
+    const posts = await this.store.posts.feedPage(after, limit + 1);
+    const page = posts.slice(0, limit);
+    const last = page.at(-1);
+    const nextCursor = posts.length > limit && last ? this.cursors.encode('feed', [last.commentCount, last.id]) : null;
+    return { posts: page, nextCursor };
+  }
+}
+
+function feedPosition(value: unknown): FeedPosition {
+  if (!Array.isArray(value) || value.length !== 2 || !Number.isSafeInteger(value[0]) || value[0] < 0 || typeof value[1] !== 'string') {
+    throw new AppError('INVALID_CURSOR');
+  }
+  return { commentCount: value[0] as number, id: value[1] as string };
+}

@@ -1,0 +1,73 @@
+import type { MetadataStore } from '../../ports/metadata-store.js';
+import { AppError } from '../errors.js';
+import type { IdempotencyClaim, IdempotentWrites } from '../idempotency/idempotent-writes.js';
+import { newId } from '../ids.js';
+import type { User } from '../users/user.js';
+import type { Post, PostView } from './post.js';
+import { assertValidCaption } from './post-rules.js';
+
+export interface PostServiceOptions {
+  now?: () => number;
+}
+
+/** Creating, reading and deleting posts; ownership rules live here so REST and GraphQL agree. */
+export class PostService {
+  private readonly now: () => number;
+
+  constructor(
+    private readonly store: MetadataStore,
+    private readonly idempotent: IdempotentWrites,
+    options: PostServiceOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Publishes one of the author's ready images with a caption. With a claim, a retry replays the
+   * first result. Throws VALIDATION_FAILED, IMAGE_NOT_FOUND, NOT_OWNER, IMAGE_NOT_READY and the
+   * idempotency errors.
+   */
+  async create(author: User, input: { caption: string; imageId: string }, claim: IdempotencyClaim | null = null): Promise<{ post: PostView; replayed: boolean }> {
+    assertValidCaption(input.caption);
+    const { result, replayed } = await this.idempotent.run<PostView>(claim, async (record) => {
+      const post: Post = { id: newId(), authorId: author.id, imageId: input.imageId, caption: input.caption, createdAt: this.now(), commentCount: 0 };
+      return this.store.transaction(async (tx) => {
+        const image = await tx.images.findById(input.imageId);
+        if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${input.imageId}`);
+        if (image.ownerId !== author.id) throw new AppError('NOT_OWNER', 'You can only post your own images');
+        if (image.status !== 'ready') throw new AppError('IMAGE_NOT_READY');
+        await tx.posts.insert(post);
+        await tx.feed.bump();
+        const view: PostView = {
+          ...post,
+          author: { id: author.id, username: author.username },
+          image: { id: image.id, sha256: image.sha256, width: image.width, height: image.height },
+          lastComments: [],
+        };
+        await record(tx, view);
+        await tx.events.append({ type: 'PostCreated', actorId: author.id, subjectId: post.id, payload: { imageId: image.id } });
+        return view;
+      });
+    });
+    return { post: result, replayed };
+  }
+
+  /** One post with its author, image and last 2 comments. Throws POST_NOT_FOUND. */
+  async get(id: string): Promise<PostView> {
+    const [view] = await this.store.posts.findViews([id]);
+    if (!view) throw new AppError('POST_NOT_FOUND', `No post with id ${id}`);
+    return view;
+  }
+
+  /** Deletes the author's post and its comments. Throws POST_NOT_FOUND, NOT_OWNER. */
+  async delete(id: string, actor: User): Promise<void> {
+    await this.store.transaction(async (tx) => {
+      const post = await tx.posts.findById(id);
+      if (!post) throw new AppError('POST_NOT_FOUND', `No post with id ${id}`);
+      if (post.authorId !== actor.id) throw new AppError('NOT_OWNER', 'Only the author may delete this post');
+      if (!(await tx.posts.delete(id))) throw new AppError('POST_NOT_FOUND', `No post with id ${id}`);
+      await tx.feed.bump();
+      await tx.events.append({ type: 'PostDeleted', actorId: actor.id, subjectId: id, payload: { commentCount: post.commentCount } });
+    });
+  }
+}

@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { Comment, Post } from '../core/posts/post.js';
+import {
+  aComment,
+  addComment,
+  aUser,
+  commentView,
+  type ContractScope,
+  expectedView,
+  publishPosts,
+} from './metadata-store.support.contract.js';
+import { feedContract } from './metadata-store.feed.contract.js';
+
+/** The contract of `posts` and `comments` (see their doc comments in metadata-store.ts). */
+export function postsContract(scope: ContractScope): void {
+  describe('posts', () => {
+    test('a post is read back field for field; countByImage counts the posts showing it', async () => {
+      const { store } = scope;
+      const { posts, images } = await publishPosts(store, [0, 3]);
+      assert.deepEqual(await store.posts.findById(posts[0]!.id), posts[0]);
+      assert.deepEqual(await store.posts.findById(posts[1]!.id), posts[1]);
+      assert.equal(await store.posts.findById(randomUUID()), null);
+      assert.equal(await store.posts.countByImage(images[0]!.id), 1);
+      assert.equal(await store.posts.countByImage(randomUUID()), 0);
+    });
+
+    test('findViews: author, image, last 2 comments newest first, in the order asked', async () => {
+      const { store } = scope;
+      const { author, images, posts } = await publishPosts(store, [0, 0, 0]);
+      const [busy, quiet, silent] = posts as [Post, Post, Post];
+      const commenter = aUser();
+      const onBusy = [1, 2, 3].map(() => aComment(busy.id, commenter.id));
+      const onQuiet = aComment(quiet.id, author.id);
+      await store.transaction(async (tx) => {
+        await tx.users.insert(commenter);
+        for (const comment of [...onBusy, onQuiet]) await addComment(tx, comment);
+      });
+      const views = await store.posts.findViews([silent.id, randomUUID(), busy.id, quiet.id]);
+      assert.deepEqual(views, [
+        expectedView(silent, author, images[2]!, []),
+        expectedView({ ...busy, commentCount: 3 }, author, images[0]!, [
+          commentView(onBusy[2]!, commenter),
+          commentView(onBusy[1]!, commenter),
+        ]),
+        expectedView({ ...quiet, commentCount: 1 }, author, images[1]!, [commentView(onQuiet, author)]),
+      ]);
+      assert.deepEqual(await store.posts.findViews([]), []);
+    });
+
+    test('delete removes the post and its comments, and reports whether it existed', async () => {
+      const { store } = scope;
+      const { author, posts } = await publishPosts(store, [0, 0]);
+      const [doomed, kept] = posts as [Post, Post];
+      const comments = [aComment(doomed.id, author.id), aComment(doomed.id, author.id)];
+      const survivor = aComment(kept.id, author.id);
+      await store.transaction(async (tx) => {
+        for (const comment of [...comments, survivor]) await addComment(tx, comment);
+      });
+      assert.equal(await store.posts.delete(doomed.id), true);
+      assert.equal(await store.posts.findById(doomed.id), null);
+      assert.equal(await store.comments.countByPost(doomed.id), 0);
+      for (const comment of comments) assert.equal(await store.comments.findById(comment.id), null);
+      assert.deepEqual(await store.comments.findById(survivor.id), survivor);
+      assert.equal(await store.posts.delete(doomed.id), false);
+    });
+
+    test('adjustCommentCount adds the delta and reports whether the post exists', async () => {
+      const { store } = scope;
+      const { posts } = await publishPosts(store, [4]);
+      const post = posts[0]!;
+      assert.equal(await store.posts.adjustCommentCount(post.id, +1), true);
+      assert.equal(await store.posts.adjustCommentCount(post.id, +1), true);
+      assert.equal(await store.posts.adjustCommentCount(post.id, -1), true);
+      assert.equal((await store.posts.findById(post.id))?.commentCount, 5);
+      assert.equal(await store.posts.adjustCommentCount(randomUUID(), +1), false);
+    });
+
+    test('50 concurrent transactions adding a comment each: commentCount is the real count', async () => {
+      const { store } = scope;
+      const { author, posts } = await publishPosts(store, [0]);
+      const post = posts[0]!;
+      await Promise.all(
+        Array.from({ length: 50 }, () =>
+          store.transaction(async (tx) => {
+            await addComment(tx, aComment(post.id, author.id));
+            await tx.feed.bump();
+          }),
+        ),
+      );
+      assert.equal(await store.comments.countByPost(post.id), 50);
+      assert.equal((await store.posts.findById(post.id))?.commentCount, 50);
+    });
+
+    test('a storm of concurrent adds and racing deletes keeps commentCount exact', async () => {
+      const { store } = scope;
+      const { author, posts } = await publishPosts(store, [0]);
+      const post = posts[0]!;
+      const existing = Array.from({ length: 30 }, () => aComment(post.id, author.id));
+      await store.transaction(async (tx) => {
+        for (const comment of existing) await addComment(tx, comment);
+      });
+      const add = (comment: Comment) =>
+        store.transaction(async (tx) => {
+          await addComment(tx, comment);
+          await tx.feed.bump();
+        });
+      // The core's delete: only the transaction whose DELETE removed the row moves the count.
+      const remove = (id: string) =>
+        store.transaction(async (tx) => {
+          if (!(await tx.comments.delete(id))) return false;
+          await tx.posts.adjustCommentCount(post.id, -1);
+          await tx.feed.bump();
+          return true;
+        });
+      const deletions = existing.slice(0, 20).flatMap((c) => [remove(c.id), remove(c.id)]);
+      const additions = Array.from({ length: 25 }, () => add(aComment(post.id, author.id)));
+      const deleted = await Promise.all(deletions);
+      await Promise.all(additions);
+      assert.equal(deleted.filter(Boolean).length, 20, 'each comment is deleted exactly once');
+      assert.equal(await store.comments.countByPost(post.id), 30 - 20 + 25);
+      assert.equal((await store.posts.findById(post.id))?.commentCount, 35);
+    });
+  });
+
+  feedContract(scope);
+
+  describe('comments', () => {
+    test('a comment is read back; delete reports whether it existed', async () => {
+      const { store } = scope;
+      const { author, posts } = await publishPosts(store, [0]);
+      const comment = aComment(posts[0]!.id, author.id, { body: 'ünïcödé 👍' });
+      await store.comments.insert(comment);
+      assert.deepEqual(await store.comments.findById(comment.id), comment);
+      assert.equal(await store.comments.findById(randomUUID()), null);
+      assert.equal(await store.comments.delete(comment.id), true);
+      assert.equal(await store.comments.findById(comment.id), null);
+      assert.equal(await store.comments.delete(comment.id), false);
+    });
+
+    test("listByPost pages a post's comments newest first, with authors", async () => {
+      const { store } = scope;
+      const { author, posts } = await publishPosts(store, [0, 0]);
+      const [post, other] = posts as [Post, Post];
+      const reader = aUser();
+      await store.users.insert(reader);
+      const mine = [author, reader, author, reader, author].map((who) => aComment(post.id, who.id));
+      await store.transaction(async (tx) => {
+        for (const comment of mine) await addComment(tx, comment);
+        await addComment(tx, aComment(other.id, reader.id));
+      });
+      const views = mine.map((c) => commentView(c, c.authorId === author.id ? author : reader));
+      const newestFirst = [...views].reverse();
+      assert.deepEqual(await store.comments.listByPost(post.id, null, 2), newestFirst.slice(0, 2));
+      assert.deepEqual(await store.comments.listByPost(post.id, mine[3]!.id, 2), newestFirst.slice(2, 4));
+      assert.deepEqual(await store.comments.listByPost(post.id, mine[1]!.id, 2), newestFirst.slice(4));
+      assert.deepEqual(await store.comments.listByPost(post.id, mine[0]!.id, 2), []);
+      assert.deepEqual(await store.comments.listByPost(post.id, null, 100), newestFirst);
+      assert.equal(await store.comments.countByPost(post.id), 5);
+      assert.equal(await store.comments.countByPost(randomUUID()), 0);
+    });
+  });
+
+  describe('feed version', () => {
+    test('bump adds one in its transaction; a rolled-back bump counts for nothing', async () => {
+      const { store } = scope;
+      const start = await store.feed.version();
+      await store.transaction((tx) => tx.feed.bump());
+      assert.equal(await store.feed.version(), start + 1);
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.feed.bump();
+          throw new Error('abandoned');
+        }),
+        /abandoned/,
+      );
+      assert.equal(await store.feed.version(), start + 1);
+      await store.feed.bump();
+      assert.equal(await store.feed.version(), start + 2);
+    });
+
+    test('20 concurrent bumps are all counted', async () => {
+      const { store } = scope;
+      const start = await store.feed.version();
+      await Promise.all(Array.from({ length: 20 }, () => store.transaction((tx) => tx.feed.bump())));
+      assert.equal(await store.feed.version(), start + 20);
+    });
+  });
+}

@@ -1,0 +1,124 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { parseJsonBody } from './json-body.js';
+import { AppError } from '../../core/errors.js';
+import { fingerprintOf, parseIdempotencyKey, type IdempotencyClaim } from '../../core/idempotency/idempotent-writes.js';
+import type { ImageIngest } from '../../core/images/image-ingest.js';
+import type { FeedService } from '../../core/posts/feed-service.js';
+import type { PostService } from '../../core/posts/post-service.js';
+import { assertValidCaption } from '../../core/posts/post-rules.js';
+import type { User } from '../../core/users/user.js';
+import type { PageCache } from '../../ports/page-cache.js';
+import type { RequestAuth } from '../request-auth.js';
+import { multipartOverheadBytes, receiveMultipartUpload } from './multipart-upload.js';
+import { presentPost } from './presenters.js';
+import { IdParams, PageQuery, PostSchema, problems } from './schemas.js';
+import type { WriteRateLimit } from './rate-limits.js';
+
+export interface PostRoutesOptions {
+  posts: PostService;
+  feed: FeedService;
+  ingest: ImageIngest;
+  auth: RequestAuth;
+  pageCache: PageCache;
+  writeRateLimit: WriteRateLimit;
+  maxUploadBytes: number;
+}
+
+const CreatePostJson = Type.Object({
+  caption: Type.String({ maxLength: 10_000, description: '0–2,200 characters' }),
+  imageId: Type.String({ minLength: 1, maxLength: 64, description: 'An image you uploaded with POST /images' }),
+});
+
+const FeedPageSchema = Type.Object({ posts: Type.Array(PostSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+/** The feed is sent as cached, already-serialized JSON; the schema documents its shape. */
+const SerializedFeedPage = Type.Unsafe<string>(FeedPageSchema);
+
+/** Posts and the feed (SPEC §3). */
+export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (app, options) => {
+  const { posts, feed, ingest, auth, pageCache, writeRateLimit, maxUploadBytes } = options;
+
+  app.get('/posts', {
+    schema: {
+      tags: ['posts'],
+      summary: 'The feed: posts by comment count, then newest first, each with its last 2 comments',
+      querystring: PageQuery,
+      response: { 200: SerializedFeedPage, ...problems(400) },
+    },
+  }, async (request, reply) => {
+    const { limit, cursor } = request.query;
+    // Keyed by the feed version every post/comment write bumps in its transaction: a hit is exact.
+    const key = `feed:${await feed.version()}:${limit}:${cursor ?? ''}`;
+    let body = await pageCache.get(key);
+    if (body === undefined) {
+      const page = await feed.page(cursor ?? null, limit);
+      body = JSON.stringify({ posts: page.posts.map(presentPost), nextCursor: page.nextCursor });
+      await pageCache.set(key, body);
+    }
+    return reply.type('application/json; charset=utf-8').send(body);
+  });
+
+  app.post('/posts', {
+    config: { rateLimit: writeRateLimit },
+    schema: {
+      tags: ['posts'],
+      summary: 'Create a post: multipart (image file + caption) or JSON {caption, imageId}',
+      description: 'Honours Idempotency-Key: a retry with the same key and body replays the first response.',
+      consumes: ['multipart/form-data', 'application/json'],
+      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
+      // No `body` schema: it would reject multipart requests; JSON bodies are checked in the handler.
+      security: [{ bearer: [] }],
+      response: { 201: PostSchema, ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
+    },
+    onRequest: async (request) => {
+      if (Number(request.headers['content-length'] ?? 0) > maxUploadBytes + multipartOverheadBytes) {
+        throw new AppError('IMAGE_TOO_LARGE', `The request is larger than the ${maxUploadBytes}-byte limit`, { limit: maxUploadBytes });
+      }
+    },
+  }, async (request, reply) => {
+    const author = await auth.requireUser(request);
+    const key = parseIdempotencyKey(request.headers['idempotency-key']);
+    const claimFor = (fingerprint: string): IdempotencyClaim | null => (key ? { userId: author.id, key, fingerprint } : null);
+    if (!request.isMultipart()) {
+      const body = parseJsonBody(CreatePostJson, request.body, 'Send multipart/form-data (image + caption) or JSON {caption, imageId}');
+      const { post, replayed } = await posts.create(author, body, claimFor(fingerprintOf('post', body.caption, 'image', body.imageId)));
+      return sendCreated(reply, presentPost(post), replayed);
+    }
+    return createFromMultipart(request, reply, author, claimFor);
+  });
+
+  async function createFromMultipart(request: FastifyRequest, reply: FastifyReply, author: User, claimFor: (fingerprint: string) => IdempotencyClaim | null) {
+    const upload = await receiveMultipartUpload(request, ingest, maxUploadBytes);
+    try {
+      const caption = upload.fields.caption ?? '';
+      // Checked before the image is ingested: a bad caption leaves no image behind either.
+      assertValidCaption(caption);
+      if (!upload.staged) throw new AppError('IMAGE_MISSING', 'The multipart body has no "image" file part');
+      const { image } = await ingest.ingestStaged(author.id, upload.staged);
+      const claim = claimFor(fingerprintOf('post', caption, 'blob', upload.staged.sha256));
+      const { post, replayed } = await posts.create(author, { caption, imageId: image.id }, claim);
+      return sendCreated(reply, presentPost(post), replayed);
+    } finally {
+      await upload.staged?.discard();
+    }
+  }
+
+  app.get('/posts/:id', {
+    schema: { tags: ['posts'], summary: 'One post with its last 2 comments', params: IdParams, response: { 200: PostSchema, ...problems(404) } },
+  }, async (request) => presentPost(await posts.get(request.params.id)));
+
+  app.delete('/posts/:id', {
+    config: { rateLimit: writeRateLimit },
+    schema: { tags: ['posts'], summary: 'Delete your post and its comments', params: IdParams, security: [{ bearer: [] }], response: { 204: Type.Null(), ...problems(401, 403, 404, 429) } },
+  }, async (request, reply) => {
+    await posts.delete(request.params.id, await auth.requireUser(request));
+    return reply.code(204).send(null);
+  });
+};
+
+/** 201 with the created resource; a replay says so in a header (the body is the first response's). */
+export function sendCreated(reply: FastifyReply, body: unknown, replayed: boolean): FastifyReply {
+  if (replayed) reply.header('idempotent-replayed', 'true');
+  return reply.code(201).send(body);
+}
