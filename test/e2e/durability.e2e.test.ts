@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { signUpAndLogIn, uploadImage } from '../support/client.js';
+import { addComment, createPost, distinctPng, signUpAndLogIn, uploadImage } from '../support/client.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
 describe('nothing acknowledged is lost', () => {
@@ -35,5 +35,42 @@ describe('nothing acknowledged is lost', () => {
     // The session token still works after the crash.
     const logout = await fetch(`${server.baseUrl}/sessions/current`, { method: 'DELETE', headers: user.headers });
     assert.equal(logout.status, 204);
+  });
+
+  test('kill -9 under a comment storm loses no acknowledged comment, and commentCount stays exact', async () => {
+    const user = await signUpAndLogIn(server.baseUrl);
+    const post = (await (await createPost(server.baseUrl, user, await distinctPng(77), 'storm')).json()) as { id: string };
+    const acknowledged: string[] = [];
+    let stop = false;
+    // 16 clients writing back to back until the server dies under them.
+    const writers = Array.from({ length: 16 }, async (_, writer) => {
+      for (let i = 0; !stop; i += 1) {
+        try {
+          const response = await addComment(server.baseUrl, user, post.id, `writer ${writer} comment ${i}`);
+          if (response.status === 201) acknowledged.push(((await response.json()) as { id: string }).id);
+        } catch {
+          return; // connection refused or reset: the server is gone
+        }
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await server.kill();
+    stop = true;
+    await Promise.all(writers);
+    assert.ok(acknowledged.length > 50, `only ${acknowledged.length} comments were acknowledged before the kill`);
+
+    server = await server.restart();
+    const stored = new Set<string>();
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
+      const page = (await (await fetch(`${server.baseUrl}/posts/${post.id}/comments?limit=100${query}`)).json()) as { comments: { id: string }[]; nextCursor: string | null };
+      for (const comment of page.comments) stored.add(comment.id);
+      cursor = page.nextCursor;
+    } while (cursor);
+    const lost = acknowledged.filter((id) => !stored.has(id));
+    assert.deepEqual(lost, [], `${lost.length} of ${acknowledged.length} acknowledged comments were lost`);
+    const { commentCount } = (await (await fetch(`${server.baseUrl}/posts/${post.id}`)).json()) as { commentCount: number };
+    assert.equal(commentCount, stored.size);
   });
 });
