@@ -3,6 +3,7 @@
  * JavaScript). Returns the pixels by transfer, not by copy.
  */
 import { open } from 'node:fs/promises';
+import { setPriority } from 'node:os';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import { BmpDataError, bmpBufferLayout, decodeBmp } from './bmp-decoder.js';
 import type { BmpHeader } from './bmp-header.js';
@@ -12,6 +13,15 @@ export interface BmpDecodeTask {
   /** Parsed (and checked against the limits) by the caller. */
   header: BmpHeader;
   fileSize: number;
+}
+
+// On a 2-core machine the decoder competes with the main thread for a CPU; a lower priority for
+// this thread (on Linux setpriority(0) applies to the calling thread only) keeps request latency
+// flat while a BMP decodes (bench: /healthz p99 29 → 18–24 ms). Not permitted everywhere: best effort.
+try {
+  setPriority(0, 10);
+} catch {
+  // e.g. a container without the capability: decoding still works, just at normal priority.
 }
 
 /** Expected failures come back as values: Error objects lose their fields crossing threads. */
