@@ -33,6 +33,34 @@ export interface Config {
   idempotencyTtlSeconds: number;
   /** Memory for cached feed pages, in bytes (`FEED_CACHE_BYTES`, default 64 MiB). */
   feedCacheBytes: number;
+  /** Resumable uploads and upload links (`UPLOAD_*`); see README "Resumable uploads". */
+  uploads: UploadsConfig;
+  /** GraphQL limits and caching (`GRAPHQL_*`); see README "GraphQL". */
+  graphql: GraphqlConfig;
+  /** Debug aid: add `x-query-count` (SQL statements run) to every response (`IMAGEGRAM_DEBUG_QUERY_COUNT=1`). */
+  debugQueryCount: boolean;
+}
+
+export interface GraphqlConfig {
+  /** Deepest nesting of object fields an operation may have (`GRAPHQL_MAX_DEPTH`, default 3). */
+  maxDepth: number;
+  /** Most objects an operation may ask for, lists counted at their `first` (`GRAPHQL_MAX_COST`, default 10,000). */
+  maxCost: number;
+  /** `max-age` of anonymous GET responses, in seconds (`GRAPHQL_CACHE_MAX_AGE`, default 5). */
+  cacheMaxAgeSeconds: number;
+  /** Schema introspection and GraphiQL (`GRAPHQL_INTROSPECTION`; default on, off when NODE_ENV=production). */
+  introspection: boolean;
+}
+
+export interface UploadsConfig {
+  /** How long a resumable upload may take from creation to being used, in seconds (`UPLOAD_EXPIRY_SECONDS`, default 24 h). */
+  expirySeconds: number;
+  /** How often expired uploads are swept, in seconds; 0 turns the sweep off (`UPLOAD_SWEEP_INTERVAL_SECONDS`, default 5 min). */
+  sweepIntervalSeconds: number;
+  /** Default (and highest) cap on the bytes one upload link accepts (`UPLOAD_LINK_MAX_BYTES`, default 1 GiB). */
+  linkMaxBytes: number;
+  /** Default (and highest) cap on the images one upload link accepts (`UPLOAD_LINK_MAX_IMAGES`, default 500). */
+  linkMaxImages: number;
 }
 
 /** Thrown for invalid configuration; main prints the message and exits 1. */
@@ -56,6 +84,15 @@ const options = {
   'login-rate-limit-per-minute': { type: 'string', env: 'LOGIN_RATE_LIMIT_PER_MINUTE' },
   'idempotency-ttl-seconds': { type: 'string', env: 'IDEMPOTENCY_TTL_SECONDS' },
   'feed-cache-bytes': { type: 'string', env: 'FEED_CACHE_BYTES' },
+  'upload-expiry-seconds': { type: 'string', env: 'UPLOAD_EXPIRY_SECONDS' },
+  'upload-sweep-interval-seconds': { type: 'string', env: 'UPLOAD_SWEEP_INTERVAL_SECONDS' },
+  'upload-link-max-bytes': { type: 'string', env: 'UPLOAD_LINK_MAX_BYTES' },
+  'upload-link-max-images': { type: 'string', env: 'UPLOAD_LINK_MAX_IMAGES' },
+  'graphql-max-depth': { type: 'string', env: 'GRAPHQL_MAX_DEPTH' },
+  'graphql-max-cost': { type: 'string', env: 'GRAPHQL_MAX_COST' },
+  'graphql-cache-max-age': { type: 'string', env: 'GRAPHQL_CACHE_MAX_AGE' },
+  'graphql-introspection': { type: 'string', env: 'GRAPHQL_INTROSPECTION' },
+  'debug-query-count': { type: 'string', env: 'IMAGEGRAM_DEBUG_QUERY_COUNT' },
 } as const;
 
 type OptionName = keyof typeof options;
@@ -96,7 +133,28 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     loginRateLimitPerMinute: integer('LOGIN_RATE_LIMIT_PER_MINUTE', raw('login-rate-limit-per-minute'), 30, 0, 1_000_000),
     idempotencyTtlSeconds: integer('IDEMPOTENCY_TTL_SECONDS', raw('idempotency-ttl-seconds'), 24 * 3600, 60, 30 * 24 * 3600),
     feedCacheBytes: integer('FEED_CACHE_BYTES', raw('feed-cache-bytes'), 64 * 1024 * 1024, 0, 16 * 1024 ** 3),
+    uploads: {
+      expirySeconds: integer('UPLOAD_EXPIRY_SECONDS', raw('upload-expiry-seconds'), 24 * 3600, 1, 30 * 24 * 3600),
+      sweepIntervalSeconds: integer('UPLOAD_SWEEP_INTERVAL_SECONDS', raw('upload-sweep-interval-seconds'), 300, 0, 24 * 3600),
+      linkMaxBytes: integer('UPLOAD_LINK_MAX_BYTES', raw('upload-link-max-bytes'), 1024 ** 3, 1, 2 ** 50),
+      linkMaxImages: integer('UPLOAD_LINK_MAX_IMAGES', raw('upload-link-max-images'), 500, 1, 10_000_000),
+    },
+    graphql: {
+      maxDepth: integer('GRAPHQL_MAX_DEPTH', raw('graphql-max-depth'), 3, 1, 100),
+      maxCost: integer('GRAPHQL_MAX_COST', raw('graphql-max-cost'), 10_000, 1, 10_000_000),
+      cacheMaxAgeSeconds: integer('GRAPHQL_CACHE_MAX_AGE', raw('graphql-cache-max-age'), 5, 0, 31_536_000),
+      // Production schemas are not advertised unless asked for; development gets GraphiQL.
+      introspection: boolean('GRAPHQL_INTROSPECTION', raw('graphql-introspection'), env.NODE_ENV !== 'production'),
+    },
+    debugQueryCount: boolean('IMAGEGRAM_DEBUG_QUERY_COUNT', raw('debug-query-count'), false),
   };
+}
+
+function boolean(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false (1/0), got "${value}"`);
 }
 
 function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {

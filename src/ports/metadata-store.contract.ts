@@ -4,8 +4,10 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { isAppError } from '../core/errors.js';
 import type { User } from '../core/users/user.js';
 import type { MetadataStore } from './metadata-store.js';
+import { collectionsContract } from './metadata-store.collections.contract.js';
 import { idempotencyContract } from './metadata-store.idempotency.contract.js';
 import { postsContract } from './metadata-store.posts.contract.js';
+import { uploadsContract } from './metadata-store.uploads.contract.js';
 import {
   aHash,
   anEvent,
@@ -312,6 +314,16 @@ export function metadataStoreContract(
     describe('idempotency keys', () => {
       migrated();
       idempotencyContract(scope);
+    });
+
+    describe('collections and their images', () => {
+      migrated();
+      collectionsContract(scope);
+    });
+
+    describe('resumable uploads and upload links', () => {
+      migrated();
+      uploadsContract(scope);
     });
   });
 }

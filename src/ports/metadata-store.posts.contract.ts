@@ -160,6 +160,23 @@ export function postsContract(scope: ContractScope): void {
       assert.equal(await store.comments.countByPost(post.id), 5);
       assert.equal(await store.comments.countByPost(randomUUID()), 0);
     });
+
+    test("newestOfPosts: each post's newest comments, with authors, newest first", async () => {
+      const { store } = scope;
+      const { author, posts } = await publishPosts(store, [0, 0, 0]);
+      const [busy, quiet, silent] = posts as [Post, Post, Post];
+      const onBusy = [1, 2, 3, 4].map(() => aComment(busy.id, author.id));
+      const onQuiet = aComment(quiet.id, author.id);
+      await store.transaction(async (tx) => {
+        for (const comment of [...onBusy, onQuiet]) await addComment(tx, comment);
+      });
+      const found = await store.comments.newestOfPosts([busy.id, quiet.id, silent.id, randomUUID()], 3);
+      const of = (post: Post) => found.filter((c) => c.postId === post.id);
+      assert.deepEqual(of(busy), onBusy.slice(1).reverse().map((c) => commentView(c, author)));
+      assert.deepEqual(of(quiet), [commentView(onQuiet, author)]);
+      assert.deepEqual(of(silent), []);
+      assert.deepEqual(await store.comments.newestOfPosts([], 3), []);
+    });
   });
 
   describe('feed version', () => {

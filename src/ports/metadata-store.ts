@@ -1,8 +1,10 @@
+import type { Collection } from '../core/collections/collection.js';
 import type { NewEvent, StoredEvent } from '../core/events/event.js';
 import type { IdempotencyRecord } from '../core/idempotency/idempotency-record.js';
 import type { Image } from '../core/images/image.js';
 import type { Comment, CommentView, FeedPosition, Post, PostView } from '../core/posts/post.js';
 import type { Session, User } from '../core/users/user.js';
+import type { UploadLinkRepository, UploadRepository } from './upload-repositories.js';
 
 /**
  * The metadata store: users, sessions, images and the event log, in one transactional database.
@@ -37,6 +39,11 @@ export interface MetadataRepositories {
   readonly comments: CommentRepository;
   readonly feed: FeedState;
   readonly idempotency: IdempotencyRepository;
+  readonly collections: CollectionRepository;
+  /** Resumable uploads (see upload-repositories.ts). */
+  readonly uploads: UploadRepository;
+  /** Upload links (see upload-repositories.ts). */
+  readonly uploadLinks: UploadLinkRepository;
 }
 
 export interface UserRepository {
@@ -67,6 +74,8 @@ export interface ImageRepository {
   insertOrGetExisting(image: Image): Promise<{ image: Image; created: boolean }>;
   /** The image with that id, or null. */
   findById(id: string): Promise<Image | null>;
+  /** The images with those ids (missing ids left out), in no particular order; one query whatever `ids.length`. */
+  findByIds(ids: readonly string[]): Promise<Image[]>;
   /** The owner's image of those bytes, or null. */
   findByOwnerAndHash(ownerId: string, sha256: string): Promise<Image | null>;
   /** Deletes the row; returns whether one existed. The blob is left for garbage collection. */
@@ -126,6 +135,11 @@ export interface CommentRepository {
   listByPost(postId: string, after: string | null, limit: number): Promise<CommentView[]>;
   /** How many comments the post has (counted, not the stored commentCount). */
   countByPost(postId: string): Promise<number>;
+  /**
+   * The newest `perPost` comments of each post in `postIds`, with authors, newest first, in ONE
+   * query that reads only those comments however many a post has (the first page of many posts).
+   */
+  newestOfPosts(postIds: readonly string[], perPost: number): Promise<CommentView[]>;
 }
 
 /**
@@ -153,4 +167,35 @@ export interface IdempotencyRepository {
   release(userId: string, key: string): Promise<void>;
   /** Deletes records expired at `now`; returns how many. */
   deleteExpired(now: number): Promise<number>;
+}
+
+/**
+ * Collections and their images: a set per collection, kept in one membership table, so an image's
+ * collections and a collection's images are the same rows and always change together. Deleting a
+ * collection or an image removes its memberships in the same statement.
+ */
+export interface CollectionRepository {
+  /** Inserts a collection (its owner must exist). */
+  insert(collection: Collection): Promise<void>;
+  /** The collection with that id, or null. */
+  findById(id: string): Promise<Collection | null>;
+  /** The collections with those ids (missing ids left out), in no particular order; one query. */
+  findByIds(ids: readonly string[]): Promise<Collection[]>;
+  /** Up to `limit` of the owner's collections, newest first (id desc), strictly after the collection id `after`. */
+  listByOwner(ownerId: string, after: string | null, limit: number): Promise<Collection[]>;
+  /** Renames it; returns whether it exists. */
+  rename(id: string, name: string): Promise<boolean>;
+  /** Deletes it and its memberships (not the images); returns whether it existed. */
+  delete(id: string): Promise<boolean>;
+  /**
+   * Adds the images (which must exist) to the collection, skipping those already in it (safe under
+   * concurrent adds of the same image); returns the ids actually added, in no particular order.
+   */
+  addImages(collectionId: string, imageIds: readonly string[], addedAt: number): Promise<string[]>;
+  /** Removes those images from it; returns the ids that were in it, in no particular order. */
+  removeImages(collectionId: string, imageIds: readonly string[]): Promise<string[]>;
+  /** The images of each collection in `collectionIds`, newest image first (id desc), in ONE query. */
+  imagesIn(collectionIds: readonly string[]): Promise<{ collectionId: string; image: Image }[]>;
+  /** The collections each image in `imageIds` is in, newest collection first (id desc), in ONE query. */
+  collectionsOf(imageIds: readonly string[]): Promise<{ imageId: string; collection: Collection }[]>;
 }

@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import type { App } from '../app.js';
+import { graphqlPlugin } from './graphql/graphql.plugin.js';
 import { Metrics } from './metrics.js';
 import { sendProblem, toProblem } from './problem.js';
 import { RequestAuth } from './request-auth.js';
@@ -14,6 +15,8 @@ import { ProblemSchema } from './rest/schemas.js';
 import { accountRoutes } from './rest/users.routes.js';
 import { commentRoutes } from './rest/comments.routes.js';
 import { postRoutes } from './rest/posts.routes.js';
+import { uploadLinkRoutes } from './rest/upload-links.routes.js';
+import { tusRoutes } from './tus/uploads.routes.js';
 import { loginRateLimit, rateLimitedError, writeRateLimit } from './rest/rate-limits.js';
 import rateLimit from '@fastify/rate-limit';
 
@@ -35,6 +38,15 @@ export async function buildHttpServer(app: App) {
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  const { queryCounter } = app;
+  if (queryCounter) {
+    // Debug aid (IMAGEGRAM_DEBUG_QUERY_COUNT=1): the rest of the request runs inside the scope.
+    http.addHook('onRequest', (_request, _reply, done) => queryCounter.run(() => done()));
+    http.addHook('onSend', async (_request, reply, payload) => {
+      reply.header('x-query-count', String(queryCounter.current() ?? 0));
+      return payload;
+    });
+  }
   http.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.httpDuration.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
@@ -70,9 +82,12 @@ export async function buildHttpServer(app: App) {
   const { services, config } = app;
   await http.register(healthRoutes, { store: app.store, blobs: app.blobs, metrics });
   await http.register(accountRoutes, { accounts: services.accounts, auth, writeRateLimit: writes, loginRateLimit: logins });
-  await http.register(imageRoutes, { images: services.images, ingest: services.ingest, auth, metrics, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
-  await http.register(postRoutes, { posts: services.posts, feed: services.feed, ingest: services.ingest, auth, pageCache: app.pageCache, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
+  await http.register(imageRoutes, { images: services.images, ingest: services.ingest, uploads: services.uploads, auth, metrics, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
+  await http.register(postRoutes, { posts: services.posts, feed: services.feed, ingest: services.ingest, uploads: services.uploads, auth, pageCache: app.pageCache, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
   await http.register(commentRoutes, { comments: services.comments, auth, writeRateLimit: writes });
+  await http.register(tusRoutes, { uploads: services.uploads, auth, ...app.tus, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
+  await http.register(uploadLinkRoutes, { links: services.uploadLinks, ingest: services.ingest, auth, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
+  await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   return http;
 }

@@ -23,6 +23,9 @@ const writeMethods = {
   comments: ['insert', 'delete'],
   feed: ['bump'],
   idempotency: ['claim', 'complete', 'release', 'deleteExpired'],
+  collections: ['insert', 'rename', 'delete', 'addImages', 'removeImages'],
+  uploads: ['insert', 'recordReceived', 'markFinished', 'claim', 'releaseClaim', 'markConsumed', 'deleteIdle', 'deleteExpired'],
+  uploadLinks: ['insert', 'reserve', 'release'],
 } as const satisfies {
   [R in keyof MetadataRepositories]: readonly MethodNames<MetadataRepositories[R]>[];
 };

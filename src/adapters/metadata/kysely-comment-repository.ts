@@ -1,12 +1,16 @@
 import type { Kysely } from 'kysely';
 import type { Comment, CommentView } from '../../core/posts/post.js';
 import type { CommentRepository } from '../../ports/metadata-store.js';
+import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './post-row-mapping.js';
 import type { Database } from './schema.js';
 
 /** Comments over Kysely; a post's comments are read newest first along `comments(post_id, id)`. */
 export class KyselyCommentRepository implements CommentRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: MetadataDialect,
+  ) {}
 
   async insert(comment: Comment): Promise<void> {
     await this.db.insertInto('comments').values(rows.commentToRow(comment)).execute();
@@ -38,6 +42,12 @@ export class KyselyCommentRepository implements CommentRepository {
       .orderBy('c.id', 'desc')
       .limit(limit)
       .execute();
+    return found.map(rows.commentViewFromRow);
+  }
+
+  async newestOfPosts(postIds: readonly string[], perPost: number): Promise<CommentView[]> {
+    if (postIds.length === 0) return [];
+    const found = await this.dialect.newestComments(this.db, postIds, perPost);
     return found.map(rows.commentViewFromRow);
   }
 

@@ -1,12 +1,16 @@
 import type { Kysely } from 'kysely';
 import type { Image } from '../../core/images/image.js';
 import type { ImageRepository } from '../../ports/metadata-store.js';
+import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './row-mapping.js';
 import type { Database } from './schema.js';
 
 /** Images over Kysely; one row per owner and blob. */
 export class KyselyImageRepository implements ImageRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: MetadataDialect,
+  ) {}
 
   async insertOrGetExisting(image: Image): Promise<{ image: Image; created: boolean }> {
     // ON CONFLICT waits for a concurrent insert of the same (owner, sha256) to commit, so exactly
@@ -32,6 +36,12 @@ export class KyselyImageRepository implements ImageRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     return row ? rows.imageFromRow(row) : null;
+  }
+
+  async findByIds(ids: readonly string[]): Promise<Image[]> {
+    if (ids.length === 0) return [];
+    const found = await this.db.selectFrom('images').selectAll().where(this.dialect.isIn('id', ids)).execute();
+    return found.map(rows.imageFromRow);
   }
 
   async findByOwnerAndHash(ownerId: string, sha256: string): Promise<Image | null> {

@@ -4,6 +4,7 @@ import type {
   CommentRepository,
   EventLog,
   FeedState,
+  CollectionRepository,
   IdempotencyRepository,
   ImageRepository,
   MetadataRepositories,
@@ -12,6 +13,7 @@ import type {
   SessionRepository,
   UserRepository,
 } from '../../ports/metadata-store.js';
+import type { UploadLinkRepository, UploadRepository } from '../../ports/upload-repositories.js';
 import { GroupCommit } from './group-commit.js';
 import { committingWritesInGroups } from './group-committed-writes.js';
 import { KyselyRepositories } from './kysely-repositories.js';
@@ -33,6 +35,9 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly comments: CommentRepository;
   readonly feed: FeedState;
   readonly idempotency: IdempotencyRepository;
+  readonly collections: CollectionRepository;
+  readonly uploads: UploadRepository;
+  readonly uploadLinks: UploadLinkRepository;
   /** Null when the dialect runs each transaction on its own. */
   readonly #groupCommit: GroupCommit | null;
 
@@ -57,6 +62,9 @@ export class KyselyMetadataStore implements MetadataStore {
     this.comments = root.comments;
     this.feed = root.feed;
     this.idempotency = root.idempotency;
+    this.collections = root.collections;
+    this.uploads = root.uploads;
+    this.uploadLinks = root.uploadLinks;
   }
 
   /**

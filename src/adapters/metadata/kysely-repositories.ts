@@ -3,6 +3,7 @@ import type {
   CommentRepository,
   EventLog,
   FeedState,
+  CollectionRepository,
   IdempotencyRepository,
   ImageRepository,
   MetadataRepositories,
@@ -10,6 +11,8 @@ import type {
   SessionRepository,
   UserRepository,
 } from '../../ports/metadata-store.js';
+import type { UploadLinkRepository, UploadRepository } from '../../ports/upload-repositories.js';
+import { KyselyCollectionRepository } from './kysely-collection-repository.js';
 import { KyselyCommentRepository } from './kysely-comment-repository.js';
 import { KyselyEventLog } from './kysely-event-log.js';
 import { KyselyFeedState } from './kysely-feed-state.js';
@@ -17,6 +20,8 @@ import { KyselyIdempotencyRepository } from './kysely-idempotency-repository.js'
 import { KyselyImageRepository } from './kysely-image-repository.js';
 import { KyselyPostRepository } from './kysely-post-repository.js';
 import { KyselySessionRepository } from './kysely-session-repository.js';
+import { KyselyUploadLinkRepository } from './kysely-upload-link-repository.js';
+import { KyselyUploadRepository } from './kysely-upload-repository.js';
 import { KyselyUserRepository } from './kysely-user-repository.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import type { Database } from './schema.js';
@@ -35,15 +40,21 @@ export class KyselyRepositories implements MetadataRepositories {
   readonly comments: CommentRepository;
   readonly feed: FeedState;
   readonly idempotency: IdempotencyRepository;
+  readonly collections: CollectionRepository;
+  readonly uploads: UploadRepository;
+  readonly uploadLinks: UploadLinkRepository;
 
   constructor(db: Kysely<Database>, dialect: MetadataDialect) {
     this.users = new KyselyUserRepository(db);
     this.sessions = new KyselySessionRepository(db);
-    this.images = new KyselyImageRepository(db);
+    this.images = new KyselyImageRepository(db, dialect);
     this.events = new KyselyEventLog(db, dialect);
     this.posts = new KyselyPostRepository(db, dialect);
-    this.comments = new KyselyCommentRepository(db);
+    this.comments = new KyselyCommentRepository(db, dialect);
     this.feed = new KyselyFeedState(db);
     this.idempotency = new KyselyIdempotencyRepository(db);
+    this.collections = new KyselyCollectionRepository(db, dialect);
+    this.uploads = new KyselyUploadRepository(db, dialect);
+    this.uploadLinks = new KyselyUploadLinkRepository(db);
   }
 }

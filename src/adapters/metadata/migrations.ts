@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import type { MetadataDialect } from './metadata-dialect.js';
+import { uploadsMigration } from './uploads-migration.js';
 
 /**
  * The schema history, written once with Kysely's schema builder for both databases. Listed in
@@ -11,6 +12,8 @@ export function metadataMigrations(dialect: MetadataDialect): MigrationProvider 
   const migrations: Record<string, Migration> = {
     '0001_foundation': { up: (db) => foundation(db, dialect) },
     '0002_posts': { up: (db) => posts(db) },
+    '0003_collections': { up: (db) => collections(db) },
+    '0004_uploads': { up: (db) => uploadsMigration(db) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -131,5 +134,35 @@ async function posts(db: Kysely<unknown>): Promise<void> {
     .createIndex('idempotency_keys_expires_at')
     .on('idempotency_keys')
     .column('expires_at')
+    .execute();
+}
+
+/** Collections and their images, a set per collection (SPEC §2 "Collection"). */
+async function collections(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('collections')
+    .addColumn('id', 'text', (c) => c.primaryKey())
+    .addColumn('owner_id', 'text', (c) => c.notNull().references('users.id'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .execute();
+  // The viewer's collections newest first: a range scan of one owner's entries.
+  await db.schema.createIndex('collections_owner_id_id').on('collections').columns(['owner_id', 'id']).execute();
+
+  await db.schema
+    .createTable('collection_images')
+    // Cascades on both sides: deleting a collection or an image takes its memberships with it, in
+    // the same statement, so neither side can ever list a member that is gone.
+    .addColumn('collection_id', 'text', (c) => c.notNull().references('collections.id').onDelete('cascade'))
+    .addColumn('image_id', 'text', (c) => c.notNull().references('images.id').onDelete('cascade'))
+    .addColumn('added_at', 'bigint', (c) => c.notNull())
+    // The primary key makes a collection a set (adding twice conflicts) and serves Collection.images.
+    .addPrimaryKeyConstraint('collection_images_pk', ['collection_id', 'image_id'])
+    .execute();
+  // Image.collections, and the cascade from images.
+  await db.schema
+    .createIndex('collection_images_image_id')
+    .on('collection_images')
+    .columns(['image_id', 'collection_id'])
     .execute();
 }

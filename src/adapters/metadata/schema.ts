@@ -14,6 +14,10 @@ export interface Database {
   comments: CommentsTable;
   feed_state: FeedStateTable;
   idempotency_keys: IdempotencyKeysTable;
+  collections: CollectionsTable;
+  collection_images: CollectionImagesTable;
+  uploads: UploadsTable;
+  upload_links: UploadLinksTable;
 }
 
 export interface UsersTable {
@@ -95,4 +99,47 @@ export interface IdempotencyKeysTable {
   created_at: number;
   lease_until: number;
   expires_at: number;
+}
+
+export interface CollectionsTable {
+  /** UUIDv7: id order is creation order, so "newest first" pages by id alone. */
+  id: string;
+  owner_id: string;
+  name: string;
+  created_at: number;
+}
+
+/** Set membership: one row per (collection, image); both directions of the relation read it. */
+export interface CollectionImagesTable {
+  collection_id: string;
+  image_id: string;
+  added_at: number;
+}
+
+/** Resumable uploads (migration 0004_uploads); see `ResumableUpload`. */
+export interface UploadsTable {
+  id: string;
+  owner_id: string;
+  size: number;
+  received: number;
+  sha256: string | null;
+  created_at: number;
+  expires_at: number;
+  finished_at: number | null;
+  claimed_until: number | null;
+  consumed_at: number | null;
+  image_id: string | null;
+}
+
+/** Upload links (migration 0004_uploads); only the token's SHA-256 is stored. */
+export interface UploadLinksTable {
+  id: string;
+  token_hash: string;
+  owner_id: string;
+  created_at: number;
+  expires_at: number;
+  max_bytes: number;
+  max_images: number;
+  used_bytes: number;
+  used_images: number;
 }

@@ -8,7 +8,15 @@ export type EventType =
   | 'PostCreated'
   | 'PostDeleted'
   | 'CommentAdded'
-  | 'CommentDeleted';
+  | 'CommentDeleted'
+  | 'ResumableUploadCreated'
+  | 'ResumableUploadFinished'
+  | 'ResumableUploadConsumed'
+  | 'ResumableUploadTerminated'
+  | 'ResumableUploadExpired'
+  | 'UploadLinkCreated'
+  | 'UploadLinkImageReceived'
+  | 'CollectionChanged';
 
 /** An event as appended; position and time are assigned by the log. */
 export interface NewEvent {

@@ -71,8 +71,30 @@ export class CommentService {
     const page = await this.store.comments.listByPost(postId, afterId, limit + 1);
     const comments = page.slice(0, limit);
     const last = comments.at(-1);
-    const nextCursor = page.length > limit && last ? this.cursors.encode('comments', { postId, id: last.id }) : null;
+    const nextCursor = page.length > limit && last ? this.cursorOf(last) : null;
     return { comments, nextCursor };
+  }
+
+  /**
+   * The first page of each post's comments (as `list` with no cursor would give), for many posts
+   * in one query. Posts that do not exist get an empty page. Throws VALIDATION_FAILED.
+   */
+  async firstPages(postIds: readonly string[], limit: number): Promise<Map<string, CommentPage>> {
+    assertPageLimit(limit);
+    const byPost = new Map<string, CommentView[]>(postIds.map((id) => [id, []]));
+    for (const comment of await this.store.comments.newestOfPosts(postIds, limit + 1)) byPost.get(comment.postId)?.push(comment);
+    return new Map(
+      [...byPost].map(([postId, found]) => {
+        const comments = found.slice(0, limit);
+        const last = comments.at(-1);
+        return [postId, { comments, nextCursor: found.length > limit && last ? this.cursorOf(last) : null }];
+      }),
+    );
+  }
+
+  /** The cursor that continues a post's comments right after `comment`. */
+  cursorOf(comment: Pick<Comment, 'postId' | 'id'>): string {
+    return this.cursors.encode('comments', { postId: comment.postId, id: comment.id });
   }
 }
 

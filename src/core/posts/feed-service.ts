@@ -35,8 +35,13 @@ export class FeedService {
     const posts = await this.store.posts.feedPage(after, limit + 1);
     const page = posts.slice(0, limit);
     const last = page.at(-1);
-    const nextCursor = posts.length > limit && last ? this.cursors.encode('feed', [last.commentCount, last.id]) : null;
+    const nextCursor = posts.length > limit && last ? this.cursorOf(last) : null;
     return { posts: page, nextCursor };
+  }
+
+  /** The cursor that continues the feed right after `post`. */
+  cursorOf(post: FeedPosition): string {
+    return this.cursors.encode('feed', [post.commentCount, post.id]);
   }
 }
 

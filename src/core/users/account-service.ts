@@ -61,6 +61,12 @@ export class AccountService {
     await this.store.sessions.delete(hashToken(token));
   }
 
+  /** The public profiles of the users with those ids, in that order, missing ones left out; one query. */
+  async publicUsers(ids: readonly string[]): Promise<PublicUser[]> {
+    const byId = new Map((await this.store.users.findByIds(ids)).map((user) => [user.id, toPublicUser(user)]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
   /** The user a live session token belongs to, or null. */
   async authenticate(token: string): Promise<User | null> {
     const found = await this.store.sessions.findActive(hashToken(token), this.now());

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { createApp } from '../../app.js';
 import { ConfigError, loadConfig } from '../../config.js';
+import { createUploadLinkCommand, createUploadLinkUsage } from './create-upload-link.js';
 import { serve } from './serve.js';
 
 const usage = `Usage: imagegram <command> [options]
@@ -8,6 +9,7 @@ const usage = `Usage: imagegram <command> [options]
 Commands:
   serve     start the HTTP server (default)
   migrate   apply database migrations and exit
+${createUploadLinkUsage}
 
 Options (each also read from the environment variable in brackets):
   --port [PORT]  --host [HOST]  --data-dir [DATA_DIR]  --database-url [DATABASE_URL]
@@ -15,7 +17,9 @@ Options (each also read from the environment variable in brackets):
   --max-upload-bytes [MAX_UPLOAD_BYTES]  --max-image-pixels [MAX_IMAGE_PIXELS]
   --max-image-dimension [MAX_IMAGE_DIMENSION]  --session-ttl-seconds [SESSION_TTL_SECONDS]
   --rate-limit-per-minute [RATE_LIMIT_PER_MINUTE]  --login-rate-limit-per-minute [LOGIN_RATE_LIMIT_PER_MINUTE]
-  --idempotency-ttl-seconds [IDEMPOTENCY_TTL_SECONDS]  --feed-cache-bytes [FEED_CACHE_BYTES]`;
+  --idempotency-ttl-seconds [IDEMPOTENCY_TTL_SECONDS]  --feed-cache-bytes [FEED_CACHE_BYTES]
+  --upload-expiry-seconds [UPLOAD_EXPIRY_SECONDS]  --upload-sweep-interval-seconds [UPLOAD_SWEEP_INTERVAL_SECONDS]
+  --upload-link-max-bytes [UPLOAD_LINK_MAX_BYTES]  --upload-link-max-images [UPLOAD_LINK_MAX_IMAGES]`;
 
 /** Runs one CLI command; resolves with the process exit code (serve never resolves until shutdown). */
 export async function runCli(argv: string[]): Promise<number> {
@@ -24,6 +28,8 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
+  // It has flags of its own (--expires), which the configuration parser would refuse.
+  if (command === 'create-upload-link') return createUploadLinkCommand(rest);
   let config;
   try {
     config = loadConfig(rest);

@@ -4,9 +4,11 @@ import { Type } from 'typebox';
 import { AppError, isAppError } from '../../core/errors.js';
 import type { ImageIngest } from '../../core/images/image-ingest.js';
 import type { ImageService } from '../../core/images/image-service.js';
+import type { UploadService } from '../../core/uploads/upload-service.js';
 import type { Metrics } from '../metrics.js';
 import type { RequestAuth } from '../request-auth.js';
 import type { WriteRateLimit } from './rate-limits.js';
+import { parseJsonBody } from './json-body.js';
 import { multipartOverheadBytes, receiveMultipartUpload } from './multipart-upload.js';
 import { presentImage, presentUploadedImage } from './presenters.js';
 import { IdParams, problems } from './schemas.js';
@@ -14,6 +16,7 @@ import { IdParams, problems } from './schemas.js';
 export interface ImageRoutesOptions {
   images: ImageService;
   ingest: ImageIngest;
+  uploads: UploadService;
   auth: RequestAuth;
   metrics: Metrics;
   writeRateLimit: WriteRateLimit;
@@ -29,6 +32,10 @@ const UploadedImage = Type.Object({
   height: Type.Integer(),
   size: Type.Integer(),
   url: Type.String({ description: 'The 600×600 JPEG' }),
+});
+
+const FromUploadJson = Type.Object({
+  uploadId: Type.String({ minLength: 1, maxLength: 128, description: 'A finished resumable upload of yours (tus, /uploads)' }),
 });
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -59,14 +66,14 @@ const immutable = 'public, max-age=31536000, immutable';
 
 /** Upload, read, serve and delete images (SPEC §3). */
 export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async (app, options) => {
-  const { images, ingest, auth, metrics, writeRateLimit, maxUploadBytes } = options;
+  const { images, ingest, uploads, auth, metrics, writeRateLimit, maxUploadBytes } = options;
 
   app.post('/images', {
     config: { rateLimit: writeRateLimit },
     schema: {
       tags: ['images'],
-      summary: 'Upload an image (multipart field "image")',
-      consumes: ['multipart/form-data'],
+      summary: 'Upload an image (multipart field "image"), or turn a finished resumable upload into one (JSON {uploadId})',
+      consumes: ['multipart/form-data', 'application/json'],
       security: [{ bearer: [] }],
       response: { 200: UploadedImage, 201: UploadedImage, ...problems(400, 401, 413, 415, 422, 429) },
     },
@@ -81,6 +88,16 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
   }, async (request, reply) => {
     const user = await auth.requireUser(request);
     try {
+      if (request.headers['content-type']?.startsWith('application/json')) {
+        if (typeof request.body !== 'object' || request.body === null || !('uploadId' in request.body)) {
+          throw new AppError('IMAGE_MISSING', 'Send multipart/form-data with an "image" file part, or JSON {uploadId} naming a finished resumable upload');
+        }
+        const { uploadId } = parseJsonBody(FromUploadJson, request.body, 'Send JSON {uploadId} or multipart/form-data with an "image" file part');
+        const { image, duplicate } = await uploads.consume(user.id, uploadId);
+        metrics.uploads.inc({ result: duplicate ? 'duplicate' : 'created' });
+        metrics.uploadBytes.inc(image.size);
+        return reply.code(duplicate ? 200 : 201).send(presentUploadedImage(image, duplicate));
+      }
       const upload = await receiveMultipartUpload(request, ingest, maxUploadBytes);
       if (!upload.staged) throw new AppError('IMAGE_MISSING', 'The multipart body has no "image" file part');
       try {

@@ -48,6 +48,6 @@ export async function receiveMultipartUpload(request: FastifyRequest, ingest: Im
 }
 
 /** busboy reports a bad body (cut off, no boundary) with plain Errors, without a code or status. */
-function isMalformedMultipart(error: unknown): boolean {
+export function isMalformedMultipart(error: unknown): boolean {
   return error instanceof Error && !('code' in error) && !('statusCode' in error) && /multipart/i.test(error.message);
 }

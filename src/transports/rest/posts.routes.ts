@@ -7,6 +7,7 @@ import { fingerprintOf, parseIdempotencyKey, type IdempotencyClaim } from '../..
 import type { ImageIngest } from '../../core/images/image-ingest.js';
 import type { FeedService } from '../../core/posts/feed-service.js';
 import type { PostService } from '../../core/posts/post-service.js';
+import type { UploadService } from '../../core/uploads/upload-service.js';
 import { assertValidCaption } from '../../core/posts/post-rules.js';
 import type { User } from '../../core/users/user.js';
 import type { PageCache } from '../../ports/page-cache.js';
@@ -20,6 +21,7 @@ export interface PostRoutesOptions {
   posts: PostService;
   feed: FeedService;
   ingest: ImageIngest;
+  uploads: UploadService;
   auth: RequestAuth;
   pageCache: PageCache;
   writeRateLimit: WriteRateLimit;
@@ -28,8 +30,10 @@ export interface PostRoutesOptions {
 
 const CreatePostJson = Type.Object({
   caption: Type.String({ maxLength: 10_000, description: '0–2,200 characters' }),
-  imageId: Type.String({ minLength: 1, maxLength: 64, description: 'An image you uploaded with POST /images' }),
+  imageId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'An image you uploaded with POST /images' })),
+  uploadId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Or: a finished resumable upload of yours (tus, /uploads), used up by this post' })),
 });
+const createPostHint = 'Send multipart/form-data (image + caption) or JSON {caption, imageId} or {caption, uploadId}';
 
 const FeedPageSchema = Type.Object({ posts: Type.Array(PostSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 /** The feed is sent as cached, already-serialized JSON; the schema documents its shape. */
@@ -37,7 +41,7 @@ const SerializedFeedPage = Type.Unsafe<string>(FeedPageSchema);
 
 /** Posts and the feed (SPEC §3). */
 export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (app, options) => {
-  const { posts, feed, ingest, auth, pageCache, writeRateLimit, maxUploadBytes } = options;
+  const { posts, feed, ingest, uploads, auth, pageCache, writeRateLimit, maxUploadBytes } = options;
 
   app.get('/posts', {
     schema: {
@@ -63,7 +67,7 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (a
     config: { rateLimit: writeRateLimit },
     schema: {
       tags: ['posts'],
-      summary: 'Create a post: multipart (image file + caption) or JSON {caption, imageId}',
+      summary: 'Create a post: multipart (image file + caption) or JSON {caption, imageId} or {caption, uploadId}',
       description: 'Honours Idempotency-Key: a retry with the same key and body replays the first response.',
       consumes: ['multipart/form-data', 'application/json'],
       headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
@@ -81,8 +85,16 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (a
     const key = parseIdempotencyKey(request.headers['idempotency-key']);
     const claimFor = (fingerprint: string): IdempotencyClaim | null => (key ? { userId: author.id, key, fingerprint } : null);
     if (!request.isMultipart()) {
-      const body = parseJsonBody(CreatePostJson, request.body, 'Send multipart/form-data (image + caption) or JSON {caption, imageId}');
-      const { post, replayed } = await posts.create(author, body, claimFor(fingerprintOf('post', body.caption, 'image', body.imageId)));
+      const body = parseJsonBody(CreatePostJson, request.body, createPostHint);
+      if (body.uploadId !== undefined && body.imageId === undefined) {
+        const { uploadId } = body;
+        // The upload is consumed inside the idempotent run: a replayed retry does not touch it again.
+        const fromUpload = async () => (await uploads.consume(author.id, uploadId)).image.id;
+        const { post, replayed } = await posts.create(author, { caption: body.caption, imageId: fromUpload }, claimFor(fingerprintOf('post', body.caption, 'upload', uploadId)));
+        return sendCreated(reply, presentPost(post), replayed);
+      }
+      if (body.imageId === undefined || body.uploadId !== undefined) throw new AppError('VALIDATION_FAILED', `Name the image with exactly one of imageId and uploadId. ${createPostHint}`);
+      const { post, replayed } = await posts.create(author, { caption: body.caption, imageId: body.imageId }, claimFor(fingerprintOf('post', body.caption, 'image', body.imageId)));
       return sendCreated(reply, presentPost(post), replayed);
     }
     return createFromMultipart(request, reply, author, claimFor);

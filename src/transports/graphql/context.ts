@@ -1,0 +1,21 @@
+import type { FastifyRequest } from 'fastify';
+import type { Services } from '../../app.js';
+import type { User } from '../../core/users/user.js';
+import type { RequestAuth } from '../request-auth.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+/** What every resolver gets: who is asking, the services, and this request's loaders. */
+export interface GraphqlContext {
+  services: Services;
+  loaders: Loaders;
+  /** The signed-in user, or null (an unknown or expired token is anonymous, as in REST). */
+  viewer(): Promise<User | null>;
+  /** The signed-in user. Throws UNAUTHENTICATED. */
+  requireViewer(): Promise<User>;
+}
+
+/** Builds the context of one request; the viewer is resolved once, on first use. */
+export function contextFor(request: FastifyRequest, services: Services, auth: RequestAuth): GraphqlContext {
+  const viewer = () => auth.user(request);
+  return { services, loaders: createLoaders(services, viewer), viewer, requireViewer: () => auth.requireUser(request) };
+}

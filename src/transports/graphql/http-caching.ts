@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+const cacheable = Symbol('graphql response may be cached publicly');
+
+/**
+ * HTTP caching of GraphQL reads (SPEC §5): an anonymous GET that succeeded is `public` for
+ * `maxAgeSeconds` with a strong ETag over the body, and answered 304 on a matching If-None-Match
+ * (RFC 9110 §13.1.2). Anything sent with credentials is `private, no-store`; errors, POSTs and
+ * anything else are `no-store`. Cached bodies may be up to `maxAgeSeconds` old: the price of
+ * letting browsers and CDNs absorb read traffic.
+ */
+export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAgeSeconds: number): void {
+  scope.addHook('preSerialization', async (request, reply, payload) => {
+    if (request.routeOptions.url !== path) return payload;
+    const failed = typeof payload === 'object' && payload !== null && 'errors' in payload && payload.errors !== undefined;
+    if (hasCredentials(request)) {
+      reply.header('cache-control', 'private, no-store');
+    } else if (request.method === 'GET' && reply.statusCode === 200 && !failed && maxAgeSeconds > 0) {
+      reply.header('cache-control', `public, max-age=${maxAgeSeconds}`);
+      // A shared cache may serve a `public` response to requests with Authorization (RFC 9111
+      // §3.5): the viewer-dependent `me` must not leak across users.
+      reply.header('vary', 'Authorization');
+      (request as FastifyRequest & { [cacheable]?: boolean })[cacheable] = true;
+    } else {
+      reply.header('cache-control', 'no-store');
+    }
+    return payload;
+  });
+
+  scope.addHook('onSend', async (request, reply, payload) => {
+    if (!(request as FastifyRequest & { [cacheable]?: boolean })[cacheable] || typeof payload !== 'string') return payload;
+    const etag = `"${createHash('sha256').update(payload).digest('base64url').slice(0, 32)}"`;
+    reply.header('etag', etag);
+    if (etagMatches(request.headers['if-none-match'], etag)) {
+      reply.code(304);
+      return '';
+    }
+    return payload;
+  });
+}
+
+function hasCredentials(request: FastifyRequest): boolean {
+  return request.headers.authorization !== undefined || request.headers['x-access-token'] !== undefined;
+}
+
+/** RFC 9110 §13.1.2: weak comparison, a list of tags or `*`. */
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+}

@@ -1,0 +1,27 @@
+/** A Relay connection (https://relay.dev/graphql/connections.htm) over one page of a keyset listing. */
+export interface Connection<T> {
+  edges: { node: T; cursor: string }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+}
+
+/**
+ * Each node's cursor continues the listing right after it (so `endCursor` equals the service's
+ * `nextCursor` when there is a next page); paging is forward only, hence no previous page.
+ */
+export function connectionOf<T>(nodes: readonly T[], nextCursor: string | null, cursorOf: (node: T) => string): Connection<T> {
+  const edges = nodes.map((node) => ({ node, cursor: cursorOf(node) }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: nextCursor !== null,
+      hasPreviousPage: false,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+/** Epoch ms → ISO-8601, the form every time takes in the schema. */
+export function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
