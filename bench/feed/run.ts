@@ -1,0 +1,80 @@
+/**
+ * `node --import tsx bench/feed/run.ts [--db sqlite|postgres|both] [--pairs 5] [--seconds 10]`:
+ * the feed and comments budgets of issue 3 / SPEC §8 on 100k posts and 1M comments, on SQLite
+ * (embedded) and PostgreSQL. Seeds once into `.bench-data/` and database `imagegram_bench`, then
+ * every run works on a fresh copy. Prints markdown (progress on stderr) and writes it to
+ * bench/results/feed-latest.md. About 5 minutes for both databases once seeded.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { startBenchServer } from '../imagegram-server.js';
+import { formatTable, fmt } from '../stats.js';
+import { allRows, detailSection, type DatabaseFigures } from './feed-report.js';
+import { feedPageCosts } from './feed-queries.js';
+import { postgresTarget, sqliteTarget, type FeedTarget } from './feed-target.js';
+import { feedThroughput } from './feed-throughput.js';
+import { firstPagePaths, fixedRatePhases } from './fixed-rate-phases.js';
+
+const { values } = parseArgs({
+  options: {
+    db: { type: 'string', default: 'both' },
+    pairs: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '10' },
+    'pair-seconds': { type: 'string', default: '5' },
+  },
+});
+const databases = values.db === 'both' ? ['sqlite', 'postgres'] : [values.db];
+if (!databases.every((db) => db === 'sqlite' || db === 'postgres')) throw new Error('--db must be sqlite, postgres or both');
+const pairs = Number(values.pairs);
+const seconds = Number(values.seconds);
+const pairSeconds = Number(values['pair-seconds']);
+const log = (message: string): void => void process.stderr.write(`${message}\n`);
+
+/** Seeds/copies, starts imagegram on the copy, measures everything, and cleans up. */
+async function measure(open: (log: (message: string) => void) => Promise<FeedTarget>): Promise<DatabaseFigures> {
+  const target = await open(log);
+  try {
+    log(`# ${target.name}`);
+    // The bench's own server helper: logs to a file (not through a pipe into this process, whose
+    // loop runs the load generators), the write limiter on at its ceiling, pid known for /proc.
+    const server = await startBenchServer(target.serverEnv);
+    let phases;
+    let throughput;
+    try {
+      const feedPaths = await firstPagePaths(server.baseUrl, 5);
+      phases = await fixedRatePhases(server, feedPaths, target, { seconds, log });
+      log('  throughput A/B …');
+      throughput = await feedThroughput(server, { pairs, seconds: pairSeconds, connections: 10, rateSeconds: seconds, log });
+    } finally {
+      await server.cleanup();
+    }
+    // After the server is gone: SQLite allows one store per file at a time.
+    const pageCosts = await feedPageCosts((onQuery) => target.openStore(onQuery));
+    return { target, phases, throughput, pageCosts };
+  } finally {
+    await target.dispose();
+  }
+}
+
+const started = performance.now();
+const loadBefore = loadavg()[0]!;
+const results: DatabaseFigures[] = [];
+for (const db of databases) results.push(await measure(db === 'sqlite' ? sqliteTarget : postgresTarget));
+
+const report = [
+  '## Feed and comments (issue 3, SPEC §8): 100k posts, 1M comments',
+  '',
+  formatTable(results.flatMap(allRows)),
+  '',
+  ...results.flatMap((figures) => [detailSection(figures), '']),
+  `- date: ${new Date().toISOString()}`,
+  `- machine: ${availableParallelism()} CPUs (${cpus()[0]?.model ?? 'unknown'}), ${fmt(totalmem() / 2 ** 30, 0)} GiB RAM, node ${process.version}`,
+  `- ${seconds} s per fixed-rate phase, ${pairs} A/B pairs of ${pairSeconds} s per side; whole run ${fmt((performance.now() - started) / 1000, 0)} s`,
+  `- 1-minute load average: ${fmt(loadBefore, 2)} before, ${fmt(loadavg()[0]!, 2)} after`,
+  '',
+].join('\n');
+process.stdout.write(report);
+const resultsDir = new URL('../results/', import.meta.url);
+await mkdir(resultsDir, { recursive: true });
+await writeFile(new URL('feed-latest.md', resultsDir), report);
