@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { parseJsonBody } from './json-body.js';
+import { RenderOnce } from '../render-once.js';
 import { AppError } from '../../core/errors.js';
 import { fingerprintOf, parseIdempotencyKey, type IdempotencyClaim } from '../../core/idempotency/idempotent-writes.js';
 import type { ImageIngest } from '../../core/images/image-ingest.js';
@@ -42,6 +43,7 @@ const SerializedFeedPage = Type.Unsafe<string>(FeedPageSchema);
 /** Posts and the feed (SPEC §3). */
 export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (app, options) => {
   const { posts, feed, ingest, uploads, auth, pageCache, writeRateLimit, maxUploadBytes } = options;
+  const feedPages = new RenderOnce(pageCache);
 
   app.get('/posts', {
     schema: {
@@ -54,12 +56,10 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (a
     const { limit, cursor } = request.query;
     // Keyed by the feed version every post/comment write bumps in its transaction: a hit is exact.
     const key = `feed:${await feed.version()}:${limit}:${cursor ?? ''}`;
-    let body = await pageCache.get(key);
-    if (body === undefined) {
+    const body = await feedPages.get(key, async () => {
       const page = await feed.page(cursor ?? null, limit);
-      body = JSON.stringify({ posts: page.posts.map(presentPost), nextCursor: page.nextCursor });
-      await pageCache.set(key, body);
-    }
+      return JSON.stringify({ posts: page.posts.map(presentPost), nextCursor: page.nextCursor });
+    });
     return reply.type('application/json; charset=utf-8').send(body);
   });
 
