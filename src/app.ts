@@ -111,6 +111,11 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     if (report.expired + report.orphans + report.failed > 0) logger.info(report, 'swept expired uploads');
   }, config.uploads.sweepIntervalSeconds * 1000, logger);
   if (config.uploads.sweepIntervalSeconds > 0) uploadSweep.start();
+  // Claims already ignore expired keys; this only reclaims their rows (hourly is plenty).
+  const idempotencyCleanup = new PeriodicTask('idempotency key cleanup', async () => {
+    const removed = await store.idempotency.deleteExpired(Date.now());
+    if (removed > 0) logger.info({ removed }, 'deleted expired idempotency keys');
+  }, 60 * 60 * 1000, logger).start();
   return {
     config,
     logger,
@@ -125,6 +130,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     tus: { datastore: uploadFiles.datastore, locker: uploadFiles.locker },
     async close() {
       await uploadSweep.stop();
+      await idempotencyCleanup.stop();
       await processor.close();
       await store.close();
     },
