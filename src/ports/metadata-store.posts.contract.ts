@@ -12,6 +12,7 @@ import {
   publishPosts,
 } from './metadata-store.support.contract.js';
 import { feedContract } from './metadata-store.feed.contract.js';
+import { isAppError } from '../core/errors.js';
 
 /** The contract of `posts` and `comments` (see their doc comments in metadata-store.ts). */
 export function postsContract(scope: ContractScope): void {
@@ -24,6 +25,13 @@ export function postsContract(scope: ContractScope): void {
       assert.equal(await store.posts.findById(randomUUID()), null);
       assert.equal(await store.posts.countByImage(images[0]!.id), 1);
       assert.equal(await store.posts.countByImage(randomUUID()), 0);
+    });
+
+    test('an image a post shows cannot be deleted: IMAGE_IN_USE, and the row stays', async () => {
+      const { store } = scope;
+      const { images } = await publishPosts(store, [0]);
+      await assert.rejects(store.images.delete(images[0]!.id), (error: unknown) => isAppError(error, 'IMAGE_IN_USE'));
+      assert.ok(await store.images.findById(images[0]!.id));
     });
 
     test('findViews: author, image, last 2 comments newest first, in the order asked', async () => {

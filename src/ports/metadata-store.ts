@@ -78,7 +78,10 @@ export interface ImageRepository {
   findByIds(ids: readonly string[]): Promise<Image[]>;
   /** The owner's image of those bytes, or null. */
   findByOwnerAndHash(ownerId: string, sha256: string): Promise<Image | null>;
-  /** Deletes the row; returns whether one existed. The blob is left for garbage collection. */
+  /**
+   * Deletes the row; returns whether one existed. The blob is left for garbage collection.
+   * Throws AppError('IMAGE_IN_USE') when a post still shows the image.
+   */
   delete(id: string): Promise<boolean>;
   /** Sets `uploadCompletedAt` (and status `ready`) if not yet set; returns whether it changed. */
   markUploadCompleted(id: string, at: number): Promise<boolean>;

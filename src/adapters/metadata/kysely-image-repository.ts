@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { AppError } from '../../core/errors.js';
 import type { Image } from '../../core/images/image.js';
 import type { ImageRepository } from '../../ports/metadata-store.js';
 import type { MetadataDialect } from './metadata-dialect.js';
@@ -55,8 +56,15 @@ export class KyselyImageRepository implements ImageRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('images').where('id', '=', id).executeTakeFirst();
-    return result.numDeletedRows > 0n;
+    try {
+      const result = await this.db.deleteFrom('images').where('id', '=', id).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    } catch (error) {
+      // A post created concurrently (after the caller's check) still shows the image: on
+      // PostgreSQL the FK check catches it at delete time. That is the caller's 409, not a 500.
+      if (this.dialect.isForeignKeyViolation(error)) throw new AppError('IMAGE_IN_USE', 'A post shows this image: delete the post first');
+      throw error;
+    }
   }
 
   async markUploadCompleted(id: string, at: number): Promise<boolean> {

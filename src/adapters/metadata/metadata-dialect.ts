@@ -28,6 +28,8 @@ export interface MetadataDialect {
    * retry later, reported as STORAGE_UNAVAILABLE) rather than a bug in a query.
    */
   isUnavailable(error: unknown): boolean;
+  /** True when `error` is a foreign-key violation (a row still referenced elsewhere). */
+  isForeignKeyViolation(error: unknown): boolean;
   /**
    * Called inside the transaction that appends events, before the insert: afterwards positions
    * must become visible in position order, so a reader paging with `list(after)` never skips an

@@ -77,6 +77,8 @@ export const postgresDialect: MetadataDialect = {
   name: 'postgres',
   identityType: 'bigint',
   identityColumn: (column) => column.primaryKey().generatedAlwaysAsIdentity(),
+  // SQLSTATE 23503 foreign_key_violation.
+  isForeignKeyViolation: (error) => errorCode(error) === '23503',
   isUnavailable(error) {
     const code = errorCode(error);
     if (code !== undefined) {

@@ -88,6 +88,7 @@ export const sqliteDialect: MetadataDialect = {
   // delete (https://sqlite.org/autoinc.html), so positions only ever grow.
   identityType: 'integer',
   identityColumn: (column) => column.primaryKey().autoIncrement(),
+  isForeignKeyViolation: (error) => errorCode(error) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
   isUnavailable(error) {
     const code = errorCode(error);
     if (code === undefined) return false;
