@@ -22,7 +22,6 @@ export function idempotencyContract(scope: ContractScope): void {
   const heldBy = (existing: IdempotencyRecord) => ({ claimed: false, existing });
 
   test('an unknown key is claimed; a second claim gets the in-flight record untouched', async () => {
-    const { store } = scope;
     const first = anIdempotencyRecord(user.id);
     assert.deepEqual(await claim(first, now), taken);
     const retry = { ...first, fingerprint: 'another request', leaseUntil: now + 99_000 };
@@ -40,7 +39,6 @@ export function idempotencyContract(scope: ContractScope): void {
   });
 
   test('of 10 concurrent claims of one key exactly one wins; the others see it', async () => {
-    const { store } = scope;
     const claims = Array.from({ length: 10 }, () => anIdempotencyRecord(user.id, { key: 'raced' }));
     const outcomes = await Promise.all(claims.map((record) => claim(record, now)));
     const winners = outcomes.flatMap((outcome, i) => (outcome.claimed ? [claims[i]!] : []));
@@ -51,7 +49,6 @@ export function idempotencyContract(scope: ContractScope): void {
   });
 
   test('an in-flight claim whose lease ended before now is taken over, not before', async () => {
-    const { store } = scope;
     const abandoned = anIdempotencyRecord(user.id, { leaseUntil: now });
     await claim(abandoned, now - 60_000);
     const retry = { ...abandoned, fingerprint: 'retry', createdAt: now, leaseUntil: now + 60_000 };
@@ -62,7 +59,6 @@ export function idempotencyContract(scope: ContractScope): void {
   });
 
   test('of 10 concurrent takeovers of an abandoned claim exactly one wins', async () => {
-    const { store } = scope;
     await claim(anIdempotencyRecord(user.id, { key: 'stale', leaseUntil: now - 1 }), now - 60_000);
     const takeovers = Array.from({ length: 10 }, () =>
       anIdempotencyRecord(user.id, { key: 'stale', leaseUntil: now + 60_000 }),
