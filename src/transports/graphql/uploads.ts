@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type FileUpload, Upload } from 'graphql-upload-minimal';
 import { mercuriusUpload } from 'mercurius-upload';
-import { AppError } from '../../core/errors.js';
-import { multipartOverheadBytes } from '../rest/multipart-upload.js';
+import { refuseDeclaredOversize } from '../rest/multipart-upload.js';
 
 export type { FileUpload };
 
@@ -23,13 +22,7 @@ export async function acceptMultipartOperations(scope: FastifyInstance, maxUploa
     await drainUnreadFiles(request);
     return payload;
   });
-  scope.addHook('onRequest', async (request, reply) => {
-    // An honest Content-Length already over the limit is refused before a byte is read (as REST does).
-    if (Number(request.headers['content-length'] ?? 0) > maxUploadBytes + multipartOverheadBytes) {
-      reply.header('connection', 'close');
-      throw new AppError('IMAGE_TOO_LARGE', `The request is larger than the ${maxUploadBytes}-byte limit`, { limit: maxUploadBytes });
-    }
-  });
+  scope.addHook('onRequest', refuseDeclaredOversize(maxUploadBytes));
   await scope.register(mercuriusUpload, {
     // One byte over the limit lets staging see, and report, the overflow (IMAGE_TOO_LARGE).
     maxFileSize: maxUploadBytes + 1,

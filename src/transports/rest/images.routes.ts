@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { RequestAuth } from '../request-auth.js';
 import type { WriteRateLimit } from './rate-limits.js';
 import { parseJsonBody } from './json-body.js';
-import { multipartOverheadBytes, receiveMultipartUpload } from './multipart-upload.js';
+import { receiveMultipartUpload, refuseDeclaredOversize } from './multipart-upload.js';
 import { presentImage, presentUploadedImage } from './presenters.js';
 import { IdParams, problems } from './schemas.js';
 
@@ -77,14 +77,7 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
       security: [{ bearer: [] }],
       response: { 200: UploadedImage, 201: UploadedImage, ...problems(400, 401, 413, 415, 422, 429) },
     },
-    // An honest Content-Length already over the limit is refused before a byte is read.
-    onRequest: async (request, reply) => {
-      const declared = Number(request.headers['content-length'] ?? 0);
-      if (declared > maxUploadBytes + multipartOverheadBytes) {
-        reply.header('connection', 'close');
-        throw new AppError('IMAGE_TOO_LARGE', `The request is larger than the ${maxUploadBytes}-byte limit`, { limit: maxUploadBytes });
-      }
-    },
+    onRequest: refuseDeclaredOversize(maxUploadBytes),
   }, async (request, reply) => {
     const user = await auth.requireUser(request);
     try {

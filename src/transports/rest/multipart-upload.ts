@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.js';
 import type { ImageIngest } from '../../core/images/image-ingest.js';
 import type { StagedFile } from '../../ports/staging-area.js';
@@ -50,4 +50,17 @@ export async function receiveMultipartUpload(request: FastifyRequest, ingest: Im
 /** busboy reports a bad body (cut off, no boundary) with plain Errors, without a code or status. */
 export function isMalformedMultipart(error: unknown): boolean {
   return error instanceof Error && !('code' in error) && !('statusCode' in error) && /multipart/i.test(error.message);
+}
+
+/**
+ * An onRequest hook refusing, before a byte of the body is read, a request whose honest
+ * Content-Length already exceeds the upload limit; the connection is closed rather than drained.
+ */
+export function refuseDeclaredOversize(maxBytes: number) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (Number(request.headers['content-length'] ?? 0) > maxBytes + multipartOverheadBytes) {
+      reply.header('connection', 'close');
+      throw new AppError('IMAGE_TOO_LARGE', `The request is larger than the ${maxBytes}-byte limit`, { limit: maxBytes });
+    }
+  };
 }

@@ -13,7 +13,7 @@ import { assertValidCaption } from '../../core/posts/post-rules.js';
 import type { User } from '../../core/users/user.js';
 import type { PageCache } from '../../ports/page-cache.js';
 import type { RequestAuth } from '../request-auth.js';
-import { multipartOverheadBytes, receiveMultipartUpload } from './multipart-upload.js';
+import { receiveMultipartUpload, refuseDeclaredOversize } from './multipart-upload.js';
 import { presentPost } from './presenters.js';
 import { IdParams, PageQuery, PostSchema, problems } from './schemas.js';
 import type { WriteRateLimit } from './rate-limits.js';
@@ -75,11 +75,7 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (a
       security: [{ bearer: [] }],
       response: { 201: PostSchema, ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
     },
-    onRequest: async (request) => {
-      if (Number(request.headers['content-length'] ?? 0) > maxUploadBytes + multipartOverheadBytes) {
-        throw new AppError('IMAGE_TOO_LARGE', `The request is larger than the ${maxUploadBytes}-byte limit`, { limit: maxUploadBytes });
-      }
-    },
+    onRequest: refuseDeclaredOversize(maxUploadBytes),
   }, async (request, reply) => {
     const author = await auth.requireUser(request);
     const key = parseIdempotencyKey(request.headers['idempotency-key']);
