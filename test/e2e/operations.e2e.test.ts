@@ -61,6 +61,25 @@ describe('operations: health, readiness, metrics, OpenAPI, admin token, config',
     assert.equal(server.output.some((line) => line.includes(token)), false, 'printed again on restart');
   });
 
+  test('`imagegram migrate` applies the migrations to a fresh data dir and exits 0', async () => {
+    const { mkdtemp, rm, stat } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dataDir = await mkdtemp(join(tmpdir(), 'imagegram-migrate-'));
+    try {
+      const result = spawnSync(process.execPath, ['bin/imagegram.js', 'migrate'], {
+        cwd: projectRoot,
+        env: { ...process.env, DATA_DIR: dataDir, ADMIN_TOKEN: 'migrate-test-token-0123456789' },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, /migrations applied/);
+      assert.ok((await stat(join(dataDir, 'imagegram.sqlite'))).size > 0);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   test('invalid configuration exits 1 with a clear message', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
       cwd: projectRoot,
