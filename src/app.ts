@@ -16,6 +16,19 @@ import { AccountService } from './core/users/account-service.js';
 import { UploadLinkService } from './core/uploads/upload-link-service.js';
 import { UploadService } from './core/uploads/upload-service.js';
 import { sweepExpiredUploads } from './core/uploads/upload-sweep.js';
+import { EventLogReader } from './core/events/event-log-reader.js';
+import { GarbageCollector } from './core/gc/garbage-collector.js';
+import { DerivativeRendering } from './core/images/derivative-rendering.js';
+import { IncompleteUploadRepair } from './core/images/incomplete-upload-repair.js';
+import { MetadataExtraction } from './core/images/metadata-extraction.js';
+import { BulkImport } from './core/imports/bulk-import.js';
+import { JobAdmin } from './core/jobs/job-admin.js';
+import type { JobHandlers } from './core/jobs/job-handlers.js';
+import { JobWakeup } from './core/jobs/job-wakeup.js';
+import { expireRecords } from './core/jobs/record-expiry.js';
+import { Reprocessing } from './core/jobs/reprocessing.js';
+import { StatsProjection } from './core/stats/stats-projection.js';
+import { StatsService } from './core/stats/stats-service.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { ImageProcessor } from './ports/image-processor.js';
 import type { MetadataStore } from './ports/metadata-store.js';
@@ -28,8 +41,9 @@ import { MemoryPageCache } from './adapters/cache/memory-page-cache.js';
 import { SharpImageProcessor } from './adapters/image/sharp-image-processor.js';
 import { TusFileUploadFiles } from './adapters/uploads/tus-file-upload-files.js';
 import { loadOrCreateAdminToken } from './admin-token.js';
-import { PeriodicTask } from './periodic-task.js';
 import { QueryCounter } from './query-counter.js';
+import { Metrics } from './transports/metrics.js';
+import { type JobSchedule, JobWorker } from './transports/worker/job-worker.js';
 
 /** The use-case services, shared by every transport so REST, GraphQL and the CLI cannot disagree. */
 export interface Services {
@@ -43,6 +57,12 @@ export interface Services {
   collections: CollectionService;
   uploads: UploadService;
   uploadLinks: UploadLinkService;
+  events: EventLogReader;
+  jobs: JobAdmin;
+  stats: StatsService;
+  gc: GarbageCollector;
+  reprocessing: Reprocessing;
+  bulkImport: BulkImport;
 }
 
 /** Everything a transport needs: config, adapters and services, and how to shut them down. */
@@ -61,6 +81,10 @@ export interface App {
   tus: { datastore: DataStore; locker: Locker };
   /** Counts each request's SQL statements when `debugQueryCount` is on (a debug aid), else null. */
   queryCounter: QueryCounter | null;
+  /** The process's Prometheus metrics (HTTP and jobs). */
+  metrics: Metrics;
+  /** Starts this process's job worker (idempotent); `close()` stops it, giving back its leases. */
+  startWorker(): JobWorker;
   close(): Promise<void>;
 }
 
@@ -86,14 +110,18 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const idempotent = new IdempotentWrites(store, { ttlMs: config.idempotencyTtlSeconds * 1000, leaseMs: 60_000 });
   // Cursors are signed with a key derived from the admin token, which every process of a deployment shares.
   const cursors = new OpaqueCursor(adminToken);
-  const images = new ImageService(store, blobs);
+  const wakeup = new JobWakeup();
+  const repair = new IncompleteUploadRepair({ store, blobs }, { maxAgeMs: config.gc.readRepairAfterMs });
+  const images = new ImageService(store, blobs, repair);
   const ingest = new ImageIngest(
-    { store, blobs, staging, processor },
+    { store, blobs, staging, processor, wakeup },
     { ...limits, maxBytes: config.maxUploadBytes, decodeConcurrency: Math.max(2, availableParallelism()) },
   );
   // Beside the blob directory, like staging: a finished upload is linked into the store, not copied.
   const uploadExpiryMs = config.uploads.expirySeconds * 1000;
   const uploadFiles = await TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs: uploadExpiryMs });
+  const collections = new CollectionService(store, images, cursors);
+  const statsProjection = new StatsProjection(store);
   const services: Services = {
     accounts,
     images,
@@ -102,20 +130,20 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     posts: new PostService(store, idempotent),
     comments: new CommentService(store, idempotent, cursors),
     feed: new FeedService(store, cursors),
-    collections: new CollectionService(store, images, cursors),
+    collections,
     uploads: new UploadService({ store, files: uploadFiles, ingest }, { expiryMs: uploadExpiryMs, maxBytes: config.maxUploadBytes }),
     uploadLinks: new UploadLinkService({ store, ingest }, { maxBytes: config.uploads.linkMaxBytes, maxImages: config.uploads.linkMaxImages }),
+    events: new EventLogReader(store),
+    jobs: new JobAdmin({ store, wakeup }),
+    stats: new StatsService({ store, projection: statsProjection }),
+    // The HTTP request timeout bounds how long an upload can hold a staging file.
+    gc: new GarbageCollector({ store, blobs, staging, uploadFiles, repair }, { stagingMinAgeMs: 3_600_000, uploadOrphanAgeMs: uploadExpiryMs }),
+    reprocessing: new Reprocessing({ store, wakeup }),
+    bulkImport: new BulkImport({ store, ingest, collections }, { concurrency: availableParallelism(), maxBytes: config.maxUploadBytes }),
   };
-  const uploadSweep = new PeriodicTask('upload sweep', async () => {
-    const report = await sweepExpiredUploads({ store, files: uploadFiles }, { now: Date.now(), orphanAgeMs: uploadExpiryMs });
-    if (report.expired + report.orphans + report.failed > 0) logger.info(report, 'swept expired uploads');
-  }, config.uploads.sweepIntervalSeconds * 1000, logger);
-  if (config.uploads.sweepIntervalSeconds > 0) uploadSweep.start();
-  // Claims already ignore expired keys; this only reclaims their rows (hourly is plenty).
-  const idempotencyCleanup = new PeriodicTask('idempotency key cleanup', async () => {
-    const removed = await store.idempotency.deleteExpired(Date.now());
-    if (removed > 0) logger.info({ removed }, 'deleted expired idempotency keys');
-  }, 60 * 60 * 1000, logger).start();
+  const metrics = new Metrics(store);
+  const handlers = jobHandlers({ config, logger, store, blobs, processor, uploadFiles, services, statsProjection, uploadExpiryMs });
+  let worker: JobWorker | null = null;
   return {
     config,
     logger,
@@ -128,11 +156,86 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     queryCounter,
     uploadFiles,
     tus: { datastore: uploadFiles.datastore, locker: uploadFiles.locker },
+    metrics,
+    startWorker() {
+      worker ??= new JobWorker(
+        { store, handlers, logger, wakeup, observe: (name, outcome, seconds) => metrics.observeJob(name, outcome, seconds) },
+        {
+          concurrency: config.jobs.concurrency,
+          leaseMs: config.jobs.leaseSeconds * 1000,
+          pollMs: config.jobs.pollMs,
+          retryBaseMs: config.jobs.retryBaseMs,
+          retryMaxMs: 3_600_000,
+          drainMs: 10_000,
+          schedules: jobSchedules(config),
+        },
+      ).start();
+      return worker;
+    },
     async close() {
-      await uploadSweep.stop();
-      await idempotencyCleanup.stop();
+      await worker?.stop();
       await processor.close();
       await store.close();
+    },
+  };
+}
+
+/** The periodic jobs, each enqueued once per interval across every worker process. */
+function jobSchedules(config: Config): JobSchedule[] {
+  const schedules: JobSchedule[] = [
+    // Keeps the stats projection close to the log, so reading the stats has little to catch up.
+    { name: 'stats.project', intervalMs: 60_000, job: { name: 'stats.project', payload: {}, key: 'stats.project' } },
+    { name: 'records.expire', intervalMs: 3_600_000, job: { name: 'records.expire', payload: {}, key: 'records.expire' } },
+  ];
+  if (config.gc.intervalSeconds > 0) {
+    schedules.push({ name: 'gc.collect', intervalMs: config.gc.intervalSeconds * 1000, job: { name: 'gc.collect', payload: {}, key: 'gc.collect' } });
+  }
+  if (config.uploads.sweepIntervalSeconds > 0) {
+    schedules.push({ name: 'uploads.sweep', intervalMs: config.uploads.sweepIntervalSeconds * 1000, job: { name: 'uploads.sweep', payload: {}, key: 'uploads.sweep' } });
+  }
+  return schedules;
+}
+
+interface HandlerDependencies {
+  config: Config;
+  logger: Logger;
+  store: MetadataStore;
+  blobs: BlobStore;
+  processor: ImageProcessor;
+  uploadFiles: UploadFiles;
+  services: Services;
+  statsProjection: StatsProjection;
+  uploadExpiryMs: number;
+}
+
+/** One handler per job name (the compiler checks none is missing), each a call into the core. */
+function jobHandlers(deps: HandlerDependencies): JobHandlers {
+  const { config, logger, store, blobs, processor, uploadFiles, services } = deps;
+  const metadata = new MetadataExtraction({ store, blobs, processor });
+  const rendering = new DerivativeRendering({ store, blobs, processor });
+  return {
+    'image.extract-metadata': (payload, context) => metadata.run(payload, context),
+    'blob.render-derivative': async (payload) => {
+      const outcome = await rendering.run(payload);
+      if (outcome !== 'rendered') logger.warn({ sha256: payload.sha256, outcome }, 'derivative not rendered');
+    },
+    'gc.collect': async (payload, context) => {
+      const report = await services.gc.collect({ graceMs: payload.graceMs ?? config.gc.graceMs, signal: context.signal });
+      logger.info({ gc: report }, 'garbage collection finished');
+    },
+    'stats.project': async () => {
+      await deps.statsProjection.catchUp();
+    },
+    'uploads.sweep': async () => {
+      for (;;) {
+        const report = await sweepExpiredUploads({ store, files: uploadFiles }, { now: Date.now(), orphanAgeMs: deps.uploadExpiryMs });
+        if (report.expired + report.orphans + report.failed > 0) logger.info(report, 'swept expired uploads');
+        if (!report.more || report.expired === 0) return;
+      }
+    },
+    'records.expire': async () => {
+      const report = await expireRecords(store, Date.now());
+      logger.info(report, 'deleted expired records');
     },
   };
 }

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseFixedDuration } from './core/durations.js';
 
 /** Everything the process can be configured with. Defaults are the embedded mode (SPEC §7). */
 export interface Config {
@@ -37,6 +38,10 @@ export interface Config {
   uploads: UploadsConfig;
   /** GraphQL limits and caching (`GRAPHQL_*`); see README "GraphQL". */
   graphql: GraphqlConfig;
+  /** Background jobs (`RUN_WORKER`, `WORKER_CONCURRENCY`, `JOB_*`); see README "Jobs". */
+  jobs: JobsConfig;
+  /** Garbage collection and read repair (`GC_*`, `READ_REPAIR_AFTER`); see README "Garbage collection". */
+  gc: GcConfig;
   /** Debug aid: add `x-query-count` (SQL statements run) to every response (`IMAGEGRAM_DEBUG_QUERY_COUNT=1`). */
   debugQueryCount: boolean;
 }
@@ -50,6 +55,28 @@ export interface GraphqlConfig {
   cacheMaxAgeSeconds: number;
   /** Schema introspection and GraphiQL (`GRAPHQL_INTROSPECTION`; default on, off when NODE_ENV=production). */
   introspection: boolean;
+}
+
+export interface JobsConfig {
+  /** Whether `serve` runs a job worker in the web process (`RUN_WORKER`, default on); `imagegram worker` runs one alone. */
+  runWorker: boolean;
+  /** Jobs a worker runs at once (`WORKER_CONCURRENCY`, default 2). */
+  concurrency: number;
+  /** How long a lease lasts without a heartbeat, in seconds (`JOB_LEASE_SECONDS`, default 60). */
+  leaseSeconds: number;
+  /** How often an idle worker looks for due jobs, in ms (`JOB_POLL_MS`, default 1000). */
+  pollMs: number;
+  /** Wait before a failed job's first retry, in ms; doubles per attempt up to an hour (`JOB_RETRY_BASE_MS`, default 5000). */
+  retryBaseMs: number;
+}
+
+export interface GcConfig {
+  /** How often the periodic garbage collection runs, in seconds; 0 turns it off (`GC_INTERVAL_SECONDS`, default 3600). */
+  intervalSeconds: number;
+  /** How long garbage must have been garbage before it is removed (`GC_GRACE`, an ISO-8601 duration, default P1D). */
+  graceMs: number;
+  /** An incomplete upload without bytes is given up on once this old, when read (`READ_REPAIR_AFTER`, default PT1H). */
+  readRepairAfterMs: number;
 }
 
 export interface UploadsConfig {
@@ -93,6 +120,14 @@ const options = {
   'graphql-cache-max-age': { type: 'string', env: 'GRAPHQL_CACHE_MAX_AGE' },
   'graphql-introspection': { type: 'string', env: 'GRAPHQL_INTROSPECTION' },
   'debug-query-count': { type: 'string', env: 'IMAGEGRAM_DEBUG_QUERY_COUNT' },
+  'run-worker': { type: 'string', env: 'RUN_WORKER' },
+  'worker-concurrency': { type: 'string', env: 'WORKER_CONCURRENCY' },
+  'job-lease-seconds': { type: 'string', env: 'JOB_LEASE_SECONDS' },
+  'job-poll-ms': { type: 'string', env: 'JOB_POLL_MS' },
+  'job-retry-base-ms': { type: 'string', env: 'JOB_RETRY_BASE_MS' },
+  'gc-interval-seconds': { type: 'string', env: 'GC_INTERVAL_SECONDS' },
+  'gc-grace': { type: 'string', env: 'GC_GRACE' },
+  'read-repair-after': { type: 'string', env: 'READ_REPAIR_AFTER' },
 } as const;
 
 type OptionName = keyof typeof options;
@@ -147,7 +182,26 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       introspection: boolean('GRAPHQL_INTROSPECTION', raw('graphql-introspection'), env.NODE_ENV !== 'production'),
     },
     debugQueryCount: boolean('IMAGEGRAM_DEBUG_QUERY_COUNT', raw('debug-query-count'), false),
+    jobs: {
+      runWorker: boolean('RUN_WORKER', raw('run-worker'), true),
+      concurrency: integer('WORKER_CONCURRENCY', raw('worker-concurrency'), 2, 1, 64),
+      leaseSeconds: integer('JOB_LEASE_SECONDS', raw('job-lease-seconds'), 60, 3, 24 * 3600),
+      pollMs: integer('JOB_POLL_MS', raw('job-poll-ms'), 1000, 10, 3_600_000),
+      retryBaseMs: integer('JOB_RETRY_BASE_MS', raw('job-retry-base-ms'), 5000, 0, 3_600_000),
+    },
+    gc: {
+      intervalSeconds: integer('GC_INTERVAL_SECONDS', raw('gc-interval-seconds'), 3600, 0, 30 * 24 * 3600),
+      graceMs: duration('GC_GRACE', raw('gc-grace'), 86_400_000),
+      readRepairAfterMs: duration('READ_REPAIR_AFTER', raw('read-repair-after'), 3_600_000),
+    },
   };
+}
+
+function duration(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const parsed = parseFixedDuration(value);
+  if (parsed === null) throw new ConfigError(`${name} must be an ISO-8601 duration such as PT1H or P1D (or 0s), got "${value}"`);
+  return parsed;
 }
 
 function boolean(name: string, value: string | undefined, fallback: boolean): boolean {

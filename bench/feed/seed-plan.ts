@@ -79,7 +79,7 @@ export async function* seedChunks(shape: SeedShape = feedShape, chunkRows = 20_0
         id: newId(), ownerId: author.id, sha256: randomHex(random, 64), format: 'jpeg', width, height,
         size: 300_000 + Math.floor(random() * 4_000_000), status: 'ready', createdAt, uploadCompletedAt: createdAt,
         cameraMake: null, cameraModel: random() < 0.6 ? pick(cameraModels) : null, takenAt: createdAt - daySeconds * 1000,
-        hasGps: false, gpsLatitude: null, gpsLongitude: null,
+        hasGps: false, gpsLatitude: null, gpsLongitude: null, metadataExtractedAt: createdAt,
       });
       const id = newId();
       postIds.push(id);

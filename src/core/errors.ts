@@ -40,6 +40,7 @@ export const errorCodes = {
   UPLOAD_LINK_EXPIRED: { kind: 'gone', title: 'The upload link has expired' },
   UPLOAD_LINK_FULL: { kind: 'too_large', title: 'The upload link has reached its limit' },
   RANGE_NOT_SATISFIABLE: { kind: 'range_not_satisfiable', title: 'The requested byte range is not satisfiable' },
+  JOB_NOT_PARKED: { kind: 'conflict', title: 'Only a parked job can be retried' },
   RATE_LIMITED: { kind: 'rate_limited', title: 'Too many requests' },
   STORAGE_UNAVAILABLE: { kind: 'unavailable', title: 'Storage is unavailable' },
 } as const;

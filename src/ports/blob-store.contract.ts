@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -66,6 +66,16 @@ export function blobStoreContract(name: string, open: () => Promise<{ store: Blo
       assert.equal(await text(whole), '0123456789');
       assert.equal(await text(part), '234');
       assert.equal(await store.createReadStream('originals/aa/dd/absent'), null);
+    });
+
+    test('localFile gives a readable local path with the bytes, null when absent', async () => {
+      await store.put('originals/aa/dd/local1', Buffer.from('local bytes'));
+      const local = await store.localFile('originals/aa/dd/local1');
+      assert.ok(local);
+      assert.equal(await readFile(local.path, 'utf8'), 'local bytes');
+      await local.release();
+      await local.release();
+      assert.equal(await store.localFile('originals/aa/dd/absent'), null);
     });
 
     test('delete removes an object and is idempotent', async () => {

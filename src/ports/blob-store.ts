@@ -14,6 +14,13 @@ export interface ByteRange {
   end: number;
 }
 
+/** A local file holding an object's bytes; `release()` when done with it. */
+export interface LocalBlobFile {
+  path: string;
+  /** A no-op for a local store; a remote one deletes the copy it downloaded. Safe to call twice. */
+  release(): Promise<void>;
+}
+
 /**
  * Object storage for image bytes, shaped like S3 so an S3 adapter fits: flat string keys
  * (`originals/ab/cd/abcd…`), whole-object writes, ranged reads, listing by prefix.
@@ -34,6 +41,11 @@ export interface BlobStore {
   get(key: string): Promise<Buffer | null>;
   /** A stream of the object's bytes (or of `range`), or null when absent. */
   createReadStream(key: string, range?: ByteRange): Promise<Readable | null>;
+  /**
+   * A local file with the object's bytes, for decoders that want a path, or null when absent. A
+   * local store hands out the stored file itself: read it, never write or move it.
+   */
+  localFile(key: string): Promise<LocalBlobFile | null>;
   /** Size and time of the object, or null when absent. */
   head(key: string): Promise<BlobInfo | null>;
   /** Removes the object; succeeds when it is already absent. */

@@ -53,6 +53,7 @@ export function anImage(ownerId: string, overrides: Partial<Image> = {}): Image 
     hasGps: true,
     gpsLatitude: 52.520008,
     gpsLongitude: -13.404954,
+    metadataExtractedAt: 1_700_000_000_200,
     ...overrides,
   };
 }

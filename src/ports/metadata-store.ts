@@ -1,9 +1,11 @@
 import type { Collection } from '../core/collections/collection.js';
 import type { NewEvent, StoredEvent } from '../core/events/event.js';
 import type { IdempotencyRecord } from '../core/idempotency/idempotency-record.js';
-import type { Image } from '../core/images/image.js';
+import type { Image, PhotoMetadata } from '../core/images/image.js';
 import type { Comment, CommentView, FeedPosition, Post, PostView } from '../core/posts/post.js';
 import type { Session, User } from '../core/users/user.js';
+import type { BlobRecordRepository, ImportLedgerRepository, StatsRepository } from './blob-records.js';
+import type { JobQueue } from './job-queue.js';
 import type { UploadLinkRepository, UploadRepository } from './upload-repositories.js';
 
 /**
@@ -44,6 +46,14 @@ export interface MetadataRepositories {
   readonly uploads: UploadRepository;
   /** Upload links (see upload-repositories.ts). */
   readonly uploadLinks: UploadLinkRepository;
+  /** The job table (see job-queue.ts). */
+  readonly jobs: JobQueue;
+  /** One record per stored blob, for garbage collection (see blob-records.ts). */
+  readonly blobRecords: BlobRecordRepository;
+  /** The admin stats projection (see blob-records.ts). */
+  readonly stats: StatsRepository;
+  /** What bulk imports did with each file (see blob-records.ts). */
+  readonly importLedger: ImportLedgerRepository;
 }
 
 export interface UserRepository {
@@ -64,12 +74,15 @@ export interface SessionRepository {
   findActive(tokenHash: string, now: number): Promise<{ session: Session; user: User } | null>;
   /** Deletes the session; returns whether one existed. */
   delete(tokenHash: string): Promise<boolean>;
+  /** Deletes sessions expired at `now` (they are refused already); returns how many. */
+  deleteExpired(now: number): Promise<number>;
 }
 
 export interface ImageRepository {
   /**
    * Inserts an image unless its owner already has one with the same sha256; then returns that
    * one with `created: false` (safe under concurrent identical uploads: exactly one row wins).
+   * Creating one also records its blob (see BlobRecordRepository) as referenced and present.
    */
   insertOrGetExisting(image: Image): Promise<{ image: Image; created: boolean }>;
   /** The image with that id, or null. */
@@ -79,14 +92,29 @@ export interface ImageRepository {
   /** The owner's image of those bytes, or null. */
   findByOwnerAndHash(ownerId: string, sha256: string): Promise<Image | null>;
   /**
-   * Deletes the row; returns whether one existed. The blob is left for garbage collection.
-   * Throws AppError('IMAGE_IN_USE') when a post still shows the image.
+   * Deletes the row (and its collection memberships); returns whether one existed. The blob is
+   * left for garbage collection: when no image references it any more its record is marked
+   * unreferenced since `now`. Throws AppError('IMAGE_IN_USE') when a post still shows the image.
    */
-  delete(id: string): Promise<boolean>;
+  delete(id: string, now?: number): Promise<boolean>;
   /** Sets `uploadCompletedAt` (and status `ready`) if not yet set; returns whether it changed. */
   markUploadCompleted(id: string, at: number): Promise<boolean>;
+  /**
+   * Sets status `failed` if its upload has not completed, locking the row until commit (call it in
+   * the transaction that then retires the image); returns whether it changed. False means the
+   * upload completed meanwhile (or the row is gone): leave it alone.
+   */
+  markFailed(id: string): Promise<boolean>;
   /** How many image rows reference the blob with that hash. */
   countByHash(sha256: string): Promise<number>;
+  /** The images of the blob with that hash, any owner. */
+  findByHash(sha256: string): Promise<Image[]>;
+  /** Stores extracted EXIF facts and `metadataExtractedAt = at`; returns whether the image exists. */
+  setMetadata(id: string, metadata: PhotoMetadata, at: number): Promise<boolean>;
+  /** Up to `limit` images without `uploadCompletedAt` created before `createdBefore`, in id order strictly after `after`. */
+  listIncomplete(createdBefore: number, after: string | null, limit: number): Promise<Image[]>;
+  /** Up to `limit` image ids in id order strictly after `after` (every image, for reprocessing). */
+  listIds(after: string | null, limit: number): Promise<string[]>;
 }
 
 export interface EventLog {
@@ -125,6 +153,8 @@ export interface PostRepository {
   adjustCommentCount(postId: string, delta: number): Promise<boolean>;
   /** How many posts show that image. */
   countByImage(imageId: string): Promise<number>;
+  /** The posts that show that image. */
+  findByImage(imageId: string): Promise<Post[]>;
 }
 
 export interface CommentRepository {

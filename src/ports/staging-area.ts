@@ -24,8 +24,8 @@ export interface StagingArea {
    * parser behind it can finish; callers cap the source) and the partial file is removed.
    */
   receive(source: Readable, maxBytes: number): Promise<StagedFile>;
-  /** Staging files last written before `olderThan` (epoch ms), for garbage collection. */
-  listStale(olderThan: number): Promise<string[]>;
+  /** Staging files last written before `olderThan` (epoch ms), with their sizes, for garbage collection. */
+  listStale(olderThan: number): Promise<{ path: string; size: number }[]>;
   /** Removes a file returned by listStale; succeeds when it is already gone. */
   remove(path: string): Promise<void>;
 }

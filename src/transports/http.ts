@@ -6,13 +6,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import type { App } from '../app.js';
 import { graphqlPlugin } from './graphql/graphql.plugin.js';
-import { Metrics } from './metrics.js';
 import { sendProblem, toProblem } from './problem.js';
 import { RequestAuth } from './request-auth.js';
 import { healthRoutes } from './rest/health.routes.js';
 import { imageRoutes } from './rest/images.routes.js';
 import { ProblemSchema } from './rest/schemas.js';
 import { accountRoutes } from './rest/users.routes.js';
+import { adminRoutes } from './rest/admin.routes.js';
 import { commentRoutes } from './rest/comments.routes.js';
 import { postRoutes } from './rest/posts.routes.js';
 import { uploadLinkRoutes } from './rest/upload-links.routes.js';
@@ -25,7 +25,7 @@ const slowRequestMs = 1_000;
 
 /** Builds the HTTP server with every transport mounted; does not listen. */
 export async function buildHttpServer(app: App) {
-  const metrics = new Metrics();
+  const { metrics } = app;
   const http = Fastify({
     loggerInstance: app.logger,
     // JSON bodies here are small; uploads are multipart streams and not subject to this limit.
@@ -96,6 +96,7 @@ export async function buildHttpServer(app: App) {
   await http.register(commentRoutes, { comments: services.comments, auth, writeRateLimit: writes });
   await http.register(tusRoutes, { uploads: services.uploads, auth, ...app.tus, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
   await http.register(uploadLinkRoutes, { links: services.uploadLinks, ingest: services.ingest, auth, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
+  await http.register(adminRoutes, { events: services.events, jobs: services.jobs, stats: services.stats, auth });
   await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   return http;

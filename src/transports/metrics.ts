@@ -1,4 +1,6 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { jobStates } from '../core/jobs/job.js';
+import type { MetadataStore } from '../ports/metadata-store.js';
 
 /** The process's Prometheus metrics, served at GET /metrics. One instance per app (tests run several). */
 export class Metrics {
@@ -28,7 +30,34 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor() {
+  /** Job runs of this process's worker, by job name and outcome (done, retry, parked, lost, released). */
+  readonly jobRuns = new Histogram({
+    name: 'imagegram_job_duration_seconds',
+    help: 'Job runs by name and outcome',
+    labelNames: ['name', 'outcome'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+    registers: [this.registry],
+  });
+
+  /** @param store when given, the job table's size per state is reported at each scrape (all processes' jobs). */
+  constructor(store?: MetadataStore) {
     collectDefaultMetrics({ register: this.registry, prefix: 'imagegram_' });
+    if (store) {
+      new Gauge({
+        name: 'imagegram_jobs',
+        help: 'Jobs in the job table by state',
+        labelNames: ['state'] as const,
+        registers: [this.registry],
+        async collect() {
+          const counts = await store.jobs.countByState().catch(() => null);
+          for (const state of jobStates) if (counts) this.set({ state }, counts[state]);
+        },
+      });
+    }
+  }
+
+  /** Records one job run. */
+  observeJob(name: string, outcome: string, seconds: number): void {
+    this.jobRuns.observe({ name, outcome }, seconds);
   }
 }

@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { problemOf, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
+import { eventually, problemOf, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
 import { bmpVariantBytes } from '../support/fixtures.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
@@ -106,9 +106,12 @@ describe('images: upload, dedup, derivative, metadata, delete', () => {
     assert.equal((await problemOf(unsatisfiable)).code, 'RANGE_NOT_SATISFIABLE');
   });
 
-  test('GET /images/{id} shows metadata; GPS coordinates only to the owner', async () => {
+  test('GET /images/{id} shows metadata (read from EXIF by a job moments later); GPS coordinates only to the owner', async () => {
     const { id } = (await (await uploadImage(server.baseUrl, alice, jpeg)).json()) as { id: string };
-    const asOwner = (await (await fetch(`${server.baseUrl}/images/${id}`, { headers: alice.headers })).json()) as Record<string, any>;
+    const asOwner = await eventually(async () => {
+      const image = (await (await fetch(`${server.baseUrl}/images/${id}`, { headers: alice.headers })).json()) as Record<string, any>;
+      return image.metadataExtractedAt ? image : undefined;
+    }, { what: 'the metadata job' });
     assert.deepEqual(asOwner.camera, { make: 'Canon', model: 'EOS 5D' });
     assert.equal(asOwner.hasGps, true);
     assert.ok(Math.abs(asOwner.gps.latitude - 48.85) < 0.01);

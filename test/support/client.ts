@@ -59,3 +59,14 @@ export async function distinctPng(seed: number): Promise<Buffer> {
   const colour = { r: seed % 256, g: Math.floor(seed / 256) % 256, b: (seed * 7) % 256 };
   return sharp({ create: { width: 48, height: 32, channels: 3, background: colour } }).png().toBuffer();
 }
+
+/** Polls `probe` until it returns a value other than undefined (background jobs finish moments after a response). */
+export async function eventually<T>(probe: () => Promise<T | undefined>, { timeoutMs = 15_000, intervalMs = 50, what = 'the condition' } = {}): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

@@ -8,6 +8,7 @@ import { openSqliteMetadataStore } from '../../src/adapters/metadata/sqlite.js';
 import { CollectionService } from '../../src/core/collections/collection-service.js';
 import { isAppError } from '../../src/core/errors.js';
 import { ImageService } from '../../src/core/images/image-service.js';
+import { IncompleteUploadRepair } from '../../src/core/images/incomplete-upload-repair.js';
 import { OpaqueCursor } from '../../src/core/posts/opaque-cursor.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import { anImage, aUser } from '../../src/ports/metadata-store.support.contract.js';
@@ -21,7 +22,9 @@ describe('CollectionService: changes and their CollectionChanged events commit t
     dir = await mkdtemp(join(tmpdir(), 'imagegram-collections-'));
     store = openSqliteMetadataStore(join(dir, 'metadata.sqlite'));
     await store.migrate();
-    collections = new CollectionService(store, new ImageService(store, new FsBlobStore(join(dir, 'blobs'))), new OpaqueCursor('secret-secret-secret'));
+    const blobs = new FsBlobStore(join(dir, 'blobs'));
+    const images = new ImageService(store, blobs, new IncompleteUploadRepair({ store, blobs }, { maxAgeMs: 3_600_000 }));
+    collections = new CollectionService(store, images, new OpaqueCursor('secret-secret-secret'));
   });
   after(async () => {
     await store.close();

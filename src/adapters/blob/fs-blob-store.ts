@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobInfo, BlobStore, ByteRange } from '../../ports/blob-store.js';
+import type { BlobInfo, BlobStore, ByteRange, LocalBlobFile } from '../../ports/blob-store.js';
 import { fsyncDirectory, fsyncFile } from './fsync.js';
 
 const validKey = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
@@ -58,6 +58,12 @@ export class FsBlobStore implements BlobStore {
     const path = this.pathOf(key);
     if (!(await exists(path))) return null;
     return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+  }
+
+  async localFile(key: string): Promise<LocalBlobFile | null> {
+    const path = this.pathOf(key);
+    if (!(await exists(path))) return null;
+    return { path, release: async () => {} };
   }
 
   async head(key: string): Promise<BlobInfo | null> {

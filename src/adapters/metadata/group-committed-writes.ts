@@ -16,8 +16,8 @@ type Methods = Record<string, (...args: unknown[]) => Promise<unknown>>;
  */
 const writeMethods = {
   users: ['insert'],
-  sessions: ['insert', 'delete'],
-  images: ['insertOrGetExisting', 'delete', 'markUploadCompleted'],
+  sessions: ['insert', 'delete', 'deleteExpired'],
+  images: ['insertOrGetExisting', 'delete', 'markUploadCompleted', 'markFailed', 'setMetadata'],
   events: ['append'],
   posts: ['insert', 'delete', 'adjustCommentCount'],
   comments: ['insert', 'delete'],
@@ -26,6 +26,10 @@ const writeMethods = {
   collections: ['insert', 'rename', 'delete', 'addImages', 'removeImages'],
   uploads: ['insert', 'recordReceived', 'markFinished', 'claim', 'releaseClaim', 'markConsumed', 'deleteIdle', 'deleteExpired'],
   uploadLinks: ['insert', 'reserve', 'release'],
+  jobs: ['enqueue', 'lease', 'extendLease', 'complete', 'retryLater', 'park', 'release', 'requeue', 'deleteFinished', 'claimSchedule'],
+  blobRecords: ['pin', 'unpin', 'recordDiscovered', 'markUnreferenced', 'claimForDeletion', 'claimMissing', 'finishDeletion', 'markMissing', 'clearMissing', 'deleteExpiredPins'],
+  stats: ['advance', 'apply'],
+  importLedger: ['record'],
 } as const satisfies {
   [R in keyof MetadataRepositories]: readonly MethodNames<MetadataRepositories[R]>[];
 };

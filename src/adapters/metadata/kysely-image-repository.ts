@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { AppError } from '../../core/errors.js';
-import type { Image } from '../../core/images/image.js';
+import type { Image, PhotoMetadata } from '../../core/images/image.js';
 import type { ImageRepository } from '../../ports/metadata-store.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './row-mapping.js';
@@ -23,7 +23,10 @@ export class KyselyImageRepository implements ImageRepository {
         .onConflict((oc) => oc.columns(['owner_id', 'sha256']).doNothing())
         .returningAll()
         .executeTakeFirst();
-      if (inserted) return { image: rows.imageFromRow(inserted), created: true };
+      if (inserted) {
+        await this.recordReferencedBlob(image);
+        return { image: rows.imageFromRow(inserted), created: true };
+      }
       const existing = await this.findByOwnerAndHash(image.ownerId, image.sha256);
       if (existing) return { image: existing, created: false };
       if (attempt === 3) throw new Error(`images: (owner, sha256) conflicts, no row: ${image.id}`);
@@ -55,22 +58,45 @@ export class KyselyImageRepository implements ImageRepository {
     return row ? rows.imageFromRow(row) : null;
   }
 
-  async delete(id: string): Promise<boolean> {
+  async delete(id: string, now: number = Date.now()): Promise<boolean> {
+    let deleted;
     try {
-      const result = await this.db.deleteFrom('images').where('id', '=', id).executeTakeFirst();
-      return result.numDeletedRows > 0n;
+      deleted = await this.db.deleteFrom('images').where('id', '=', id).returning('sha256').executeTakeFirst();
     } catch (error) {
       // A post created concurrently (after the caller's check) still shows the image: on
       // PostgreSQL the FK check catches it at delete time. That is the caller's 409, not a 500.
       if (this.dialect.isForeignKeyViolation(error)) throw new AppError('IMAGE_IN_USE', 'A post shows this image: delete the post first');
       throw error;
     }
+    if (!deleted) return false;
+    // The last reference gone: garbage collection may take the blob after its grace. Two deletes
+    // racing on PostgreSQL can each still see the other's row; collection's own scan marks those.
+    await this.db
+      .updateTable('blob_records')
+      .set({ unreferenced_since: now })
+      .where('sha256', '=', deleted.sha256)
+      .where('unreferenced_since', 'is', null)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('images').select('images.id').whereRef('images.sha256', '=', 'blob_records.sha256'))),
+      )
+      .execute();
+    return true;
   }
 
   async markUploadCompleted(id: string, at: number): Promise<boolean> {
     const result = await this.db
       .updateTable('images')
       .set({ upload_completed_at: at, status: 'ready' })
+      .where('id', '=', id)
+      .where('upload_completed_at', 'is', null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async markFailed(id: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('images')
+      .set({ status: 'failed' })
       .where('id', '=', id)
       .where('upload_completed_at', 'is', null)
       .executeTakeFirst();
@@ -84,5 +110,64 @@ export class KyselyImageRepository implements ImageRepository {
       .where('sha256', '=', sha256)
       .executeTakeFirstOrThrow();
     return Number(row.count);
+  }
+
+  async findByHash(sha256: string): Promise<Image[]> {
+    const found = await this.db.selectFrom('images').selectAll().where('sha256', '=', sha256).orderBy('id').execute();
+    return found.map(rows.imageFromRow);
+  }
+
+  async setMetadata(id: string, metadata: PhotoMetadata, at: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('images')
+      .set({
+        camera_make: metadata.cameraMake,
+        camera_model: metadata.cameraModel,
+        taken_at: metadata.takenAt,
+        has_gps: metadata.hasGps ? 1 : 0,
+        gps_latitude: metadata.gpsLatitude,
+        gps_longitude: metadata.gpsLongitude,
+        metadata_extracted_at: at,
+      })
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async listIncomplete(createdBefore: number, after: string | null, limit: number): Promise<Image[]> {
+    // images_incomplete narrows to the few rows without a completion; those are sorted by id.
+    let query = this.db
+      .selectFrom('images')
+      .selectAll()
+      .where('upload_completed_at', 'is', null)
+      .where('created_at', '<', createdBefore)
+      .orderBy('id')
+      .limit(limit);
+    if (after !== null) query = query.where('id', '>', after);
+    const found = await query.execute();
+    return found.map(rows.imageFromRow);
+  }
+
+  async listIds(after: string | null, limit: number): Promise<string[]> {
+    let query = this.db.selectFrom('images').select('id').orderBy('id').limit(limit);
+    if (after !== null) query = query.where('id', '>', after);
+    return (await query.execute()).map((row) => row.id);
+  }
+
+  /** A new image references its blob, whose bytes ingest has just made sure of. */
+  private async recordReferencedBlob(image: Image): Promise<void> {
+    await this.db
+      .insertInto('blob_records')
+      .values({
+        sha256: image.sha256,
+        size: image.size,
+        state: 'live',
+        created_at: image.createdAt,
+        unreferenced_since: null,
+        missing_since: null,
+        state_changed_at: image.createdAt,
+      })
+      .onConflict((oc) => oc.column('sha256').doUpdateSet({ unreferenced_since: null, missing_since: null }))
+      .execute();
   }
 }

@@ -13,6 +13,8 @@ import type {
   SessionRepository,
   UserRepository,
 } from '../../ports/metadata-store.js';
+import type { BlobRecordRepository, ImportLedgerRepository, StatsRepository } from '../../ports/blob-records.js';
+import type { JobQueue } from '../../ports/job-queue.js';
 import type { UploadLinkRepository, UploadRepository } from '../../ports/upload-repositories.js';
 import { GroupCommit } from './group-commit.js';
 import { committingWritesInGroups } from './group-committed-writes.js';
@@ -38,6 +40,10 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly collections: CollectionRepository;
   readonly uploads: UploadRepository;
   readonly uploadLinks: UploadLinkRepository;
+  readonly jobs: JobQueue;
+  readonly blobRecords: BlobRecordRepository;
+  readonly stats: StatsRepository;
+  readonly importLedger: ImportLedgerRepository;
   /** Null when the dialect runs each transaction on its own. */
   readonly #groupCommit: GroupCommit | null;
 
@@ -65,6 +71,10 @@ export class KyselyMetadataStore implements MetadataStore {
     this.collections = root.collections;
     this.uploads = root.uploads;
     this.uploadLinks = root.uploadLinks;
+    this.jobs = root.jobs;
+    this.blobRecords = root.blobRecords;
+    this.stats = root.stats;
+    this.importLedger = root.importLedger;
   }
 
   /**

@@ -76,6 +76,11 @@ export class KyselyPostRepository implements PostRepository {
     return Number(row.count);
   }
 
+  async findByImage(imageId: string): Promise<Post[]> {
+    const found = await this.db.selectFrom('posts').selectAll().where('image_id', '=', imageId).orderBy('id').execute();
+    return found.map(rows.postFromRow);
+  }
+
   /** The posts of `source` as views in feed order: one query for them, one for their comments. */
   async #views(source: AliasableExpression<Selectable<PostsTable>>): Promise<PostView[]> {
     const found = await this.db

@@ -11,15 +11,21 @@ import type {
   SessionRepository,
   UserRepository,
 } from '../../ports/metadata-store.js';
+import type { BlobRecordRepository, ImportLedgerRepository, StatsRepository } from '../../ports/blob-records.js';
+import type { JobQueue } from '../../ports/job-queue.js';
 import type { UploadLinkRepository, UploadRepository } from '../../ports/upload-repositories.js';
+import { KyselyBlobRecordRepository } from './kysely-blob-record-repository.js';
 import { KyselyCollectionRepository } from './kysely-collection-repository.js';
 import { KyselyCommentRepository } from './kysely-comment-repository.js';
 import { KyselyEventLog } from './kysely-event-log.js';
 import { KyselyFeedState } from './kysely-feed-state.js';
 import { KyselyIdempotencyRepository } from './kysely-idempotency-repository.js';
 import { KyselyImageRepository } from './kysely-image-repository.js';
+import { KyselyImportLedger } from './kysely-import-ledger.js';
+import { KyselyJobQueue } from './kysely-job-queue.js';
 import { KyselyPostRepository } from './kysely-post-repository.js';
 import { KyselySessionRepository } from './kysely-session-repository.js';
+import { KyselyStatsRepository } from './kysely-stats-repository.js';
 import { KyselyUploadLinkRepository } from './kysely-upload-link-repository.js';
 import { KyselyUploadRepository } from './kysely-upload-repository.js';
 import { KyselyUserRepository } from './kysely-user-repository.js';
@@ -43,6 +49,10 @@ export class KyselyRepositories implements MetadataRepositories {
   readonly collections: CollectionRepository;
   readonly uploads: UploadRepository;
   readonly uploadLinks: UploadLinkRepository;
+  readonly jobs: JobQueue;
+  readonly blobRecords: BlobRecordRepository;
+  readonly stats: StatsRepository;
+  readonly importLedger: ImportLedgerRepository;
 
   constructor(db: Kysely<Database>, dialect: MetadataDialect) {
     this.users = new KyselyUserRepository(db);
@@ -56,5 +66,9 @@ export class KyselyRepositories implements MetadataRepositories {
     this.collections = new KyselyCollectionRepository(db, dialect);
     this.uploads = new KyselyUploadRepository(db, dialect);
     this.uploadLinks = new KyselyUploadLinkRepository(db);
+    this.jobs = new KyselyJobQueue(db, dialect);
+    this.blobRecords = new KyselyBlobRecordRepository(db, dialect);
+    this.stats = new KyselyStatsRepository(db, dialect);
+    this.importLedger = new KyselyImportLedger(db, dialect);
   }
 }

@@ -41,4 +41,9 @@ export class KyselySessionRepository implements SessionRepository {
       .executeTakeFirst();
     return result.numDeletedRows > 0n;
   }
+
+  async deleteExpired(now: number): Promise<number> {
+    const result = await this.db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
 }

@@ -5,6 +5,7 @@ import type {
   Kysely,
   Logger,
   Selectable,
+  SelectQueryBuilder,
   SqlBool,
 } from 'kysely';
 import type { FeedPosition } from '../../core/posts/post.js';
@@ -28,6 +29,12 @@ export interface MetadataDialect {
    * retry later, reported as STORAGE_UNAVAILABLE) rather than a bug in a query.
    */
   isUnavailable(error: unknown): boolean;
+  /**
+   * `query … FOR UPDATE` (with `SKIP LOCKED` when asked) where the database locks rows
+   * (PostgreSQL); SQLite's writers are serialised by BEGIN IMMEDIATE, so there it is unchanged.
+   * Call only inside a transaction.
+   */
+  lockRows<DB, TB extends keyof DB, O>(query: SelectQueryBuilder<DB, TB, O>, options: { skipLocked: boolean }): SelectQueryBuilder<DB, TB, O>;
   /** True when `error` is a foreign-key violation (a row still referenced elsewhere). */
   isForeignKeyViolation(error: unknown): boolean;
   /**

@@ -1,5 +1,6 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import type { MetadataDialect } from './metadata-dialect.js';
+import { operationsMigration } from './operations-migration.js';
 import { uploadsMigration } from './uploads-migration.js';
 
 /**
@@ -14,6 +15,7 @@ export function metadataMigrations(dialect: MetadataDialect): MigrationProvider 
     '0002_posts': { up: (db) => posts(db) },
     '0003_collections': { up: (db) => collections(db) },
     '0004_uploads': { up: (db) => uploadsMigration(db) },
+    '0005_operations': { up: (db) => operationsMigration(db) },
   };
   return { getMigrations: async () => migrations };
 }

@@ -79,6 +79,9 @@ export const postgresDialect: MetadataDialect = {
   identityColumn: (column) => column.primaryKey().generatedAlwaysAsIdentity(),
   // SQLSTATE 23503 foreign_key_violation.
   isForeignKeyViolation: (error) => errorCode(error) === '23503',
+  // SKIP LOCKED lets several workers take different jobs instead of queueing on the same rows
+  // (https://www.postgresql.org/docs/15/sql-select.html#SQL-FOR-UPDATE-SHARE).
+  lockRows: (query, { skipLocked }) => (skipLocked ? query.forUpdate().skipLocked() : query.forUpdate()),
   isUnavailable(error) {
     const code = errorCode(error);
     if (code !== undefined) {

@@ -69,6 +69,7 @@ export function imageToRow(image: Image): ImagesTable {
     has_gps: image.hasGps ? 1 : 0,
     gps_latitude: image.gpsLatitude,
     gps_longitude: image.gpsLongitude,
+    metadata_extracted_at: image.metadataExtractedAt,
   };
 }
 
@@ -91,6 +92,7 @@ export function imageFromRow(row: Selectable<ImagesTable>): Image {
     hasGps: row.has_gps === 1,
     gpsLatitude: row.gps_latitude,
     gpsLongitude: row.gps_longitude,
+    metadataExtractedAt: row.metadata_extracted_at,
   };
 }
 

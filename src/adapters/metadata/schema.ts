@@ -18,6 +18,13 @@ export interface Database {
   collection_images: CollectionImagesTable;
   uploads: UploadsTable;
   upload_links: UploadLinksTable;
+  jobs: JobsTable;
+  job_schedules: JobSchedulesTable;
+  blob_records: BlobRecordsTable;
+  blob_pins: BlobPinsTable;
+  stats_counters: StatsCountersTable;
+  stats_checkpoint: StatsCheckpointTable;
+  import_ledger: ImportLedgerTable;
 }
 
 export interface UsersTable {
@@ -53,6 +60,7 @@ export interface ImagesTable {
   has_gps: number;
   gps_latitude: number | null;
   gps_longitude: number | null;
+  metadata_extracted_at: number | null;
 }
 
 export interface EventsTable {
@@ -142,4 +150,74 @@ export interface UploadLinksTable {
   max_images: number;
   used_bytes: number;
   used_images: number;
+}
+
+/** The job table (migration 0005_operations); see `Job`. */
+export interface JobsTable {
+  id: string;
+  name: string;
+  /** JSON text. */
+  payload: string;
+  key: string | null;
+  /** `key` while queued or running, null after: UNIQUE, so one live job per key. */
+  active_key: string | null;
+  state: string;
+  attempts: number;
+  max_attempts: number;
+  run_at: number;
+  leased_by: string | null;
+  lease_token: string | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+/** When each periodic job is next due, shared by every worker process. */
+export interface JobSchedulesTable {
+  name: string;
+  next_run_at: number;
+}
+
+/** One row per stored blob (migration 0005_operations); see `BlobRecord`. */
+export interface BlobRecordsTable {
+  sha256: string;
+  size: number;
+  state: string;
+  created_at: number;
+  unreferenced_since: number | null;
+  missing_since: number | null;
+  state_changed_at: number;
+}
+
+/** An ingest's hold on a blob while it writes or relies on the blob's bytes. */
+export interface BlobPinsTable {
+  id: string;
+  sha256: string;
+  expires_at: number;
+}
+
+/** The admin stats projection's counters. */
+export interface StatsCountersTable {
+  dimension: string;
+  value: string;
+  uploads: number;
+}
+
+/** Exactly one row (id 1): the last event position the counters include. */
+export interface StatsCheckpointTable {
+  id: number;
+  position: number;
+}
+
+/** One row per file a bulk import handled, per owner. */
+export interface ImportLedgerTable {
+  owner_id: string;
+  path: string;
+  size: number;
+  modified_at: number;
+  outcome: string;
+  image_id: string | null;
+  detail: string | null;
+  recorded_at: number;
 }

@@ -89,6 +89,8 @@ export const sqliteDialect: MetadataDialect = {
   identityType: 'integer',
   identityColumn: (column) => column.primaryKey().autoIncrement(),
   isForeignKeyViolation: (error) => errorCode(error) === 'SQLITE_CONSTRAINT_FOREIGNKEY',
+  // BEGIN IMMEDIATE holds the database's one write lock for the whole transaction.
+  lockRows: (query) => query,
   isUnavailable(error) {
     const code = errorCode(error);
     if (code === undefined) return false;

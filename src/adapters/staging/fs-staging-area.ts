@@ -34,7 +34,7 @@ export class FsStagingArea implements StagingArea {
     };
   }
 
-  async listStale(olderThan: number): Promise<string[]> {
+  async listStale(olderThan: number): Promise<{ path: string; size: number }[]> {
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -42,11 +42,11 @@ export class FsStagingArea implements StagingArea {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
-    const stale: string[] = [];
+    const stale: { path: string; size: number }[] = [];
     for (const name of names.filter((n) => n.endsWith(suffix))) {
       const path = join(this.dir, name);
       const info = await stat(path).catch(() => null);
-      if (info && info.mtimeMs < olderThan) stale.push(path);
+      if (info && info.mtimeMs < olderThan) stale.push({ path, size: info.size });
     }
     return stale;
   }

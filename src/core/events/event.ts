@@ -16,7 +16,11 @@ export type EventType =
   | 'ResumableUploadExpired'
   | 'UploadLinkCreated'
   | 'UploadLinkImageReceived'
-  | 'CollectionChanged';
+  | 'CollectionChanged'
+  | 'ImageMetadataExtracted'
+  | 'DerivativeRendered'
+  | 'BlobRestored'
+  | 'BlobDeleted';
 
 /** An event as appended; position and time are assigned by the log. */
 export interface NewEvent {

@@ -4,10 +4,13 @@ import type { BlobStore } from '../../ports/blob-store.js';
 import type { ImageLimits, ImageProcessor } from '../../ports/image-processor.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import type { StagedFile, StagingArea } from '../../ports/staging-area.js';
+import { BlobPins } from '../blobs/blob-pins.js';
 import { AppError } from '../errors.js';
+import type { JobWakeup } from '../jobs/job-wakeup.js';
 import { newId } from '../ids.js';
 import { derivativeKey, originalKey } from './blob-keys.js';
-import type { Image, ImageProbe } from './image.js';
+import { imageCreatedEvent } from './image-events.js';
+import type { Image, ImageProbe, PhotoMetadata } from './image.js';
 
 export interface ImageIngestOptions extends ImageLimits {
   /** Largest original accepted, in bytes. */
@@ -28,17 +31,23 @@ export interface ImageIngestDependencies {
   blobs: BlobStore;
   staging: StagingArea;
   processor: ImageProcessor;
+  /** Tells this process's job worker that a metadata job was enqueued. */
+  wakeup?: JobWakeup;
 }
+
+const noMetadata: PhotoMetadata = { cameraMake: null, cameraModel: null, takenAt: null, hasGps: false, gpsLatitude: null, gpsLongitude: null };
 
 /**
  * The one path by which bytes become an Image (SPEC §4): stage and hash while streaming, detect
- * and bound the format from the header, render the derivative, promote the original into the
- * content-addressed store, then commit the row and its events. Bytes are durable before the row
- * that points at them commits, so a crash leaves at worst an unreferenced blob for GC.
+ * and bound the format from the header, pin the blob against garbage collection, render the
+ * derivative, promote the original into the content-addressed store, then commit the row, its
+ * events and its metadata job. Bytes are durable before the row that points at them commits, so a
+ * crash leaves at worst an unreferenced blob for GC.
  */
 export class ImageIngest {
   private readonly decodeSlots: LimitFunction;
   private readonly now: () => number;
+  private readonly pins: BlobPins;
 
   constructor(
     private readonly deps: ImageIngestDependencies,
@@ -46,6 +55,7 @@ export class ImageIngest {
   ) {
     this.decodeSlots = pLimit(options.decodeConcurrency);
     this.now = options.now ?? Date.now;
+    this.pins = new BlobPins(deps.store, { now: this.now });
   }
 
   /** Ingests an upload arriving as a stream. Throws IMAGE_TOO_LARGE, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, IMAGE_DIMENSIONS_TOO_LARGE. */
@@ -70,42 +80,58 @@ export class ImageIngest {
   async ingestStaged(ownerId: string, staged: Pick<StagedFile, 'path' | 'sha256' | 'size'>): Promise<IngestResult> {
     const { store, blobs, processor } = this.deps;
     const existing = await store.images.findByOwnerAndHash(ownerId, staged.sha256);
-    if (existing?.status === 'ready') return { image: existing, duplicate: true };
+    // A duplicate costs nothing, unless its original vanished: then these bytes put it back.
+    if (existing?.status === 'ready' && (await blobs.head(originalKey(staged.sha256)))) return { image: existing, duplicate: true };
 
     const probe = await processor.probe(staged.path);
     this.checkDimensions(probe);
-    const [metadata] = await Promise.all([
-      processor.readMetadata(staged.path, probe),
-      this.ensureDerivative(staged, probe),
-    ]);
-    await blobs.putFile(originalKey(staged.sha256), staged.path);
-
-    const now = this.now();
-    const candidate: Image = {
-      id: newId(),
-      ownerId,
-      sha256: staged.sha256,
-      format: probe.format,
-      width: probe.width,
-      height: probe.height,
-      size: staged.size,
-      status: 'ready',
-      createdAt: now,
-      uploadCompletedAt: now,
-      ...metadata,
-    };
-    const { image, created } = await store.transaction(async (tx) => {
-      const result = await tx.images.insertOrGetExisting(candidate);
-      if (result.created) {
-        const payload = { sha256: candidate.sha256, format: candidate.format, size: candidate.size };
-        await tx.events.append(
-          { type: 'ImageCreated', actorId: ownerId, subjectId: candidate.id, payload },
-          { type: 'UploadCompleted', actorId: ownerId, subjectId: candidate.id, payload: {} },
-        );
-      }
-      return result;
-    });
-    return { image, duplicate: !created };
+    // From here on this ingest writes or relies on blob bytes: hold them against collection.
+    const pin = await this.pins.pin(staged.sha256, staged.size);
+    let committed = false;
+    try {
+      await this.ensureDerivative(staged, probe);
+      await blobs.putFile(originalKey(staged.sha256), staged.path);
+      const now = this.now();
+      const candidate: Image = {
+        id: newId(),
+        ownerId,
+        sha256: staged.sha256,
+        format: probe.format,
+        width: probe.width,
+        height: probe.height,
+        size: staged.size,
+        status: 'ready',
+        createdAt: now,
+        uploadCompletedAt: now,
+        // EXIF is read by a job: it is for stats and the owner's eyes, not needed to answer (SPEC §6).
+        ...noMetadata,
+        metadataExtractedAt: null,
+      };
+      const result = await store.transaction(async (tx) => {
+        let result = await tx.images.insertOrGetExisting(candidate);
+        if (!result.created && result.image.uploadCompletedAt === null) {
+          // The owner's row existed without its bytes (an upload that never completed): here they are.
+          if (await tx.images.markUploadCompleted(result.image.id, now)) {
+            await tx.blobRecords.unpin(pin.id);
+            await tx.events.append({ type: 'UploadCompleted', actorId: ownerId, subjectId: result.image.id, payload: { repairedBy: 'upload' } });
+            return { image: { ...result.image, status: 'ready' as const, uploadCompletedAt: now }, created: false };
+          }
+          // Retired by garbage collection in between: the candidate takes its place.
+          result = await tx.images.insertOrGetExisting(candidate);
+        }
+        await tx.blobRecords.unpin(pin.id);
+        if (result.created) {
+          await tx.jobs.enqueue({ name: 'image.extract-metadata', payload: { imageId: candidate.id }, key: `image.extract-metadata:${candidate.id}` }, now);
+          await tx.events.append(imageCreatedEvent(candidate), { type: 'UploadCompleted', actorId: ownerId, subjectId: candidate.id, payload: {} });
+        }
+        return result;
+      });
+      committed = true;
+      if (result.created) this.deps.wakeup?.notify();
+      return { image: result.image, duplicate: !result.created };
+    } finally {
+      if (!committed) await pin.release();
+    }
   }
 
   /** Decided from the header, before any pixel is decoded (SPEC §4: pixel bombs are 422). */

@@ -4,6 +4,8 @@ import { AppError } from '../errors.js';
 import type { User } from '../users/user.js';
 import { derivativeEtag, derivativeKey } from './blob-keys.js';
 import type { Image } from './image.js';
+import { imageDeletedEvent } from './image-events.js';
+import type { IncompleteUploadRepair } from './incomplete-upload-repair.js';
 
 /** The servable form of an image's pixels. */
 export interface Derivative {
@@ -16,18 +18,25 @@ export class ImageService {
   constructor(
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
+    private readonly repair: IncompleteUploadRepair,
   ) {}
 
-  /** The image's metadata as `viewer` may see it: GPS coordinates only for the owner (SPEC §3). Throws IMAGE_NOT_FOUND. */
+  /**
+   * The image's metadata as `viewer` may see it: GPS coordinates only for the owner (SPEC §3).
+   * An incomplete upload is read-repaired first (status `pending` while it may still complete).
+   * Throws IMAGE_NOT_FOUND.
+   */
   async get(id: string, viewer: User | null): Promise<Image> {
-    const image = await this.store.images.findById(id);
+    const image = await this.findRepaired(id);
     if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${id}`);
     return this.asSeenBy(image, viewer);
   }
 
-  /** The images with those ids as `viewer` may see them, in that order, missing ones left out; one query. */
+  /** The images with those ids as `viewer` may see them, in that order, missing ones left out; one query (plus read repair of incomplete ones). */
   async getMany(ids: readonly string[], viewer: User | null): Promise<Image[]> {
-    const byId = new Map((await this.store.images.findByIds(ids)).map((image) => [image.id, image]));
+    const found = await this.store.images.findByIds(ids);
+    const repaired = await Promise.all(found.map(async (image) => (image.uploadCompletedAt === null ? (await this.repair.repair(image)).image : image)));
+    const byId = new Map(repaired.flatMap((image) => (image ? [[image.id, image] as const] : [])));
     return ids.flatMap((id) => {
       const image = byId.get(id);
       return image ? [this.asSeenBy(image, viewer)] : [];
@@ -41,7 +50,7 @@ export class ImageService {
 
   /** The 600×600 JPEG. Throws IMAGE_NOT_FOUND, or IMAGE_NOT_READY while its upload is incomplete. */
   async derivative(id: string): Promise<Derivative> {
-    const image = await this.store.images.findById(id);
+    const image = await this.findRepaired(id);
     if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${id}`);
     if (image.status !== 'ready') throw new AppError('IMAGE_NOT_READY');
     const bytes = await this.blobs.get(derivativeKey(image.sha256));
@@ -57,7 +66,14 @@ export class ImageService {
       if (image.ownerId !== actor.id) throw new AppError('NOT_OWNER', 'Only the owner may delete this image');
       if ((await tx.posts.countByImage(id)) > 0) throw new AppError('IMAGE_IN_USE', 'A post shows this image: delete the post first');
       await tx.images.delete(id);
-      await tx.events.append({ type: 'ImageDeleted', actorId: actor.id, subjectId: id, payload: { sha256: image.sha256 } });
+      await tx.events.append(imageDeletedEvent(image, actor.id, 'deleted-by-owner'));
     });
+  }
+
+  /** The image, read-repaired when its upload is incomplete; null when absent or retired. */
+  private async findRepaired(id: string): Promise<Image | null> {
+    const image = await this.store.images.findById(id);
+    if (!image || image.uploadCompletedAt !== null) return image;
+    return (await this.repair.repair(image)).image;
   }
 }

@@ -28,6 +28,8 @@ export interface Image extends PhotoMetadata {
   status: ImageStatus;
   createdAt: number;
   uploadCompletedAt: number | null;
+  /** When EXIF was read into this row (a background job after upload), or null while pending. */
+  metadataExtractedAt: number | null;
 }
 
 /** What the header says, read without decoding pixels. */

@@ -3,10 +3,15 @@ import { createApp } from '../../app.js';
 import type { Config } from '../../config.js';
 import { buildHttpServer } from '../http.js';
 
-/** Starts the HTTP server and shuts down gracefully on SIGTERM/SIGINT: in-flight requests finish, then storage closes. */
+/**
+ * Starts the HTTP server (and, unless `RUN_WORKER=off`, a job worker) and shuts down gracefully on
+ * SIGTERM/SIGINT: in-flight requests finish, running jobs finish or give their leases back, then
+ * storage closes.
+ */
 export async function serve(config: Config, logger: Logger): Promise<void> {
   const app = await createApp(config, logger);
   const http = await buildHttpServer(app);
+  if (config.jobs.runWorker) app.startWorker();
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

@@ -56,6 +56,7 @@ const ImageMetadata = Type.Object({
   takenAt: Nullable(Type.String({ format: 'date-time' })),
   hasGps: Type.Boolean(),
   gps: Nullable(Type.Object({ latitude: Type.Number(), longitude: Type.Number() })),
+  metadataExtractedAt: Nullable(Type.String({ format: 'date-time', description: 'When camera, takenAt and GPS were read from the EXIF (a background job, moments after upload); null until then' })),
 });
 
 /** Raw bytes: Fastify sends Buffers as they are, the schema only documents them. */

@@ -47,6 +47,7 @@ export function presentImage(image: Image) {
     takenAt: isoTime(image.takenAt),
     hasGps: image.hasGps,
     gps,
+    metadataExtractedAt: isoTime(image.metadataExtractedAt),
   };
 }
 

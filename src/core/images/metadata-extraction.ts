@@ -1,0 +1,62 @@
+import type { BlobStore } from '../../ports/blob-store.js';
+import type { ImageProcessor } from '../../ports/image-processor.js';
+import type { MetadataStore } from '../../ports/metadata-store.js';
+import { isAppError } from '../errors.js';
+import type { JobContext } from '../jobs/job-handlers.js';
+import { originalKey } from './blob-keys.js';
+import type { PhotoMetadata } from './image.js';
+
+const noMetadata: PhotoMetadata = { cameraMake: null, cameraModel: null, takenAt: null, hasGps: false, gpsLatitude: null, gpsLongitude: null };
+
+/**
+ * The `image.extract-metadata` job: reads EXIF (camera, taken-at, GPS) from an image's original
+ * into its row and logs `ImageMetadataExtracted`, which the stats projection counts. The update,
+ * its event and the job's completion commit together, so a camera model is counted exactly once
+ * even if a worker loses its lease half-way.
+ */
+export class MetadataExtraction {
+  constructor(
+    private readonly deps: { store: MetadataStore; blobs: BlobStore; processor: ImageProcessor },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Runs the job for `imageId`; an image deleted meanwhile is simply done. Throws when the original cannot be read (retried). */
+  async run({ imageId }: { imageId: string }, context: JobContext): Promise<void> {
+    const { store, blobs } = this.deps;
+    const image = await store.images.findById(imageId);
+    if (!image) return;
+    const local = await blobs.localFile(originalKey(image.sha256));
+    // Garbage collection reports and retires images whose bytes vanished; until then, retry.
+    if (!local) throw new Error(`the original of image ${imageId} is not in the blob store`);
+    let metadata: PhotoMetadata;
+    try {
+      metadata = await this.read(local.path);
+    } finally {
+      await local.release();
+    }
+    await store.transaction(async (tx) => {
+      const current = await tx.images.findById(imageId);
+      if (current && (await tx.images.setMetadata(imageId, metadata, this.now()))) {
+        await tx.events.append({
+          type: 'ImageMetadataExtracted',
+          actorId: null,
+          subjectId: imageId,
+          // GPS coordinates stay in the row (owner-only); the log records only that there were some.
+          payload: { cameraMake: metadata.cameraMake, cameraModel: metadata.cameraModel, previousCameraModel: current.cameraModel, takenAt: metadata.takenAt, hasGps: metadata.hasGps },
+        });
+      }
+      await context.completeIn(tx);
+    });
+  }
+
+  private async read(path: string): Promise<PhotoMetadata> {
+    try {
+      const probe = await this.deps.processor.probe(path);
+      return await this.deps.processor.readMetadata(path, probe);
+    } catch (error) {
+      // The original passed ingest; a processor that now refuses it has nothing to tell us.
+      if (isAppError(error) && error.kind !== 'unavailable') return { ...noMetadata };
+      throw error;
+    }
+  }
+}
