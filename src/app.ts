@@ -16,6 +16,7 @@ import { AccountService } from './core/users/account-service.js';
 import { UploadLinkService } from './core/uploads/upload-link-service.js';
 import { UploadService } from './core/uploads/upload-service.js';
 import { sweepExpiredUploads } from './core/uploads/upload-sweep.js';
+import { BlobVerification } from './core/blobs/blob-verification.js';
 import { EventLogReader } from './core/events/event-log-reader.js';
 import { GarbageCollector } from './core/gc/garbage-collector.js';
 import { DerivativeRendering } from './core/images/derivative-rendering.js';
@@ -61,6 +62,7 @@ export interface Services {
   jobs: JobAdmin;
   stats: StatsService;
   gc: GarbageCollector;
+  verification: BlobVerification;
   reprocessing: Reprocessing;
   bulkImport: BulkImport;
 }
@@ -138,6 +140,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     stats: new StatsService({ store, projection: statsProjection }),
     // The HTTP request timeout bounds how long an upload can hold a staging file.
     gc: new GarbageCollector({ store, blobs, staging, uploadFiles, repair }, { stagingMinAgeMs: 3_600_000, uploadOrphanAgeMs: uploadExpiryMs }),
+    verification: new BlobVerification({ store, blobs }),
     reprocessing: new Reprocessing({ store, wakeup }),
     bulkImport: new BulkImport({ store, ingest, collections }, { concurrency: availableParallelism(), maxBytes: config.maxUploadBytes }),
   };

@@ -39,7 +39,16 @@ const sha256Pattern = /^[0-9a-f]{64}$/;
  * match their content address, plus referenced blobs whose original is absent. Reads stream:
  * memory stays flat at any blob size.
  */
-export async function verifyBlobs(deps: { store: MetadataStore; blobs: BlobStore }, options: VerifyOptions = {}): Promise<VerifyReport> {
+export class BlobVerification {
+  constructor(private readonly deps: { store: MetadataStore; blobs: BlobStore }) {}
+
+  /** Checks every original; never changes anything. */
+  verify(options: VerifyOptions = {}): Promise<VerifyReport> {
+    return verifyBlobs(this.deps, options);
+  }
+}
+
+async function verifyBlobs(deps: { store: MetadataStore; blobs: BlobStore }, options: VerifyOptions): Promise<VerifyReport> {
   const { store, blobs } = deps;
   const total = await store.blobRecords.count();
   const report: VerifyReport = { checked: 0, bytes: 0, corrupt: [], missing: [] };

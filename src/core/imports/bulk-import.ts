@@ -3,6 +3,7 @@ import pLimit from 'p-limit';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import type { CollectionService } from '../collections/collection-service.js';
 import { AppError, isAppError } from '../errors.js';
+import { newId } from '../ids.js';
 import type { ImageIngest } from '../images/image-ingest.js';
 import type { User } from '../users/user.js';
 import type { ImportEntry } from './import-entry.js';
@@ -44,6 +45,10 @@ export interface ImportRun {
   onProgress?: (progress: { done: number; total: number; path: string }) => void;
 }
 
+/** The owner of imports run without `--as`: a system user that cannot sign in (`:` is not allowed in usernames). */
+export const importOwnerUsername = 'system:import';
+const noPassword = '!import-owner-has-no-password';
+
 /** The most ids CollectionService.addImages takes at once. */
 const collectionBatch = 100;
 
@@ -60,6 +65,26 @@ export class BulkImport {
     private readonly options: BulkImportOptions,
   ) {
     this.now = options.now ?? Date.now;
+  }
+
+  /** The user named `username` (throws NOT_FOUND), or without one the import system user, made on first use. */
+  async owner(username: string | undefined): Promise<User> {
+    const { store } = this.deps;
+    const found = await store.users.findByUsername(username ?? importOwnerUsername);
+    if (found) return found;
+    if (username !== undefined) throw new AppError('NOT_FOUND', `No user named ${JSON.stringify(username)}`);
+    const user: User = { id: newId(), username: importOwnerUsername, passwordHash: noPassword, createdAt: this.now() };
+    try {
+      await store.transaction(async (tx) => {
+        await tx.users.insert(user);
+        await tx.events.append({ type: 'UserRegistered', actorId: null, subjectId: user.id, payload: { username: user.username, system: true } });
+      });
+      return user;
+    } catch (error) {
+      // Two imports starting at once: the other one made it.
+      if (isAppError(error, 'USERNAME_TAKEN')) return (await store.users.findByUsername(importOwnerUsername))!;
+      throw error;
+    }
   }
 
   /** Imports `files` as `owner`. Never throws for one bad file; throws only when the ledger cannot be read. */

@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import { createApp } from '../../app.js';
-import { ConfigError, loadConfig } from '../../config.js';
 import { isAppError } from '../../core/errors.js';
+import { cliLogger } from './cli-logger.js';
+import { parseCommand } from './command-args.js';
 
 export const createUploadLinkUsage = `  create-upload-link --expires <ISO-8601 duration or date-time> [--max-images N] [--max-bytes N]
             mint an upload link (e.g. --expires PT1H, --expires 2030-01-31T18:00:00Z); prints
@@ -16,20 +15,12 @@ const linkFlags = { expires: { type: 'string' }, 'max-images': { type: 'string' 
  * through the same core service, against the configured database. Resolves with the exit code.
  */
 export async function createUploadLinkCommand(argv: string[]): Promise<number> {
-  const { linkArgs, rest } = splitArgs(argv);
-  let flags: { expires?: string; 'max-images'?: string; 'max-bytes'?: string };
-  let config;
-  try {
-    flags = parseArgs({ args: linkArgs, options: linkFlags, strict: true }).values;
-    config = loadConfig(rest);
-  } catch (error) {
-    if (!(error instanceof ConfigError) && !(error instanceof TypeError)) throw error;
-    return fail(`invalid arguments: ${(error as Error).message}`);
-  }
+  const parsed = parseCommand(argv, linkFlags);
+  if (!parsed.ok) return fail(`invalid arguments: ${parsed.message}`);
+  const { flags, config } = parsed;
   if (flags.expires === undefined) return fail('--expires is required, e.g. --expires PT1H');
   const expiry = /^-?P/i.test(flags.expires) ? { sinceNow: flags.expires } : { expiresOn: flags.expires };
-  // stdout is for the result; logs go to stderr.
-  const app = await createApp(config, pino({ level: config.logLevel }, pino.destination(2)));
+  const app = await createApp(config, cliLogger(config));
   try {
     const { link, token } = await app.services.uploadLinks.create({
       ...expiry,
@@ -51,25 +42,6 @@ export async function createUploadLinkCommand(argv: string[]): Promise<number> {
   } finally {
     await app.close();
   }
-}
-
-/** Separates this command's flags (`--expires X` or `--expires=X`) from the configuration flags. */
-function splitArgs(argv: string[]): { linkArgs: string[]; rest: string[] } {
-  const linkArgs: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const name = /^--([a-z-]+)/.exec(arg)?.[1];
-    if (name === undefined || !(name in linkFlags)) {
-      rest.push(arg);
-    } else if (arg.includes('=')) {
-      linkArgs.push(arg);
-    } else {
-      linkArgs.push(arg, ...(argv[i + 1] === undefined ? [] : [argv[i + 1]!]));
-      i += 1;
-    }
-  }
-  return { linkArgs, rest };
 }
 
 function optionalInteger(value: string | undefined): number | undefined {

@@ -2,13 +2,29 @@ import { pino } from 'pino';
 import { createApp } from '../../app.js';
 import { ConfigError, loadConfig } from '../../config.js';
 import { createUploadLinkCommand, createUploadLinkUsage } from './create-upload-link.js';
+import { eventsCommand, eventsUsage } from './events.js';
+import { gcCommand, gcUsage } from './gc.js';
+import { importCommand, importUsage } from './import.js';
+import { jobsCommand, jobsUsage } from './jobs.js';
+import { reprocessCommand, reprocessUsage } from './reprocess.js';
 import { serve } from './serve.js';
+import { statsCommand, statsUsage } from './stats.js';
+import { verifyCommand, verifyUsage } from './verify.js';
+import { workerCommand } from './worker.js';
 
 const usage = `Usage: imagegram <command> [options]
 
 Commands:
-  serve     start the HTTP server (default)
+  serve     start the HTTP server (default), with a job worker unless RUN_WORKER=off
+  worker    run a job worker alone (no HTTP)
   migrate   apply database migrations and exit
+${gcUsage}
+${verifyUsage}
+${statsUsage}
+${eventsUsage}
+${jobsUsage}
+${reprocessUsage}
+${importUsage}
 ${createUploadLinkUsage}
 
 Options (each also read from the environment variable in brackets):
@@ -19,7 +35,22 @@ Options (each also read from the environment variable in brackets):
   --rate-limit-per-minute [RATE_LIMIT_PER_MINUTE]  --login-rate-limit-per-minute [LOGIN_RATE_LIMIT_PER_MINUTE]
   --idempotency-ttl-seconds [IDEMPOTENCY_TTL_SECONDS]  --feed-cache-bytes [FEED_CACHE_BYTES]
   --upload-expiry-seconds [UPLOAD_EXPIRY_SECONDS]  --upload-sweep-interval-seconds [UPLOAD_SWEEP_INTERVAL_SECONDS]
-  --upload-link-max-bytes [UPLOAD_LINK_MAX_BYTES]  --upload-link-max-images [UPLOAD_LINK_MAX_IMAGES]`;
+  --upload-link-max-bytes [UPLOAD_LINK_MAX_BYTES]  --upload-link-max-images [UPLOAD_LINK_MAX_IMAGES]
+  --run-worker [RUN_WORKER]  --worker-concurrency [WORKER_CONCURRENCY]  --job-lease-seconds [JOB_LEASE_SECONDS]
+  --job-poll-ms [JOB_POLL_MS]  --job-retry-base-ms [JOB_RETRY_BASE_MS]  --gc-interval-seconds [GC_INTERVAL_SECONDS]
+  --gc-grace [GC_GRACE]  --read-repair-after [READ_REPAIR_AFTER]`;
+
+/** Commands with flags of their own, which the configuration parser alone would refuse. */
+const commandsWithFlags: Record<string, (argv: string[]) => Promise<number>> = {
+  'create-upload-link': createUploadLinkCommand,
+  gc: gcCommand,
+  verify: verifyCommand,
+  stats: statsCommand,
+  events: eventsCommand,
+  jobs: jobsCommand,
+  reprocess: reprocessCommand,
+  import: importCommand,
+};
 
 /** Runs one CLI command; resolves with the process exit code (serve never resolves until shutdown). */
 export async function runCli(argv: string[]): Promise<number> {
@@ -28,8 +59,8 @@ export async function runCli(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
-  // It has flags of its own (--expires), which the configuration parser would refuse.
-  if (command === 'create-upload-link') return createUploadLinkCommand(rest);
+  const withFlags = commandsWithFlags[command];
+  if (withFlags) return withFlags(rest);
   let config;
   try {
     config = loadConfig(rest);
@@ -42,6 +73,9 @@ export async function runCli(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       await serve(config, logger);
+      return 0;
+    case 'worker':
+      await workerCommand(config, logger);
       return 0;
     case 'migrate': {
       const app = await createApp(config, logger);
