@@ -114,7 +114,12 @@ export class ImageIngest {
           if (await tx.images.markUploadCompleted(result.image.id, now)) {
             await tx.blobRecords.unpin(pin.id);
             await tx.events.append({ type: 'UploadCompleted', actorId: ownerId, subjectId: result.image.id, payload: { repairedBy: 'upload' } });
-            return { image: { ...result.image, status: 'ready' as const, uploadCompletedAt: now }, created: false };
+            // Its EXIF was never read either (read repair queues the same job when it completes a row).
+            if (result.image.metadataExtractedAt === null) {
+              await tx.jobs.enqueue({ name: 'image.extract-metadata', payload: { imageId: result.image.id }, key: `image.extract-metadata:${result.image.id}` }, now);
+            }
+            // Not a duplicate: these are the bytes the row was waiting for (201, like a new image).
+            return { image: { ...result.image, status: 'ready' as const, uploadCompletedAt: now }, created: true };
           }
           // Retired by garbage collection in between: the candidate takes its place.
           result = await tx.images.insertOrGetExisting(candidate);
