@@ -77,6 +77,8 @@ export class JobWorker {
     this.#stopping = true;
     this.#unsubscribe?.();
     this.#poke?.();
+    // Let the loop finish its round first: jobs a lease in flight returns must be drained or released too.
+    await this.#loop;
     const drained = Promise.all([...this.#running.values()].map((run) => run.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.drainMs)))]);
@@ -111,7 +113,7 @@ export class JobWorker {
         // The database is down or busy: keep running jobs going, try again after a poll interval.
         this.deps.logger.warn({ err: error }, 'job worker could not poll the job table');
       }
-      await this.#idle();
+      if (!this.#stopping) await this.#idle();
     }
   }
 
