@@ -42,7 +42,11 @@ export interface BlobRecordRepository {
   markUnreferenced(after: string | null, limit: number, now: number): Promise<{ last: string | null; marked: number }>;
   /** Up to `limit` live records unreferenced since at most `unreferencedBefore`, by hash after `after`. */
   listCollectable(unreferencedBefore: number, after: string | null, limit: number): Promise<BlobRecord[]>;
-  /** Up to `limit` live records some image references, by hash after `after`. */
+  /**
+   * Up to `limit` live records marked referenced (`unreferencedSince` null), by hash after `after`:
+   * after racing deletes on PostgreSQL that may include one no image references, until
+   * `markUnreferenced` has run.
+   */
   listReferenced(after: string | null, limit: number): Promise<BlobRecord[]>;
   /** Up to `limit` records claimed for deletion before `claimedBefore` (a collection that died mid-way). */
   listStuckDeleting(claimedBefore: number, limit: number): Promise<BlobRecord[]>;
@@ -87,7 +91,7 @@ export interface StatsRepository {
   advance(from: number, to: number): Promise<boolean>;
   /** Adds the deltas to their counters (creating them at 0). */
   apply(deltas: readonly CounterDelta[]): Promise<void>;
-  /** Up to `limit` counters of `dimension` with positive counts, highest first (ties by value). */
+  /** Up to `limit` counters of `dimension` with positive counts, highest first (ties by value, in the database's collation). */
   top(dimension: StatsDimension, limit: number): Promise<Counter[]>;
   /** The counters of `dimension` for those values (missing ones left out). */
   values(dimension: StatsDimension, values: readonly string[]): Promise<Counter[]>;

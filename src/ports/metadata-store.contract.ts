@@ -4,8 +4,11 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { isAppError } from '../core/errors.js';
 import type { User } from '../core/users/user.js';
 import type { MetadataStore } from './metadata-store.js';
+import { blobRecordsContract } from './metadata-store.blob-records.contract.js';
 import { collectionsContract } from './metadata-store.collections.contract.js';
 import { idempotencyContract } from './metadata-store.idempotency.contract.js';
+import { jobsContract } from './metadata-store.jobs.contract.js';
+import { operationsContract } from './metadata-store.operations.contract.js';
 import { postsContract } from './metadata-store.posts.contract.js';
 import { uploadsContract } from './metadata-store.uploads.contract.js';
 import {
@@ -324,6 +327,21 @@ export function metadataStoreContract(
     describe('resumable uploads and upload links', () => {
       migrated();
       uploadsContract(scope);
+    });
+
+    describe('the job queue', () => {
+      migrated();
+      jobsContract(scope);
+    });
+
+    describe('blob records', () => {
+      migrated();
+      blobRecordsContract(scope);
+    });
+
+    describe('stats, the import ledger and the queries of operations', () => {
+      migrated();
+      operationsContract(scope);
     });
   });
 }

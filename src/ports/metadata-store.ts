@@ -82,7 +82,8 @@ export interface ImageRepository {
   /**
    * Inserts an image unless its owner already has one with the same sha256; then returns that
    * one with `created: false` (safe under concurrent identical uploads: exactly one row wins).
-   * Creating one also records its blob (see BlobRecordRepository) as referenced and present.
+   * Creating one also records its blob (see BlobRecordRepository) as referenced and present,
+   * even a blob claimed for deletion: only an ingest's pin, taken before, rules that out.
    */
   insertOrGetExisting(image: Image): Promise<{ image: Image; created: boolean }>;
   /** The image with that id, or null. */
@@ -101,8 +102,9 @@ export interface ImageRepository {
   markUploadCompleted(id: string, at: number): Promise<boolean>;
   /**
    * Sets status `failed` if its upload has not completed, locking the row until commit (call it in
-   * the transaction that then retires the image); returns whether it changed. False means the
-   * upload completed meanwhile (or the row is gone): leave it alone.
+   * the transaction that then retires the image); returns whether the upload is still incomplete
+   * (true again for a row already failed). False means the upload completed meanwhile (or the row
+   * is gone): leave it alone.
    */
   markFailed(id: string): Promise<boolean>;
   /** How many image rows reference the blob with that hash. */

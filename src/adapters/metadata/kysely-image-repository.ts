@@ -14,6 +14,8 @@ export class KyselyImageRepository implements ImageRepository {
   ) {}
 
   async insertOrGetExisting(image: Image): Promise<{ image: Image; created: boolean }> {
+    // Two statements (the row, its blob record): called on the store, they get a transaction of their own.
+    if (!this.db.isTransaction) return this.db.transaction().execute((tx) => new KyselyImageRepository(tx, this.dialect).insertOrGetExisting(image));
     // ON CONFLICT waits for a concurrent insert of the same (owner, sha256) to commit, so exactly
     // one row wins and the losers read it. Retried in case the winner is deleted in between.
     for (let attempt = 1; ; attempt++) {
@@ -59,6 +61,7 @@ export class KyselyImageRepository implements ImageRepository {
   }
 
   async delete(id: string, now: number = Date.now()): Promise<boolean> {
+    if (!this.db.isTransaction) return this.db.transaction().execute((tx) => new KyselyImageRepository(tx, this.dialect).delete(id, now));
     let deleted;
     try {
       deleted = await this.db.deleteFrom('images').where('id', '=', id).returning('sha256').executeTakeFirst();

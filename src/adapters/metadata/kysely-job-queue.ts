@@ -79,16 +79,21 @@ export class KyselyJobQueue implements JobQueue {
         .where('run_at', '<=', now)
         .whereRef('attempts', '>=', 'max_attempts')
         .execute();
-      const due = this.dialect.lockRows(
-        tx
-          .selectFrom('jobs')
-          .select('id')
-          .where('state', 'in', ['queued', 'running'])
-          .where('run_at', '<=', now)
-          .orderBy('run_at')
-          .limit(limit),
-        { skipLocked: true },
-      );
+      const due = await this.dialect
+        .lockRows(
+          tx
+            .selectFrom('jobs')
+            .select('id')
+            .where('state', 'in', ['queued', 'running'])
+            .where('run_at', '<=', now)
+            .orderBy('run_at')
+            .limit(limit),
+          { skipLocked: true },
+        )
+        .execute();
+      if (due.length === 0) return [];
+      // Read first: RETURNING shows the new run_at, which no longer tells the due order.
+      const dueOrder = new Map(due.map((row, index) => [row.id, index]));
       const leaseToken = randomUUID();
       const leased = await tx
         .updateTable('jobs')
@@ -100,12 +105,12 @@ export class KyselyJobQueue implements JobQueue {
           lease_token: leaseToken,
           updated_at: now,
         }))
-        .where('id', 'in', due)
+        .where(this.dialect.isIn('id', [...dueOrder.keys()]))
         .returningAll()
         .execute();
       return leased
         .map((row) => ({ ...jobFromRow(row), leaseToken }))
-        .sort((a, b) => a.runAt - b.runAt || a.id.localeCompare(b.id));
+        .sort((a, b) => dueOrder.get(a.id)! - dueOrder.get(b.id)!);
     };
     return this.db.isTransaction ? work(this.db) : this.db.transaction().execute(work);
   }
