@@ -244,6 +244,16 @@ export function metadataStoreContract(
         assert.deepEqual(await store.events.list(all[4]!.position, 10), []);
       });
 
+      test('list filters by type within the page; lastPosition is the end of the log (0 when empty)', async () => {
+        assert.equal(await store.events.lastPosition(), 0);
+        const other = (subjectId: string) => ({ ...anEvent(subjectId), type: 'CommentAdded' as const });
+        const all = await store.events.append(other('x'), anEvent('a'), other('y'), anEvent('b'), anEvent('c'));
+        assert.deepEqual(await store.events.list(0, 2, ['ImageCreated']), [all[1], all[3]]);
+        assert.deepEqual(await store.events.list(all[3]!.position, 10, ['ImageCreated', 'CommentAdded']), [all[4]]);
+        assert.deepEqual(await store.events.list(0, 10, []), []);
+        assert.equal(await store.events.lastPosition(), all[4]!.position);
+      });
+
       test('a reader paging by position never skips an event that commits late', async () => {
         let release!: () => void;
         const gate = new Promise<void>((resolve) => (release = resolve));

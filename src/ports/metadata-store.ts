@@ -1,5 +1,5 @@
 import type { Collection } from '../core/collections/collection.js';
-import type { NewEvent, StoredEvent } from '../core/events/event.js';
+import type { EventType, NewEvent, StoredEvent } from '../core/events/event.js';
 import type { IdempotencyRecord } from '../core/idempotency/idempotency-record.js';
 import type { Image, PhotoMetadata } from '../core/images/image.js';
 import type { Comment, CommentView, FeedPosition, Post, PostView } from '../core/posts/post.js';
@@ -126,8 +126,10 @@ export interface EventLog {
    * that commits late. Appends serialise writers until commit, so append events last in a transaction.
    */
   append(...events: NewEvent[]): Promise<StoredEvent[]>;
-  /** Up to `limit` events with position > `after`, in position order. */
-  list(after: number, limit: number): Promise<StoredEvent[]>;
+  /** Up to `limit` events with position > `after`, in position order; only those of `types` when given. */
+  list(after: number, limit: number, types?: readonly EventType[]): Promise<StoredEvent[]>;
+  /** The position of the last committed event (0 when there is none): every event up to it is visible. */
+  lastPosition(): Promise<number>;
 }
 
 export interface PostRepository {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { NewEvent, StoredEvent } from '../../core/events/event.js';
+import type { EventType, NewEvent, StoredEvent } from '../../core/events/event.js';
 import type { EventLog } from '../../ports/metadata-store.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './row-mapping.js';
@@ -30,14 +30,14 @@ export class KyselyEventLog implements EventLog {
     return this.db.isTransaction ? write(this.db) : this.db.transaction().execute(write);
   }
 
-  async list(after: number, limit: number): Promise<StoredEvent[]> {
-    const found = await this.db
-      .selectFrom('events')
-      .selectAll()
-      .where('position', '>', after)
-      .orderBy('position')
-      .limit(limit)
-      .execute();
-    return found.map(rows.eventFromRow);
+  async list(after: number, limit: number, types?: readonly EventType[]): Promise<StoredEvent[]> {
+    let query = this.db.selectFrom('events').selectAll().where('position', '>', after).orderBy('position').limit(limit);
+    if (types !== undefined) query = query.where(this.dialect.isIn('type', types));
+    return (await query.execute()).map(rows.eventFromRow);
+  }
+
+  async lastPosition(): Promise<number> {
+    const row = await this.db.selectFrom('events').select((eb) => eb.fn.max('position').as('last')).executeTakeFirst();
+    return Number(row?.last ?? 0);
   }
 }

@@ -1,5 +1,5 @@
 import type { MetadataStore } from '../../ports/metadata-store.js';
-import type { StoredEvent } from '../events/event.js';
+import type { EventType, StoredEvent } from '../events/event.js';
 import type { CounterDelta } from './upload-stats.js';
 
 /** The UTC calendar day of an epoch-ms time, `YYYY-MM-DD`. */
@@ -46,6 +46,9 @@ export function statsDeltasOf(event: StoredEvent): CounterDelta[] {
   }
 }
 
+/** The only events that move a counter: the rest of the log (comments, posts…) is skipped in SQL. */
+const countedEventTypes: readonly EventType[] = ['ImageCreated', 'ImageDeleted', 'ImageMetadataExtracted'];
+
 /** Another projector advanced the checkpoint first: this batch rolls back and is read again. */
 class CheckpointMoved extends Error {}
 
@@ -68,11 +71,16 @@ export class StatsProjection {
       try {
         const batch = await this.store.transaction(async (tx) => {
           const from = await tx.stats.checkpoint();
-          const events = await tx.events.list(from, this.batchSize);
-          if (events.length === 0) return 0;
-          if (!(await tx.stats.advance(from, events[events.length - 1]!.position))) throw new CheckpointMoved();
-          await tx.stats.apply(events.flatMap(statsDeltasOf));
-          return events.length;
+          // Read the end of the log first: every event up to it is visible, so when fewer than a
+          // batch of counted events follow the checkpoint, the checkpoint may jump to that end.
+          const end = await tx.events.lastPosition();
+          if (end <= from) return 0;
+          const events = await tx.events.list(from, this.batchSize, countedEventTypes);
+          const full = events.length === this.batchSize;
+          const to = full ? events[events.length - 1]!.position : end;
+          if (!(await tx.stats.advance(from, to))) throw new CheckpointMoved();
+          await tx.stats.apply(events.filter((event) => event.position <= to).flatMap(statsDeltasOf));
+          return full ? this.batchSize : events.length;
         });
         read += batch;
         if (batch < this.batchSize) return read;
