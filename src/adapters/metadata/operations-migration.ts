@@ -88,6 +88,10 @@ export async function operationsMigration(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('import_ledger_pk', ['owner_id', 'path'])
     .execute();
 
+  // The stats projection reads only image events: an index range per type, not a scan of every
+  // comment's event since its checkpoint.
+  await db.schema.createIndex('events_type_position').on('events').columns(['type', 'position']).execute();
+
   await db.schema.alterTable('images').addColumn('metadata_extracted_at', 'bigint').execute();
   // Images from before this migration had their EXIF read during the upload itself.
   await sql`update images set metadata_extracted_at = created_at`.execute(db);
