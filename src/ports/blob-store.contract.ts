@@ -55,6 +55,8 @@ export function blobStoreContract(name: string, open: () => Promise<{ store: Blo
       const info = await store.head('originals/aa/cc/head1');
       assert.equal(info?.size, 5);
       assert.ok(info && info.modifiedAt >= before);
+      // Whole milliseconds: callers store it in bigint columns (PostgreSQL refuses fractions).
+      assert.ok(Number.isInteger(info.modifiedAt));
       assert.equal(await store.head('originals/aa/cc/absent'), null);
     });
 
@@ -90,7 +92,10 @@ export function blobStoreContract(name: string, open: () => Promise<{ store: Blo
       await store.put('listing/a/two', Buffer.from('22'));
       await store.put('listing/b/three', Buffer.from('333'));
       const keys: string[] = [];
-      for await (const info of store.list('listing/a/')) keys.push(`${info.key}:${info.size}`);
+      for await (const info of store.list('listing/a/')) {
+        keys.push(`${info.key}:${info.size}`);
+        assert.ok(Number.isInteger(info.modifiedAt));
+      }
       assert.deepEqual(keys.sort(), ['listing/a/one:1', 'listing/a/two:2']);
       const all: string[] = [];
       for await (const info of store.list('listing/')) all.push(info.key);

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 export interface BlobInfo {
   key: string;
   size: number;
-  /** Epoch ms of the last write. */
+  /** Epoch ms of the last write, a whole number. */
   modifiedAt: number;
 }
 

@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { eventually, signUpAndLogIn, type TestUser } from '../support/client.js';
 import { cameraExif } from '../support/fixtures.js';
 import { graphql } from '../support/graphql.js';
+import { runImagegram } from '../support/cli.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 interface Summary {
   imported: number;
@@ -41,33 +39,13 @@ interface ImageJson {
 
 /** Runs `imagegram import <args>` and parses its summary table. */
 function runImport(env: Record<string, string>, args: string[]): Promise<ImportRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/imagegram.js', 'import', ...args], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`import ran over 60 s:\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.once('exit', (status) => {
-      clearTimeout(timer);
-      const lines = stdout.split('\n');
-      const header = lines.findIndex((line) => /^imported\s+duplicate\s+skipped/.test(line));
-      const numbers = header >= 0 ? lines[header + 2]!.trim().split(/\s+/).map(Number) : null;
-      const summary = numbers && numbers.length === 5 ? { imported: numbers[0]!, duplicate: numbers[1]!, skipped: numbers[2]!, rejected: numbers[3]!, failed: numbers[4]! } : null;
-      const heading = /^Processed (\d+) files from .* as (\S+)(?: into collection "[^"]*" \(([^)]+)\))?:$/m.exec(stdout);
-      resolve({
-        status,
-        stdout,
-        stderr,
-        summary,
-        processed: heading ? Number(heading[1]) : null,
-        owner: heading?.[2] ?? null,
-        collectionId: heading?.[3] ?? null,
-      });
-    });
+  return runImagegram(env, ['import', ...args]).then(({ status, stdout, stderr }) => {
+    const lines = stdout.split('\n');
+    const header = lines.findIndex((line) => /^imported\s+duplicate\s+skipped/.test(line));
+    const numbers = header >= 0 ? lines[header + 2]!.trim().split(/\s+/).map(Number) : null;
+    const summary = numbers && numbers.length === 5 ? { imported: numbers[0]!, duplicate: numbers[1]!, skipped: numbers[2]!, rejected: numbers[3]!, failed: numbers[4]! } : null;
+    const heading = /^Processed (\d+) files from .* as (\S+)(?: into collection "[^"]*" \(([^)]+)\))?:$/m.exec(stdout);
+    return { status, stdout, stderr, summary, processed: heading ? Number(heading[1]) : null, owner: heading?.[2] ?? null, collectionId: heading?.[3] ?? null };
   });
 }
 

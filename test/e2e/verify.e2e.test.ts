@@ -4,16 +4,14 @@
  * to damage it (bytes appended to an original, an original deleted).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { distinctPng, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
+import { runImagegram } from '../support/cli.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 interface CliResult {
@@ -22,20 +20,9 @@ interface CliResult {
   stderr: string;
 }
 
-/** Runs `imagegram <args>` with the server's environment (same DATA_DIR, DATABASE_URL, ADMIN_TOKEN). */
-function imagegram(server: RunningServer, args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['bin/imagegram.js', ...args],
-      { cwd: projectRoot, env: { ...process.env, ...server.env }, timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error && typeof error.code !== 'number') return reject(error);
-        resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+/** `imagegram <args>` with the server's environment (same DATA_DIR, DATABASE_URL, ADMIN_TOKEN), run asynchronously. */
+const imagegram = (server: RunningServer, args: string[]): Promise<CliResult> =>
+  runImagegram(server.env, args).then(({ status, stdout, stderr }) => ({ code: status ?? -1, stdout, stderr }));
 
 interface VerifyJson {
   checked: number;

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { distinctPng, eventually, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
 import { isPostgresRequested } from '../support/postgres.js';
+import { runImagegram } from '../support/cli.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { noisePng } from '../support/tus.js';
 
@@ -34,23 +35,7 @@ interface AdminEvent {
 }
 
 /** Runs `imagegram <args>` to its end (asynchronously: worker processes keep logging meanwhile). */
-function cli(env: Record<string, string>, args: string[], timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/imagegram.js', ...args], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`imagegram ${args.join(' ')} ran over ${timeoutMs} ms:\n${stdout}\n${stderr}`));
-    }, timeoutMs);
-    child.once('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+const cli = (env: Record<string, string>, args: string[], timeoutMs = 60_000) => runImagegram(env, args, { timeoutMs });
 
 /** An `imagegram worker` process. */
 interface WorkerProcess {

@@ -69,7 +69,7 @@ export class FsBlobStore implements BlobStore {
   async head(key: string): Promise<BlobInfo | null> {
     try {
       const info = await stat(this.pathOf(key));
-      return { key, size: info.size, modifiedAt: info.mtimeMs };
+      return { key, size: info.size, modifiedAt: Math.floor(info.mtimeMs) };
     } catch (error) {
       if (isMissing(error)) return null;
       throw error;
@@ -87,7 +87,7 @@ export class FsBlobStore implements BlobStore {
       const key = relative(this.root, path).split(sep).join('/');
       if (!key.startsWith(prefix) || !validKey.test(key) || key.endsWith('.tmp')) continue;
       const info = await stat(path).catch(() => null);
-      if (info) yield { key, size: info.size, modifiedAt: info.mtimeMs };
+      if (info) yield { key, size: info.size, modifiedAt: Math.floor(info.mtimeMs) };
     }
   }
 
