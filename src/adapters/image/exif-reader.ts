@@ -1,15 +1,6 @@
 import exifr from 'exifr';
 import sharp from 'sharp';
-import type { ImageFormat, PhotoMetadata } from '../../core/images/image.js';
-
-export const noPhotoMetadata: Readonly<PhotoMetadata> = Object.freeze({
-  cameraMake: null,
-  cameraModel: null,
-  takenAt: null,
-  hasGps: false,
-  gpsLatitude: null,
-  gpsLongitude: null,
-});
+import { type ImageFormat, noPhotoMetadata, type PhotoMetadata } from '../../core/images/image.js';
 
 // exifr finds EXIF in these containers itself, reading the file in small chunks.
 const exifrContainers: ReadonlySet<ImageFormat> = new Set(['jpeg', 'png', 'tiff']);

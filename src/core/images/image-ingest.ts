@@ -10,7 +10,7 @@ import type { JobWakeup } from '../jobs/job-wakeup.js';
 import { newId } from '../ids.js';
 import { derivativeKey, originalKey } from './blob-keys.js';
 import { imageCreatedEvent } from './image-events.js';
-import type { Image, ImageProbe, PhotoMetadata } from './image.js';
+import { type Image, type ImageProbe, noPhotoMetadata } from './image.js';
 
 export interface ImageIngestOptions extends ImageLimits {
   /** Largest original accepted, in bytes. */
@@ -35,7 +35,6 @@ export interface ImageIngestDependencies {
   wakeup?: JobWakeup;
 }
 
-const noMetadata: PhotoMetadata = { cameraMake: null, cameraModel: null, takenAt: null, hasGps: false, gpsLatitude: null, gpsLongitude: null };
 
 /**
  * The one path by which bytes become an Image (SPEC §4): stage and hash while streaming, detect
@@ -104,7 +103,7 @@ export class ImageIngest {
         createdAt: now,
         uploadCompletedAt: now,
         // EXIF is read by a job: it is for stats and the owner's eyes, not needed to answer (SPEC §6).
-        ...noMetadata,
+        ...noPhotoMetadata,
         metadataExtractedAt: null,
       };
       const result = await store.transaction(async (tx) => {

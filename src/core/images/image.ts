@@ -15,6 +15,16 @@ export interface PhotoMetadata {
   gpsLongitude: number | null;
 }
 
+/** What an image without EXIF (or before it is read) has: nothing. */
+export const noPhotoMetadata: Readonly<PhotoMetadata> = Object.freeze({
+  cameraMake: null,
+  cameraModel: null,
+  takenAt: null,
+  hasGps: false,
+  gpsLatitude: null,
+  gpsLongitude: null,
+});
+
 /** One user's upload of one blob (SPEC §2 "Image"). */
 export interface Image extends PhotoMetadata {
   id: string;

@@ -4,9 +4,8 @@ import type { MetadataStore } from '../../ports/metadata-store.js';
 import { isAppError } from '../errors.js';
 import type { JobContext } from '../jobs/job-handlers.js';
 import { originalKey } from './blob-keys.js';
-import type { PhotoMetadata } from './image.js';
+import { noPhotoMetadata, type PhotoMetadata } from './image.js';
 
-const noMetadata: PhotoMetadata = { cameraMake: null, cameraModel: null, takenAt: null, hasGps: false, gpsLatitude: null, gpsLongitude: null };
 
 /**
  * The `image.extract-metadata` job: reads EXIF (camera, taken-at, GPS) from an image's original
@@ -55,7 +54,7 @@ export class MetadataExtraction {
       return await this.deps.processor.readMetadata(path, probe);
     } catch (error) {
       // The original passed ingest; a processor that now refuses it has nothing to tell us.
-      if (isAppError(error) && error.kind !== 'unavailable') return { ...noMetadata };
+      if (isAppError(error) && error.kind !== 'unavailable') return { ...noPhotoMetadata };
       throw error;
     }
   }
