@@ -255,7 +255,7 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
     const first = await adminJson<{ events: AdminEvent[] }>('/admin/events');
     assert.deepEqual(first.events, whole.slice(0, 100), 'defaults: from the start');
 
-    for (const query of ['limit=0', 'limit=1001', 'after=-1', 'after=abc', 'limit=abc', 'after=1.5']) {
+    for (const query of ['limit=0', 'limit=1001', 'after=-1', 'after=abc', 'limit=abc', 'after=1.5', 'after=99999999999999999999']) {
       const response = await admin(`/admin/events?${query}`);
       assert.equal(response.status, 400, query);
       const problem = await problemOf(response);

@@ -19,7 +19,8 @@ export interface AdminRoutesOptions {
 const admin: Record<string, string[]>[] = [{ adminToken: [] }, { bearer: [] }];
 
 const EventsQuery = Type.Object({
-  after: Type.Integer({ minimum: 0, default: 0, description: 'The position of the last event already seen (0: from the start)' }),
+  // Bounded: a larger number reaches the database as a bigint out of range (a 500 on PostgreSQL).
+  after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'The position of the last event already seen (0: from the start)' }),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
 });
 const EventSchema = Type.Object({
