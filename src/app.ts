@@ -230,11 +230,8 @@ function jobHandlers(deps: HandlerDependencies): JobHandlers {
       await deps.statsProjection.catchUp();
     },
     'uploads.sweep': async () => {
-      for (;;) {
-        const report = await sweepExpiredUploads({ store, files: uploadFiles }, { now: Date.now(), orphanAgeMs: deps.uploadExpiryMs });
-        if (report.expired + report.orphans + report.failed > 0) logger.info(report, 'swept expired uploads');
-        if (!report.more || report.expired === 0) return;
-      }
+      const report = await sweepExpiredUploads({ store, files: uploadFiles }, { now: Date.now(), orphanAgeMs: deps.uploadExpiryMs });
+      if (report.expired + report.orphans + report.failed > 0) logger.info(report, 'swept expired uploads');
     },
     'records.expire': async () => {
       const report = await expireRecords(store, Date.now());

@@ -159,7 +159,7 @@ describe('UploadService and the upload sweep, on the embedded adapters', () => {
 
     const report = await sweepExpiredUploads({ store, files }, { now: clock, orphanAgeMs: expiryMs });
     // Earlier tests' uploads (same store) have expired by now too.
-    assert.deepEqual({ ...report, expired: report.expired >= 2 }, { expired: true, orphans: 1, failed: 0, more: false });
+    assert.deepEqual({ ...report, expired: report.expired >= 2, bytes: report.bytes > 0 }, { expired: true, orphans: 1, failed: 0, bytes: true });
     for (const id of [expired, finishedUnused, oldOrphan]) assert.equal(await files.received(id), null, id);
     for (const id of [fresh, claimed, newOrphan]) assert.notEqual(await files.received(id), null, id);
     assert.equal(await store.uploads.findById(expired), null);
@@ -167,6 +167,6 @@ describe('UploadService and the upload sweep, on the embedded adapters', () => {
     const events = (await store.events.list(0, 10_000)).filter((e) => e.type === 'ResumableUploadExpired').map((e) => e.subjectId);
     assert.ok(events.includes(expired) && events.includes(finishedUnused) && !events.includes(fresh) && !events.includes(claimed));
 
-    assert.deepEqual(await sweepExpiredUploads({ store, files }, { now: clock, orphanAgeMs: expiryMs }), { expired: 0, orphans: 0, failed: 0, more: false });
+    assert.deepEqual(await sweepExpiredUploads({ store, files }, { now: clock, orphanAgeMs: expiryMs }), { expired: 0, orphans: 0, failed: 0, bytes: 0 });
   });
 });

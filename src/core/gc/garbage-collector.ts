@@ -105,17 +105,11 @@ export class GarbageCollector {
       report.bytesFreed = expired.reduce((sum, upload) => sum + upload.received, 0);
       return report;
     }
-    for (;;) {
-      context.signal?.throwIfAborted();
-      const expired = await store.uploads.listExpired(context.now, 500);
-      report.bytesFreed += expired.reduce((sum, upload) => sum + upload.received, 0);
-      const swept = await sweepExpiredUploads({ store, files: this.deps.uploadFiles }, { now: context.now, orphanAgeMs: this.options.uploadOrphanAgeMs });
-      report.found += swept.expired + swept.orphans + swept.failed;
-      report.removed += swept.expired + swept.orphans;
-      if (swept.failed > 0) report.details.failed = (report.details.failed ?? 0) + swept.failed;
-      // Uploads whose bytes could not be removed stay listed: don't spin on them.
-      if (!swept.more || swept.expired === 0) break;
-    }
+    const swept = await sweepExpiredUploads({ store, files: this.deps.uploadFiles }, { now: context.now, orphanAgeMs: this.options.uploadOrphanAgeMs });
+    report.found = swept.expired + swept.orphans + swept.failed;
+    report.removed = swept.expired + swept.orphans;
+    report.bytesFreed = swept.bytes;
+    if (swept.failed > 0) report.details.failed = swept.failed;
     context.progress({ kind: 'expired-uploads', done: report.found, total: report.found });
     return report;
   }

@@ -1,5 +1,6 @@
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import type { UploadFiles } from '../../ports/upload-files.js';
+import type { ResumableUpload } from './resumable-upload.js';
 
 export interface UploadSweepDependencies {
   store: MetadataStore;
@@ -15,7 +16,7 @@ export interface UploadSweepOptions {
    * upload expiry before touching them keeps the sweep clear of anything still being created.
    */
   orphanAgeMs: number;
-  /** Most expired uploads removed per call; the next call continues (default 500). */
+  /** Expired uploads read per query (default 500); a call removes all of them, batch after batch. */
   batchSize?: number;
 }
 
@@ -26,14 +27,14 @@ export interface UploadSweepReport {
   orphans: number;
   /** Uploads whose bytes could not be removed this time (e.g. a write held them); tried again next call. */
   failed: number;
-  /** True when the batch was full: call again for the rest. */
-  more: boolean;
+  /** Bytes the removed expired uploads had received. */
+  bytes: number;
 }
 
 /**
  * Removes expired uploads, bytes first and then the row, so a crash in between leaves a row the
- * next sweep finds again (SPEC §4: unfinished uploads expire and are removed). A plain function of
- * the ports, so any scheduler can call it: the in-process timer today, the job table later.
+ * next sweep finds again (SPEC §4: unfinished uploads expire and are removed), then byte files that
+ * have no row. A plain function of the ports: the `uploads.sweep` job and garbage collection call it.
  *
  * Idempotent (removing what is gone is a no-op) and safe beside uploads in progress: it touches only
  * uploads past their expiry, which the protocol no longer accepts bytes for, never one a consume
@@ -42,25 +43,17 @@ export interface UploadSweepReport {
 export async function sweepExpiredUploads(deps: UploadSweepDependencies, options: UploadSweepOptions): Promise<UploadSweepReport> {
   const { store, files } = deps;
   const { now, orphanAgeMs, batchSize = 500 } = options;
-  const report: UploadSweepReport = { expired: 0, orphans: 0, failed: 0, more: false };
+  const report: UploadSweepReport = { expired: 0, orphans: 0, failed: 0, bytes: 0 };
 
-  const expired = await store.uploads.listExpired(now, batchSize);
-  report.more = expired.length === batchSize;
-  for (const upload of expired) {
-    try {
-      await files.remove(upload.id);
-    } catch {
-      report.failed += 1;
-      continue;
-    }
-    const removed = await store.transaction(async (tx) => {
-      if (!(await tx.uploads.deleteExpired(upload.id, now))) return false;
-      const payload = { received: upload.received, finished: upload.finishedAt !== null, consumed: upload.consumedAt !== null };
-      await tx.events.append({ type: 'ResumableUploadExpired', actorId: null, subjectId: upload.id, payload });
-      return true;
-    });
-    if (removed) report.expired += 1;
+  const failed = new Set<string>();
+  for (;;) {
+    const batch = await store.uploads.listExpired(now, batchSize);
+    const removedBefore = report.expired;
+    await removeExpired(deps, batch, now, report, failed);
+    // Uploads whose bytes could not be removed stay listed: stop rather than spin on them.
+    if (batch.length < batchSize || report.expired === removedBefore) break;
   }
+  report.failed = failed.size;
 
   const stale: string[] = [];
   for await (const stored of files.list()) {
@@ -76,4 +69,26 @@ export async function sweepExpiredUploads(deps: UploadSweepDependencies, options
     }
   }
   return report;
+}
+
+/** Removes each upload's bytes, then (if it is still expired and unclaimed) its row, with an event. */
+async function removeExpired({ store, files }: UploadSweepDependencies, expired: ResumableUpload[], now: number, report: UploadSweepReport, failed: Set<string>): Promise<void> {
+  for (const upload of expired) {
+    try {
+      await files.remove(upload.id);
+    } catch {
+      failed.add(upload.id);
+      continue;
+    }
+    const removed = await store.transaction(async (tx) => {
+      if (!(await tx.uploads.deleteExpired(upload.id, now))) return false;
+      const payload = { received: upload.received, finished: upload.finishedAt !== null, consumed: upload.consumedAt !== null };
+      await tx.events.append({ type: 'ResumableUploadExpired', actorId: null, subjectId: upload.id, payload });
+      return true;
+    });
+    if (removed) {
+      report.expired += 1;
+      report.bytes += upload.received;
+    }
+  }
 }
