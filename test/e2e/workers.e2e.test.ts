@@ -11,6 +11,7 @@ import { isPostgresRequested } from '../support/postgres.js';
 import { runImagegram } from '../support/cli.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { noisePng } from '../support/tus.js';
+import { derivativeKey, originalKey } from '../../src/core/images/blob-keys.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -110,7 +111,8 @@ function tally(values: string[]): Map<string, number> {
   return counts;
 }
 
-const originalPath = (dataDir: string, sha256: string) => join(dataDir, 'blobs', 'originals', sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+const blobPath = (dataDir: string, key: string) => join(dataDir, 'blobs', ...key.split('/'));
+const originalPath = (dataDir: string, sha256: string) => blobPath(dataDir, originalKey(sha256));
 
 async function upload(server: RunningServer, user: TestUser, bytes: Buffer): Promise<{ id: string; hash: string }> {
   const response = await uploadImage(server.baseUrl, user, bytes, 'photo.png', 'image/png');
@@ -371,5 +373,28 @@ describe('job workers: parking, admin retry, graceful shutdown', () => {
     assert.equal(done.attempts, 1);
     const extracted = (await api.events('ImageMetadataExtracted')).filter((event) => event.subjectId === stuck.id);
     assert.equal(extracted.length, 1, 'the stuck attempt left no effect behind');
+  });
+});
+
+describe('imagegram reprocess --wait', () => {
+  let server: RunningServer;
+  after(() => server.cleanup());
+
+  test('renders a lost JPEG again in this process (no server worker) and exits 0 once the jobs are done', async () => {
+    server = await startServer({ env: { RUN_WORKER: 'off', JOB_POLL_MS: '20' } });
+    const user = await signUpAndLogIn(server.baseUrl, 'reprocess');
+    const image = await upload(server, user, await distinctPng(21));
+    const jpeg = blobPath(server.dataDir, derivativeKey(image.hash));
+    const rendered = await readFile(jpeg);
+    await rm(jpeg);
+    assert.equal((await fetch(`${server.baseUrl}/images/${image.id}.jpg`)).status, 404);
+
+    const run = await cli(server.env, ['reprocess', '--wait']);
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /Queued 1 derivative and 0 metadata jobs/);
+    assert.match(run.stdout, /^Done\.$/m);
+    // The same recipe over the same bytes: the same JPEG, served again.
+    assert.deepEqual(await readFile(jpeg), rendered);
+    assert.equal((await fetch(`${server.baseUrl}/images/${image.id}.jpg`)).status, 200);
   });
 });

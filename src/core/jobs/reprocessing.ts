@@ -16,6 +16,9 @@ export interface ReprocessSummary {
  * every referenced blob (after a recipe change or a lost derivatives directory), and optionally the
  * EXIF of every image. Jobs are keyed, so running it twice queues nothing twice.
  */
+/** The jobs `enqueue` adds. */
+const reprocessingJobs = ['blob.render-derivative', 'image.extract-metadata'] as const;
+
 export class Reprocessing {
   constructor(
     private readonly deps: { store: MetadataStore; wakeup?: JobWakeup },
@@ -59,5 +62,18 @@ export class Reprocessing {
       }
     }
     return summary;
+  }
+
+  /** True while a reprocessing job is queued or running (by any worker). */
+  async inProgress(): Promise<boolean> {
+    const { jobs } = this.deps.store;
+    const found = await Promise.all(reprocessingJobs.flatMap((name) => [jobs.list({ name, state: 'queued', limit: 1 }), jobs.list({ name, state: 'running', limit: 1 })]));
+    return found.some((page) => page.length > 0);
+  }
+
+  /** How many reprocessing jobs were parked at or after `since` (epoch ms); counts up to 1,000 per kind. */
+  async parkedSince(since: number): Promise<number> {
+    const parked = await Promise.all(reprocessingJobs.map((name) => this.deps.store.jobs.list({ name, state: 'parked', limit: 1_000 })));
+    return parked.flat().filter((job) => job.finishedAt !== null && job.finishedAt >= since).length;
   }
 }

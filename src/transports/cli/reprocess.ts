@@ -8,13 +8,13 @@ export const reprocessUsage = `  reprocess [--metadata] [--wait]
             --metadata, re-reading its EXIF); --wait runs a worker here until they are done`;
 
 const flags = { metadata: { type: 'boolean' }, wait: { type: 'boolean' } } as const;
-const reprocessJobs = ['blob.render-derivative', 'image.extract-metadata'];
 
 /** `imagegram reprocess`: queues derivative (and metadata) jobs; any worker runs them. */
 export async function reprocessCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, flags);
   if (!parsed.ok) return fail('reprocess', parsed.message);
   const app = await createApp(parsed.config, cliLogger(parsed.config));
+  const startedAt = Date.now();
   const progress = progressBar();
   try {
     const summary = await app.services.reprocessing.enqueue({
@@ -29,15 +29,12 @@ export async function reprocessCommand(argv: string[]): Promise<number> {
       return 0;
     }
     const worker = app.startWorker();
-    for (;;) {
-      const pending = await Promise.all(reprocessJobs.flatMap((name) => [app.store.jobs.list({ name, state: 'queued', limit: 1 }), app.store.jobs.list({ name, state: 'running', limit: 1 })]));
-      if (pending.every((jobs) => jobs.length === 0) && worker.busy === 0) break;
+    while ((await app.services.reprocessing.inProgress()) || worker.busy > 0) {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    const parked = await Promise.all(reprocessJobs.map((name) => app.store.jobs.list({ name, state: 'parked', limit: 200 })));
-    const failures = parked.flat().filter((job) => job.finishedAt !== null && job.finishedAt >= Date.now() - 24 * 3_600_000);
-    process.stdout.write(`Done.${failures.length > 0 ? ` ${failures.length} jobs were parked in the last day: see \`imagegram jobs --state parked\`.` : ''}\n`);
-    return failures.length > 0 ? 1 : 0;
+    const parked = await app.services.reprocessing.parkedSince(startedAt);
+    process.stdout.write(`Done.${parked > 0 ? ` ${parked} jobs were parked: see \`imagegram jobs --state parked\`.` : ''}\n`);
+    return parked > 0 ? 1 : 0;
   } finally {
     progress.stop();
     await app.close();
