@@ -4,26 +4,13 @@
  * physical facts: a blob file exists, vanished, or was put back; a staging file is old.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { access, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { addComment, createPost, distinctPng, eventually, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
 import { runImagegram } from '../support/cli.js';
 import { startServer, type RunningServer } from '../support/server.js';
-import { createUpload, patchUpload } from '../support/tus.js';
-
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `imagegram <args>` with the server's environment (same DATA_DIR, DATABASE_URL, ADMIN_TOKEN), run asynchronously. */
-const imagegram = (server: RunningServer, args: string[]): Promise<CliResult> =>
-  runImagegram(server.env, args).then(({ status, stdout, stderr }) => ({ code: status ?? -1, stdout, stderr }));
+import { createUpload, patchUpload, sha256 } from '../support/tus.js';
 
 interface KindReport {
   kind: string;
@@ -42,8 +29,8 @@ interface GcJson {
 
 /** `imagegram gc --json <args>`, asserting exit 0; the parsed report and a lookup by kind. */
 async function gc(server: RunningServer, ...args: string[]): Promise<GcJson & { kind(name: string): KindReport }> {
-  const result = await imagegram(server, ['gc', '--json', ...args]);
-  assert.equal(result.code, 0, `gc ${args.join(' ')} exited ${result.code}:\n${result.stderr}`);
+  const result = await runImagegram(server.env, ['gc', '--json', ...args]);
+  assert.equal(result.status, 0, `gc ${args.join(' ')} exited ${result.status}:\n${result.stderr}`);
   const report = JSON.parse(result.stdout) as GcJson;
   return {
     ...report,
@@ -181,8 +168,8 @@ describe('gc: unreferenced blobs, vanished blobs, lost JPEGs, staging files, bad
     assert.ok(await exists(derivative));
 
     const mark = await lastPosition(server);
-    const run = await imagegram(server, ['gc', '--grace', '0s']);
-    assert.equal(run.code, 0, run.stderr);
+    const run = await runImagegram(server.env, ['gc', '--grace', '0s']);
+    assert.equal(run.status, 0, run.stderr);
     assert.equal(await exists(original), false, 'original still there');
     assert.equal(await exists(derivative), false, 'derivative still there');
     // The summary: a row per kind with found and removed, the bytes freed.
@@ -338,8 +325,8 @@ describe('gc: unreferenced blobs, vanished blobs, lost JPEGs, staging files, bad
   });
 
   test('gc --grace banana exits 1 with a clear message and no stack trace', async () => {
-    const result = await imagegram(server, ['gc', '--grace', 'banana']);
-    assert.equal(result.code, 1);
+    const result = await runImagegram(server.env, ['gc', '--grace', 'banana']);
+    assert.equal(result.status, 1);
     assert.match(result.stderr, /^imagegram gc: --grace must be an ISO-8601 duration such as PT1H or P1D, or 0s; got "banana"$/m);
     assert.doesNotMatch(result.stderr, /\n\s+at /, 'stack trace printed');
     assert.equal(result.stdout, '');
@@ -506,8 +493,8 @@ describe('gc under load: never deletes bytes an acknowledged upload needs', () =
     const gcReports: GcJson[] = [];
     const collector = async () => {
       while (Date.now() < deadline) {
-        const result = await imagegram(server, ['gc', '--json', '--grace', '0s']);
-        if (result.code !== 0) failures.push(`gc exited ${result.code}: ${result.stderr}`);
+        const result = await runImagegram(server.env, ['gc', '--json', '--grace', '0s']);
+        if (result.status !== 0) failures.push(`gc exited ${result.status}: ${result.stderr}`);
         else gcReports.push(JSON.parse(result.stdout) as GcJson);
       }
     };
@@ -550,8 +537,8 @@ describe('gc under load: never deletes bytes an acknowledged upload needs', () =
       assert.ok(await exists(derivativePath(server, hash)), `derivative of acknowledged image ${id} gone`);
       assert.equal(await status(server, `/images/${id}.jpg`), 200, `GET /images/${id}.jpg`);
     }
-    const verify = await imagegram(server, ['verify']);
-    assert.equal(verify.code, 0, `${verify.stdout}\n${verify.stderr}`);
+    const verify = await runImagegram(server.env, ['verify']);
+    assert.equal(verify.status, 0, `${verify.stdout}\n${verify.stderr}`);
   });
 });
 

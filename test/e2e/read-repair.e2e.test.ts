@@ -9,7 +9,7 @@ import { FsBlobStore } from '../../src/adapters/blob/fs-blob-store.js';
 import { openPostgresMetadataStore } from '../../src/adapters/metadata/postgres.js';
 import { openSqliteMetadataStore } from '../../src/adapters/metadata/sqlite.js';
 import { originalKey } from '../../src/core/images/blob-keys.js';
-import type { Image } from '../../src/core/images/image.js';
+import { type Image, noPhotoMetadata } from '../../src/core/images/image.js';
 import { newId } from '../../src/core/ids.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import { distinctPng, eventually, problemOf, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
@@ -57,12 +57,7 @@ describe('read repair of images whose upload never completed', () => {
       createdAt: Date.now() - ageMs,
       uploadCompletedAt: null,
       metadataExtractedAt: null,
-      cameraMake: null,
-      cameraModel: null,
-      takenAt: null,
-      hasGps: false,
-      gpsLatitude: null,
-      gpsLongitude: null,
+      ...noPhotoMetadata,
     };
     if (withBlob) {
       const path = join(scratch, `${image.sha256}.png`);

@@ -4,25 +4,13 @@
  * to damage it (bytes appended to an original, an original deleted).
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { distinctPng, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
 import { runImagegram } from '../support/cli.js';
 import { startServer, type RunningServer } from '../support/server.js';
-
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `imagegram <args>` with the server's environment (same DATA_DIR, DATABASE_URL, ADMIN_TOKEN), run asynchronously. */
-const imagegram = (server: RunningServer, args: string[]): Promise<CliResult> =>
-  runImagegram(server.env, args).then(({ status, stdout, stderr }) => ({ code: status ?? -1, stdout, stderr }));
+import { sha256 } from '../support/tus.js';
 
 interface VerifyJson {
   checked: number;
@@ -32,9 +20,9 @@ interface VerifyJson {
 }
 
 async function verifyJson(server: RunningServer): Promise<{ code: number; report: VerifyJson }> {
-  const result = await imagegram(server, ['verify', '--json']);
-  assert.ok(result.code === 0 || result.code === 1, `verify --json exited ${result.code}:\n${result.stderr}`);
-  return { code: result.code, report: JSON.parse(result.stdout) as VerifyJson };
+  const result = await runImagegram(server.env, ['verify', '--json']);
+  assert.ok(result.status === 0 || result.status === 1, `verify --json exited ${result.status}:\n${result.stderr}`);
+  return { code: result.status, report: JSON.parse(result.stdout) as VerifyJson };
 }
 
 const originalKey = (hash: string) => `originals/${hash.slice(0, 2)}/${hash.slice(2, 4)}/${hash}`;
@@ -69,8 +57,8 @@ describe('imagegram verify', () => {
   after(() => server.cleanup());
 
   test('exits 0 on an intact store and says so', async () => {
-    const text = await imagegram(server, ['verify']);
-    assert.equal(text.code, 0, text.stderr);
+    const text = await runImagegram(server.env, ['verify']);
+    assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /^Checked 3 originals \(\d+(\.\d)? (B|KiB)\)\.$/m);
     assert.match(text.stdout, /^All intact\.$/m);
 
@@ -89,8 +77,8 @@ describe('imagegram verify', () => {
     const now = await readFile(path);
     assert.equal(now.length, damaged.bytes.length + 7);
 
-    const text = await imagegram(server, ['verify']);
-    assert.equal(text.code, 1, text.stdout);
+    const text = await runImagegram(server.env, ['verify']);
+    assert.equal(text.status, 1, text.stdout);
     assert.match(text.stdout, /^1 no longer match their address:$/m);
     assert.ok(text.stdout.includes(originalKey(damaged.hash)), `key not named:\n${text.stdout}`);
     assert.ok(text.stdout.includes(sha256(now)), 'the hash of the bytes now is not shown');
@@ -118,15 +106,15 @@ describe('imagegram verify', () => {
     assert.deepEqual(report.missing, [gone.hash]);
     assert.deepEqual(report.corrupt.map((blob) => blob.expected), [images[1]!.hash]);
 
-    const text = await imagegram(server, ['verify']);
-    assert.equal(text.code, 1);
+    const text = await runImagegram(server.env, ['verify']);
+    assert.equal(text.status, 1);
     assert.match(text.stdout, /^1 referenced originals are missing:$/m);
     assert.match(text.stdout, new RegExp(`^  ${gone.hash}$`, 'm'));
   });
 
   test('an unknown flag exits 1 with a message, no stack trace', async () => {
-    const result = await imagegram(server, ['verify', '--bogus-flag']);
-    assert.equal(result.code, 1);
+    const result = await runImagegram(server.env, ['verify', '--bogus-flag']);
+    assert.equal(result.status, 1);
     assert.match(result.stderr, /^imagegram verify: /m);
     assert.doesNotMatch(result.stderr, /\n\s+at /);
   });
