@@ -295,10 +295,15 @@ describe('gc: unreferenced blobs, vanished blobs, lost JPEGs, staging files, bad
 
     await eventually(async () => ((await status(server, `/images/${image.id}.jpg`)) === 200 ? true : undefined), { what: 'the JPEG rendered again' });
     assert.ok((await readFile(derivative)).equals(before), 'the same recipe renders the same JPEG');
-    const jobs = (await (await fetch(`${server.baseUrl}/admin/jobs?name=blob.render-derivative`, { headers: { 'x-access-token': server.adminToken } })).json()) as {
-      jobs: { state: string; payload: { sha256: string } }[];
-    };
-    assert.ok(jobs.jobs.some((job) => job.payload.sha256 === image.hash && job.state === 'done'), JSON.stringify(jobs.jobs));
+    // The JPEG lands before the worker records the job as done: wait for that too.
+    await eventually(
+      async () => {
+        const response = await fetch(`${server.baseUrl}/admin/jobs?name=blob.render-derivative`, { headers: { 'x-access-token': server.adminToken } });
+        const { jobs } = (await response.json()) as { jobs: { state: string; payload: { sha256: string } }[] };
+        return jobs.some((job) => job.payload.sha256 === image.hash && job.state === 'done') ? true : undefined;
+      },
+      { what: 'the render job recorded as done' },
+    );
   });
 
   test('a stale staging file (2 h old) is removed; one younger than 1 h is kept whatever the grace', async () => {
@@ -560,11 +565,17 @@ describe('gc as a periodic job (GC_INTERVAL_SECONDS, GC_GRACE)', () => {
     await deleteImage(server, alice, image.id);
 
     await eventually(async () => ((await exists(original)) || (await exists(derivative)) ? undefined : true), { timeoutMs: 20_000, intervalMs: 200, what: 'the periodic gc to remove the blob' });
-    const response = await fetch(`${server.baseUrl}/admin/jobs?name=gc.collect`, { headers: { 'x-access-token': server.adminToken } });
-    assert.equal(response.status, 200);
-    const { jobs } = (await response.json()) as { jobs: { name: string; state: string }[] };
-    assert.ok(jobs.length > 0 && jobs.every((job) => job.name === 'gc.collect'));
-    assert.ok(jobs.some((job) => job.state === 'done'), JSON.stringify(jobs));
+    // The blob goes before the worker records the run as done: wait for that too.
+    await eventually(
+      async () => {
+        const response = await fetch(`${server.baseUrl}/admin/jobs?name=gc.collect`, { headers: { 'x-access-token': server.adminToken } });
+        assert.equal(response.status, 200);
+        const { jobs } = (await response.json()) as { jobs: { name: string; state: string }[] };
+        assert.ok(jobs.length > 0 && jobs.every((job) => job.name === 'gc.collect'), JSON.stringify(jobs));
+        return jobs.some((job) => job.state === 'done') ? true : undefined;
+      },
+      { what: 'a gc.collect job recorded as done' },
+    );
     const deleted = (await eventsAfter(server)).filter((event) => event.type === 'BlobDeleted');
     assert.deepEqual(deleted.map((event) => event.subjectId), [image.hash]);
     // And it never touches what is referenced.
