@@ -169,7 +169,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
           pollMs: config.jobs.pollMs,
           retryBaseMs: config.jobs.retryBaseMs,
           retryMaxMs: 3_600_000,
-          drainMs: 10_000,
+          drainMs: config.jobs.drainSeconds * 1000,
           schedules: jobSchedules(config),
         },
       ).start();

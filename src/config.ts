@@ -68,6 +68,8 @@ export interface JobsConfig {
   pollMs: number;
   /** Wait before a failed job's first retry, in ms; doubles per attempt up to an hour (`JOB_RETRY_BASE_MS`, default 5000). */
   retryBaseMs: number;
+  /** How long a stopping worker waits for running jobs before it gives their leases back, in seconds (`JOB_DRAIN_SECONDS`, default 10). */
+  drainSeconds: number;
 }
 
 export interface GcConfig {
@@ -125,6 +127,7 @@ const options = {
   'job-lease-seconds': { type: 'string', env: 'JOB_LEASE_SECONDS' },
   'job-poll-ms': { type: 'string', env: 'JOB_POLL_MS' },
   'job-retry-base-ms': { type: 'string', env: 'JOB_RETRY_BASE_MS' },
+  'job-drain-seconds': { type: 'string', env: 'JOB_DRAIN_SECONDS' },
   'gc-interval-seconds': { type: 'string', env: 'GC_INTERVAL_SECONDS' },
   'gc-grace': { type: 'string', env: 'GC_GRACE' },
   'read-repair-after': { type: 'string', env: 'READ_REPAIR_AFTER' },
@@ -188,6 +191,8 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       leaseSeconds: integer('JOB_LEASE_SECONDS', raw('job-lease-seconds'), 60, 3, 24 * 3600),
       pollMs: integer('JOB_POLL_MS', raw('job-poll-ms'), 1000, 10, 3_600_000),
       retryBaseMs: integer('JOB_RETRY_BASE_MS', raw('job-retry-base-ms'), 5000, 0, 3_600_000),
+      // At most 20 s: the whole shutdown must fit in the 30 s deadline after SIGTERM.
+      drainSeconds: integer('JOB_DRAIN_SECONDS', raw('job-drain-seconds'), 10, 0, 20),
     },
     gc: {
       intervalSeconds: integer('GC_INTERVAL_SECONDS', raw('gc-interval-seconds'), 3600, 0, 30 * 24 * 3600),

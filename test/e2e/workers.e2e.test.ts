@@ -328,7 +328,7 @@ describe('job workers: parking, admin retry, graceful shutdown', () => {
   });
 
   test('SIGTERM of `serve` while a job is stuck: after the drain its lease is given back (queued, attempts 0), and a later start completes it once', {
-    skip: isPostgresRequested() ? false : 'needs a job blocked for over the 10 s drain: done with a PostgreSQL row lock (TEST_DATABASE=postgres)',
+    skip: isPostgresRequested() ? false : 'needs a job blocked for over the drain: done with a PostgreSQL row lock (TEST_DATABASE=postgres)',
   }, async () => {
     await server.stop();
     server.env.RUN_WORKER = 'off';
@@ -342,6 +342,7 @@ describe('job workers: parking, admin retry, graceful shutdown', () => {
       await locker.query('SELECT id FROM images WHERE id = $1 FOR UPDATE', [stuck.id]);
       await server.stop();
       server.env.RUN_WORKER = 'on';
+      server.env.JOB_DRAIN_SECONDS = '2';
       server = await server.restart();
       const running = await metadataJobIn(stuck.id, 'running', 30_000);
       assert.equal(running.attempts, 1);
@@ -353,7 +354,7 @@ describe('job workers: parking, admin retry, graceful shutdown', () => {
       });
 
       const stopping = server.stop();
-      // The worker waits drainMs (10 s) for running jobs, then gives their leases back.
+      // The worker waits JOB_DRAIN_SECONDS (2 s here) for running jobs, then gives their leases back.
       await eventually(async () => (server.output.some((line) => line.includes('gave back the lease of an unfinished job')) ? true : undefined), {
         what: 'the lease to be given back', timeoutMs: 25_000, intervalMs: 100,
       });
@@ -378,7 +379,7 @@ describe('job workers: parking, admin retry, graceful shutdown', () => {
 
 describe('imagegram reprocess --wait', () => {
   let server: RunningServer;
-  after(() => server.cleanup());
+  after(() => server?.cleanup());
 
   test('renders a lost JPEG again in this process (no server worker) and exits 0 once the jobs are done', async () => {
     server = await startServer({ env: { RUN_WORKER: 'off', JOB_POLL_MS: '20' } });

@@ -37,8 +37,8 @@ Options (each also read from the environment variable in brackets):
   --upload-expiry-seconds [UPLOAD_EXPIRY_SECONDS]  --upload-sweep-interval-seconds [UPLOAD_SWEEP_INTERVAL_SECONDS]
   --upload-link-max-bytes [UPLOAD_LINK_MAX_BYTES]  --upload-link-max-images [UPLOAD_LINK_MAX_IMAGES]
   --run-worker [RUN_WORKER]  --worker-concurrency [WORKER_CONCURRENCY]  --job-lease-seconds [JOB_LEASE_SECONDS]
-  --job-poll-ms [JOB_POLL_MS]  --job-retry-base-ms [JOB_RETRY_BASE_MS]  --gc-interval-seconds [GC_INTERVAL_SECONDS]
-  --gc-grace [GC_GRACE]  --read-repair-after [READ_REPAIR_AFTER]`;
+  --job-poll-ms [JOB_POLL_MS]  --job-retry-base-ms [JOB_RETRY_BASE_MS]  --job-drain-seconds [JOB_DRAIN_SECONDS]
+  --gc-interval-seconds [GC_INTERVAL_SECONDS]  --gc-grace [GC_GRACE]  --read-repair-after [READ_REPAIR_AFTER]`;
 
 /** Commands with flags of their own, which the configuration parser alone would refuse. */
 const commandsWithFlags: Record<string, (argv: string[]) => Promise<number>> = {

@@ -5,7 +5,7 @@ import type { Config } from '../../config.js';
 /**
  * `imagegram worker`: a job worker without the HTTP server, for running jobs in processes of
  * their own (any number, on PostgreSQL). SIGTERM/SIGINT finish running jobs (or give their leases
- * back after 10 s) and exit 0.
+ * back after JOB_DRAIN_SECONDS) and exit 0.
  */
 export async function workerCommand(config: Config, logger: Logger): Promise<void> {
   const app = await createApp(config, logger);
