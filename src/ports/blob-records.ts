@@ -13,7 +13,8 @@ export type PinResult = 'pinned' | 'deleting';
  *   transaction that inserts the image (`ImageRepository.insertOrGetExisting` clears
  *   `unreferencedSince`);
  * - collection `claimForDeletion`s a blob, which re-checks under the row's lock that no image
- *   references it and no live pin holds it, deletes the bytes, then `finishDeletion`s.
+ *   references it and no live pin holds it, deletes the bytes, then `finishDeletion`s; the claim
+ *   time fences both, so a claim taken over (`reclaimStuck`) stops its first holder.
  * A pin meeting a claimed blob returns `deleting`: the caller waits for the row to go and pins anew.
  */
 export interface BlobRecordRepository {
@@ -62,10 +63,18 @@ export interface BlobRecordRepository {
    * transaction. An ingest re-uploading the bytes pins first, so it either wins or waits.
    */
   claimMissing(sha256: string, missingBefore: number, now: number): Promise<boolean>;
-  /** True while the record is claimed for deletion (checked just before each byte deletion). */
-  isClaimed(sha256: string): Promise<boolean>;
-  /** Deletes a claimed record (its bytes are gone); false when it was not claimed. */
-  finishDeletion(sha256: string): Promise<boolean>;
+  /**
+   * Takes over a claim made before `claimedBefore` (by a collection that died mid-way): its claim
+   * time becomes `now`, so the old claimant, should it wake, no longer holds it. Whether it did.
+   */
+  reclaimStuck(sha256: string, claimedBefore: number, now: number): Promise<boolean>;
+  /**
+   * True while the record is claimed for deletion by the claim made at `claimedAt` (checked just
+   * before each byte deletion: the claim time is the claimant's fencing token).
+   */
+  holdsClaim(sha256: string, claimedAt: number): Promise<boolean>;
+  /** Deletes the record claimed at `claimedAt` (its bytes are gone); false when that claim is not held. */
+  finishDeletion(sha256: string, claimedAt: number): Promise<boolean>;
   /** Sets `missingSince = now` unless already set; returns whether this call set it. */
   markMissing(sha256: string, now: number): Promise<boolean>;
   /** Clears `missingSince`; returns whether it was set. */

@@ -137,21 +137,38 @@ export function blobRecordsContract(scope: ContractScope): void {
 
     test('a claimed blob refuses pins until finishDeletion removes its record; then it is pinned anew', async () => {
       const sha256 = await unreferencedBlob(now - hour);
-      assert.equal(await records().isClaimed(sha256), false);
-      assert.equal(await records().finishDeletion(sha256), false, 'not claimed');
+      assert.equal(await records().holdsClaim(sha256, now), false);
+      assert.equal(await records().finishDeletion(sha256, now), false, 'not claimed');
       assert.equal(await records().claimForDeletion(sha256, now, now), true);
-      assert.equal(await records().isClaimed(sha256), true);
+      assert.equal(await records().holdsClaim(sha256, now), true);
+      assert.equal(await records().holdsClaim(sha256, now - 1), false, 'another claim time is another claim');
       const deleting = await records().find(sha256);
       assert.deepEqual([deleting?.state, deleting?.stateChangedAt], ['deleting', now]);
       assert.equal(await records().pin(sha256, 1, newId(), now + 1, now + hour), 'deleting');
       assert.equal(await pinCount(), 0);
       assert.equal(await records().count(), 1);
-      assert.equal(await records().finishDeletion(sha256), true);
-      assert.equal(await records().finishDeletion(sha256), false);
+      assert.equal(await records().finishDeletion(sha256, now + 1), false, 'not this claim');
+      assert.equal(await records().finishDeletion(sha256, now), true);
+      assert.equal(await records().finishDeletion(sha256, now), false);
       assert.equal(await records().find(sha256), null);
-      assert.equal(await records().isClaimed(sha256), false);
+      assert.equal(await records().holdsClaim(sha256, now), false);
       assert.equal(await records().pin(sha256, 7, newId(), now + 2, now + hour), 'pinned');
       assert.equal((await records().find(sha256))?.unreferencedSince, now + 2);
+    });
+
+    test('reclaimStuck takes over only a claim older than `claimedBefore`; the first holder loses it', async () => {
+      const sha256 = await unreferencedBlob(now - hour);
+      assert.equal(await records().reclaimStuck(sha256, now, now), false, 'a live record is not a claim');
+      assert.equal(await records().claimForDeletion(sha256, now, now - 1_000), true);
+      assert.equal(await records().reclaimStuck(sha256, now - 1_000, now), false, 'not old enough');
+      assert.equal(await records().reclaimStuck(sha256, now - 999, now), true);
+      assert.equal(await records().reclaimStuck(sha256, now - 999, now + 1), false, 'taken over already');
+      assert.equal(await records().holdsClaim(sha256, now - 1_000), false);
+      assert.equal(await records().finishDeletion(sha256, now - 1_000), false, 'the first holder is fenced off');
+      assert.equal(await records().holdsClaim(sha256, now), true);
+      assert.deepEqual(byHash(await records().listStuckDeleting(now + 1, 10)), [sha256]);
+      assert.equal(await records().finishDeletion(sha256, now), true);
+      assert.equal(await records().count(), 0);
     });
 
     test('a pin waits for a claim in progress, then sees deleting', async () => {

@@ -27,7 +27,7 @@ const writeMethods = {
   uploads: ['insert', 'recordReceived', 'markFinished', 'claim', 'releaseClaim', 'markConsumed', 'deleteIdle', 'deleteExpired'],
   uploadLinks: ['insert', 'reserve', 'release'],
   jobs: ['enqueue', 'lease', 'extendLease', 'complete', 'retryLater', 'park', 'release', 'requeue', 'deleteFinished', 'claimSchedule'],
-  blobRecords: ['pin', 'unpin', 'recordDiscovered', 'markUnreferenced', 'claimForDeletion', 'claimMissing', 'finishDeletion', 'markMissing', 'clearMissing', 'deleteExpiredPins'],
+  blobRecords: ['pin', 'unpin', 'recordDiscovered', 'markUnreferenced', 'claimForDeletion', 'claimMissing', 'reclaimStuck', 'finishDeletion', 'markMissing', 'clearMissing', 'deleteExpiredPins'],
   stats: ['advance', 'apply'],
   importLedger: ['record'],
 } as const satisfies {

@@ -137,13 +137,29 @@ export class KyselyBlobRecordRepository implements BlobRecordRepository {
     return pin === undefined;
   }
 
-  async isClaimed(sha256: string): Promise<boolean> {
-    const row = await this.db.selectFrom('blob_records').select('state').where('sha256', '=', sha256).executeTakeFirst();
-    return row?.state === 'deleting';
+  async reclaimStuck(sha256: string, claimedBefore: number, now: number): Promise<boolean> {
+    const result = await this.db
+      .updateTable('blob_records')
+      .set({ state_changed_at: now })
+      .where('sha256', '=', sha256)
+      .where('state', '=', 'deleting')
+      .where('state_changed_at', '<', claimedBefore)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
-  async finishDeletion(sha256: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('blob_records').where('sha256', '=', sha256).where('state', '=', 'deleting').executeTakeFirst();
+  async holdsClaim(sha256: string, claimedAt: number): Promise<boolean> {
+    const row = await this.db.selectFrom('blob_records').select(['state', 'state_changed_at']).where('sha256', '=', sha256).executeTakeFirst();
+    return row?.state === 'deleting' && Number(row.state_changed_at) === claimedAt;
+  }
+
+  async finishDeletion(sha256: string, claimedAt: number): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('blob_records')
+      .where('sha256', '=', sha256)
+      .where('state', '=', 'deleting')
+      .where('state_changed_at', '=', claimedAt)
+      .executeTakeFirst();
     return result.numDeletedRows > 0n;
   }
 

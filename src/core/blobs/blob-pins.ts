@@ -1,6 +1,8 @@
+import type { BlobStore } from '../../ports/blob-store.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
+import { finishStuckDeletion } from './blob-deletion.js';
 
 /** A hold on a blob against garbage collection; the ingest that took it drops it in its image's transaction. */
 export interface BlobPin {
@@ -29,7 +31,7 @@ export class BlobPins {
   private readonly now: () => number;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly deps: { store: MetadataStore; blobs: BlobStore },
     options: BlobPinsOptions = {},
   ) {
     this.pinMs = options.pinMs ?? 3_600_000;
@@ -39,21 +41,24 @@ export class BlobPins {
 
   /**
    * Pins the blob `sha256` (recording it if unknown), waiting while a collection deletes it: once
-   * it is gone the bytes are simply written anew. Throws STORAGE_UNAVAILABLE when the deletion
-   * does not finish within the wait (a collector that died mid-way; the next run finishes it).
+   * it is gone the bytes are simply written anew. A deletion left behind by a collector that died
+   * mid-way is finished here rather than waited for. Throws STORAGE_UNAVAILABLE when a live
+   * deletion does not finish within the wait.
    */
   async pin(sha256: string, size: number): Promise<BlobPin> {
+    const { store } = this.deps;
     const id = newId();
     const deadline = this.now() + this.waitMs;
     for (let delay = 10; ; delay = Math.min(delay * 2, 500)) {
       const now = this.now();
-      if ((await this.store.blobRecords.pin(sha256, size, id, now, now + this.pinMs)) === 'pinned') break;
+      if ((await store.blobRecords.pin(sha256, size, id, now, now + this.pinMs)) === 'pinned') break;
+      if (await finishStuckDeletion({ ...this.deps, clock: this.now }, sha256, now)) continue;
       if (now >= deadline) throw new AppError('STORAGE_UNAVAILABLE', 'The same bytes are being garbage-collected right now; try again shortly');
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
     return {
       id,
-      release: () => this.store.blobRecords.unpin(id).catch(() => {}),
+      release: () => store.blobRecords.unpin(id).catch(() => {}),
     };
   }
 }

@@ -1,10 +1,10 @@
 import pLimit from 'p-limit';
+import { deleteClaimedBlob } from '../blobs/blob-deletion.js';
 import type { BlobRecord } from '../blobs/blob-record.js';
 import { derivativeKey, originalKey } from '../images/blob-keys.js';
 import { retireImage } from '../images/image-retirement.js';
 import { type GcContext, gcBlobConcurrency, gcPageSize } from './gc-context.js';
 import { countDetail, emptyKindReport, type GcKindReport } from './gc-report.js';
-import { deleteClaimedBlob } from './unreferenced-blobs.js';
 
 export interface MissingBlobOptions {
   /**
@@ -77,8 +77,9 @@ export async function collectMissingBlobs(context: GcContext, options: MissingBl
     // Re-checked at the moment of decision, never from the list above.
     if (await blobs.head(originalKey(record.sha256))) continue;
     report.removed += await retireImagesOf(context, record.sha256);
-    if (await store.blobRecords.claimForDeletion(record.sha256, now, now)) {
-      report.bytesFreed += await deleteClaimedBlob(context, record.sha256, 'blob-missing');
+    const claimedAt = Date.now();
+    if (await store.blobRecords.claimForDeletion(record.sha256, now, claimedAt)) {
+      report.bytesFreed += (await deleteClaimedBlob(context, record.sha256, 'blob-missing', claimedAt)).bytes;
     }
   }
   return report;

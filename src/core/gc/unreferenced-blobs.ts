@@ -1,10 +1,9 @@
 import pLimit from 'p-limit';
+import { deleteClaimedBlob, finishStuckDeletion, stuckClaimMs } from '../blobs/blob-deletion.js';
 import { derivativeKey, originalKey } from '../images/blob-keys.js';
 import { type GcContext, gcBlobConcurrency, gcPageSize } from './gc-context.js';
 import { countDetail, emptyKindReport, type GcKindReport } from './gc-report.js';
 
-/** A claim older than this belongs to a collection that died mid-way; a live one takes milliseconds. */
-const stuckClaimMs = 3_600_000;
 const sha256Pattern = /^[0-9a-f]{64}$/;
 
 /**
@@ -36,11 +35,14 @@ export async function collectUnreferencedBlobs(context: GcContext): Promise<GcKi
       if (dryRun) {
         report.removed += 1;
         report.bytesFreed += await storedBytes(context, record.sha256);
-      } else if (await store.blobRecords.claimForDeletion(record.sha256, now - graceMs, Date.now())) {
-        report.removed += 1;
-        report.bytesFreed += await deleteClaimedBlob(context, record.sha256, 'unreferenced');
       } else {
-        countDetail(report, 'keptInUse');
+        const claimedAt = Date.now();
+        if (!(await store.blobRecords.claimForDeletion(record.sha256, now - graceMs, claimedAt))) {
+          countDetail(report, 'keptInUse');
+          return;
+        }
+        report.removed += 1;
+        report.bytesFreed += (await deleteClaimedBlob(context, record.sha256, 'unreferenced', claimedAt)).bytes;
       }
     })));
     context.progress({ kind: 'unreferenced-blobs', done: report.found, total: null });
@@ -50,31 +52,15 @@ export async function collectUnreferencedBlobs(context: GcContext): Promise<GcKi
   return report;
 }
 
-/**
- * Deletes the bytes of a blob this process claimed, then its record, and logs `BlobDeleted`.
- * Before each deletion the claim is checked again. Returns the bytes freed.
- */
-export async function deleteClaimedBlob({ store, blobs }: GcContext, sha256: string, reason: 'unreferenced' | 'blob-missing'): Promise<number> {
-  let freed = 0;
-  for (const key of [derivativeKey(sha256), originalKey(sha256)]) {
-    if (!(await store.blobRecords.isClaimed(sha256))) return freed;
-    freed += (await blobs.head(key))?.size ?? 0;
-    await blobs.delete(key);
-  }
-  await store.transaction(async (tx) => {
-    if (await tx.blobRecords.finishDeletion(sha256)) {
-      await tx.events.append({ type: 'BlobDeleted', actorId: null, subjectId: sha256, payload: { bytes: freed, reason } });
-    }
-  });
-  return freed;
-}
-
 /** Finishes deletions a collection claimed and never completed (it crashed): bytes, then record. */
 async function finishStuckDeletions(context: GcContext, report: ReturnType<typeof emptyKindReport>): Promise<void> {
   for (;;) {
     const stuck = await context.store.blobRecords.listStuckDeleting(context.now - stuckClaimMs, gcPageSize);
     for (const record of stuck) {
-      report.bytesFreed += await deleteClaimedBlob(context, record.sha256, 'unreferenced');
+      // Taking the claim over moves it out of this list, whoever finishes it.
+      const deletion = await finishStuckDeletion(context, record.sha256, Date.now());
+      if (!deletion) continue;
+      report.bytesFreed += deletion.bytes;
       countDetail(report, 'finishedStuck');
     }
     if (stuck.length < gcPageSize) return;

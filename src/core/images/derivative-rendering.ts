@@ -17,7 +17,7 @@ export class DerivativeRendering {
   private readonly pins: BlobPins;
 
   constructor(private readonly deps: { store: MetadataStore; blobs: BlobStore; processor: ImageProcessor }) {
-    this.pins = new BlobPins(deps.store);
+    this.pins = new BlobPins(deps);
   }
 
   /** Renders the derivative of `sha256` if some image still uses it. Throws on storage failures (retried). */

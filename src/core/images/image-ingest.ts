@@ -54,7 +54,7 @@ export class ImageIngest {
   ) {
     this.decodeSlots = pLimit(options.decodeConcurrency);
     this.now = options.now ?? Date.now;
-    this.pins = new BlobPins(deps.store, { now: this.now });
+    this.pins = new BlobPins(deps, { now: this.now });
   }
 
   /** Ingests an upload arriving as a stream. Throws IMAGE_TOO_LARGE, UNSUPPORTED_FORMAT, CORRUPT_IMAGE, IMAGE_DIMENSIONS_TOO_LARGE. */
