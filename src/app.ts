@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { DataStore, Locker } from '@tus/server';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AdminAuth } from './core/admin/admin-auth.js';
@@ -76,6 +77,8 @@ export interface App {
   staging: StagingArea;
   processor: ImageProcessor;
   pageCache: PageCache;
+  /** The process's one Redis connection when `REDIS_URL` is set (page cache, rate-limit counters), else null. */
+  redis: Redis | null;
   services: Services;
   /** The bytes of resumable uploads. */
   uploadFiles: UploadFiles;
@@ -100,12 +103,13 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     await store.close();
     throw error;
   }
-  const blobs = openBlobStore(config.blobStoreUrl);
+  const blobs = await openBlobStore(config.blobStoreUrl);
   // Staging sits in the data dir beside the default blob directory, so promotion is a hard link.
   const staging = new FsStagingArea(join(config.dataDir, 'staging'));
   const limits = { maxPixels: config.maxImagePixels, maxDimension: config.maxImageDimension };
   const processor = new SharpImageProcessor(limits);
   const adminToken = await loadOrCreateAdminToken(config, logger);
+  const { redis, pageCache, closeCache } = await openPageCache(config, logger);
 
   const accounts = new AccountService(store, { sessionTtlMs: config.sessionTtlSeconds * 1000 });
   // A minute of lease covers any honest request; a crashed one frees its key after it.
@@ -154,7 +158,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     blobs,
     staging,
     processor,
-    pageCache: new MemoryPageCache(config.feedCacheBytes),
+    pageCache,
+    redis,
     services,
     queryCounter,
     uploadFiles,
@@ -179,6 +184,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       await worker?.stop();
       await processor.close();
       await store.close();
+      await closeCache();
     },
   };
 }
@@ -250,6 +256,28 @@ async function openMetadataStore(url: string, onQuery: ((sql: string) => void) |
   return openPostgresMetadataStore(url, onQuery ? { onQuery } : {});
 }
 
-function openBlobStore(url: string): BlobStore {
-  return new FsBlobStore(url.slice('file:'.length));
+/** With `REDIS_URL`, the page cache lives in Redis over a connection the rate limiter shares; else in memory. */
+async function openPageCache(config: Config, logger: Logger): Promise<{ redis: Redis | null; pageCache: PageCache; closeCache(): Promise<void> }> {
+  if (config.redisUrl === undefined) return { redis: null, pageCache: new MemoryPageCache(config.feedCacheBytes), closeCache: async () => {} };
+  // Lazy: an embedded install never loads ioredis (STYLE.md, Directus).
+  const { closeRedis, connectRedis, RedisPageCache } = await import('./adapters/cache/redis-page-cache.js');
+  const redis = await connectRedis(config.redisUrl, logger);
+  const pageCache = new RedisPageCache(redis, { keyPrefix: `${config.redisKeyPrefix}page:`, log: logger });
+  return { redis, pageCache, closeCache: () => closeRedis(redis) };
+}
+
+async function openBlobStore(url: string): Promise<BlobStore> {
+  if (url.startsWith('file:')) return new FsBlobStore(url.slice('file:'.length));
+  // Lazy: a local-disk install never loads the AWS SDK (STYLE.md, Directus). config.ts has
+  // validated the URL and spelled out every default.
+  const { S3BlobStore } = await import('./adapters/blob/s3-blob-store.js');
+  const { hostname, pathname, searchParams } = new URL(url);
+  const endpoint = searchParams.get('endpoint');
+  return new S3BlobStore({
+    bucket: hostname,
+    prefix: pathname.slice(1),
+    ...(endpoint ? { endpoint } : {}),
+    region: searchParams.get('region') ?? 'us-east-1',
+    forcePathStyle: searchParams.get('forcePathStyle') === 'true',
+  });
 }

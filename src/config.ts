@@ -12,7 +12,7 @@ export interface Config {
   dataDir: string;
   /** Metadata database: `sqlite:<path>` or `postgres://…` (`DATABASE_URL`, `--database-url`); default the SQLite file in the data dir. */
   databaseUrl: string;
-  /** Blob store: `file:<dir>` (`BLOB_STORE_URL`, `--blob-store-url`); default `<dataDir>/blobs`. */
+  /** Blob store: `file:<dir>` or `s3://<bucket>[/<prefix>]?endpoint=…&region=…&forcePathStyle=…`, normalised (`BLOB_STORE_URL`, `--blob-store-url`); default `<dataDir>/blobs`. */
   blobStoreUrl: string;
   /** Admin token; when unset one is generated on first start and kept in the data dir (`ADMIN_TOKEN`). */
   adminToken: string | undefined;
@@ -34,6 +34,10 @@ export interface Config {
   idempotencyTtlSeconds: number;
   /** Memory for cached feed pages, in bytes (`FEED_CACHE_BYTES`, default 64 MiB). */
   feedCacheBytes: number;
+  /** Redis for the feed page cache and rate-limit counters, shared by every process: `redis://…` or `rediss://…` (`REDIS_URL`, `--redis-url`); unset keeps both in the process. */
+  redisUrl: string | undefined;
+  /** Prefix of every key imagegram writes to Redis (`REDIS_KEY_PREFIX`, `--redis-key-prefix`, default `imagegram:`). */
+  redisKeyPrefix: string;
   /** Resumable uploads and upload links (`UPLOAD_*`); see README "Resumable uploads". */
   uploads: UploadsConfig;
   /** GraphQL limits and caching (`GRAPHQL_*`); see README "GraphQL". */
@@ -113,6 +117,8 @@ const options = {
   'login-rate-limit-per-minute': { type: 'string', env: 'LOGIN_RATE_LIMIT_PER_MINUTE' },
   'idempotency-ttl-seconds': { type: 'string', env: 'IDEMPOTENCY_TTL_SECONDS' },
   'feed-cache-bytes': { type: 'string', env: 'FEED_CACHE_BYTES' },
+  'redis-url': { type: 'string', env: 'REDIS_URL' },
+  'redis-key-prefix': { type: 'string', env: 'REDIS_KEY_PREFIX' },
   'upload-expiry-seconds': { type: 'string', env: 'UPLOAD_EXPIRY_SECONDS' },
   'upload-sweep-interval-seconds': { type: 'string', env: 'UPLOAD_SWEEP_INTERVAL_SECONDS' },
   'upload-link-max-bytes': { type: 'string', env: 'UPLOAD_LINK_MAX_BYTES' },
@@ -171,6 +177,8 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     loginRateLimitPerMinute: integer('LOGIN_RATE_LIMIT_PER_MINUTE', raw('login-rate-limit-per-minute'), 30, 0, 1_000_000),
     idempotencyTtlSeconds: integer('IDEMPOTENCY_TTL_SECONDS', raw('idempotency-ttl-seconds'), 24 * 3600, 60, 30 * 24 * 3600),
     feedCacheBytes: integer('FEED_CACHE_BYTES', raw('feed-cache-bytes'), 64 * 1024 * 1024, 0, 16 * 1024 ** 3),
+    redisUrl: redisUrl(raw('redis-url')),
+    redisKeyPrefix: redisKeyPrefix(raw('redis-key-prefix') ?? 'imagegram:'),
     uploads: {
       expirySeconds: integer('UPLOAD_EXPIRY_SECONDS', raw('upload-expiry-seconds'), 24 * 3600, 1, 30 * 24 * 3600),
       sweepIntervalSeconds: integer('UPLOAD_SWEEP_INTERVAL_SECONDS', raw('upload-sweep-interval-seconds'), 300, 0, 24 * 3600),
@@ -238,7 +246,35 @@ function blobStoreUrl(value: string | undefined, dataDir: string): string {
     const path = value.slice('file:'.length).replace(/^\/\//, '');
     return `file:${isAbsolute(path) ? path : resolve(path)}`;
   }
-  throw new ConfigError(`BLOB_STORE_URL must start with file: (S3 support is planned), got "${value}"`);
+  if (value.startsWith('s3://')) return s3BlobStoreUrl(value);
+  throw new ConfigError(`BLOB_STORE_URL must start with file: or s3://, got "${value}"`);
+}
+
+/** Checks an `s3://` blob store URL and spells out its defaults, so app.ts reads it without guessing. */
+function s3BlobStoreUrl(value: string): string {
+  // Never echo keys someone put in the URL into a log.
+  const shown = value.replace(/^s3:\/\/[^/?#]*@/, 's3://***@');
+  const invalid = (why: string) => new ConfigError(`BLOB_STORE_URL ${why}; expected s3://<bucket>[/<prefix>]?endpoint=<http(s) URL>&region=<region>&forcePathStyle=true|false, got "${shown}"`);
+  if (!URL.canParse(value)) throw invalid('is not a URL');
+  const url = new URL(value);
+  // Bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(url.hostname)) throw invalid(`has no valid bucket name ("${url.hostname}": 3-63 of a-z 0-9 . -)`);
+  if (url.username || url.password || url.port || url.hash) throw invalid('must not carry credentials, a port or a fragment (keys go in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)');
+  const segments = url.pathname.split('/').filter((segment) => segment !== '');
+  if (segments.some((segment) => !/^[A-Za-z0-9._-]+$/.test(segment) || segment === '.' || segment === '..')) throw invalid('has a key prefix with characters other than A-Z a-z 0-9 . _ - /');
+  const unknown = [...url.searchParams.keys()].filter((name) => !['endpoint', 'region', 'forcePathStyle'].includes(name));
+  if (unknown.length > 0) throw invalid(`has unknown parameters (${unknown.join(', ')})`);
+  const endpoint = url.searchParams.get('endpoint') || undefined;
+  const endpointUrl = endpoint !== undefined && URL.canParse(endpoint) ? new URL(endpoint) : undefined;
+  if (endpoint !== undefined && !(endpointUrl && ['http:', 'https:'].includes(endpointUrl.protocol) && !endpointUrl.search && !endpointUrl.hash)) {
+    throw invalid(`has an endpoint that is not an http(s) URL ("${endpoint}")`);
+  }
+  const region = url.searchParams.get('region') || 'us-east-1';
+  if (!/^[a-z0-9-]+$/.test(region)) throw invalid(`has an invalid region ("${region}")`);
+  const pathStyle = url.searchParams.get('forcePathStyle') || (endpoint !== undefined ? 'true' : 'false');
+  if (pathStyle !== 'true' && pathStyle !== 'false') throw invalid(`has forcePathStyle "${pathStyle}" (true or false)`);
+  const normalised = new URLSearchParams({ ...(endpoint !== undefined ? { endpoint } : {}), region, forcePathStyle: pathStyle });
+  return `s3://${url.hostname}/${segments.map((segment) => `${segment}/`).join('')}?${normalised}`;
 }
 
 function adminToken(value: string | undefined): string | undefined {
@@ -249,5 +285,19 @@ function adminToken(value: string | undefined): string | undefined {
 function logLevel(value: string): string {
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(value)) throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(', ')}, got "${value}"`);
+  return value;
+}
+
+function redisUrl(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  // Never echo a password someone put in the URL into a log.
+  const shown = value.replace(/^([a-z]+:\/\/)[^/?#@]*@/, '$1***@');
+  if (!/^rediss?:\/\//.test(value) || !URL.canParse(value)) throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${shown}"`);
+  return value;
+}
+
+function redisKeyPrefix(value: string): string {
+  // Plain characters only, so `redis-cli --scan --pattern '<prefix>*'` finds exactly our keys.
+  if (!/^[A-Za-z0-9:._-]{1,100}$/.test(value)) throw new ConfigError(`REDIS_KEY_PREFIX must be 1-100 of A-Z a-z 0-9 : . _ -, got "${value}"`);
   return value;
 }

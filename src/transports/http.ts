@@ -83,7 +83,7 @@ export async function buildHttpServer(app: App) {
   http.addSchema(ProblemSchema);
 
   // Limits are opted into per route (`config.rateLimit`); reads stay unlimited by default.
-  await http.register(rateLimit, { global: false, errorResponseBuilder: rateLimitedError });
+  await http.register(rateLimit, { global: false, errorResponseBuilder: rateLimitedError, ...sharedCounters(app) });
   const writes = writeRateLimit(app.config.rateLimitPerMinute);
   const logins = loginRateLimit(app.config.loginRateLimitPerMinute);
 
@@ -100,4 +100,16 @@ export async function buildHttpServer(app: App) {
   await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   return http;
+}
+
+/**
+ * With Redis, every process counts against one budget (the REST routes and GraphQL's
+ * `createRateLimit` alike, since both use the plugin's store). If Redis fails, the request goes
+ * through (fail open): the limits guard cost, not correctness, and refusing every write during a
+ * cache outage would turn it into a full one. The connection logs the outage; it cannot hang the
+ * request (see connectRedis).
+ */
+function sharedCounters(app: App) {
+  if (!app.redis) return {};
+  return { redis: app.redis, nameSpace: `${app.config.redisKeyPrefix}rate-limit:`, skipOnError: true };
 }

@@ -34,6 +34,7 @@ Options (each also read from the environment variable in brackets):
   --max-image-dimension [MAX_IMAGE_DIMENSION]  --session-ttl-seconds [SESSION_TTL_SECONDS]
   --rate-limit-per-minute [RATE_LIMIT_PER_MINUTE]  --login-rate-limit-per-minute [LOGIN_RATE_LIMIT_PER_MINUTE]
   --idempotency-ttl-seconds [IDEMPOTENCY_TTL_SECONDS]  --feed-cache-bytes [FEED_CACHE_BYTES]
+  --redis-url [REDIS_URL]  --redis-key-prefix [REDIS_KEY_PREFIX]
   --upload-expiry-seconds [UPLOAD_EXPIRY_SECONDS]  --upload-sweep-interval-seconds [UPLOAD_SWEEP_INTERVAL_SECONDS]
   --upload-link-max-bytes [UPLOAD_LINK_MAX_BYTES]  --upload-link-max-images [UPLOAD_LINK_MAX_IMAGES]
   --run-worker [RUN_WORKER]  --worker-concurrency [WORKER_CONCURRENCY]  --job-lease-seconds [JOB_LEASE_SECONDS]
