@@ -1,20 +1,21 @@
 import { LRUCache } from 'lru-cache';
 import type { PageCache } from '../../ports/page-cache.js';
 
-/** PageCache in this process's memory, bounded by total string length. */
+/** PageCache in this process's memory, bounded by total string length; `0` bytes caches nothing. */
 export class MemoryPageCache implements PageCache {
-  private readonly entries: LRUCache<string, string>;
+  // lru-cache refuses a maxSize of 0, so "no memory" is no cache at all.
+  private readonly entries: LRUCache<string, string> | null;
 
-  /** `maxBytes`: rough bound on memory held (string lengths summed). */
+  /** `maxBytes`: rough bound on memory held (string lengths summed); 0 turns caching off. */
   constructor(maxBytes = 64 * 1024 * 1024) {
-    this.entries = new LRUCache({ maxSize: maxBytes, sizeCalculation: (value, key) => value.length + key.length });
+    this.entries = maxBytes > 0 ? new LRUCache({ maxSize: maxBytes, sizeCalculation: (value, key) => value.length + key.length }) : null;
   }
 
   async get(key: string): Promise<string | undefined> {
-    return this.entries.get(key);
+    return this.entries?.get(key);
   }
 
   async set(key: string, value: string): Promise<void> {
-    this.entries.set(key, value);
+    this.entries?.set(key, value);
   }
 }
