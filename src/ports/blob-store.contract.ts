@@ -133,6 +133,15 @@ export function blobStoreContract(name: string, open: () => Promise<{ store: Blo
       assert.deepEqual(listed.sort(), keys);
     });
 
+    test('list yields content-addressed keys in ascending order, across shards and pages', async () => {
+      const hashes = Array.from({ length: 12 }, (_, i) => createHash('sha256').update(`ordered ${i}`).digest('hex'));
+      const keys = hashes.map((hash) => `ordered/${hash.slice(0, 2)}/${hash.slice(2, 4)}/${hash}`);
+      for (const key of keys) await store.put(key, Buffer.from(key));
+      const listed: string[] = [];
+      for await (const info of store.list('ordered/')) listed.push(info.key);
+      assert.deepEqual(listed, [...keys].sort());
+    });
+
     test('keys that could escape the store are refused', async () => {
       await assert.rejects(store.put('../escape', Buffer.from('x')));
       await assert.rejects(store.get('originals/../../etc/passwd'));

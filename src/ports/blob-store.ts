@@ -50,7 +50,12 @@ export interface BlobStore {
   head(key: string): Promise<BlobInfo | null>;
   /** Removes the object; succeeds when it is already absent. */
   delete(key: string): Promise<void>;
-  /** Every object whose key starts with `prefix`, in no guaranteed order. */
+  /**
+   * Every object whose key starts with `prefix`. Keys of one shape (the sharded hex keys of
+   * blob-keys.ts) come in ascending string order, so a sorted list of hashes can be matched
+   * against a listing in one pass; keys of mixed shapes may not (a directory walk orders segment
+   * by segment, S3 byte by byte). Callers may save work with the order, never decide by it.
+   */
   list(prefix: string): AsyncIterable<BlobInfo>;
   /** Resolves when the backend is reachable and writable. */
   ping(): Promise<void>;

@@ -149,6 +149,8 @@ async function* walk(dir: string): AsyncIterable<string> {
     if (isMissing(error)) return;
     throw error;
   }
+  // Sorted, so the sharded keys come in ascending order (the port's promise) as S3 lists them.
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) yield* walk(path);

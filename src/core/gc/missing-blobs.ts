@@ -1,8 +1,9 @@
 import pLimit from 'p-limit';
 import { deleteClaimedBlob } from '../blobs/blob-deletion.js';
 import type { BlobRecord } from '../blobs/blob-record.js';
-import { derivativeKey, originalKey } from '../images/blob-keys.js';
+import { derivativeKey, derivativesPrefix, originalKey } from '../images/blob-keys.js';
 import { retireImage } from '../images/image-retirement.js';
+import { BlobPresence } from './blob-presence.js';
 import { type GcContext, gcBlobConcurrency, gcPageSize } from './gc-context.js';
 import { countDetail, emptyKindReport, type GcKindReport } from './gc-report.js';
 
@@ -31,12 +32,9 @@ export async function collectMissingBlobs(context: GcContext, options: MissingBl
   const limit = pLimit(gcBlobConcurrency);
   const overdue: BlobRecord[] = [];
   let checked = 0;
-  let after: string | null = null;
-  for (;;) {
-    const page = await store.blobRecords.listReferenced(after, gcPageSize);
-    await Promise.all(page.map((record) => limit(async () => {
+  for await (const page of referencedBlobs(context)) {
+    await Promise.all(page.map(({ record, original, derivative }) => limit(async () => {
       signal?.throwIfAborted();
-      const [original, derivative] = await Promise.all([blobs.head(originalKey(record.sha256)), blobs.head(derivativeKey(record.sha256))]);
       checked += 1;
       if (original) {
         if (record.missingSince !== null) {
@@ -60,8 +58,6 @@ export async function collectMissingBlobs(context: GcContext, options: MissingBl
       }
     })));
     context.progress({ kind: 'missing-blobs', done: checked, total });
-    if (page.length < gcPageSize) break;
-    after = page[page.length - 1]!.sha256;
   }
   if (overdue.length === 0) return report;
   if (!options.force && report.found > massMissingFloor && report.found > checked * massMissingShare) {
@@ -83,6 +79,38 @@ export async function collectMissingBlobs(context: GcContext, options: MissingBl
     }
   }
   return report;
+}
+
+/**
+ * Every referenced blob record, a page at a time, with whether its original and JPEG are in the
+ * store. Presence comes from one pass over each listing beside the records (both by hash): a store
+ * of present blobs costs a LIST per thousand rather than two HEADs per blob. What a listing did
+ * not show is confirmed with a HEAD, so a stale listing or an unexpected order costs only requests.
+ */
+async function* referencedBlobs({ store, blobs, signal }: GcContext): AsyncGenerator<{ record: BlobRecord; original: boolean; derivative: boolean }[]> {
+  const originals = new BlobPresence(blobs, 'originals/');
+  const derivatives = new BlobPresence(blobs, derivativesPrefix);
+  const limit = pLimit(gcBlobConcurrency);
+  try {
+    for (let after: string | null = null; ; ) {
+      const page = await store.blobRecords.listReferenced(after, gcPageSize);
+      const listed = [];
+      // Sequential: each listing is walked once, in the records' order.
+      for (const record of page) {
+        signal?.throwIfAborted();
+        listed.push({ record, original: await originals.seen(originalKey(record.sha256)), derivative: await derivatives.seen(derivativeKey(record.sha256)) });
+      }
+      yield await Promise.all(listed.map(async ({ record, original, derivative }) => ({
+        record,
+        original: original || (await limit(() => blobs.head(originalKey(record.sha256)))) !== null,
+        derivative: derivative || (await limit(() => blobs.head(derivativeKey(record.sha256)))) !== null,
+      })));
+      if (page.length < gcPageSize) return;
+      after = page[page.length - 1]!.sha256;
+    }
+  } finally {
+    await Promise.all([originals.close(), derivatives.close()]);
+  }
 }
 
 async function markMissing({ store, now }: GcContext, sha256: string): Promise<void> {

@@ -12,9 +12,12 @@ export function originalKey(sha256: string): string {
  */
 export const derivativeVersion = 1;
 
+/** Where every JPEG of the current recipe lives (older recipes' JPEGs sit beside it, for gc). */
+export const derivativesPrefix = `derivatives/600-v${derivativeVersion}/`;
+
 /** The 600×600 JPEG depends only on the original's bytes, so it is stored once per blob too. */
 export function derivativeKey(sha256: string): string {
-  return `derivatives/600-v${derivativeVersion}/${shard(sha256)}.jpg`;
+  return `${derivativesPrefix}${shard(sha256)}.jpg`;
 }
 
 /** A strong ETag for the derivative: same bytes in, same recipe, same JPEG out. */
