@@ -420,8 +420,11 @@ describe('gc under load: never deletes bytes an acknowledged upload needs', () =
   after(() => server.cleanup());
 
   test('uploads, deletes and re-uploads of the same bytes race repeated gc --grace 0s runs', async (t) => {
-    const durationMs = 10_000;
-    const deadline = Date.now() + durationMs;
+    // At least 10 s; then on until the dangerous case (a collected blob uploaded again) has
+    // happened, up to 40 s, so a slow machine still exercises it.
+    const minimumMs = 10_000;
+    const maximumMs = 40_000;
+    let running = true;
     // Bytes that get uploaded, deleted and uploaded again all the time: two images shared by every
     // user (a blob with several owners) and three of each user's own (whose delete drops the last
     // reference, leaving the blob collectable until the same bytes come back).
@@ -458,7 +461,7 @@ describe('gc under load: never deletes bytes an acknowledged upload needs', () =
         x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
         return Math.floor((((x ^ (x >>> 14)) >>> 0) / 4_294_967_296) * n);
       };
-      while (Date.now() < deadline) {
+      while (running) {
         if (next(4) === 0) {
           const image = await uploadOrFail(user, await distinctPng(nextDistinct++), 'distinct upload');
           if (image) live.set(image.id, { hash: image.hash, owner });
@@ -497,14 +500,35 @@ describe('gc under load: never deletes bytes an acknowledged upload needs', () =
 
     const gcReports: GcJson[] = [];
     const collector = async () => {
-      while (Date.now() < deadline) {
+      while (running) {
         const result = await runImagegram(server.env, ['gc', '--json', '--grace', '0s']);
         if (result.status !== 0) failures.push(`gc exited ${result.status}: ${result.stderr}`);
         else gcReports.push(JSON.parse(result.stdout) as GcJson);
       }
     };
 
-    await Promise.all([...users.map((_, owner) => client(owner)), collector(), collector()]);
+    /** Blobs collected, and how many times a collected blob's bytes were uploaded again since. */
+    const collections = async () => {
+      const collectedAt = new Set<string>();
+      let uploadedAgain = 0;
+      let blobsDeleted = 0;
+      for (const event of await eventsAfter(server)) {
+        if (event.type === 'BlobDeleted') {
+          blobsDeleted += 1;
+          collectedAt.add(event.subjectId);
+        }
+        if (event.type === 'ImageCreated' && collectedAt.delete(event.payload.sha256 as string)) uploadedAgain += 1;
+      }
+      return { blobsDeleted, uploadedAgain };
+    };
+    const controller = async () => {
+      const started = Date.now();
+      await pause(minimumMs);
+      while (Date.now() - started < maximumMs && (await collections()).uploadedAgain === 0) await pause(500);
+      running = false;
+    };
+
+    await Promise.all([...users.map((_, owner) => client(owner)), collector(), collector(), controller()]);
     const unreferenced = gcReports.map((report) => report.kinds.find((kind) => kind.kind === 'unreferenced-blobs')!);
     const removed = unreferenced.reduce((sum, kind) => sum + kind.removed, 0);
     const keptInUse = unreferenced.reduce((sum, kind) => sum + (kind.details.keptInUse ?? 0), 0);
@@ -517,20 +541,7 @@ describe('gc under load: never deletes bytes an acknowledged upload needs', () =
     assert.ok(gcReports.length >= 2, `only ${gcReports.length} collections ran`);
 
     // Blobs that were collected and then uploaded again: the dangerous case happened.
-    const events = await eventsAfter(server);
-    const collectedAt = new Map<string, number>();
-    let uploadedAgain = 0;
-    let blobsDeleted = 0;
-    for (const event of events) {
-      if (event.type === 'BlobDeleted') {
-        blobsDeleted += 1;
-        collectedAt.set(event.subjectId, event.position);
-      }
-      if (event.type === 'ImageCreated' && collectedAt.has(event.payload.sha256 as string)) {
-        uploadedAgain += 1;
-        collectedAt.delete(event.payload.sha256 as string);
-      }
-    }
+    const { blobsDeleted, uploadedAgain } = await collections();
     t.diagnostic(`${blobsDeleted} blobs collected in all, ${uploadedAgain} times a collected blob's bytes were uploaded again`);
     assert.ok(blobsDeleted > 0, 'no collection ever removed a blob: the race was not exercised');
     assert.ok(uploadedAgain > 0, 'no collected blob was ever uploaded again: the dangerous case was not exercised');
