@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { redactUrl } from './redact-url.js';
 
 const defaultUrl = 'postgres://postgres@127.0.0.1:5432/postgres';
 let warnedUnreachable = false;
@@ -29,13 +30,13 @@ export async function createThrowawayPostgresDatabase(): Promise<ThrowawayDataba
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (requiredUrl !== undefined) {
-      const message = `TEST_POSTGRES_URL (${redact(baseUrl)}) is not reachable: ${reason}`;
+      const message = `TEST_POSTGRES_URL (${redactUrl(baseUrl)}) is not reachable: ${reason}`;
       throw new Error(message, { cause: error });
     }
     if (!warnedUnreachable) {
       warnedUnreachable = true;
       process.stderr.write(
-        `!!! PostgreSQL not reachable at ${redact(baseUrl)} (${reason}): ` +
+        `!!! PostgreSQL not reachable at ${redactUrl(baseUrl)} (${reason}): ` +
           'skipping PostgreSQL runs (set TEST_POSTGRES_URL to require them)\n',
       );
     }
@@ -64,14 +65,4 @@ export async function createThrowawayPostgresDatabase(): Promise<ThrowawayDataba
       }
     },
   };
-}
-
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }

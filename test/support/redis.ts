@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { redactUrl } from './redact-url.js';
 
 const defaultUrl = 'redis://127.0.0.1:6379';
 let warnedUnreachable = false;
@@ -18,10 +19,10 @@ export async function testRedisUrl(): Promise<string | null> {
     return url;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    if (requiredUrl !== undefined) throw new Error(`TEST_REDIS_URL (${redact(url)}) is not reachable: ${reason}`, { cause: error });
+    if (requiredUrl !== undefined) throw new Error(`TEST_REDIS_URL (${redactUrl(url)}) is not reachable: ${reason}`, { cause: error });
     if (!warnedUnreachable) {
       warnedUnreachable = true;
-      process.stderr.write(`!!! Redis not reachable at ${redact(url)} (${reason}): skipping Redis runs (set TEST_REDIS_URL to require them)\n`);
+      process.stderr.write(`!!! Redis not reachable at ${redactUrl(url)} (${reason}): skipping Redis runs (set TEST_REDIS_URL to require them)\n`);
     }
     return null;
   }
@@ -69,14 +70,4 @@ export async function keysUnder(client: Redis, prefix: string): Promise<string[]
     cursor = next;
   } while (cursor !== '0');
   return found;
-}
-
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }
