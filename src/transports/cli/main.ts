@@ -7,7 +7,6 @@ import { gcCommand, gcUsage } from './gc.js';
 import { importCommand, importUsage } from './import.js';
 import { jobsCommand, jobsUsage } from './jobs.js';
 import { reprocessCommand, reprocessUsage } from './reprocess.js';
-import { serve } from './serve.js';
 import { statsCommand, statsUsage } from './stats.js';
 import { verifyCommand, verifyUsage } from './verify.js';
 import { workerCommand } from './worker.js';
@@ -72,9 +71,13 @@ export async function runCli(argv: string[]): Promise<number> {
   }
   const logger = pino({ level: config.logLevel });
   switch (command) {
-    case 'serve':
+    case 'serve': {
+      // Loaded on demand: the HTTP stack (Fastify, Mercurius, GraphQL, swagger) is over half the
+      // start-up time of a CLI command such as `gc` or `verify`, which never needs it.
+      const { serve } = await import('./serve.js');
       await serve(config, logger);
       return 0;
+    }
     case 'worker':
       await workerCommand(config, logger);
       return 0;
