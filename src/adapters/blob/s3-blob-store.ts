@@ -1,10 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -16,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../core/errors.js';
 import type { BlobInfo, BlobStore, ByteRange, LocalBlobFile } from '../../ports/blob-store.js';
+import { streamToNewFile } from './stream-to-file.js';
 
 const validKey = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
 
@@ -138,14 +138,12 @@ export class S3BlobStore implements BlobStore {
     const object = await this.getObject(key);
     if (!object?.Body) return null;
     const path = join(this.tempDirectory, `imagegram-blob-${randomUUID()}`);
-    const release = () => rm(path, { force: true });
     try {
-      await pipeline(object.Body as Readable, createWriteStream(path));
+      await streamToNewFile(path, object.Body as Readable);
     } catch (error) {
-      await release();
       throw this.translate(error);
     }
-    return { path, release };
+    return { path, release: () => rm(path, { force: true }) };
   }
 
   async head(key: string): Promise<BlobInfo | null> {

@@ -1,12 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { AppError } from '../../core/errors.js';
 import type { StagedFile, StagingArea } from '../../ports/staging-area.js';
 import { fsyncFile } from '../blob/fsync.js';
+import { streamToNewFile } from '../blob/stream-to-file.js';
 
 const suffix = '.staging';
 
@@ -19,7 +18,7 @@ export class FsStagingArea implements StagingArea {
     const path = join(this.dir, `${randomUUID()}${suffix}`);
     const meter = new HashingMeter(maxBytes);
     try {
-      await pipeline(source, meter, createWriteStream(path, { flags: 'wx' }));
+      await streamToNewFile(path, source, [meter]);
       if (meter.overLimit) throw new AppError('IMAGE_TOO_LARGE', `The image is larger than ${maxBytes} bytes`, { limit: maxBytes });
       await fsyncFile(path);
     } catch (error) {
