@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
-import { addComment, createPost, distinctPng, signUpAndLogIn, uploadImage } from '../support/client.js';
+import { addComment, createPost, distinctPng, eventually, signUpAndLogIn, uploadImage } from '../support/client.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
 describe('nothing acknowledged is lost', () => {
@@ -53,7 +53,9 @@ describe('nothing acknowledged is lost', () => {
         }
       }
     });
+    // Kill once enough are acknowledged (however slow the machine), and at least 1.5 s in.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await eventually(async () => (acknowledged.length > 50 ? true : undefined), { timeoutMs: 30_000, intervalMs: 20, what: 'over 50 acknowledged comments' });
     await server.kill();
     stop = true;
     await Promise.all(writers);
