@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { isAppError } from '../core/errors.js';
+import { noPhotoMetadata } from '../core/images/image.js';
 import type { User } from '../core/users/user.js';
 import type { MetadataStore } from './metadata-store.js';
 import { blobRecordsContract } from './metadata-store.blob-records.contract.js';
@@ -158,14 +159,7 @@ export function metadataStoreContract(
         assert.deepEqual(await store.images.insertOrGetExisting(image), { image, created: true });
         assert.deepEqual(await store.images.findById(image.id), image);
         assert.deepEqual(await store.images.findByOwnerAndHash(owner.id, image.sha256), image);
-        const bare = anImage(owner.id, {
-          cameraMake: null,
-          cameraModel: null,
-          takenAt: null,
-          hasGps: false,
-          gpsLatitude: null,
-          gpsLongitude: null,
-        });
+        const bare = anImage(owner.id, noPhotoMetadata);
         await store.images.insertOrGetExisting(bare);
         assert.deepEqual(await store.images.findById(bare.id), bare);
         assert.equal(await store.images.findById(randomUUID()), null);
