@@ -93,7 +93,11 @@ async function spawnServer(env: Record<string, string>): Promise<{ child: ChildP
   const output: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
   const baseUrl = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within 30 s:\n${output.join('\n')}`)), 30_000);
+    // A server that never listens is killed, not left behind to hold the test run open.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start within 60 s:\n${output.join('\n')}`));
+    }, 60_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       output.push(line);
       const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
