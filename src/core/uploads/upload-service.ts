@@ -3,6 +3,7 @@ import type { UploadFiles } from '../../ports/upload-files.js';
 import { AppError } from '../errors.js';
 import type { ImageIngest, IngestResult } from '../images/image-ingest.js';
 import type { ResumableUpload } from './resumable-upload.js';
+import { isUploadId } from './upload-id.js';
 
 export interface UploadServiceDependencies {
   store: MetadataStore;
@@ -73,11 +74,12 @@ export class UploadService {
   }
 
   /**
-   * The user's upload. Throws UPLOAD_NOT_FOUND for unknown ids and for other users' uploads alike
-   * (whether someone else has that id is nobody's business), UPLOAD_EXPIRED once it expired unused.
+   * The user's upload. Throws UPLOAD_NOT_FOUND for unknown or malformed ids and for other users'
+   * uploads alike (whether someone else has that id is nobody's business), UPLOAD_EXPIRED once it
+   * expired unused.
    */
   async requireOwn(userId: string, id: string): Promise<ResumableUpload> {
-    const upload = await this.deps.store.uploads.findById(id);
+    const upload = isUploadId(id) ? await this.deps.store.uploads.findById(id) : null;
     if (!upload || upload.ownerId !== userId) throw new AppError('UPLOAD_NOT_FOUND', `You have no upload with id ${id}`);
     if (upload.consumedAt === null && upload.expiresAt <= this.now()) {
       throw new AppError('UPLOAD_EXPIRED', `The upload expired at ${new Date(upload.expiresAt).toISOString()}`);
@@ -118,7 +120,7 @@ export class UploadService {
    * any more, then its bytes. Throws UPLOAD_NOT_FOUND, UPLOAD_ALREADY_CONSUMED, UPLOAD_IN_USE.
    */
   async terminate(userId: string, id: string): Promise<void> {
-    const upload = await this.deps.store.uploads.findById(id);
+    const upload = isUploadId(id) ? await this.deps.store.uploads.findById(id) : null;
     if (!upload || upload.ownerId !== userId) throw new AppError('UPLOAD_NOT_FOUND', `You have no upload with id ${id}`);
     const now = this.now();
     const deleted = await this.deps.store.transaction(async (tx) => {

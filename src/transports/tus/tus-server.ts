@@ -1,7 +1,8 @@
-import type { IncomingMessage } from 'node:http';
-import { type DataStore, type Locker, Server } from '@tus/server';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type DataStore, ERRORS, type Locker, Server } from '@tus/server';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../../core/errors.js';
+import { newUploadId } from '../../core/uploads/upload-id.js';
 import type { UploadService } from '../../core/uploads/upload-service.js';
 import { toProblem } from '../problem.js';
 
@@ -13,23 +14,37 @@ export interface TusServerOptions {
   logger: FastifyBaseLogger;
 }
 
-/** A tus server whose uploads the core tracks, and the way to tell it who is uploading. */
+/**
+ * The tus server behind our routes. Each entry point says what the request may act on, decided by
+ * the route after authentication and ownership checks; the protocol handler never picks an upload
+ * from the URL itself.
+ */
 export interface TrackedTusServer {
-  server: Server;
-  /** Records the authenticated owner of a creation request (POST), before handing it to `server`. */
-  setOwner(request: IncomingMessage, ownerId: string): void;
+  /** Creation (POST) for the authenticated `ownerId`. */
+  create(request: IncomingMessage, response: ServerResponse, ownerId: string): Promise<void>;
+  /** HEAD or PATCH on `uploadId`, already checked to be the caller's: the only upload it can touch. */
+  serve(request: IncomingMessage, response: ServerResponse, uploadId: string): Promise<void>;
+  /** OPTIONS: the capabilities, about no upload in particular. */
+  describe(request: IncomingMessage, response: ServerResponse): Promise<void>;
 }
+
+/** tus's refusals of extensions we do not offer are 501s; the request is what is wrong, so 400. */
+const unsupportedExtensions: ReadonlySet<unknown> = new Set([
+  ERRORS.UNSUPPORTED_CONCATENATION_EXTENSION,
+  ERRORS.UNSUPPORTED_CREATION_DEFER_LENGTH_EXTENSION,
+  ERRORS.UNSUPPORTED_EXPIRATION_EXTENSION,
+]);
 
 /**
  * The tus 1.0 server (core, creation, creation-with-upload, expiration, termination) on
  * `@tus/server`, with the core told about every upload: created (owner, length, expiry) before the
  * store creates its bytes, finished (re-hashed and synced) before the last PATCH is acknowledged.
- * The checksum extension is not offered: @tus/server 2.x does not implement it. Authentication and
- * ownership are checked by the routes before a request gets here.
+ * The checksum extension is not offered: @tus/server 2.x does not implement it.
  */
 export function createTusServer(options: TusServerOptions): TrackedTusServer {
   const { uploads, datastore, locker, maxUploadBytes, logger } = options;
   const owners = new WeakMap<IncomingMessage, string>();
+  const uploadIds = new WeakMap<IncomingMessage, string>();
   const server = new Server({
     path: '/uploads',
     datastore,
@@ -37,6 +52,11 @@ export function createTusServer(options: TusServerOptions): TrackedTusServer {
     maxSize: maxUploadBytes,
     // `Location: /uploads/<id>`: right behind any proxy, whatever Host header reached us.
     relativeLocation: true,
+    namingFunction: () => newUploadId(),
+    // @tus/server would take the id from the end of the whole URL, query string included
+    // (`/uploads/<mine>?/<yours>` names yours), not from the path our ownership check read. It gets
+    // the id the route checked, or none (404): the URL is never consulted.
+    getFileIdFromRequest: (request) => uploadIds.get(nodeRequestOf(request)),
     async onUploadCreate(request, upload) {
       const ownerId = owners.get(nodeRequestOf(request));
       // The POST route authenticates and records the owner first; without one, refuse.
@@ -48,12 +68,17 @@ export function createTusServer(options: TusServerOptions): TrackedTusServer {
       await uploads.finish(upload.id);
       return {};
     },
-    // Errors from our hooks get their registry status; tus's own ({status_code, body}) pass through.
+    // Errors from our hooks get their registry status; tus's own ({status_code, body}) pass through,
+    // except those that would wrongly blame the server.
     onResponseError(_request, error) {
       if (error instanceof AppError) {
         const problem = toProblem(error);
         return { status_code: problem.status, body: `${problem.code}: ${problem.detail}\n` };
       }
+      if (unsupportedExtensions.has(error)) return { status_code: 400, body: (error as { body: string }).body };
+      // Another request holds the upload for longer than tus waits: 423 Locked, as tusd answers,
+      // which tus clients retry.
+      if (error === ERRORS.ERR_LOCK_TIMEOUT) return { status_code: 423, body: 'The upload is busy with another request; retry\n' };
       if (!('status_code' in error)) {
         logger.error({ err: error }, 'tus request failed');
         return { status_code: 500, body: 'Internal server error\n' };
@@ -61,7 +86,19 @@ export function createTusServer(options: TusServerOptions): TrackedTusServer {
       return undefined;
     },
   });
-  return { server, setOwner: (request, ownerId) => owners.set(request, ownerId) };
+  return {
+    async create(request, response, ownerId) {
+      owners.set(request, ownerId);
+      await server.handle(request, response);
+    },
+    async serve(request, response, uploadId) {
+      uploadIds.set(request, uploadId);
+      await server.handle(request, response);
+    },
+    async describe(request, response) {
+      await server.handle(request, response);
+    },
+  };
 }
 
 /** @tus/server hands hooks srvx's web Request; the Node request it wraps is on `runtime.node`. */
