@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { GraphQLUpload } from 'graphql-upload-minimal';
 import { type DocumentNode, getOperationAST, Kind, NoSchemaIntrospectionCustomRule, type SelectionNode, validate } from 'graphql';
 import mercurius from 'mercurius';
 import type { Services } from '../../app.js';
@@ -15,7 +14,7 @@ import { mutationResolvers } from './resolvers/mutation.resolvers.js';
 import { queryResolvers } from './resolvers/query.resolvers.js';
 import { typeResolvers } from './resolvers/type.resolvers.js';
 import { schema } from './schema.js';
-import { acceptMultipartOperations } from './uploads.js';
+import { acceptMultipartOperations, uploadScalar } from './uploads.js';
 
 export interface GraphqlPluginOptions {
   services: Services;
@@ -44,13 +43,13 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   scope.addHook('onRoute', (route) => {
     if (route.url === path && route.method === 'GET') route.onRequest = undefined;
   });
-  await acceptMultipartOperations(scope, maxUploadBytes);
+  acceptMultipartOperations(scope, maxUploadBytes);
   const depthRule = depthLimitRule(config.maxDepth);
   cacheAnonymousReads(scope, path, config.cacheMaxAgeSeconds);
 
   await scope.register(mercurius, {
     schema,
-    resolvers: { Upload: GraphQLUpload, Query: queryResolvers, Mutation: mutationResolvers, ...typeResolvers } as never,
+    resolvers: { Upload: uploadScalar, Query: queryResolvers, Mutation: mutationResolvers, ...typeResolvers } as never,
     path,
     context: (request: FastifyRequest) => contextFor(request, services, auth),
     errorFormatter: formatErrors as never,
