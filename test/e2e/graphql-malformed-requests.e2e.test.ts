@@ -111,6 +111,49 @@ describe('GraphQL: malformed requests are refused with a 4xx and never take the 
     await assertAlive();
   });
 
+  test('a request envelope of the wrong shape is a 400 naming the parameter, over POST and GET', async () => {
+    const post = async (body: string) => {
+      const response = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(answerWithinMs) });
+      return { status: response.status, body: (await response.json()) as GraphqlBody };
+    };
+    const get = async (params: Record<string, string | string[]>) => {
+      const search = new URLSearchParams();
+      for (const [name, value] of Object.entries(params)) for (const one of [value].flat()) search.append(name, one);
+      const response = await fetch(`${server.baseUrl}/graphql?${search}`, { signal: AbortSignal.timeout(answerWithinMs) });
+      return { status: response.status, body: (await response.json()) as GraphqlBody };
+    };
+    const refused = (response: { status: number; body: GraphqlBody }, errorCode = 'BAD_REQUEST', message?: RegExp) => {
+      assert.equal(response.status, 400, JSON.stringify(response.body));
+      const error = onlyError(response.body);
+      assert.equal(error.errorCode, errorCode);
+      if (message) assert.match(error.message, message);
+    };
+    const typename = '{ __typename }';
+    for (const query of ['0', 'false', 'null', '[]', '{}']) refused(await post(`{"query":${query}}`), 'BAD_REQUEST', /'query' must be a string/);
+    // Text that is JSON is not taken for a syntax tree (Mercurius would try).
+    for (const query of ['0', 'true', '{}', '{"kind":"Document","definitions":[]}']) refused(await post(JSON.stringify({ query })), 'GRAPHQL_PARSE_FAILED');
+    refused(await post(JSON.stringify({ query: typename, operationName: 'X' })), 'BAD_REQUEST', /no operation named "X"/);
+    refused(await get({ query: typename, operationName: 'X' }), 'BAD_REQUEST', /no operation named "X"/);
+    refused(await get({ query: 'query A { __typename } query B { __typename }' }), 'BAD_REQUEST', /operationName/);
+    refused(await get({ query: '{ __typename } { __typename }' }), 'BAD_REQUEST', /operationName/);
+    for (const name of ['5', 'true', '{}', '[]']) refused(await post(`{"query":"${typename}","operationName":${name}}`), 'BAD_REQUEST', /'operationName' must be a string or null/);
+    for (const value of ['5', '"x"', '[]', 'true']) {
+      refused(await post(`{"query":"${typename}","variables":${value}}`), 'BAD_REQUEST', /'variables' must be an object/);
+      refused(await post(`{"query":"${typename}","extensions":${value}}`), 'BAD_REQUEST', /'extensions' must be an object/);
+      refused(await get({ query: typename, variables: value }), 'BAD_REQUEST', /'variables' must be an object/);
+      refused(await get({ query: typename, extensions: value }), 'BAD_REQUEST', /'extensions' must be an object/);
+    }
+    refused(await get({ query: typename, variables: '{not json' }), 'BAD_REQUEST', /JSON/);
+    refused(await get({ query: [typename, typename] }), 'BAD_REQUEST', /given once/);
+    refused(await post(`{"query":"${typename}","extensions":{"persistedQuery":5}}`), 'BAD_REQUEST', /persistedQuery/);
+    refused(await post('{}'), 'BAD_REQUEST', /needs 'query'/);
+    for (const body of ['[]', '5', 'null', '"s"']) refused(await post(body), 'BAD_REQUEST', /JSON object/);
+    // null is allowed wherever the spec allows it.
+    const nulls = await post(`{"query":"${typename}","operationName":null,"variables":null,"extensions":null}`);
+    assert.deepEqual([nulls.status, nulls.body], [200, { data: { __typename: 'Query' } }]);
+    await assertAlive();
+  });
+
   test('a well-formed multipart request without files still runs, with or without a preamble', async () => {
     const plain = await send(multipart([operations('{ __typename }'), field('map', '{}')]), 'multipart/form-data; boundary=b');
     assert.deepEqual([plain.status, plain.body], [200, { data: { __typename: 'Query' } }]);
