@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { distinctPng, signUpAndLogIn, type TestUser, uploadImage } from '../support/client.js';
-import { graphql, graphqlGetUrl, onlyError } from '../support/graphql.js';
+import { graphql, type GraphqlBody, graphqlGetUrl, onlyError } from '../support/graphql.js';
+
+const graphqlPost = (baseUrl: string, query: string) =>
+  fetch(`${baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }), signal: AbortSignal.timeout(5000) });
 import { startServer, type RunningServer } from '../support/server.js';
 
 describe('GraphQL: abusive operations are refused before they execute', () => {
@@ -38,23 +41,58 @@ describe('GraphQL: abusive operations are refused before they execute', () => {
     assert.equal(onlyError(viaFragment.body).errorCode, 'QUERY_TOO_DEEP');
   });
 
-  test('1,000 aliased posts(first: 100) are refused fast, without running any SQL', async () => {
-    const aliases = Array.from({ length: 1000 }, (_, i) => `a${i}: posts(first: 100) { edges { node { id } } }`).join('\n');
-    const started = performance.now();
-    const response = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ ${aliases} }` }) });
-    const elapsed = performance.now() - started;
-    const body = (await response.json()) as never;
-    assert.equal(response.status, 400);
-    const error = onlyError(body);
-    assert.deepEqual([error.code, error.errorCode], ['GRAPHQL_VALIDATION_FAILED', 'QUERY_TOO_COMPLEX']);
-    assert.equal(response.headers.get('x-query-count'), '0');
-    // Refused from the parsed document, before the (1,000-field) validation and any resolver.
-    assert.ok(elapsed < 1000, `took ${elapsed.toFixed(0)} ms`);
+  test('aliased posts(first: 100): 1,000 are too large to parse, 120 too costly; both refused fast, without running any SQL', async () => {
+    const aliased = (count: number) => Array.from({ length: count }, (_, i) => `a${i}: posts(first: 100) { edges { node { id } } }`).join('\n');
+    const refuse = async (count: number) => {
+      const started = performance.now();
+      const response = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ ${aliased(count)} }` }) });
+      const elapsed = performance.now() - started;
+      assert.equal(response.status, 400);
+      assert.equal(response.headers.get('x-query-count'), '0');
+      // Refused from the text or the parsed document, before validation and any resolver.
+      assert.ok(elapsed < 1000, `took ${elapsed.toFixed(0)} ms`);
+      return onlyError((await response.json()) as never);
+    };
+    assert.deepEqual(Object.values(await refuse(1000)).slice(0, 2), ['GRAPHQL_VALIDATION_FAILED', 'QUERY_TOO_LARGE']);
+    assert.deepEqual(Object.values(await refuse(120)).slice(0, 2), ['GRAPHQL_VALIDATION_FAILED', 'QUERY_TOO_COMPLEX']);
     // `first` from a variable counts the same; one page of 100 is fine.
     const wide = await graphql(server.baseUrl, 'query($n: Int) { a: posts(first: $n) { edges { node { id } } } b: posts(first: $n) { edges { node { id } } } }', { n: 100 });
     assert.equal(wide.body.errors, undefined);
     const big = await graphql(server.baseUrl, `query($n: Int) { collections(first: $n) { edges { node { images { collections { id } } } } } }`, { n: 100 }, alice);
     assert.equal(onlyError(big.body).errorCode, 'QUERY_TOO_COMPLEX');
+  });
+
+  test('fragment bombs (each fragment spreads the next twice) are answered within a second, and /healthz stays responsive', async () => {
+    // 22 levels: 4 million selections when expanded; every check here walks each fragment once.
+    const bomb = (levels: number, type: string, leaf: string, body = (next: string) => `...${next} ...${next}`) =>
+      Array.from({ length: levels }, (_, i) => `fragment F${i} on ${type} { ${body(`F${i + 1}`)} }`).join(' ') + ` fragment F${levels} on ${type} { ${leaf} }`;
+    const cases = [
+      { query: `query { ...F0 } ${bomb(22, 'Query', '__typename')}`, status: 200, errorCode: undefined },
+      { query: `query { ...F0 } ${bomb(22, 'Query', 'posts(first: 100) { edges { node { id } } }')}`, status: 400, errorCode: 'QUERY_TOO_COMPLEX' },
+      { query: `query { image(id: "x") { ...F0 } } ${bomb(22, 'Image', 'id', (next) => `collections { images { ...${next} ...${next} } }`)}`, status: 400, errorCode: 'QUERY_TOO_DEEP' },
+      { query: `query { ...F0 } ${bomb(150, 'Query', '__typename')}`, status: 400, errorCode: 'QUERY_TOO_LARGE' },
+    ];
+    const health = async () => {
+      const started = performance.now();
+      const response = await fetch(`${server.baseUrl}/healthz`, { signal: AbortSignal.timeout(5000) });
+      return { status: response.status, ms: performance.now() - started };
+    };
+    for (const { query, status, errorCode } of cases) {
+      const started = performance.now();
+      // Several at once, over POST and GET, with a health check in flight beside them.
+      const requests = Array.from({ length: 4 }, async (_, i) => {
+        const response = i % 2 ? await fetch(graphqlGetUrl(server.baseUrl, query), { signal: AbortSignal.timeout(5000) }) : await graphqlPost(server.baseUrl, query);
+        return { status: response.status, body: (await response.json()) as GraphqlBody };
+      });
+      const [probe, ...answers] = await Promise.all([health(), ...requests]);
+      const elapsed = performance.now() - started;
+      for (const answer of answers) {
+        assert.equal(answer.status, status, JSON.stringify(answer.body).slice(0, 300));
+        if (errorCode) assert.equal(onlyError(answer.body).errorCode, errorCode);
+      }
+      assert.equal(probe.status, 200);
+      assert.ok(probe.ms < 1000 && elapsed < 2000, `/healthz took ${probe.ms.toFixed(0)} ms, the bombs ${elapsed.toFixed(0)} ms`);
+    }
   });
 
   test('CSRF: a POST that a cross-site form could send (no JSON, no preflight header) is refused', async () => {

@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError, type ErrorKind } from '../../core/errors.js';
+import { GraphqlRequestError } from './request-errors.js';
 
 /**
  * The one place an error becomes a GraphQL error: `extensions.code` is the category clients of
@@ -58,14 +59,17 @@ interface Log {
 export function formatErrors(execution: Execution, context: { reply?: Reply; app: { log: Log } }) {
   const log = context.reply?.log ?? context.app.log;
   let status = 200;
+  let malformedRequest = 0;
   const errors = execution.errors.flatMap(unwrapValidationErrors).map((error) => {
     const { formatted, requestStatus } = toGraphqlError(error, log, context.reply);
     status = Math.max(status, requestStatus);
+    if (error.originalError instanceof GraphqlRequestError) malformedRequest = Math.max(malformedRequest, requestStatus);
     return formatted;
   });
   // GraphQL over HTTP: once execution started (`data` present, even null) the status is 200
-  // whatever failed; a request refused before execution gets a 4xx.
-  const statusCode = 'data' in execution ? 200 : status;
+  // whatever failed; a request refused before execution gets a 4xx. A malformed request (a file
+  // part cut off while a resolver streamed it) is a 4xx whenever it is noticed.
+  const statusCode = malformedRequest || ('data' in execution ? 200 : status);
   return { statusCode, response: { data: execution.data ?? null, errors } };
 }
 
@@ -87,6 +91,10 @@ function toGraphqlError(error: GraphQLError, log: Log, reply: Reply | undefined)
   const json = error.toJSON();
   const as = (extensions: Record<string, unknown>, message = error.message): GraphQLFormattedError => ({ ...json, message, extensions });
 
+  if (original instanceof GraphqlRequestError) {
+    log.info({ code: original.errorCode, detail: original.message }, 'graphql request refused');
+    return { formatted: as({ ...original.details, code: original.category, errorCode: original.errorCode }), requestStatus: original.status };
+  }
   if (original instanceof AppError) {
     log.info({ code: original.code, detail: original.message }, 'graphql request refused');
     const extensions = { ...original.details, code: codeOfKind[original.kind], errorCode: original.code };
@@ -103,12 +111,6 @@ function toGraphqlError(error: GraphQLError, log: Log, reply: Reply | undefined)
   // RFC 9110 §15.5.6: a 405 names the methods that would work.
   if (known?.status === 405) reply?.header('allow', 'POST');
   if (known) return { formatted: as({ code: known.code, errorCode: known.errorCode }), requestStatus: known.status };
-  const uploadStatus = (original as { status?: unknown }).status;
-  if (original.name.endsWith('Error') && typeof uploadStatus === 'number' && uploadStatus >= 400 && uploadStatus < 500) {
-    // graphql-upload-minimal's HttpError: a malformed or oversized multipart request.
-    const [code, errorCode] = uploadStatus === 413 ? ['PAYLOAD_TOO_LARGE', 'IMAGE_TOO_LARGE'] : ['BAD_REQUEST', 'MALFORMED_MULTIPART'];
-    return { formatted: as({ code, errorCode }), requestStatus: uploadStatus === 413 ? 413 : 400 };
-  }
   // A bug on our side: logged with the request id, never shown (it may carry paths or SQL).
   log.error({ err: original }, 'graphql request failed');
   return { formatted: as({ code: 'INTERNAL_SERVER_ERROR', errorCode: 'INTERNAL_ERROR' }, 'Something went wrong on our side; it has been logged.'), requestStatus: 500 };

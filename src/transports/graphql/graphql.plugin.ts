@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { GraphQLUpload } from 'graphql-upload-minimal';
-import { type DocumentNode, getOperationAST, Kind, NoSchemaIntrospectionCustomRule, type SelectionNode, validate } from 'graphql';
+import { NoSchemaIntrospectionCustomRule, validate } from 'graphql';
 import mercurius from 'mercurius';
 import type { Services } from '../../app.js';
 import type { GraphqlConfig } from '../../config.js';
@@ -10,12 +9,14 @@ import type { WriteRateLimit } from '../rest/rate-limits.js';
 import { contextFor, type GraphqlContext } from './context.js';
 import { formatErrors } from './errors.js';
 import { cacheAnonymousReads } from './http-caching.js';
-import { assertWithinCost, depthLimitRule, isTooComplex } from './limits.js';
+import { assertDocumentWithinLimits, documentLimits } from './document-limits.js';
+import { assertWithinCost, depthLimitRule, isTooComplex, mutationFieldCount } from './limits.js';
+import { assertGraphqlRequest } from './request-envelope.js';
 import { mutationResolvers } from './resolvers/mutation.resolvers.js';
 import { queryResolvers } from './resolvers/query.resolvers.js';
 import { typeResolvers } from './resolvers/type.resolvers.js';
 import { schema } from './schema.js';
-import { acceptMultipartOperations } from './uploads.js';
+import { acceptMultipartOperations, uploadScalar } from './uploads.js';
 
 export interface GraphqlPluginOptions {
   services: Services;
@@ -44,13 +45,17 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   scope.addHook('onRoute', (route) => {
     if (route.url === path && route.method === 'GET') route.onRequest = undefined;
   });
-  await acceptMultipartOperations(scope, maxUploadBytes);
+  acceptMultipartOperations(scope, maxUploadBytes);
+  // Before Mercurius's schema validation, which coerces a number `query` into a string.
+  scope.addHook('preValidation', async (request) => {
+    if (request.routeOptions.url === path) assertGraphqlRequest(request);
+  });
   const depthRule = depthLimitRule(config.maxDepth);
   cacheAnonymousReads(scope, path, config.cacheMaxAgeSeconds);
 
   await scope.register(mercurius, {
     schema,
-    resolvers: { Upload: GraphQLUpload, Query: queryResolvers, Mutation: mutationResolvers, ...typeResolvers } as never,
+    resolvers: { Upload: uploadScalar, Query: queryResolvers, Mutation: mutationResolvers, ...typeResolvers } as never,
     path,
     context: (request: FastifyRequest) => contextFor(request, services, auth),
     errorFormatter: formatErrors as never,
@@ -60,20 +65,26 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
     csrfPrevention: { allowedContentTypes: ['application/json', 'application/graphql'], requiredHeaders: csrfHeaders },
     // Automatic persisted queries: GET /graphql?extensions={"persistedQuery":{"version":1,"sha256Hash":…}}.
     persistedQueryProvider: mercurius.persistedQueryDefaults.automatic(),
-    // Parsing is bounded too: a document of more tokens is refused before it is validated.
-    graphql: { parseOptions: { maxTokens: 50_000 } },
+    // Also enforced, with the other size limits, by the preParsing hook below, before this parse.
+    graphql: { parseOptions: { maxTokens: documentLimits.maxTokens } },
     allowBatchedQueries: false,
   });
 
-  // A new document is measured before it is validated too: validating 1,000 aliased fields takes far
-  // longer than refusing them. Depth first, the more telling refusal (a deep query is costly too);
-  // errors other than the limits are left to validation to report.
+  // Every document (POST, GET, persisted) is held to the size limits before it is parsed for
+  // execution, and must name an operation it defines: later hooks and Mercurius assume one.
+  scope.graphql.addHook('preParsing', async (_schema, source, context) => {
+    assertDocumentWithinLimits(source, requestParameters(context.reply.request).operationName);
+  });
+
+  // A new document is measured before it is validated too: validating hundreds of aliased fields
+  // takes longer than refusing them. Depth first, the more telling refusal (a deep query is costly
+  // too); errors other than the limits are left to validation to report.
   scope.graphql.addHook('preValidation', async (schemaNow, document, context) => {
     const [tooDeep] = validate(schemaNow, document, [depthRule]);
     if (tooDeep) throw tooDeep;
-    const body = context.reply.request.body as { operationName?: string; variables?: Record<string, unknown> } | undefined;
+    const { variables, operationName } = requestParameters(context.reply.request);
     try {
-      assertWithinCost(schemaNow, document, body?.variables, body?.operationName ?? undefined, config.maxCost);
+      assertWithinCost(schemaNow, document, isObject(variables) ? variables : undefined, operationName, config.maxCost);
     } catch (error) {
       if (isTooComplex(error)) throw error;
     }
@@ -83,9 +94,9 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   // After validation, before execution: the cost needs the request's variables, and writes are
   // counted against the same per-user write budget as REST's, one count per mutation field.
   scope.graphql.addHook('preExecution', async (schemaNow, document, context, variables) => {
-    const operationName = (context.reply.request.body as { operationName?: string } | undefined)?.operationName ?? undefined;
+    const { operationName } = requestParameters(context.reply.request);
     assertWithinCost(schemaNow, document, variables as Record<string, unknown> | undefined, operationName, config.maxCost);
-    const writes = writeLimit ? mutationFieldCount(document, operationName) : 0;
+    const writes = writeLimit ? mutationFieldCount(schemaNow, document, operationName) : 0;
     for (let i = 0; i < writes; i++) {
       const verdict = await writeLimit!(context.reply.request);
       if (!verdict.isAllowed && verdict.isExceeded) {
@@ -96,19 +107,14 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   });
 }
 
-/** How many root fields the executed operation has when it is a mutation (each one is a write). */
-function mutationFieldCount(document: DocumentNode, operationName: string | undefined): number {
-  const operation = getOperationAST(document, operationName);
-  if (operation?.operation !== 'mutation') return 0;
-  const fragments = new Map(document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])));
-  // Fragments on Mutation count too (validation has already refused cycles).
-  const count = (selections: readonly SelectionNode[]): number =>
-    selections.reduce((sum, selection) => {
-      if (selection.kind === Kind.FIELD) return sum + 1;
-      if (selection.kind === Kind.INLINE_FRAGMENT) return sum + count(selection.selectionSet.selections);
-      return sum + count(fragments.get(selection.name.value)?.selectionSet.selections ?? []);
-    }, 0);
-  return count(operation.selectionSet.selections);
+/** `operationName` and `variables` as sent (checked by assertGraphqlRequest; GET variables still JSON text). */
+function requestParameters(request: FastifyRequest): { operationName: string | null | undefined; variables: unknown } {
+  const params = (request.method === 'GET' ? request.query : request.body) as { operationName?: string | null; variables?: unknown } | undefined;
+  return { operationName: params?.operationName, variables: params?.variables };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 declare module 'mercurius' {

@@ -1,22 +1,25 @@
-import { createRequire } from 'node:module';
 import {
+  type DirectiveNode,
   type DocumentNode,
+  type FieldNode,
   type FragmentDefinitionNode,
   getNamedType,
   type GraphQLCompositeType,
   GraphQLError,
+  type GraphQLField,
   type GraphQLNamedType,
   type GraphQLSchema,
   isCompositeType,
+  isInterfaceType,
   isListType,
   isNonNullType,
   isObjectType,
   Kind,
+  type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationRule,
+  type ValueNode,
 } from 'graphql';
-import type { ComplexityEstimator } from 'graphql-query-complexity';
-import type * as QueryComplexity from 'graphql-query-complexity';
 import { pageLimitMax } from '../../core/posts/post-rules.js';
 
 /**
@@ -32,11 +35,11 @@ import { pageLimitMax } from '../../core/posts/post-rules.js';
  * multiplies what it selects by its size — `first` (capped at 100, as the resolvers cap it) for
  * connections, a fixed assumption for plain lists. Aliases each count, so 1,000 aliased
  * `posts(first: 100)` cost 100,000 before a single resolver runs.
+ *
+ * Every walk here visits each fragment once per document and remembers its result: a fragment
+ * spread twice in a fragment spread twice… is 2^n selections when expanded, and expanding them
+ * let an 823-byte query block the process for seconds.
  */
-
-// Its ESM build imports graphql's `.mjs` files: a second copy of graphql beside the CommonJS one
-// Mercurius builds the schema with ("Cannot use GraphQLObjectType from another module or realm").
-const { getComplexity } = createRequire(import.meta.url)('graphql-query-complexity') as typeof QueryComplexity;
 
 /** Assumed sizes of lists without a `first` argument. */
 const assumedListSizes: Record<string, number> = {
@@ -44,6 +47,8 @@ const assumedListSizes: Record<string, number> = {
   'Collection.images': 100,
   'Image.collections': 10,
 };
+
+type Variables = Record<string, unknown> | null | undefined;
 
 /** Connection wrappers: structure, not data, so they count for neither depth nor cost. */
 function isPlumbing(type: GraphQLNamedType): boolean {
@@ -54,41 +59,29 @@ function isPlumbing(type: GraphQLNamedType): boolean {
 export function depthLimitRule(maxDepth: number): ValidationRule {
   return (context) => {
     const schema = context.getSchema();
-    const fragments = new Map<string, FragmentDefinitionNode>();
-    for (const definition of context.getDocument().definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-    }
-    const depthOf = (selectionSet: SelectionSetNode, parent: GraphQLCompositeType, visiting: Set<string>): number => {
+    const depthOf = fragmentWalk<number>(context.getDocument(), schema, 0, (selectionSet, parent, walk) => {
       let deepest = 0;
       for (const selection of selectionSet.selections) {
         let depth = 0;
         if (selection.kind === Kind.FIELD) {
-          const name = selection.name.value;
-          const field = isObjectType(parent) && !name.startsWith('__') ? parent.getFields()[name] : undefined;
+          const field = fieldOf(parent, selection);
           const type = field && getNamedType(field.type);
-          if (type && isCompositeType(type) && selection.selectionSet) {
-            depth = (isPlumbing(type) ? 0 : 1) + depthOf(selection.selectionSet, type, visiting);
-          }
+          if (type && isCompositeType(type) && selection.selectionSet) depth = (isPlumbing(type) ? 0 : 1) + walk.selections(selection.selectionSet, type);
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-          if (type && isCompositeType(type)) depth = depthOf(selection.selectionSet, type, visiting);
+          if (type && isCompositeType(type)) depth = walk.selections(selection.selectionSet, type);
         } else {
-          const fragment = fragments.get(selection.name.value);
-          const type = fragment && schema.getType(fragment.typeCondition.name.value);
-          // Cycles are reported by NoFragmentCyclesRule; here they just stop the walk.
-          if (fragment && type && isCompositeType(type) && !visiting.has(fragment.name.value)) {
-            depth = depthOf(fragment.selectionSet, type, new Set([...visiting, fragment.name.value]));
-          }
+          depth = walk.fragment(selection.name.value);
         }
         deepest = Math.max(deepest, depth);
       }
       return deepest;
-    };
+    });
     return {
       OperationDefinition(operation) {
         const root = schema.getRootType(operation.operation);
         if (!root) return;
-        const depth = depthOf(operation.selectionSet, root, new Set());
+        const depth = depthOf(operation.selectionSet, root);
         if (depth > maxDepth) {
           context.reportError(
             new GraphQLError(`The operation nests objects ${depth} levels deep; at most ${maxDepth} are allowed`, {
@@ -102,19 +95,6 @@ export function depthLimitRule(maxDepth: number): ValidationRule {
   };
 }
 
-const objectCount: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
-  const named = getNamedType(field.type);
-  if (field.name.startsWith('__')) return 0;
-  const own = isCompositeType(named) && !isPlumbing(named) ? 1 : 0;
-  return listSize(`${type.name}.${field.name}`, field.type, args) * (own + childComplexity);
-};
-
-function listSize(coordinate: string, type: unknown, args: Record<string, unknown>): number {
-  if (typeof args.first === 'number') return Math.min(Math.max(args.first, 0), pageLimitMax);
-  const unwrapped = isNonNullType(type) ? type.ofType : type;
-  return isListType(unwrapped) ? (assumedListSizes[coordinate] ?? 1) : 1;
-}
-
 /** True for the error `assertWithinCost` throws. */
 export function isTooComplex(error: unknown): boolean {
   return error instanceof GraphQLError && error.extensions.errorCode === 'QUERY_TOO_COMPLEX';
@@ -122,13 +102,148 @@ export function isTooComplex(error: unknown): boolean {
 
 /**
  * Throws a GraphQLError (QUERY_TOO_COMPLEX) when the operation may resolve more than `maxCost`
- * objects. Call after validation; `variables` are the request's.
+ * objects. Safe on documents not yet validated (unknown fields and fragments count nothing).
  */
-export function assertWithinCost(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined, operationName: string | undefined, maxCost: number): void {
-  const cost = getComplexity({ schema, query: document, variables: variables ?? {}, operationName, estimators: [objectCount] });
+export function assertWithinCost(schema: GraphQLSchema, document: DocumentNode, variables: Variables, operationName: string | null | undefined, maxCost: number): void {
+  const operation = selectedOperation(document, operationName);
+  const root = operation && schema.getRootType(operation.operation);
+  if (!operation || !root) return;
+  const argument = argumentReader(operation, variables);
+  const costOf = fragmentWalk<number>(document, schema, 0, (selectionSet, parent, walk) => {
+    let sum = 0;
+    for (const selection of selectionSet.selections) {
+      if (isExcluded(selection.directives, variables)) continue;
+      if (selection.kind === Kind.FIELD) {
+        const field = fieldOf(parent, selection);
+        const type = field && getNamedType(field.type);
+        if (!field || !type || !isCompositeType(type) || !selection.selectionSet) continue;
+        const own = isPlumbing(type) ? 0 : 1;
+        sum += listSize(parent, field, selection, argument) * (own + walk.selections(selection.selectionSet, type));
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const type = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
+        if (type && isCompositeType(type)) sum += walk.selections(selection.selectionSet, type);
+      } else {
+        sum += walk.fragment(selection.name.value);
+      }
+    }
+    return sum;
+  });
+  const cost = costOf(operation.selectionSet, root);
   if (cost > maxCost) {
-    throw new GraphQLError(`The operation could resolve ${cost} objects; at most ${maxCost} are allowed (lists count at their "first")`, {
-      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', errorCode: 'QUERY_TOO_COMPLEX', cost, maxCost },
+    const shown = Number.isFinite(cost) && cost < Number.MAX_SAFE_INTEGER ? cost : Number.MAX_SAFE_INTEGER;
+    throw new GraphQLError(`The operation could resolve ${shown} objects; at most ${maxCost} are allowed (lists count at their "first")`, {
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', errorCode: 'QUERY_TOO_COMPLEX', cost: shown, maxCost },
     });
   }
+}
+
+/** How many root fields the executed operation has when it is a mutation (each one is a write). */
+export function mutationFieldCount(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): number {
+  const operation = selectedOperation(document, operationName);
+  const root = schema.getMutationType();
+  if (operation?.operation !== 'mutation' || !root) return 0;
+  // Fragments on Mutation count too.
+  const count = fragmentWalk<number>(document, schema, 0, (selectionSet, parent, walk) =>
+    selectionSet.selections.reduce((sum, selection) => {
+      if (selection.kind === Kind.FIELD) return sum + 1;
+      if (selection.kind === Kind.INLINE_FRAGMENT) return sum + walk.selections(selection.selectionSet, parent);
+      return sum + walk.fragment(selection.name.value);
+    }, 0),
+  );
+  return count(operation.selectionSet, root);
+}
+
+/** The operation a request runs: the named one, or the only one (GraphQL spec, GetOperation()). */
+export function selectedOperation(document: DocumentNode, operationName: string | null | undefined): OperationDefinitionNode | null {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  if (operationName === undefined || operationName === null) return operations.length === 1 ? operations[0]! : null;
+  return operations.find((operation) => operation.name?.value === operationName) ?? null;
+}
+
+interface Walk<T> {
+  selections(selectionSet: SelectionSetNode, parent: GraphQLCompositeType): T;
+  fragment(name: string): T;
+}
+
+/**
+ * A walk over selection sets in which each fragment is evaluated once, against its own type
+ * condition (so once per fragment is exact), and its result reused wherever it is spread. A
+ * fragment met again while it is being evaluated (a cycle, which validation refuses) or unknown
+ * yields `none`.
+ */
+function fragmentWalk<T>(
+  document: DocumentNode,
+  schema: GraphQLSchema,
+  none: T,
+  visit: (selectionSet: SelectionSetNode, parent: GraphQLCompositeType, walk: Walk<T>) => T,
+): (selectionSet: SelectionSetNode, parent: GraphQLCompositeType) => T {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const known = new Map<string, T>();
+  const walk: Walk<T> = {
+    selections: (selectionSet, parent) => visit(selectionSet, parent, walk),
+    fragment(name) {
+      if (known.has(name)) return known.get(name)!;
+      known.set(name, none);
+      const fragment = fragments.get(name);
+      const type = fragment && schema.getType(fragment.typeCondition.name.value);
+      const result = fragment && type && isCompositeType(type) ? visit(fragment.selectionSet, type, walk) : none;
+      known.set(name, result);
+      return result;
+    },
+  };
+  return walk.selections;
+}
+
+function fieldOf(parent: GraphQLCompositeType, node: FieldNode): GraphQLField<unknown, unknown> | undefined {
+  const name = node.name.value;
+  if (name.startsWith('__') || !(isObjectType(parent) || isInterfaceType(parent))) return undefined;
+  return parent.getFields()[name];
+}
+
+/** The size a list field is counted at: its `first` (capped), or an assumption for plain lists. */
+function listSize(parent: GraphQLCompositeType, field: GraphQLField<unknown, unknown>, node: FieldNode, argument: (node: FieldNode, name: string) => unknown): number {
+  const firstArgument = field.args.find((arg) => arg.name === 'first');
+  if (firstArgument) {
+    const given = argument(node, 'first');
+    const first = given === undefined ? firstArgument.defaultValue : given;
+    // Unknown until coerced (a variable that is not a number): counted as the largest page.
+    return typeof first === 'number' && Number.isFinite(first) ? Math.min(Math.max(first, 0), pageLimitMax) : pageLimitMax;
+  }
+  const type = isNonNullType(field.type) ? field.type.ofType : field.type;
+  return isListType(type) ? (assumedListSizes[`${parent.name}.${field.name}`] ?? 1) : 1;
+}
+
+/** Reads a literal or variable argument; `undefined` when absent (the field's default then applies). */
+function argumentReader(operation: OperationDefinitionNode, variables: Variables): (node: FieldNode, name: string) => unknown {
+  const defaults = new Map(operation.variableDefinitions?.map((d) => [d.variable.name.value, d.defaultValue]) ?? []);
+  return (node, name) => {
+    const value = node.arguments?.find((arg) => arg.name.value === name)?.value;
+    if (!value) return undefined;
+    if (value.kind !== Kind.VARIABLE) return literal(value);
+    const variable = value.name.value;
+    if (variables && Object.hasOwn(variables, variable)) return variables[variable];
+    const fallback = defaults.get(variable);
+    return fallback ? literal(fallback) : undefined;
+  };
+}
+
+function literal(value: ValueNode): unknown {
+  if (value.kind === Kind.INT) return Number(value.value);
+  if (value.kind === Kind.NULL) return null;
+  return value.kind === Kind.BOOLEAN ? value.value : NaN;
+}
+
+/** `@skip(if: true)` / `@include(if: false)` with a known value; an unknown one counts the selection. */
+function isExcluded(directives: readonly DirectiveNode[] | undefined, variables: Variables): boolean {
+  for (const directive of directives ?? []) {
+    const name = directive.name.value;
+    if (name !== 'skip' && name !== 'include') continue;
+    const node = directive.arguments?.find((arg) => arg.name.value === 'if')?.value;
+    const value = node?.kind === Kind.BOOLEAN ? node.value : node?.kind === Kind.VARIABLE ? variables?.[node.name.value] : undefined;
+    if (typeof value === 'boolean' && (name === 'skip' ? value : !value)) return true;
+  }
+  return false;
 }

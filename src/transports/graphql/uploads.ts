@@ -1,50 +1,56 @@
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type FileUpload, Upload } from 'graphql-upload-minimal';
-import { mercuriusUpload } from 'mercurius-upload';
+import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { refuseDeclaredOversize } from '../rest/multipart-upload.js';
+import { type FileUpload, type MultipartRequest, PendingUpload, readMultipartRequest } from './multipart-request.js';
 
 export type { FileUpload };
 
+/** `operations` and `map` are small JSON; a file's bytes are streamed, never held. */
+const maxFieldBytes = 256 * 1024;
+
+/** The `Upload` scalar: a file part of a multipart request, as a promise of its FileUpload. */
+export const uploadScalar = new GraphQLScalarType({
+  name: 'Upload',
+  parseValue(value) {
+    if (value instanceof PendingUpload) return value.promise;
+    throw new GraphQLError('An Upload is sent as a file part of a multipart request (GraphQL multipart request spec), not as a value');
+  },
+  parseLiteral() {
+    throw new GraphQLError('An Upload cannot be written in the query; send it as a multipart file part');
+  },
+  serialize() {
+    throw new GraphQLError('Upload is an input-only type');
+  },
+});
+
 /**
  * GraphQL multipart requests (https://github.com/jaydenseric/graphql-multipart-request-spec) in
- * `scope`: `operations`, then `map`, then one file, streamed to the resolver as it arrives
- * (graphql-upload-minimal never buffers or spools it). The CSRF check (a preflight-forcing header)
- * runs earlier, in Mercurius's onRequest, before any of the body is read.
+ * `scope`: `operations`, then `map`, then one file, streamed to the resolver as it arrives. The
+ * CSRF check (a preflight-forcing header) runs earlier, in Mercurius's onRequest, before any of
+ * the body is read. We parse with busboy ourselves: graphql-upload-minimal listened for only the
+ * first parser error, so a second one (a bad part header) was emitted unhandled and ended the process.
  */
-export async function acceptMultipartOperations(scope: FastifyInstance, maxUploadBytes: number): Promise<void> {
-  // The app-wide @fastify/multipart parser hands bodies to request.parts() for REST; GraphQL's
-  // multipart requests are parsed by graphql-upload-minimal instead, in this scope only.
+export function acceptMultipartOperations(scope: FastifyInstance, maxUploadBytes: number): void {
+  const inFlight = new WeakMap<FastifyRequest, MultipartRequest>();
+  // The app-wide @fastify/multipart parser hands bodies to request.parts() for REST; here the
+  // operation must be known before the file is read, so this scope parses its own.
   scope.removeContentTypeParser('multipart/form-data');
-  // Registered before mercurius-upload, whose own onSend waits for the whole request body: a file
-  // no resolver read (the caller was not signed in, the query failed to validate) is drained here
-  // first, or that wait would never end.
-  scope.addHook('onSend', async (request, _reply, payload) => {
-    await drainUnreadFiles(request);
-    return payload;
+  scope.addContentTypeParser('multipart/form-data', async (request: FastifyRequest, payload: Readable) => {
+    // One byte over the limit lets staging see, and report, the overflow (IMAGE_TOO_LARGE).
+    const multipart = readMultipartRequest(payload, request.headers, { maxFileBytes: maxUploadBytes + 1, maxFieldBytes });
+    inFlight.set(request, multipart);
+    return multipart.operations;
   });
   scope.addHook('onRequest', refuseDeclaredOversize(maxUploadBytes));
-  await scope.register(mercuriusUpload, {
-    // One byte over the limit lets staging see, and report, the overflow (IMAGE_TOO_LARGE).
-    maxFileSize: maxUploadBytes + 1,
-    maxFiles: 1,
-    maxFieldSize: 256 * 1024,
-  });
-}
-
-async function drainUnreadFiles(request: FastifyRequest): Promise<void> {
-  const variables = (request.body as { variables?: unknown } | undefined)?.variables;
-  for (const upload of uploadsIn(variables)) {
-    try {
-      const file = await upload.promise;
-      file.createReadStream().resume();
-    } catch {
-      // Already read by a resolver (createReadStream works once), or it never arrived.
+  // The answer goes out once the body is read (or abandoned): a file no resolver read (the caller
+  // was not signed in, the query failed to validate) is discarded first, or that wait would never end.
+  scope.addHook('onSend', async (request, _reply, payload) => {
+    const multipart = inFlight.get(request);
+    if (multipart) {
+      multipart.drainUnread();
+      await multipart.done;
     }
-  }
-}
-
-function* uploadsIn(value: unknown): Generator<Upload> {
-  if (value instanceof Upload) yield value;
-  else if (Array.isArray(value)) for (const item of value) yield* uploadsIn(item);
-  else if (value !== null && typeof value === 'object') for (const item of Object.values(value)) yield* uploadsIn(item);
+    return payload;
+  });
 }
