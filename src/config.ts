@@ -23,7 +23,7 @@ export interface Config {
   /** Longest side an image may have (`MAX_IMAGE_DIMENSION`, default 50,000). */
   maxImageDimension: number;
   /**
-   * Memory all image decodes in flight may hold together (`DECODE_MEMORY_BYTES`, default 320 MiB):
+   * Memory all image decodes in flight may hold together (`DECODE_MEMORY_BYTES`, default 256 MiB):
    * decodes wait for their share; one needing more than all of it is refused (422).
    */
   decodeMemoryBytes: number;
@@ -177,9 +177,9 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     maxUploadBytes: integer('MAX_UPLOAD_BYTES', raw('max-upload-bytes'), 100 * 1024 * 1024, 1, 10 * 1024 ** 3),
     maxImagePixels: integer('MAX_IMAGE_PIXELS', raw('max-image-pixels'), 100_000_000, 1, 2 ** 40),
     maxImageDimension: integer('MAX_IMAGE_DIMENSION', raw('max-image-dimension'), 50_000, 1, 1_000_000),
-    // Sized so the server stays under 512 MB RSS: ~150 MB at rest plus this plus headroom (docs/operations.md).
+    // Sized so the server stays under 512 MB RSS: ~200 MB at rest, plus this, plus headroom (docs/operations.md).
     // At least 64 MiB: every decode reserves 48 MiB for libvips' own buffers.
-    decodeMemoryBytes: integer('DECODE_MEMORY_BYTES', raw('decode-memory-bytes'), 320 * 1024 * 1024, 64 * 1024 * 1024, 2 ** 44),
+    decodeMemoryBytes: integer('DECODE_MEMORY_BYTES', raw('decode-memory-bytes'), 256 * 1024 * 1024, 64 * 1024 * 1024, 2 ** 44),
     sessionTtlSeconds: integer('SESSION_TTL_SECONDS', raw('session-ttl-seconds'), 30 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
     logLevel: logLevel(raw('log-level') ?? 'info'),
     rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', raw('rate-limit-per-minute'), 300, 0, 1_000_000),
