@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { AdminAuth } from './core/admin/admin-auth.js';
 import { CollectionService } from './core/collections/collection-service.js';
+import { DecodeBudget } from './core/images/decode-budget.js';
 import { ImageIngest } from './core/images/image-ingest.js';
 import { ImageService } from './core/images/image-service.js';
 import { IdempotentWrites } from './core/idempotency/idempotent-writes.js';
@@ -108,6 +109,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const staging = new FsStagingArea(join(config.dataDir, 'staging'));
   const limits = { maxPixels: config.maxImagePixels, maxDimension: config.maxImageDimension };
   const processor = new SharpImageProcessor(limits);
+  // One budget for every decode in this process (uploads, imports, reprocessing jobs). Two decodes
+  // at most: sharp runs about one thread per image, so more only queue inside libvips (STYLE.md).
+  const decodeBudget = new DecodeBudget({ bytes: config.decodeMemoryBytes, concurrency: Math.max(2, availableParallelism()) });
   const adminToken = await loadOrCreateAdminToken(config, logger);
   const { redis, pageCache, closeCache } = await openPageCache(config, logger);
 
@@ -121,7 +125,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const images = new ImageService(store, blobs, repair);
   const ingest = new ImageIngest(
     { store, blobs, staging, processor, wakeup },
-    { ...limits, maxBytes: config.maxUploadBytes, decodeConcurrency: Math.max(2, availableParallelism()) },
+    { ...limits, maxBytes: config.maxUploadBytes, decodeBudget },
   );
   // Beside the blob directory, like staging: a finished upload is linked into the store, not copied.
   const uploadExpiryMs = config.uploads.expirySeconds * 1000;
@@ -149,7 +153,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     bulkImport: new BulkImport({ store, ingest, collections }, { concurrency: availableParallelism(), maxBytes: config.maxUploadBytes }),
   };
   const metrics = new Metrics(store);
-  const handlers = jobHandlers({ config, logger, store, blobs, processor, uploadFiles, services, statsProjection, uploadExpiryMs });
+  const handlers = jobHandlers({ config, logger, store, blobs, processor, decodeBudget, uploadFiles, services, statsProjection, uploadExpiryMs });
   let worker: JobWorker | null = null;
   return {
     config,
@@ -211,6 +215,7 @@ interface HandlerDependencies {
   store: MetadataStore;
   blobs: BlobStore;
   processor: ImageProcessor;
+  decodeBudget: DecodeBudget;
   uploadFiles: UploadFiles;
   services: Services;
   statsProjection: StatsProjection;
@@ -219,9 +224,9 @@ interface HandlerDependencies {
 
 /** One handler per job name (the compiler checks none is missing), each a call into the core. */
 function jobHandlers(deps: HandlerDependencies): JobHandlers {
-  const { config, logger, store, blobs, processor, uploadFiles, services } = deps;
+  const { config, logger, store, blobs, processor, decodeBudget, uploadFiles, services } = deps;
   const metadata = new MetadataExtraction({ store, blobs, processor });
-  const rendering = new DerivativeRendering({ store, blobs, processor });
+  const rendering = new DerivativeRendering({ store, blobs, processor, decodeBudget });
   return {
     'image.extract-metadata': (payload, context) => metadata.run(payload, context),
     'blob.render-derivative': async (payload) => {

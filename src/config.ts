@@ -22,6 +22,11 @@ export interface Config {
   maxImagePixels: number;
   /** Longest side an image may have (`MAX_IMAGE_DIMENSION`, default 50,000). */
   maxImageDimension: number;
+  /**
+   * Memory all image decodes in flight may hold together (`DECODE_MEMORY_BYTES`, default 256 MiB):
+   * decodes wait for their share; one needing more than all of it is refused (422).
+   */
+  decodeMemoryBytes: number;
   /** Session lifetime in seconds (`SESSION_TTL_SECONDS`, default 30 days). */
   sessionTtlSeconds: number;
   /** pino level (`LOG_LEVEL`, default info). */
@@ -111,6 +116,7 @@ const options = {
   'max-upload-bytes': { type: 'string', env: 'MAX_UPLOAD_BYTES' },
   'max-image-pixels': { type: 'string', env: 'MAX_IMAGE_PIXELS' },
   'max-image-dimension': { type: 'string', env: 'MAX_IMAGE_DIMENSION' },
+  'decode-memory-bytes': { type: 'string', env: 'DECODE_MEMORY_BYTES' },
   'session-ttl-seconds': { type: 'string', env: 'SESSION_TTL_SECONDS' },
   'log-level': { type: 'string', env: 'LOG_LEVEL' },
   'rate-limit-per-minute': { type: 'string', env: 'RATE_LIMIT_PER_MINUTE' },
@@ -171,6 +177,9 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     maxUploadBytes: integer('MAX_UPLOAD_BYTES', raw('max-upload-bytes'), 100 * 1024 * 1024, 1, 10 * 1024 ** 3),
     maxImagePixels: integer('MAX_IMAGE_PIXELS', raw('max-image-pixels'), 100_000_000, 1, 2 ** 40),
     maxImageDimension: integer('MAX_IMAGE_DIMENSION', raw('max-image-dimension'), 50_000, 1, 1_000_000),
+    // Sized so the server stays under 512 MB RSS: ~200 MB at rest, plus this, plus headroom (docs/operations.md).
+    // At least 64 MiB: every decode reserves 48 MiB for libvips' own buffers.
+    decodeMemoryBytes: integer('DECODE_MEMORY_BYTES', raw('decode-memory-bytes'), 256 * 1024 * 1024, 64 * 1024 * 1024, 2 ** 44),
     sessionTtlSeconds: integer('SESSION_TTL_SECONDS', raw('session-ttl-seconds'), 30 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
     logLevel: logLevel(raw('log-level') ?? 'info'),
     rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', raw('rate-limit-per-minute'), 300, 0, 1_000_000),

@@ -13,6 +13,7 @@ import { FsStagingArea } from '../../src/adapters/staging/fs-staging-area.js';
 import { TusFileUploadFiles } from '../../src/adapters/uploads/tus-file-upload-files.js';
 import { type ErrorCode, isAppError } from '../../src/core/errors.js';
 import { ImageIngest } from '../../src/core/images/image-ingest.js';
+import { DecodeBudget } from '../../src/core/images/decode-budget.js';
 import { UploadService } from '../../src/core/uploads/upload-service.js';
 import { sweepExpiredUploads } from '../../src/core/uploads/upload-sweep.js';
 import type { User } from '../../src/core/users/user.js';
@@ -41,7 +42,7 @@ describe('UploadService and the upload sweep, on the embedded adapters', () => {
     processor = new SharpImageProcessor({ maxPixels: 100_000_000, maxDimension: 50_000 });
     const ingest = new ImageIngest(
       { store, blobs: new FsBlobStore(join(dir, 'blobs')), staging: new FsStagingArea(join(dir, 'staging')), processor },
-      { maxPixels: 100_000_000, maxDimension: 50_000, maxBytes: 10_000_000, decodeConcurrency: 2 },
+      { maxPixels: 100_000_000, maxDimension: 50_000, maxBytes: 10_000_000, decodeBudget: new DecodeBudget({ bytes: 512 * 2 ** 20, concurrency: 2 }) },
     );
     uploads = new UploadService({ store, files, ingest }, { expiryMs, maxBytes: 10_000_000, claimMs: 30_000, now: () => clock });
     png = await noisePng(120, 80, 42);

@@ -1,18 +1,24 @@
 /**
  * Piscina task: decodes one BMP file off the main thread (a 12 MP BMP is about a second of
- * JavaScript). Returns the pixels by transfer, not by copy.
+ * JavaScript) and renders its derivative here too, so the full-size pixels never cross threads:
+ * only the 600×600 JPEG comes back, by transfer.
  */
 import { open } from 'node:fs/promises';
 import { setPriority } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+import sharp from 'sharp';
 import { BmpDataError, bmpBufferLayout, decodeBmp } from './bmp-decoder.js';
 import type { BmpHeader } from './bmp-header.js';
+import { toDerivative } from './derivative-recipe.js';
 
-export interface BmpDecodeTask {
+export interface BmpRenderTask {
   path: string;
   /** Parsed (and checked against the limits) by the caller. */
   header: BmpHeader;
   fileSize: number;
+  maxPixels: number;
 }
 
 // On a 2-core machine the decoder competes with the main thread for a CPU; a lower priority for
@@ -24,27 +30,50 @@ try {
   // e.g. a container without the capability: decoding still works, just at normal priority.
 }
 
-/** Expected failures come back as values: Error objects lose their fields crossing threads. */
-export type BmpDecodeResult =
-  | { ok: true; width: number; height: number; channels: 3 | 4; pixels: ArrayBuffer; byteLength: number }
-  | { ok: false; detail: string };
+/**
+ * A full collection of this thread's heap. The file and the RGBA frame (hundreds of MB for a
+ * decode bomb) are garbage once a task ends, but V8 frees large buffers only when it next collects,
+ * which an idle thread may not do for its whole 30 s idle life: meanwhile the decode budget has
+ * handed that memory to the next decode. Collecting here, off the main thread, costs a few ms.
+ */
+const collectGarbage: () => void = (() => {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
 
-/** Decodes `task.path`; see BmpDecodeResult. I/O errors and bugs reject. */
-export default async function decodeBmpFile(task: BmpDecodeTask): Promise<BmpDecodeResult> {
+/** Expected failures come back as values: Error objects lose their fields crossing threads. */
+export type BmpRenderResult = { ok: true; jpeg: ArrayBuffer; byteLength: number } | { ok: false; detail: string };
+
+/** Renders the derivative of `task.path`; see BmpRenderResult. I/O errors, sharp errors and bugs reject. */
+export default async function renderBmpFile(task: BmpRenderTask): Promise<BmpRenderResult> {
+  let result: BmpRenderResult;
+  try {
+    result = await render(task);
+  } finally {
+    collectGarbage();
+  }
+  if (!result.ok) return result;
+  return move({ [transferableSymbol]: [result.jpeg], [valueSymbol]: result }) as unknown as BmpRenderResult;
+}
+
+async function render(task: BmpRenderTask): Promise<BmpRenderResult> {
   const { readLength, bufferLength } = bmpBufferLayout(task.header, task.fileSize);
   const file = new ArrayBuffer(bufferLength);
   const bytesRead = await readInto(task.path, new Uint8Array(file, 0, readLength));
   if (bytesRead < readLength) return { ok: false, detail: 'the BMP pixel data is shorter than its header promises' };
   let image;
   try {
-    image = decodeBmp(file, task.header);
+    image = decodeBmp(file, task.header, collectGarbage);
   } catch (error) {
     if (error instanceof BmpDataError) return { ok: false, detail: error.message };
     throw error;
   }
   const { width, height, channels, pixels } = image;
-  const result: BmpDecodeResult = { ok: true, width, height, channels, pixels: pixels.buffer as ArrayBuffer, byteLength: pixels.byteLength };
-  return move({ [transferableSymbol]: [result.pixels], [valueSymbol]: result }) as unknown as BmpDecodeResult;
+  const jpeg = await toDerivative(sharp(pixels, { raw: { width, height, channels }, limitInputPixels: task.maxPixels }));
+  // A Buffer from sharp may share a pool: copy into a buffer of its own, which can be transferred.
+  const own = new Uint8Array(jpeg.byteLength);
+  own.set(jpeg);
+  return { ok: true, jpeg: own.buffer, byteLength: own.byteLength };
 }
 
 async function readInto(path: string, target: Uint8Array): Promise<number> {

@@ -3,18 +3,18 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { AppError } from '../../core/errors.js';
 import type { BmpHeader } from './bmp-header.js';
-import type { RawImage } from './bmp-decoder.js';
-import type { BmpDecodeResult, BmpDecodeTask } from './bmp-decode.worker.js';
+import type { BmpRenderResult, BmpRenderTask } from './bmp-decode.worker.js';
 
 // `.ts` under tsx, `.js` once compiled to dist/: the worker sits next to this module either way.
 const workerFile = new URL(`./bmp-decode.worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 /**
- * Worker threads that decode BMPs, so the event loop keeps serving requests meanwhile.
- * Two threads: the dev machine has two cores, and sharp wants the rest.
+ * Worker threads that decode BMPs and render their derivatives, so the event loop keeps serving
+ * requests meanwhile. Two threads: the dev machine has two cores, and sharp wants the rest. How
+ * many run at once is the decode budget's business; two is only the most.
  */
 export class BmpDecoderPool {
-  private readonly pool = new Piscina<BmpDecodeTask, BmpDecodeResult>({
+  private readonly pool = new Piscina<BmpRenderTask, BmpRenderResult>({
     filename: workerFile.href,
     minThreads: 0,
     maxThreads: 2,
@@ -23,15 +23,14 @@ export class BmpDecoderPool {
   });
 
   /**
-   * Decodes the BMP at `path`, whose header the caller has parsed and checked against the limits.
-   * Throws CORRUPT_IMAGE for undecodable pixel data. A crashed or terminated worker rejects with
-   * its own error: that is no verdict on the image, and the job should be retried.
+   * Renders the derivative JPEG of the BMP at `path`, whose header the caller has parsed and checked
+   * against the limits. Throws CORRUPT_IMAGE for undecodable pixel data. A crashed or terminated
+   * worker, or sharp failing, rejects with its own error for the caller to translate.
    */
-  async decode(path: string, header: BmpHeader, fileSize: number): Promise<RawImage> {
-    const result = await this.pool.run({ path, header, fileSize });
+  async renderDerivative(path: string, header: BmpHeader, fileSize: number, maxPixels: number): Promise<Buffer> {
+    const result = await this.pool.run({ path, header, fileSize, maxPixels });
     if (!result.ok) throw new AppError('CORRUPT_IMAGE', result.detail);
-    const { width, height, channels } = result;
-    return { width, height, channels, pixels: new Uint8Array(result.pixels, 0, result.byteLength) };
+    return Buffer.from(result.jpeg, 0, result.byteLength);
   }
 
   /** Waits for running decodes, then stops the threads. */

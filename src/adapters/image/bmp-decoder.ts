@@ -42,8 +42,8 @@ export function bmpBufferLayout(header: BmpHeader, fileSize: number): { readLeng
  * that does not decode. Alpha follows the browsers: the fourth byte of 32-bit pixels is alpha, and
  * an alpha channel that is zero everywhere means "no alpha" (Windows ignores it), so it is opaque.
  */
-export function decodeBmp(file: ArrayBuffer, header: BmpHeader): RawImage {
-  const { rgba, firstRow } = decodeRgba(file, header);
+export function decodeBmp(file: ArrayBuffer, header: BmpHeader, beforeRetry: () => void = () => {}): RawImage {
+  const { rgba, firstRow } = decodeRgba(file, header, beforeRetry);
   const { width, height } = header;
   const pixelCount = width * height;
   const start = firstRow * width * 4;
@@ -70,8 +70,12 @@ export function decodeBmp(file: ArrayBuffer, header: BmpHeader): RawImage {
   return { width, height, channels: 4, pixels: pixels.subarray(0, pixelCount * 4) };
 }
 
-/** RGBA rows top to bottom, starting at row `firstRow` of `rgba`. */
-function decodeRgba(file: ArrayBuffer, header: BmpHeader): { rgba: Uint8ClampedArray; firstRow: number } {
+/**
+ * RGBA rows top to bottom, starting at row `firstRow` of `rgba`. `beforeRetry` runs between a failed
+ * RLE attempt and the second one: the worker frees the first attempt's frame there, so the retry
+ * does not hold two.
+ */
+function decodeRgba(file: ArrayBuffer, header: BmpHeader, beforeRetry: () => void): { rgba: Uint8ClampedArray; firstRow: number } {
   if (Math.max(header.width, header.height) > 0xffff) {
     throw new BmpDataError('BMPs wider or taller than 65535 pixels are not supported');
   }
@@ -82,6 +86,7 @@ function decodeRgba(file: ArrayBuffer, header: BmpHeader): { rgba: Uint8ClampedA
   }
   // libnsbmp (and so bmpimagejs) rejects an end-of-line code after the last row, which ImageMagick
   // writes before end-of-bitmap. Decode once more with one spare row, then skip that row.
+  beforeRetry();
   const view = new DataView(file);
   view.setInt32(22, header.topDown ? -(header.height + 1) : header.height + 1, true);
   try {

@@ -67,7 +67,7 @@ function assertQuadrants(actual: Record<string, Rgba>, expected: Record<string, 
 }
 
 describe('probe', () => {
-  const sizes: [string, ImageProbe][] = [
+  const sizes: [string, Omit<ImageProbe, 'decodeBytes'>][] = [
     ['png', { format: 'png', width: 64, height: 48 }],
     ['jpeg', { format: 'jpeg', width: 64, height: 48 }],
     ['webp', { format: 'webp', width: 64, height: 48 }],
@@ -82,7 +82,9 @@ describe('probe', () => {
   ];
   for (const [name, expected] of sizes) {
     test(`${name}: format from the bytes, size from the header`, async () => {
-      assert.deepEqual(await processor.probe(fixtures.path(name)), expected);
+      const { decodeBytes, ...size } = await processor.probe(fixtures.path(name));
+      assert.deepEqual(size, expected);
+      assert.ok(decodeBytes > 0);
     });
   }
 
@@ -95,8 +97,9 @@ describe('probe', () => {
 
   test('bombs: the huge header size comes back at once, nothing is decoded', async () => {
     const started = performance.now();
-    assert.deepEqual(await processor.probe(fixtures.path('bomb-png')), { format: 'png', width: 20_000, height: 20_000 });
-    assert.deepEqual(await processor.probe(fixtures.path('bomb-bmp')), { format: 'bmp', width: 30_000, height: 30_000 });
+    assert.deepEqual(await processor.probe(fixtures.path('bomb-png')), { format: 'png', width: 20_000, height: 20_000, decodeBytes: 48 * 2 ** 20 + 20_000 * 3 * 2048 });
+    // A BMP decodes into an RGBA frame held whole, beside its 54-byte file.
+    assert.deepEqual(await processor.probe(fixtures.path('bomb-bmp')), { format: 'bmp', width: 30_000, height: 30_000, decodeBytes: 48 * 2 ** 20 + 54 + 30_000 * 30_000 * 4 });
     // Decoding 400 MP would take seconds and gigabytes.
     assert.ok(performance.now() - started < 1000);
   });
@@ -169,7 +172,7 @@ describe('renderDerivative', () => {
     for (const [name, format] of [['bomb-png', 'png'], ['bomb-bmp', 'bmp']] as const) {
       await rejectsWith(render(name), 'IMAGE_DIMENSIONS_TOO_LARGE');
       // The decoder's own check (sharp's limitInputPixels, the BMP header check) must hold too.
-      await rejectsWith(processor.renderDerivative(fixtures.path(name), { format, width: 10, height: 10 }), 'IMAGE_DIMENSIONS_TOO_LARGE');
+      await rejectsWith(processor.renderDerivative(fixtures.path(name), { format, width: 10, height: 10, decodeBytes: 1 }), 'IMAGE_DIMENSIONS_TOO_LARGE');
     }
   });
 
@@ -234,6 +237,6 @@ describe('readMetadata', () => {
     }
     const garbage = join(dir, 'garbage.jpg');
     await writeFile(garbage, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, 0x00, 0x40]), Buffer.from('Exif\0\0II*\0'), Buffer.alloc(64, 0xff)]));
-    assert.deepEqual(await processor.readMetadata(garbage, { format: 'jpeg', width: 1, height: 1 }), empties);
+    assert.deepEqual(await processor.readMetadata(garbage, { format: 'jpeg', width: 1, height: 1, decodeBytes: 1 }), empties);
   });
 });

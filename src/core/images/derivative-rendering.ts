@@ -4,6 +4,7 @@ import type { MetadataStore } from '../../ports/metadata-store.js';
 import { BlobPins } from '../blobs/blob-pins.js';
 import { isAppError } from '../errors.js';
 import { derivativeKey, originalKey } from './blob-keys.js';
+import { type DecodeBudget, describe } from './decode-budget.js';
 
 /** What one rendering did. */
 export type RenderOutcome = 'rendered' | 'unreferenced' | 'original-missing' | 'undecodable';
@@ -16,7 +17,7 @@ export type RenderOutcome = 'rendered' | 'unreferenced' | 'original-missing' | '
 export class DerivativeRendering {
   private readonly pins: BlobPins;
 
-  constructor(private readonly deps: { store: MetadataStore; blobs: BlobStore; processor: ImageProcessor }) {
+  constructor(private readonly deps: { store: MetadataStore; blobs: BlobStore; processor: ImageProcessor; decodeBudget: DecodeBudget }) {
     this.pins = new BlobPins(deps);
   }
 
@@ -32,7 +33,9 @@ export class DerivativeRendering {
       if (!local) return 'original-missing';
       let jpeg: Buffer;
       try {
-        jpeg = await processor.renderDerivative(local.path, await processor.probe(local.path));
+        const probe = await processor.probe(local.path);
+        // The same budget as uploads: a reprocessing run must not stack decodes on top of them.
+        jpeg = await this.deps.decodeBudget.run(probe.decodeBytes, describe(probe), () => processor.renderDerivative(local.path, probe));
       } catch (error) {
         // Bytes that decoded at upload and no longer do are a verify matter, not worth retrying.
         if (isAppError(error) && error.kind !== 'unavailable') return 'undecodable';

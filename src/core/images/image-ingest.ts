@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
-import pLimit, { type LimitFunction } from 'p-limit';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { ImageLimits, ImageProcessor } from '../../ports/image-processor.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import type { StagedFile, StagingArea } from '../../ports/staging-area.js';
 import { BlobPins } from '../blobs/blob-pins.js';
+import { type DecodeBudget, describe } from './decode-budget.js';
 import { AppError } from '../errors.js';
 import type { JobWakeup } from '../jobs/job-wakeup.js';
 import { newId } from '../ids.js';
@@ -15,8 +15,8 @@ import { type Image, type ImageProbe, noPhotoMetadata } from './image.js';
 export interface ImageIngestOptions extends ImageLimits {
   /** Largest original accepted, in bytes. */
   maxBytes: number;
-  /** Images decoded at once; sharp uses about one thread per image, so ~cores (STYLE.md). */
-  decodeConcurrency: number;
+  /** Memory (and decodes) shared by every decode in this process; see DecodeBudget. */
+  decodeBudget: DecodeBudget;
   now?: () => number;
 }
 
@@ -44,7 +44,6 @@ export interface ImageIngestDependencies {
  * crash leaves at worst an unreferenced blob for GC.
  */
 export class ImageIngest {
-  private readonly decodeSlots: LimitFunction;
   private readonly now: () => number;
   private readonly pins: BlobPins;
 
@@ -52,7 +51,6 @@ export class ImageIngest {
     private readonly deps: ImageIngestDependencies,
     private readonly options: ImageIngestOptions,
   ) {
-    this.decodeSlots = pLimit(options.decodeConcurrency);
     this.now = options.now ?? Date.now;
     this.pins = new BlobPins(deps, { now: this.now });
   }
@@ -84,11 +82,15 @@ export class ImageIngest {
 
     const probe = await processor.probe(staged.path);
     this.checkDimensions(probe);
+    this.options.decodeBudget.assertFits(probe.decodeBytes, describe(probe));
     // From here on this ingest writes or relies on blob bytes: hold them against collection.
     const pin = await this.pins.pin(staged.sha256, staged.size);
     let committed = false;
     try {
-      await this.ensureDerivative(staged, probe);
+      await this.renderDerivative(staged, probe);
+      // Still a no-op when the blob exists: a hard link and two fsyncs of already-synced data, a few
+      // ms against hundreds for the render (bench/dedup-timing.ts). On S3 it skips a whole upload:
+      // see docs/operations.md.
       await blobs.putFile(originalKey(staged.sha256), staged.path);
       const now = this.now();
       const candidate: Image = {
@@ -150,11 +152,16 @@ export class ImageIngest {
     }
   }
 
-  /** Renders the derivative unless this blob already has one (another user uploaded the same bytes). */
-  private async ensureDerivative(staged: Pick<StagedFile, 'path' | 'sha256'>, probe: ImageProbe): Promise<void> {
-    const key = derivativeKey(staged.sha256);
-    if (await this.deps.blobs.head(key)) return;
-    const jpeg = await this.decodeSlots(() => this.deps.processor.renderDerivative(staged.path, probe));
-    await this.deps.blobs.put(key, jpeg);
+  /**
+   * Renders and stores the derivative even when the blob already has one. Skipping it when another
+   * user uploaded the same bytes first answered 10–16× faster, telling anyone whether a given photo
+   * is on the server, which uploads must never reveal. Rendering also proves these
+   * bytes decode, and writing the result (an atomic replace with identical bytes under the same
+   * recipe) keeps the two paths doing the same work, down to the fsync.
+   */
+  private async renderDerivative(staged: Pick<StagedFile, 'path' | 'sha256'>, probe: ImageProbe): Promise<void> {
+    const { processor, blobs } = this.deps;
+    const jpeg = await this.options.decodeBudget.run(probe.decodeBytes, describe(probe), () => processor.renderDerivative(staged.path, probe));
+    await blobs.put(derivativeKey(staged.sha256), jpeg);
   }
 }

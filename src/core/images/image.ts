@@ -47,4 +47,10 @@ export interface ImageProbe {
   format: ImageFormat;
   width: number;
   height: number;
+  /**
+   * Bytes of memory rendering this image will hold at its peak, estimated from the header by the
+   * decoder that knows how it decodes (a whole frame, or a few rows at a time): what a decode
+   * reserves from the DecodeBudget.
+   */
+  decodeBytes: number;
 }

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { FsBlobStore } from '../../src/adapters/blob/fs-blob-store.js';
+import { SharpImageProcessor } from '../../src/adapters/image/sharp-image-processor.js';
+import { openSqliteMetadataStore } from '../../src/adapters/metadata/sqlite.js';
+import { FsStagingArea } from '../../src/adapters/staging/fs-staging-area.js';
+import type { ImageProcessor } from '../../src/ports/image-processor.js';
+import type { MetadataStore } from '../../src/ports/metadata-store.js';
+import { aUser } from '../../src/ports/metadata-store.support.contract.js';
+import { noisePng } from '../support/tus.js';
+import { isAppError } from '../../src/core/errors.js';
+import type { User } from '../../src/core/users/user.js';
+import { derivativeKey } from '../../src/core/images/blob-keys.js';
+import { DecodeBudget } from '../../src/core/images/decode-budget.js';
+import { ImageIngest } from '../../src/core/images/image-ingest.js';
+
+describe('ImageIngest: dedup that reveals nothing, decodes within the budget', () => {
+  let dir: string;
+  let store: MetadataStore;
+  let blobs: FsBlobStore;
+  let sharpProcessor: SharpImageProcessor;
+  let renders: number;
+  let processor: ImageProcessor;
+  let alice: User;
+  let bob: User;
+  const ingest = (budgetBytes = 512 * 2 ** 20) =>
+    new ImageIngest(
+      { store, blobs, staging: new FsStagingArea(join(dir, 'staging')), processor },
+      { maxPixels: 100_000_000, maxDimension: 50_000, maxBytes: 10_000_000, decodeBudget: new DecodeBudget({ bytes: budgetBytes, concurrency: 2 }) },
+    );
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'imagegram-ingest-core-'));
+    store = openSqliteMetadataStore(join(dir, 'metadata.sqlite'));
+    await store.migrate();
+    blobs = new FsBlobStore(join(dir, 'blobs'));
+    sharpProcessor = new SharpImageProcessor({ maxPixels: 100_000_000, maxDimension: 50_000 });
+    // The real processor, counting renders: what the two paths do is the point, not their speed.
+    processor = {
+      probe: (path) => sharpProcessor.probe(path),
+      renderDerivative: (path, probe) => {
+        renders++;
+        return sharpProcessor.renderDerivative(path, probe);
+      },
+      readMetadata: (path, probe) => sharpProcessor.readMetadata(path, probe),
+      close: () => sharpProcessor.close(),
+    };
+    alice = aUser({ username: 'alice' });
+    bob = aUser({ username: 'bob' });
+    await store.users.insert(alice);
+    await store.users.insert(bob);
+  });
+  after(async () => {
+    await sharpProcessor.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test("another user's copy of existing bytes is rendered and written like fresh bytes; the owner's own re-upload is not", async () => {
+    const png = await noisePng(90, 60, 7);
+    renders = 0;
+    const first = await ingest().ingestStream(alice.id, Readable.from([png]));
+    assert.equal(renders, 1);
+    const written = (await blobs.head(derivativeKey(first.image.sha256)))!.modifiedAt;
+
+    const bobs = await ingest().ingestStream(bob.id, Readable.from([png]));
+    assert.equal(bobs.duplicate, false);
+    assert.notEqual(bobs.image.id, first.image.id);
+    assert.equal(renders, 2, "another user's upload renders, as a fresh one does");
+    // Written again (same bytes, atomic replace): the same work, down to the fsync.
+    const rewritten = await blobs.head(derivativeKey(first.image.sha256));
+    assert.ok(rewritten && rewritten.modifiedAt >= written);
+
+    const again = await ingest().ingestStream(alice.id, Readable.from([png]));
+    assert.equal(again.duplicate, true);
+    assert.equal(again.image.id, first.image.id);
+    assert.equal(renders, 2, 'the owner knows they have it: the fast path is allowed');
+  });
+
+  test('an image whose decode needs more than the whole budget is refused before anything is stored', async () => {
+    const png = await noisePng(64, 64, 8);
+    renders = 0;
+    await assert.rejects(ingest(16 * 2 ** 20).ingestStream(alice.id, Readable.from([png])), (error: unknown) => {
+      assert.ok(isAppError(error, 'IMAGE_DIMENSIONS_TOO_LARGE'));
+      assert.match(error.message, /64×64 PNG.*MiB of memory.*at most 16 MiB/);
+      return true;
+    });
+    assert.equal(renders, 0);
+    assert.equal(await store.images.findByOwnerAndHash(alice.id, createHash('sha256').update(png).digest('hex')), null);
+  });
+});
