@@ -6,14 +6,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { TestContext } from 'node:test';
+import fc from 'fast-check';
 import { Agent, request } from 'undici';
 import { startServer, type RunningServer, type StartOptions } from '../../support/server.js';
 import { buildWorld, type World } from './world.js';
 
 /** Generous: a fuzzed request is small, so anything slower means the server is stuck on it. */
 export const answerDeadlineMs = 2_000;
-/** Past this the client gives up, so a stuck request fails the run instead of hanging it. */
-const giveUpMs = 10_000;
+/** Past this the client gives up: the request has already failed, and must not hang the suite. */
+const giveUpMs = 3_000;
+/** Requests in flight at once: keeps a suite with some stuck requests within its time budget. */
+const inFlight = 4;
 
 /** One HTTP request as the fuzzers describe it. */
 export interface Probe {
@@ -80,6 +83,28 @@ export class Arena {
   get host(): { host: string; port: number } {
     const url = new URL(this.server.baseUrl);
     return { host: url.hostname, port: Number(url.port) };
+  }
+
+  /**
+   * Generates `numRuns` probes from `arbitrary` with fast-check (reproducible from `seed`) and
+   * sends them, a few at a time. Stops early if the server process exits.
+   */
+  async run(arbitrary: fc.Arbitrary<Probe>, seed: number, numRuns: number, prepare: (probe: Probe) => Promise<Probe> = async (p) => p): Promise<void> {
+    const probes = fc.sample(arbitrary, { seed, numRuns });
+    let next = 0;
+    let gone = false;
+    const worker = async () => {
+      while (!gone && next < probes.length) {
+        const probe = probes[next++]!;
+        try {
+          await this.send(await prepare(probe));
+        } catch (error) {
+          if (!(error instanceof ServerGone)) throw error;
+          gone = true;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, worker));
   }
 
   /** Sends `probe`, measures it, and records a 5xx, a slow answer or no answer as a failure. */
@@ -280,7 +305,8 @@ function isClientSideRefusal(error: unknown): boolean {
 }
 
 function describeError(error: unknown): string {
-  const { code, message } = error as { code?: string; message?: string };
+  const { code, message, name } = error as { code?: string; message?: string; name?: string };
+  if (name === 'TimeoutError' || name === 'AbortError') return `gave up after ${giveUpMs / 1000} s`;
   return code ?? message ?? String(error);
 }
 
