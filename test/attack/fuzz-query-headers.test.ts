@@ -5,7 +5,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { Arena, fuzzRuns, fuzzSeed, operationsOf, type Probe } from './support/arena.js';
+import { Arena, fuzzRuns, fuzzSeed, operationsOf, type OpenApiOperation, type Probe } from './support/arena.js';
 import { anyString, authFor, garbageSegment, hintsFor, nastyString, queryFor } from './support/generators.js';
 import { routeGenerators, undeclaredOperations } from './support/routes.js';
 
@@ -83,7 +83,7 @@ describe('fuzzing query strings and headers', () => {
     // Header values that repeat (two lines of one header) are where "string or array" code breaks.
     const repeated = fc.subarray(['authorization', 'x-access-token', 'content-type', 'idempotency-key', 'range', 'if-none-match', 'x-request-id', 'tus-resumable', 'upload-length']);
 
-    const operations = [...operationsOf(arena.openapi), ...undeclaredOperations.map((key) => ({ key, method: key.split(' ')[0]!, path: key.split(' ')[1]!, operation: {} }))];
+    const operations = [...operationsOf(arena.openapi), ...undeclaredOperations.map((key) => ({ key, method: key.split(' ')[0]!, path: key.split(' ')[1]!, operation: {} as OpenApiOperation }))];
     const probes = operations.map(({ key, method, path, operation }) => {
       const ids = routeGenerators[key]?.ids?.(world) ?? {};
       const filled = fc.tuple(...[...path.matchAll(/\{(\w+)\}/g)].map((m) => fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...(ids[m[1]!] ?? ['x'])) }, { weight: 1, arbitrary: garbageSegment }))).map((values) => values.reduce<string>((p, v) => p.replace(/\{\w+\}/, v), path));

@@ -231,10 +231,10 @@ export function authFor(world: World): fc.Arbitrary<{ variant: AuthVariant; head
     make('none', fc.constant({})),
     make('alice', fc.constant({ authorization: `Bearer ${world.alice.token}` })),
     make('bob', fc.constant({ authorization: `Bearer ${world.bob.token}` })),
-    make('bad-token', fc.constantFrom({ authorization: 'Bearer 0000000000000000000000000000000000000000000' }, { authorization: `Bearer ${world.alice.token}x` }, { authorization: `Bearer ${'A'.repeat(8_000)}` }, { 'x-access-token': 'nope' })),
+    make('bad-token', fc.constantFrom<Record<string, string>>({ authorization: 'Bearer 0000000000000000000000000000000000000000000' }, { authorization: `Bearer ${world.alice.token}x` }, { authorization: `Bearer ${'A'.repeat(8_000)}` }, { 'x-access-token': 'nope' })),
     make(
       'malformed',
-      fc.constantFrom(
+      fc.constantFrom<Record<string, string>>(
         { authorization: 'Bearer' },
         { authorization: 'Bearer ' },
         { authorization: 'Basic YWxpY2U6cHc=' },
@@ -246,7 +246,7 @@ export function authFor(world: World): fc.Arbitrary<{ variant: AuthVariant; head
       ),
     ),
     make('admin-bearer', fc.constant({ authorization: `Bearer ${world.adminToken}` })),
-    make('admin-header', fc.constantFrom({ 'x-access-token': world.adminToken }, { 'x-access-token': world.adminToken, authorization: `Bearer ${world.bob.token}` })),
+    make('admin-header', fc.constantFrom<Record<string, string>>({ 'x-access-token': world.adminToken }, { 'x-access-token': world.adminToken, authorization: `Bearer ${world.bob.token}` })),
   );
 }
 
@@ -285,7 +285,7 @@ export function queryFor(parameters: { name: string; schema?: JsonSchema }[], hi
     );
   const declared = parameters.map((p) => pair(p.name, p.schema));
   const extra = fc.tuple(anyString, anyString);
-  const pairs = fc.tuple(fc.subarray(declared.length > 0 ? declared : [fc.constant(['x', '1'])]).chain((chosen) => fc.tuple(...chosen)), fc.array(extra, { maxLength: 2 }), fc.boolean());
+  const pairs = fc.tuple(fc.subarray(declared.length > 0 ? declared : [fc.constant(['x', '1'] as string[])]).chain((chosen) => fc.tuple(...chosen)), fc.array(extra, { maxLength: 2 }), fc.boolean());
   return fc.oneof(
     { weight: 8, arbitrary: pairs.map(([chosen, extras, duplicate]) => {
       const all = [...chosen, ...extras] as [string, string][];

@@ -70,7 +70,7 @@ export function partHeadersArb(name: fc.Arbitrary<string>, defaultType: string):
     `Content-Disposition: form-data; name="${n}"; filename="${f.replace(/[\r\n"]/g, '_')}"`,
     `Content-Type: ${defaultType}`,
   ]);
-  const broken = fc.constantFrom(
+  const broken = fc.constantFrom<string[]>(
     [],
     ['Content-Type: image/png'],
     ['Content-Disposition: form-data'],
