@@ -15,6 +15,8 @@ export interface RunningServer {
   dataDir: string;
   adminToken: string;
   env: Record<string, string>;
+  /** The server process's id, e.g. to read its peak memory from /proc. */
+  pid: number;
   /** Every line the process wrote to stdout/stderr, for assertions on logs. */
   output: string[];
   /** SIGKILLs the process (no graceful shutdown) and waits for it to be gone. */
@@ -63,6 +65,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
       dataDir,
       adminToken,
       env,
+      pid: child.pid!,
       output,
       async kill() {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

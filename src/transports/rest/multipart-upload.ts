@@ -24,6 +24,7 @@ export async function receiveMultipartUpload(request: FastifyRequest, ingest: Im
   if (!request.isMultipart()) {
     throw new AppError('IMAGE_MISSING', `Send multipart/form-data with an "${fileField}" file part`);
   }
+  assertMultipartBoundary(request);
   const upload: MultipartUpload = { staged: null, filename: null, fields: {} };
   try {
     const parts = request.parts({
@@ -45,6 +46,18 @@ export async function receiveMultipartUpload(request: FastifyRequest, ingest: Im
     throw isMalformedMultipart(error) ? new AppError('MALFORMED_MULTIPART', (error as Error).message) : error;
   }
   return upload;
+}
+
+/**
+ * Refuses a boundary outside RFC 2046 §5.1.1's 1–70 characters before the parser sees it: busboy
+ * throws a plain Error (a 500) for one over 256. Throws MALFORMED_MULTIPART.
+ */
+export function assertMultipartBoundary(request: FastifyRequest): void {
+  const match = /;\s*boundary=(?:"([^"]*)"|([^;\s]*))/i.exec(request.headers['content-type'] ?? '');
+  const boundary = match?.[1] ?? match?.[2] ?? '';
+  if (boundary.length < 1 || boundary.length > 70) {
+    throw new AppError('MALFORMED_MULTIPART', 'Content-Type needs a multipart boundary of 1–70 characters');
+  }
 }
 
 /** busboy reports a bad body (cut off, no boundary) with plain Errors, without a code or status. */

@@ -8,7 +8,7 @@ import type { UploadLinkService } from '../../core/uploads/upload-link-service.j
 import type { StagedFile } from '../../ports/staging-area.js';
 import { toProblem } from '../problem.js';
 import type { RequestAuth } from '../request-auth.js';
-import { isMalformedMultipart } from './multipart-upload.js';
+import { assertMultipartBoundary, isMalformedMultipart } from './multipart-upload.js';
 import { imageUrl } from './presenters.js';
 import type { WriteRateLimit } from './rate-limits.js';
 import { problems } from './schemas.js';
@@ -136,6 +136,7 @@ export const uploadLinkRoutes: FastifyPluginAsyncTypebox<UploadLinkRoutesOptions
     // Decided before a byte of the body is read.
     const link = await links.open(request.params.token);
     if (!request.isMultipart()) throw new AppError('IMAGE_MISSING', 'Send multipart/form-data with one or more image file parts');
+    assertMultipartBoundary(request);
     const result = await receiveParts(request, link);
     if (result.processed.length + result.failed.length === 0) throw new AppError('IMAGE_MISSING', 'The multipart body has no file part');
     return result;

@@ -1,0 +1,37 @@
+/**
+ * Minimal repros of what the fuzzers found in the REST routes, kept as plain examples so each fix
+ * stays fixed even if a fuzzer's seed stops reaching it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { problemOf, signUpAndLogIn, type TestUser } from '../support/client.js';
+import { startServer, type RunningServer } from '../support/server.js';
+
+describe('requests the fuzzers found answered with a 5xx', () => {
+  let server: RunningServer;
+  let alice: TestUser;
+  let linkPath: string;
+  before(async () => {
+    server = await startServer();
+    alice = await signUpAndLogIn(server.baseUrl, 'alice');
+    const link = await fetch(`${server.baseUrl}/admin/upload-links`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-access-token': server.adminToken }, body: '{"sinceNow":"PT1H"}' });
+    linkPath = ((await link.json()) as { relativePath: string }).relativePath;
+  });
+  after(async () => {
+    await server?.cleanup();
+  });
+
+  // RFC 2046 §5.1.1 caps a boundary at 70 characters; busboy throws a plain Error past 256.
+  for (const route of ['/images', '/posts', 'link'] as const) {
+    test(`a multipart boundary longer than 256 characters is a 400 on POST ${route}`, async () => {
+      const boundary = 'x'.repeat(300);
+      const response = await fetch(`${server.baseUrl}${route === 'link' ? linkPath : route}`, {
+        method: 'POST',
+        headers: { ...alice.headers, 'content-type': `multipart/form-data; boundary=${boundary}` },
+        body: `--${boundary}\r\nContent-Disposition: form-data; name="caption"\r\n\r\nhi\r\n--${boundary}--\r\n`,
+      });
+      assert.equal(response.status, 400);
+      assert.equal((await problemOf(response)).code, 'MALFORMED_MULTIPART');
+    });
+  }
+});
