@@ -11,17 +11,22 @@ import type {
   TransactionSettings,
 } from 'kysely';
 import { AppError } from '../../core/errors.js';
+import { storageFailure } from '../storage-failures.js';
 
 /**
  * Wraps a Kysely dialect so that every driver error meaning "the database is unreachable or busy"
  * surfaces as AppError('STORAGE_UNAVAILABLE') (the port's promise), whichever query, transaction
- * step or migration hit it. Other errors pass through untouched: they are bugs.
+ * step or migration hit it; a full disk (SQLITE_FULL, ENOSPC, PostgreSQL's disk_full) as
+ * STORAGE_FULL and descriptor exhaustion as SERVER_BUSY, so clients see the same answer as when
+ * staging or the blob store hit it first. Other errors pass through untouched: they are bugs.
  */
 export function reportingUnavailableStorage(
   dialect: Dialect,
   isUnavailable: (error: unknown) => boolean,
 ): Dialect {
   const translate = (error: unknown): unknown => {
+    const specific = storageFailure(error);
+    if (specific) return specific;
     if (!isUnavailable(error)) return error;
     const unavailable = new AppError('STORAGE_UNAVAILABLE', 'The metadata database is unavailable');
     unavailable.cause = error;
