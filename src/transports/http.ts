@@ -6,7 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import type { App } from '../app.js';
 import { graphqlPlugin } from './graphql/graphql.plugin.js';
-import { sendProblem, toProblem } from './problem.js';
+import { refuseNonFiniteNumbers } from './finite-numbers.js';
+import { hideServerPaths, sendProblem, toProblem } from './problem.js';
 import { RequestAuth } from './request-auth.js';
 import { healthRoutes } from './rest/health.routes.js';
 import { imageRoutes } from './rest/images.routes.js';
@@ -38,12 +39,13 @@ export async function buildHttpServer(app: App) {
     // Two info lines per request cost ~40 µs each (feed bench); we log refusals, failures and
     // slow requests below instead, and every request at debug.
     disableRequestLogging: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false }, plugins: [refuseNonFiniteNumbers] },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  hideServerPaths(app.config.dataDir, ...localBlobRoot(app.config.blobStoreUrl));
   const { queryCounter } = app;
   if (queryCounter) {
     // Debug aid (IMAGEGRAM_DEBUG_QUERY_COUNT=1): the rest of the request runs inside the scope.
@@ -100,6 +102,10 @@ export async function buildHttpServer(app: App) {
   await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   return http;
+}
+
+function localBlobRoot(blobStoreUrl: string): string[] {
+  return blobStoreUrl.startsWith('file:') ? [blobStoreUrl.slice('file:'.length)] : [];
 }
 
 /**
