@@ -91,7 +91,7 @@ export async function buildHttpServer(app: App) {
 
   const auth = new RequestAuth(app.services.accounts, app.services.admin);
   const { services, config } = app;
-  await http.register(healthRoutes, { store: app.store, blobs: app.blobs, metrics });
+  await http.register(healthRoutes, { store: app.store, blobs: app.blobs, staging: app.staging, metrics });
   await http.register(accountRoutes, { accounts: services.accounts, auth, writeRateLimit: writes, loginRateLimit: logins });
   await http.register(imageRoutes, { images: services.images, ingest: services.ingest, uploads: services.uploads, auth, metrics, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
   await http.register(postRoutes, { posts: services.posts, feed: services.feed, ingest: services.ingest, uploads: services.uploads, auth, pageCache: app.pageCache, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
