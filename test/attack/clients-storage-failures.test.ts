@@ -52,3 +52,29 @@ test('with every descriptor in use, staging and the fs blob store answer 503 SER
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a real SQLITE_FULL (the database at its max_page_count) becomes STORAGE_FULL through the dialect wrapper', async () => {
+  const { default: BetterSqlite3 } = await import('better-sqlite3');
+  const { Kysely, SqliteDialect, sql } = await import('kysely');
+  const { reportingUnavailableStorage } = await import('../../src/adapters/metadata/storage-unavailable-dialect.js');
+  const { sqliteDialect } = await import('../../src/adapters/metadata/sqlite.js');
+  const dir = await mkdtemp(join(tmpdir(), 'imagegram-sqlite-full-'));
+  const database = new BetterSqlite3(join(dir, 'full.sqlite'));
+  const db = new Kysely<Record<string, never>>({ dialect: reportingUnavailableStorage(new SqliteDialect({ database }), sqliteDialect.isUnavailable) });
+  try {
+    await sql`create table t (bytes blob)`.execute(db);
+    // A database that may not grow past a few pages: the next big insert fails the way a full disk does.
+    database.pragma('max_page_count = 4');
+    const failure = await sql`insert into t (bytes) values (zeroblob(1000000))`.execute(db).then(() => null, (error: unknown) => error);
+    assert.ok(isAppError(failure, 'STORAGE_FULL'), `got ${String(failure)}`);
+    assert.match(String((failure.cause as { code?: string }).code), /^SQLITE_FULL/);
+    assert.equal(toProblem(failure).status, 503);
+    // Inside a transaction too: SQLite may roll back by itself on SQLITE_FULL, and the ROLLBACK
+    // that follows must not replace the full disk with "no transaction is active" (a 500).
+    const inTransaction = await db.transaction().execute((tx) => sql`insert into t (bytes) values (zeroblob(1000000))`.execute(tx)).then(() => null, (error: unknown) => error);
+    assert.ok(isAppError(inTransaction, 'STORAGE_FULL'), `got ${String(inTransaction)}`);
+  } finally {
+    await db.destroy();
+    await rm(dir, { recursive: true, force: true });
+  }
+});

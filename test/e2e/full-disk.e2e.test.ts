@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { createPost, distinctPng, eventually, problemOf, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
+import { addComment, createPost, distinctPng, eventually, problemOf, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
 const run = promisify(execFile);
@@ -50,11 +50,14 @@ describe('a full data disk: 503 STORAGE_FULL with Retry-After, nothing half-writ
   const filler = join(dataDir, 'filler');
   let server: RunningServer;
   let user: TestUser;
+  let postId: string;
 
   before(async () => {
     server = await startServer({ env: { DATA_DIR: dataDir, RUN_WORKER: 'off' } });
     user = await signUpAndLogIn(server.baseUrl);
-    assert.equal((await uploadImage(server.baseUrl, user, await distinctPng(1), 'one.png', 'image/png')).status, 201);
+    const post = await createPost(server.baseUrl, user, await distinctPng(1), 'before the disk fills');
+    assert.equal(post.status, 201);
+    postId = ((await post.json()) as { id: string }).id;
   });
   after(async () => {
     await server?.cleanup();
@@ -85,6 +88,13 @@ describe('a full data disk: 503 STORAGE_FULL with Retry-After, nothing half-writ
 
     assert.deepEqual(await stagingLeftovers(dataDir), []);
     assert.equal(await imagesCreated(), imagesBefore, 'no image row for a refused upload');
+
+    // A database write may still fit in pages SQLite already holds; if not, it is the same 503.
+    const comment = await addComment(server.baseUrl, user, postId, 'written on a full disk?');
+    if (comment.status !== 201) {
+      assert.equal(comment.status, 503, server.output.filter((line) => line.includes('request failed')).join('\n'));
+      assert.equal((await problemOf(comment)).code, 'STORAGE_FULL');
+    }
 
     const ready = await eventually(async () => {
       const response = await fetch(`${server.baseUrl}/readyz`);

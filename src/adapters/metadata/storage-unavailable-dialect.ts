@@ -84,8 +84,17 @@ class TranslatingDriver implements Driver {
     return translated(this.translate, () => this.inner.commitTransaction(unwrap(connection)));
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return translated(this.translate, () => this.inner.rollbackTransaction(unwrap(connection)));
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.inner.rollbackTransaction(unwrap(connection));
+    } catch (error) {
+      // SQLite rolls a transaction back by itself on SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY or
+      // SQLITE_NOMEM (https://sqlite.org/lang_transaction.html, "Response To Errors Within A
+      // Transaction"); Kysely's ROLLBACK then fails and its error would replace the one that
+      // matters (a full disk became a 500). The rollback the caller wanted has happened.
+      if (alreadyRolledBack(error)) return;
+      throw this.translate(error);
+    }
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -117,6 +126,10 @@ class TranslatingConnection implements DatabaseConnection {
       throw this.translate(error);
     }
   }
+}
+
+function alreadyRolledBack(error: unknown): boolean {
+  return error instanceof Error && /cannot rollback - no transaction is active/.test(error.message);
 }
 
 function unwrap(connection: DatabaseConnection): DatabaseConnection {
