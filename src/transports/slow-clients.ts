@@ -30,7 +30,8 @@ export function cutIdleBodies<Logger extends FastifyBaseLogger, Provider extends
   http.addHook('onRequest', (request, _reply, done) => {
     const raw = request.raw;
     const socket = raw.socket;
-    if (!hasBody(raw) || socket.destroyed) return done();
+    // Injected requests (light-my-request) have no real socket and no wire to fall silent.
+    if (!hasBody(raw) || typeof socket?.setTimeout !== 'function' || socket.destroyed) return done();
     const onIdle = () => {
       request.log.info({ idleMs, bytesRead: socket.bytesRead }, 'request body idle too long; connection cut');
       socket.destroy();
