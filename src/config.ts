@@ -45,6 +45,8 @@ export interface Config {
   redisKeyPrefix: string;
   /** Resumable uploads and upload links (`UPLOAD_*`); see README "Resumable uploads". */
   uploads: UploadsConfig;
+  /** Guards against slow, stuck and greedy clients (timeouts, connection and upload caps); see docs/operations.md "Slow and greedy clients". */
+  clients: ClientLimitsConfig;
   /** GraphQL limits and caching (`GRAPHQL_*`); see README "GraphQL". */
   graphql: GraphqlConfig;
   /** Background jobs (`RUN_WORKER`, `WORKER_CONCURRENCY`, `JOB_*`); see README "Jobs". */
@@ -90,6 +92,25 @@ export interface GcConfig {
   readRepairAfterMs: number;
 }
 
+export interface ClientLimitsConfig {
+  /** A request body that delivers no byte for this long is cut, in seconds (`BODY_IDLE_TIMEOUT_SECONDS`, default 60). */
+  bodyIdleTimeoutSeconds: number;
+  /** Longest a whole request body may take, however steadily it arrives, in seconds (`REQUEST_TIMEOUT_SECONDS`, default 3600). */
+  requestTimeoutSeconds: number;
+  /** Longest a client may take to send its request headers, in seconds (`HEADERS_TIMEOUT_SECONDS`, default 20). */
+  headersTimeoutSeconds: number;
+  /** How long an idle keep-alive connection is kept open, in seconds (`KEEP_ALIVE_TIMEOUT_SECONDS`, default 10). */
+  keepAliveTimeoutSeconds: number;
+  /** Most open connections; more are closed at once; 0 is no cap (`MAX_CONNECTIONS`, default 0). */
+  maxConnections: number;
+  /** Uploads one signed-in user may stream at once; 0 is no cap (`MAX_CONCURRENT_UPLOADS_PER_USER`, default 4). */
+  maxConcurrentUploadsPerUser: number;
+  /** Uploads one IP address may stream at once; 0 is no cap (`MAX_CONCURRENT_UPLOADS_PER_IP`, default 16). */
+  maxConcurrentUploadsPerIp: number;
+  /** Whom to believe about the client's address in `X-Forwarded-For` (`TRUST_PROXY`: off, on, a hop count, or addresses/CIDRs; default off). */
+  trustProxy: boolean | number | string;
+}
+
 export interface UploadsConfig {
   /** How long a resumable upload may take from creation to being used, in seconds (`UPLOAD_EXPIRY_SECONDS`, default 24 h). */
   expirySeconds: number;
@@ -126,6 +147,14 @@ const options = {
   'redis-url': { type: 'string', env: 'REDIS_URL' },
   'redis-key-prefix': { type: 'string', env: 'REDIS_KEY_PREFIX' },
   'upload-expiry-seconds': { type: 'string', env: 'UPLOAD_EXPIRY_SECONDS' },
+  'body-idle-timeout-seconds': { type: 'string', env: 'BODY_IDLE_TIMEOUT_SECONDS' },
+  'request-timeout-seconds': { type: 'string', env: 'REQUEST_TIMEOUT_SECONDS' },
+  'headers-timeout-seconds': { type: 'string', env: 'HEADERS_TIMEOUT_SECONDS' },
+  'keep-alive-timeout-seconds': { type: 'string', env: 'KEEP_ALIVE_TIMEOUT_SECONDS' },
+  'max-connections': { type: 'string', env: 'MAX_CONNECTIONS' },
+  'max-concurrent-uploads-per-user': { type: 'string', env: 'MAX_CONCURRENT_UPLOADS_PER_USER' },
+  'max-concurrent-uploads-per-ip': { type: 'string', env: 'MAX_CONCURRENT_UPLOADS_PER_IP' },
+  'trust-proxy': { type: 'string', env: 'TRUST_PROXY' },
   'upload-sweep-interval-seconds': { type: 'string', env: 'UPLOAD_SWEEP_INTERVAL_SECONDS' },
   'upload-link-max-bytes': { type: 'string', env: 'UPLOAD_LINK_MAX_BYTES' },
   'upload-link-max-images': { type: 'string', env: 'UPLOAD_LINK_MAX_IMAGES' },
@@ -194,6 +223,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       linkMaxBytes: integer('UPLOAD_LINK_MAX_BYTES', raw('upload-link-max-bytes'), 1024 ** 3, 1, 2 ** 50),
       linkMaxImages: integer('UPLOAD_LINK_MAX_IMAGES', raw('upload-link-max-images'), 500, 1, 10_000_000),
     },
+    clients: clientLimits(raw),
     graphql: {
       maxDepth: integer('GRAPHQL_MAX_DEPTH', raw('graphql-max-depth'), 3, 1, 100),
       maxCost: integer('GRAPHQL_MAX_COST', raw('graphql-max-cost'), 10_000, 1, 10_000_000),
@@ -217,6 +247,46 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       readRepairAfterMs: duration('READ_REPAIR_AFTER', raw('read-repair-after'), 3_600_000),
     },
   };
+}
+
+function clientLimits(raw: (name: OptionName) => string | undefined): ClientLimitsConfig {
+  // At most an hour: garbage collection takes a staging file untouched for an hour as abandoned.
+  const requestTimeoutSeconds = integer('REQUEST_TIMEOUT_SECONDS', raw('request-timeout-seconds'), 3600, 1, 3600);
+  // 60 s of silence: a phone in a tunnel or handing over between cells is usually back well
+  // within it; a link silent for a minute is gone, and a tus client resumes from the offset.
+  const bodyIdleTimeoutSeconds = integer('BODY_IDLE_TIMEOUT_SECONDS', raw('body-idle-timeout-seconds'), 60, 1, 3600);
+  if (bodyIdleTimeoutSeconds > requestTimeoutSeconds) {
+    throw new ConfigError(`BODY_IDLE_TIMEOUT_SECONDS (${bodyIdleTimeoutSeconds}) must not exceed REQUEST_TIMEOUT_SECONDS (${requestTimeoutSeconds})`);
+  }
+  // Headers fit in the first packet or two: 20 s covers retransmissions on a lossy link.
+  const headersTimeoutSeconds = integer('HEADERS_TIMEOUT_SECONDS', raw('headers-timeout-seconds'), 20, 1, 300);
+  // Node refuses a headers timeout longer than the request timeout.
+  if (headersTimeoutSeconds > requestTimeoutSeconds) {
+    throw new ConfigError(`HEADERS_TIMEOUT_SECONDS (${headersTimeoutSeconds}) must not exceed REQUEST_TIMEOUT_SECONDS (${requestTimeoutSeconds})`);
+  }
+  return {
+    bodyIdleTimeoutSeconds,
+    requestTimeoutSeconds,
+    headersTimeoutSeconds,
+    keepAliveTimeoutSeconds: integer('KEEP_ALIVE_TIMEOUT_SECONDS', raw('keep-alive-timeout-seconds'), 10, 1, 600),
+    maxConnections: integer('MAX_CONNECTIONS', raw('max-connections'), 0, 0, 1_000_000),
+    maxConcurrentUploadsPerUser: integer('MAX_CONCURRENT_UPLOADS_PER_USER', raw('max-concurrent-uploads-per-user'), 4, 0, 10_000),
+    // Higher than per user: many phones share one address behind carrier-grade NAT.
+    maxConcurrentUploadsPerIp: integer('MAX_CONCURRENT_UPLOADS_PER_IP', raw('max-concurrent-uploads-per-ip'), 16, 0, 100_000),
+    trustProxy: trustProxy(raw('trust-proxy')),
+  };
+}
+
+/** Fastify's `trustProxy`: off, on (any proxy), the number of proxy hops, or the proxies' addresses. */
+function trustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || ['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
+  if (['true', 'yes', 'on'].includes(value.toLowerCase())) return true;
+  if (/^\d{1,2}$/.test(value)) return Number(value);
+  const entries = value.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))) {
+    throw new ConfigError(`TRUST_PROXY must be off, on, a hop count, or comma-separated IP addresses/CIDRs, got "${value}"`);
+  }
+  return entries.join(',');
 }
 
 function duration(name: string, value: string | undefined, fallback: number): number {

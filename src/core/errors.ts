@@ -42,7 +42,10 @@ export const errorCodes = {
   RANGE_NOT_SATISFIABLE: { kind: 'range_not_satisfiable', title: 'The requested byte range is not satisfiable' },
   JOB_NOT_PARKED: { kind: 'conflict', title: 'Only a parked job can be retried' },
   RATE_LIMITED: { kind: 'rate_limited', title: 'Too many requests' },
+  TOO_MANY_UPLOADS: { kind: 'rate_limited', title: 'Too many uploads in progress' },
   STORAGE_UNAVAILABLE: { kind: 'unavailable', title: 'Storage is unavailable' },
+  STORAGE_FULL: { kind: 'unavailable', title: 'Storage is full' },
+  SERVER_BUSY: { kind: 'unavailable', title: 'The server is out of resources' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

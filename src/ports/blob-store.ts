@@ -26,7 +26,9 @@ export interface LocalBlobFile {
  * (`originals/ab/cd/abcd…`), whole-object writes, ranged reads, listing by prefix.
  * Adapters: local directory (embedded), S3-compatible (scale-out). Keys are made of
  * `[a-z0-9/._-]` only; adapters may reject anything else. Methods throw
- * AppError('STORAGE_UNAVAILABLE') when the backend cannot be reached.
+ * AppError('STORAGE_UNAVAILABLE') when the backend cannot be reached, AppError('STORAGE_FULL')
+ * when it has no room left (a write that throws it leaves nothing under `key`) and, for a local
+ * store, AppError('SERVER_BUSY') when the process is out of file descriptors.
  */
 export interface BlobStore {
   /**

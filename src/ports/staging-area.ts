@@ -22,8 +22,17 @@ export interface StagingArea {
    * whole upload. Throws AppError('IMAGE_TOO_LARGE') when more than `maxBytes` arrive: past the
    * limit nothing more is written, the rest of `source` is read and discarded (so a multipart
    * parser behind it can finish; callers cap the source) and the partial file is removed.
+   * Throws AppError('STORAGE_FULL') when the disk has no room and AppError('SERVER_BUSY') when the
+   * process is out of file descriptors; the partial file is removed then too. Any other error
+   * (the source failing: a client gone, a body cut off) is rethrown, file removed.
    */
   receive(source: Readable, maxBytes: number): Promise<StagedFile>;
+  /**
+   * Resolves when a new upload could be staged now: the directory takes a small write. Throws
+   * the errors of `receive` otherwise. Cheap enough for a readiness probe (results may be cached
+   * for a second or two).
+   */
+  ping(): Promise<void>;
   /** Staging files last written before `olderThan` (epoch ms), with their sizes, for garbage collection. */
   listStale(olderThan: number): Promise<{ path: string; size: number }[]>;
   /** Removes a file returned by listStale; succeeds when it is already gone. */

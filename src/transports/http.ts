@@ -6,8 +6,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify from 'fastify';
 import type { App } from '../app.js';
 import { graphqlPlugin } from './graphql/graphql.plugin.js';
-import { sendProblem, toProblem } from './problem.js';
+import { refuseNonFiniteNumbers } from './finite-numbers.js';
+import { hideServerPaths, sendProblem, toProblem } from './problem.js';
 import { RequestAuth } from './request-auth.js';
+import { connectionTimeouts, cutIdleBodies } from './slow-clients.js';
+import { capConcurrentUploads } from './upload-slots.js';
 import { healthRoutes } from './rest/health.routes.js';
 import { imageRoutes } from './rest/images.routes.js';
 import { ProblemSchema } from './rest/schemas.js';
@@ -26,24 +29,38 @@ const slowRequestMs = 1_000;
 /** Builds the HTTP server with every transport mounted; does not listen. */
 export async function buildHttpServer(app: App) {
   const { metrics } = app;
+  const limits = app.config.clients;
   const http = Fastify({
     loggerInstance: app.logger,
     // JSON bodies here are small; uploads are multipart streams and not subject to this limit.
     bodyLimit: 256 * 1024,
-    // Uploads from phones on slow links can take long; headers still have Node's 60 s limit, and
-    // truly slow clients should use resumable uploads. One hour bounds a stuck request.
-    requestTimeout: 60 * 60 * 1000,
+    // Uploads from phones on slow links can take long, so the total is generous (1 h by default);
+    // a body that stops arriving is cut much sooner by cutIdleBodies below.
+    requestTimeout: limits.requestTimeoutSeconds * 1000,
+    // Fastify's default (72 s) suits sitting behind a load balancer with a 60 s idle timeout;
+    // exposed directly, every idle connection is a descriptor held for nothing.
+    keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
+    http: connectionTimeouts(limits),
+    trustProxy: trustProxy(limits.trustProxy),
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Two info lines per request cost ~40 µs each (feed bench); we log refusals, failures and
     // slow requests below instead, and every request at debug.
     disableRequestLogging: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false }, plugins: [refuseNonFiniteNumbers] },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  hideServerPaths(app.config.dataDir, ...localBlobRoot(app.config.blobStoreUrl));
+  // Node closes connections over the cap at once: better than running out of descriptors, which
+  // would fail uploads already in flight (each needs a staging file) instead of new arrivals.
+  if (limits.maxConnections > 0) http.server.maxConnections = limits.maxConnections;
+  cutIdleBodies(http, limits.bodyIdleTimeoutSeconds * 1000);
+  // Before any route plugin registers, so the cap covers every transport's uploads.
+  const auth = new RequestAuth(app.services.accounts, app.services.admin);
+  capConcurrentUploads(http, auth, { perUser: limits.maxConcurrentUploadsPerUser, perIp: limits.maxConcurrentUploadsPerIp });
   const { queryCounter } = app;
   if (queryCounter) {
     // Debug aid (IMAGEGRAM_DEBUG_QUERY_COUNT=1): the rest of the request runs inside the scope.
@@ -87,9 +104,8 @@ export async function buildHttpServer(app: App) {
   const writes = writeRateLimit(app.config.rateLimitPerMinute);
   const logins = loginRateLimit(app.config.loginRateLimitPerMinute);
 
-  const auth = new RequestAuth(app.services.accounts, app.services.admin);
   const { services, config } = app;
-  await http.register(healthRoutes, { store: app.store, blobs: app.blobs, metrics });
+  await http.register(healthRoutes, { store: app.store, blobs: app.blobs, staging: app.staging, metrics });
   await http.register(accountRoutes, { accounts: services.accounts, auth, writeRateLimit: writes, loginRateLimit: logins });
   await http.register(imageRoutes, { images: services.images, ingest: services.ingest, uploads: services.uploads, auth, metrics, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
   await http.register(postRoutes, { posts: services.posts, feed: services.feed, ingest: services.ingest, uploads: services.uploads, auth, pageCache: app.pageCache, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
@@ -100,6 +116,15 @@ export async function buildHttpServer(app: App) {
   await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   return http;
+}
+
+/** A hop count as the function proxy-addr would build from it (Fastify's types accept no number). */
+function trustProxy(setting: boolean | number | string): boolean | string | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
+}
+
+function localBlobRoot(blobStoreUrl: string): string[] {
+  return blobStoreUrl.startsWith('file:') ? [blobStoreUrl.slice('file:'.length)] : [];
 }
 
 /**

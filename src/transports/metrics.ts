@@ -30,6 +30,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Uncaught exceptions and unhandled rejections the serving process logged and survived (process-guard.ts). */
+  readonly processFaults = new Counter({
+    name: 'imagegram_process_faults_total',
+    help: 'Uncaught exceptions and unhandled rejections survived, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   /** Job runs of this process's worker, by job name and outcome (done, retry, parked, lost, released). */
   readonly jobRuns = new Histogram({
     name: 'imagegram_job_duration_seconds',

@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply } from 'fastify';
+import { storageFailure } from '../adapters/storage-failures.js';
 import { AppError, type ErrorKind } from '../core/errors.js';
 
 /** The one place an AppError kind becomes an HTTP status. */
@@ -41,10 +42,25 @@ const transportCodes: Record<string, { code: string; title: string }> = {
   FST_PROTO_VIOLATION: { code: 'VALIDATION_FAILED', title: 'The request is not valid' },
 };
 
+/**
+ * Seconds a client should wait before retrying, sent as `Retry-After` (RFC 9110 §10.2.3) with
+ * these codes. A full disk needs an operator, so its retries are spaced out; the rest clear by
+ * themselves in seconds (a database failover, descriptors freed, an upload finishing).
+ */
+const retryAfterSecondsOfCode: Record<string, number> = {
+  STORAGE_UNAVAILABLE: 5,
+  SERVER_BUSY: 5,
+  STORAGE_FULL: 60,
+  TOO_MANY_UPLOADS: 5,
+};
+
 /** Builds the problem document for any error; 5xx details are never exposed. */
 export function toProblem(error: unknown): Problem {
-  if (error instanceof AppError) {
-    return problem(statusOfKind[error.kind], error.code, error.title, error.message, error.details);
+  // Belt and braces: adapters translate these where they arise; one that slipped through (a
+  // library opening files of its own) is still the server's state, not a bug to answer 500 for.
+  const appError = error instanceof AppError ? error : storageFailure(error);
+  if (appError) {
+    return problem(statusOfKind[appError.kind], appError.code, appError.title, scrubDetail(appError.message), appError.details);
   }
   const fastifyError = error as Partial<FastifyError>;
   const status = fastifyError.statusCode ?? 500;
@@ -53,14 +69,46 @@ export function toProblem(error: unknown): Problem {
     // Fastify reports oversize multipart payloads and malformed multipart bodies with various
     // statuses (406 for a non-multipart content type); normalise the content-type case to 415.
     const normalised = known?.code === 'UNSUPPORTED_MEDIA_TYPE' ? 415 : status;
-    return problem(normalised, known?.code ?? 'BAD_REQUEST', known?.title ?? 'Bad request', fastifyError.message ?? 'Bad request');
+    return problem(normalised, known?.code ?? 'BAD_REQUEST', known?.title ?? 'Bad request', scrubDetail(fastifyError.message ?? 'Bad request'));
   }
   return problem(500, 'INTERNAL_ERROR', 'Internal server error', 'Something went wrong on our side; it has been logged.');
 }
 
-/** Sends `problem` as application/problem+json. */
+/** Sends `problem` as application/problem+json, with `Retry-After` where the code has one. */
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  const retryAfter = retryAfterSecondsOfCode[body.code];
+  // @fastify/rate-limit sets its own, exact value for RATE_LIMITED: keep it.
+  if (retryAfter !== undefined && !reply.hasHeader('retry-after')) reply.header('retry-after', String(retryAfter));
   return reply.code(body.status).type('application/problem+json').send(body);
+}
+
+/** Directories whose paths must never reach a client (the data dir and what lives in it). */
+const hiddenDirectories = new Set<string>();
+
+/** Registers directories (DATA_DIR, a file blob store's root) that `scrubDetail` removes from details. */
+export function hideServerPaths(...directories: string[]): void {
+  for (const directory of directories) if (directory.length > 1) hiddenDirectories.add(directory.replace(/\/+$/, ''));
+}
+
+/**
+ * `detail` with server paths replaced by "[server path]": any path under a hidden directory and
+ * any staging file name, wherever the message came from. Decoders once echoed a staging file's
+ * path in an error (`…/staging/<uuid>.staging`); a client must learn nothing of the layout.
+ */
+export function scrubDetail(detail: string): string {
+  let scrubbed = detail;
+  for (const directory of hiddenDirectories) {
+    scrubbed = scrubbed.replace(new RegExp(escapeRegExp(directory) + pathRest, 'g'), '[server path]');
+  }
+  return scrubbed.replace(stagingFile, '[server path]');
+}
+
+/** The rest of a path in a message: up to whitespace, a quote or closing punctuation. */
+const pathRest = String.raw`[^\s'"),;:]*`;
+const stagingFile = new RegExp(String.raw`[^\s'"(]*\.staging\b` + pathRest, 'g');
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function problem(status: number, code: string, title: string, detail: string, details?: Record<string, unknown>): Problem {

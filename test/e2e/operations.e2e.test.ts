@@ -22,7 +22,7 @@ describe('operations: health, readiness, metrics, OpenAPI, admin token, config',
     assert.ok(health.headers.get('x-request-id'));
     const ready = await fetch(`${server.baseUrl}/readyz`);
     assert.equal(ready.status, 200);
-    assert.deepEqual(await ready.json(), { status: 'ready', checks: { database: 'ok', blobStore: 'ok' } });
+    assert.deepEqual(await ready.json(), { status: 'ready', checks: { database: 'ok', blobStore: 'ok', dataDir: 'ok' } });
   });
 
   test('GET /metrics is Prometheus text with the HTTP latency histogram', async () => {

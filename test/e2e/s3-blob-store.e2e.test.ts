@@ -70,7 +70,7 @@ describe('blob store on S3 (s3rver)', () => {
   test('/readyz is 200 with the bucket reachable and writable', async () => {
     const response = await fetch(`${server.baseUrl}/readyz`);
     assert.equal(response.status, 200);
-    assert.deepEqual(((await response.json()) as { checks: unknown }).checks, { database: 'ok', blobStore: 'ok' });
+    assert.deepEqual(((await response.json()) as { checks: unknown }).checks, { database: 'ok', blobStore: 'ok', dataDir: 'ok' });
   });
 
   test('an upload stores its original and derivative in the bucket, and the 600×600 JPEG is served from there', async () => {

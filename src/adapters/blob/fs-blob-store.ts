@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { BlobInfo, BlobStore, ByteRange, LocalBlobFile } from '../../ports/blob-store.js';
+import { reportingStorageFailures } from '../storage-failures.js';
 import { fsyncDirectory, fsyncFile } from './fsync.js';
+
+/** One filesystem block: the smallest write that needs free space. */
+const pingBytes = Buffer.alloc(4096);
 
 const validKey = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
 
@@ -12,7 +15,11 @@ const validKey = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
 export class FsBlobStore implements BlobStore {
   constructor(private readonly root: string) {}
 
-  async putFile(key: string, sourcePath: string): Promise<{ created: boolean }> {
+  putFile(key: string, sourcePath: string): Promise<{ created: boolean }> {
+    return reportingStorageFailures(() => this.linkOrCopy(key, sourcePath));
+  }
+
+  private async linkOrCopy(key: string, sourcePath: string): Promise<{ created: boolean }> {
     const target = this.pathOf(key);
     if (await exists(target)) return { created: false };
     await this.ensureDirectory(dirname(target));
@@ -31,49 +38,66 @@ export class FsBlobStore implements BlobStore {
     return { created: true };
   }
 
-  async put(key: string, body: Buffer): Promise<void> {
-    const target = this.pathOf(key);
-    await this.ensureDirectory(dirname(target));
-    const temp = `${target}.${randomUUID()}.tmp`;
-    try {
-      await writeFile(temp, body, { flush: true });
-      await rename(temp, target);
-    } catch (error) {
-      await rm(temp, { force: true });
-      throw error;
-    }
-    await fsyncDirectory(dirname(target));
+  put(key: string, body: Buffer): Promise<void> {
+    return reportingStorageFailures(async () => {
+      const target = this.pathOf(key);
+      await this.ensureDirectory(dirname(target));
+      const temp = `${target}.${randomUUID()}.tmp`;
+      try {
+        await writeFile(temp, body, { flush: true });
+        await rename(temp, target);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
+      await fsyncDirectory(dirname(target));
+    });
   }
 
-  async get(key: string): Promise<Buffer | null> {
-    try {
-      return await readFile(this.pathOf(key));
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw error;
-    }
+  get(key: string): Promise<Buffer | null> {
+    return reportingStorageFailures(async () => {
+      try {
+        return await readFile(this.pathOf(key));
+      } catch (error) {
+        if (isMissing(error)) return null;
+        throw error;
+      }
+    });
   }
 
-  async createReadStream(key: string, range?: ByteRange): Promise<Readable | null> {
-    const path = this.pathOf(key);
-    if (!(await exists(path))) return null;
-    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+  createReadStream(key: string, range?: ByteRange): Promise<Readable | null> {
+    return reportingStorageFailures(async () => {
+      // Opened here, not lazily by the stream: running out of descriptors is then a SERVER_BUSY
+      // answer before any header is sent, instead of a response cut off after its 200.
+      let handle;
+      try {
+        handle = await open(this.pathOf(key), 'r');
+      } catch (error) {
+        if (isMissing(error)) return null;
+        throw error;
+      }
+      return handle.createReadStream(range ? { start: range.start, end: range.end } : {});
+    });
   }
 
-  async localFile(key: string): Promise<LocalBlobFile | null> {
-    const path = this.pathOf(key);
-    if (!(await exists(path))) return null;
-    return { path, release: async () => {} };
+  localFile(key: string): Promise<LocalBlobFile | null> {
+    return reportingStorageFailures(async () => {
+      const path = this.pathOf(key);
+      if (!(await exists(path))) return null;
+      return { path, release: async () => {} };
+    });
   }
 
-  async head(key: string): Promise<BlobInfo | null> {
-    try {
-      const info = await stat(this.pathOf(key));
-      return { key, size: info.size, modifiedAt: Math.floor(info.mtimeMs) };
-    } catch (error) {
-      if (isMissing(error)) return null;
-      throw error;
-    }
+  head(key: string): Promise<BlobInfo | null> {
+    return reportingStorageFailures(async () => {
+      try {
+        const info = await stat(this.pathOf(key));
+        return { key, size: info.size, modifiedAt: Math.floor(info.mtimeMs) };
+      } catch (error) {
+        if (isMissing(error)) return null;
+        throw error;
+      }
+    });
   }
 
   async delete(key: string): Promise<void> {
@@ -91,11 +115,17 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async ping(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
-    const probe = join(this.root, `.ping-${randomUUID()}`);
-    await writeFile(probe, '');
-    await rm(probe, { force: true });
+  ping(): Promise<void> {
+    return reportingStorageFailures(async () => {
+      await mkdir(this.root, { recursive: true });
+      const probe = join(this.root, `.ping-${randomUUID()}`);
+      try {
+        // Some bytes, not an empty file: a full disk still has inodes for empty files.
+        await writeFile(probe, pingBytes);
+      } finally {
+        await rm(probe, { force: true });
+      }
+    });
   }
 
   private pathOf(key: string): string {

@@ -11,17 +11,22 @@ import type {
   TransactionSettings,
 } from 'kysely';
 import { AppError } from '../../core/errors.js';
+import { storageFailure } from '../storage-failures.js';
 
 /**
  * Wraps a Kysely dialect so that every driver error meaning "the database is unreachable or busy"
  * surfaces as AppError('STORAGE_UNAVAILABLE') (the port's promise), whichever query, transaction
- * step or migration hit it. Other errors pass through untouched: they are bugs.
+ * step or migration hit it; a full disk (SQLITE_FULL, ENOSPC, PostgreSQL's disk_full) as
+ * STORAGE_FULL and descriptor exhaustion as SERVER_BUSY, so clients see the same answer as when
+ * staging or the blob store hit it first. Other errors pass through untouched: they are bugs.
  */
 export function reportingUnavailableStorage(
   dialect: Dialect,
   isUnavailable: (error: unknown) => boolean,
 ): Dialect {
   const translate = (error: unknown): unknown => {
+    const specific = storageFailure(error);
+    if (specific) return specific;
     if (!isUnavailable(error)) return error;
     const unavailable = new AppError('STORAGE_UNAVAILABLE', 'The metadata database is unavailable');
     unavailable.cause = error;
@@ -79,8 +84,17 @@ class TranslatingDriver implements Driver {
     return translated(this.translate, () => this.inner.commitTransaction(unwrap(connection)));
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    return translated(this.translate, () => this.inner.rollbackTransaction(unwrap(connection)));
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    try {
+      await this.inner.rollbackTransaction(unwrap(connection));
+    } catch (error) {
+      // SQLite rolls a transaction back by itself on SQLITE_FULL, SQLITE_IOERR, SQLITE_BUSY or
+      // SQLITE_NOMEM (https://sqlite.org/lang_transaction.html, "Response To Errors Within A
+      // Transaction"); Kysely's ROLLBACK then fails and its error would replace the one that
+      // matters (a full disk became a 500). The rollback the caller wanted has happened.
+      if (alreadyRolledBack(error)) return;
+      throw this.translate(error);
+    }
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -112,6 +126,10 @@ class TranslatingConnection implements DatabaseConnection {
       throw this.translate(error);
     }
   }
+}
+
+function alreadyRolledBack(error: unknown): boolean {
+  return error instanceof Error && /cannot rollback - no transaction is active/.test(error.message);
 }
 
 function unwrap(connection: DatabaseConnection): DatabaseConnection {

@@ -1,29 +1,51 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { AppError } from '../../core/errors.js';
 import type { StagedFile, StagingArea } from '../../ports/staging-area.js';
 import { fsyncFile } from '../blob/fsync.js';
 import { streamToNewFile } from '../blob/stream-to-file.js';
+import { asStorageFailure } from '../storage-failures.js';
 
 const suffix = '.staging';
 
+/** One filesystem block: the smallest write that needs free space (an empty file needs only an inode). */
+const probeBytes = Buffer.alloc(4096);
+
+export interface FsStagingAreaOptions {
+  /** How long a ping's outcome is reused, in ms (readiness probes may come several times a second). */
+  pingCacheMs?: number;
+  /** Epoch ms; injected by tests. */
+  now?: () => number;
+}
+
 /** Staging in a local directory; keep it on the same filesystem as the fs blob store so promotion is a link, not a copy. */
 export class FsStagingArea implements StagingArea {
-  constructor(private readonly dir: string) {}
+  private readonly pingCacheMs: number;
+  private readonly now: () => number;
+  private lastPing: { at: number; outcome: Promise<void> } | null = null;
+
+  constructor(
+    private readonly dir: string,
+    options: FsStagingAreaOptions = {},
+  ) {
+    this.pingCacheMs = options.pingCacheMs ?? 1_500;
+    this.now = options.now ?? Date.now;
+  }
 
   async receive(source: Readable, maxBytes: number): Promise<StagedFile> {
-    await mkdir(this.dir, { recursive: true });
     const path = join(this.dir, `${randomUUID()}${suffix}`);
     const meter = new HashingMeter(maxBytes);
     try {
+      await mkdir(this.dir, { recursive: true });
       await streamToNewFile(path, source, [meter]);
       if (meter.overLimit) throw new AppError('IMAGE_TOO_LARGE', `The image is larger than ${maxBytes} bytes`, { limit: maxBytes });
       await fsyncFile(path);
     } catch (error) {
       await rm(path, { force: true });
-      throw error;
+      // A full disk or no descriptors left is the server's state, not the client's fault.
+      throw asStorageFailure(error);
     }
     return {
       path,
@@ -31,6 +53,29 @@ export class FsStagingArea implements StagingArea {
       size: meter.bytes,
       discard: () => rm(path, { force: true }),
     };
+  }
+
+  ping(): Promise<void> {
+    const now = this.now();
+    if (this.lastPing && now - this.lastPing.at < this.pingCacheMs) return this.lastPing.outcome;
+    const outcome = this.probeWrite();
+    // Handled here too, so a cached failure nobody awaits again is not an unhandled rejection.
+    outcome.catch(() => {});
+    this.lastPing = { at: now, outcome };
+    return outcome;
+  }
+
+  private async probeWrite(): Promise<void> {
+    // Named like a staging file, so a crash between write and removal leaves garbage gc sweeps.
+    const path = join(this.dir, `ping-${randomUUID()}${suffix}`);
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(path, probeBytes);
+    } catch (error) {
+      throw asStorageFailure(error);
+    } finally {
+      await rm(path, { force: true });
+    }
   }
 
   async listStale(olderThan: number): Promise<{ path: string; size: number }[]> {

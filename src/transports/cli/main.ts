@@ -38,7 +38,11 @@ Options (each also read from the environment variable in brackets):
   --upload-link-max-bytes [UPLOAD_LINK_MAX_BYTES]  --upload-link-max-images [UPLOAD_LINK_MAX_IMAGES]
   --run-worker [RUN_WORKER]  --worker-concurrency [WORKER_CONCURRENCY]  --job-lease-seconds [JOB_LEASE_SECONDS]
   --job-poll-ms [JOB_POLL_MS]  --job-retry-base-ms [JOB_RETRY_BASE_MS]  --job-drain-seconds [JOB_DRAIN_SECONDS]
-  --gc-interval-seconds [GC_INTERVAL_SECONDS]  --gc-grace [GC_GRACE]  --read-repair-after [READ_REPAIR_AFTER]`;
+  --gc-interval-seconds [GC_INTERVAL_SECONDS]  --gc-grace [GC_GRACE]  --read-repair-after [READ_REPAIR_AFTER]
+  --max-concurrent-uploads-per-user [MAX_CONCURRENT_UPLOADS_PER_USER]  --max-concurrent-uploads-per-ip [MAX_CONCURRENT_UPLOADS_PER_IP]
+  --body-idle-timeout-seconds [BODY_IDLE_TIMEOUT_SECONDS]  --request-timeout-seconds [REQUEST_TIMEOUT_SECONDS]
+  --headers-timeout-seconds [HEADERS_TIMEOUT_SECONDS]  --keep-alive-timeout-seconds [KEEP_ALIVE_TIMEOUT_SECONDS]
+  --max-connections [MAX_CONNECTIONS]  --trust-proxy [TRUST_PROXY]`;
 
 /** Commands with flags of their own, which the configuration parser alone would refuse. */
 const commandsWithFlags: Record<string, (argv: string[]) => Promise<number>> = {

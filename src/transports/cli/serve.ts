@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { createApp } from '../../app.js';
 import type { Config } from '../../config.js';
 import { buildHttpServer } from '../http.js';
+import { guardServingProcess } from './process-guard.js';
 
 /**
  * Starts the HTTP server (and, unless `RUN_WORKER=off`, a job worker) and shuts down gracefully on
@@ -29,4 +30,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   await http.listen({ port: config.port, host: config.host });
+  // Only now: a fault before this point (bad config, a database that will not open, a taken port)
+  // rejects serve(), and main exits 1 with the message.
+  guardServingProcess(process, logger, (kind) => app.metrics.processFaults.inc({ kind }));
 }

@@ -6,7 +6,7 @@ import type { ImageIngest } from '../../core/images/image-ingest.js';
 import type { UploadLink } from '../../core/uploads/upload-link.js';
 import type { UploadLinkService } from '../../core/uploads/upload-link-service.js';
 import type { StagedFile } from '../../ports/staging-area.js';
-import { toProblem } from '../problem.js';
+import { scrubDetail, toProblem } from '../problem.js';
 import type { RequestAuth } from '../request-auth.js';
 import { assertMultipartBoundary, isMalformedMultipart } from './multipart-upload.js';
 import { imageUrl } from './presenters.js';
@@ -178,7 +178,7 @@ export const uploadLinkRoutes: FastifyPluginAsyncTypebox<UploadLinkRoutesOptions
 };
 
 function partFailure(name: string, error: unknown, request: FastifyRequest): Failed {
-  if (isAppError(error)) return { name, code: error.code, detail: error.message };
+  if (isAppError(error)) return { name, code: error.code, detail: scrubDetail(error.message) };
   // Multipart limit errors (FST_FILES_LIMIT…) become their transport codes (TOO_MANY_FILES…).
   const problem = toProblem(error);
   if (problem.status >= 500) request.log.error({ err: error, part: name }, 'upload link part failed');
