@@ -18,7 +18,7 @@ describe('GraphQL over HTTP: the graphql-http server audits', () => {
   // Built before the server starts (node:test needs the tests up front); the URL is read per call.
   const audits = serverAudits({
     url: () => `${server!.baseUrl}/graphql`,
-    fetchFn: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(answerWithinMs) }),
+    fetchFn: (input: Parameters<typeof fetch>[0], init?: RequestInit) => fetch(input, { ...init, signal: AbortSignal.timeout(answerWithinMs) }),
   });
 
   before(async () => {

@@ -10,6 +10,7 @@ import { contextFor, type GraphqlContext } from './context.js';
 import { formatErrors } from './errors.js';
 import { cacheAnonymousReads } from './http-caching.js';
 import { assertDocumentWithinLimits, documentLimits } from './document-limits.js';
+import { negotiateGraphqlResponses } from './media-types.js';
 import { assertWithinCost, depthLimitRule, isTooComplex, mutationFieldCount } from './limits.js';
 import { assertGraphqlRequest } from './request-envelope.js';
 import { mutationResolvers } from './resolvers/mutation.resolvers.js';
@@ -45,6 +46,9 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   scope.addHook('onRoute', (route) => {
     if (route.url === path && route.method === 'GET') route.onRequest = undefined;
   });
+  // First: a 406 stops the request before anything else runs, and the Content-Type it sets is
+  // what the caching hooks' ETag covers.
+  negotiateGraphqlResponses(scope, path);
   acceptMultipartOperations(scope, maxUploadBytes);
   // Before Mercurius's schema validation, which coerces a number `query` into a string.
   scope.addHook('preValidation', async (request) => {
