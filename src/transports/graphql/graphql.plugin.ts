@@ -30,12 +30,12 @@ export interface GraphqlPluginOptions {
 const path = '/graphql';
 
 /**
- * Headers that force a CORS preflight, one of which a multipart request must carry (SPEC §4):
+ * Headers that force a CORS preflight, one of which a multipart request must carry:
  * a cross-site form cannot send them, so it cannot make a signed-in browser upload.
  */
 const csrfHeaders = ['apollo-require-preflight', 'x-apollo-operation-name', 'x-graphql-csrf', 'mercurius-require-preflight', 'x-mercurius-operation-name'];
 
-/** GraphQL at /graphql (GET and POST) and GraphiQL at /graphiql, over the same services as REST (SPEC §5). */
+/** GraphQL at /graphql (GET and POST) and GraphiQL at /graphiql, over the same services as REST. */
 export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPluginOptions): Promise<void> {
   const { services, auth, config, maxUploadBytes } = options;
 
