@@ -83,6 +83,7 @@ describe('GraphQL over HTTP: our choices where the spec leaves room', () => {
     const cases: [string, string][] = [
       ['*/*', legacy],
       ['application/*', legacy],
+      ['nonsense', legacy], // no media range at all: disregarded
       ['text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', legacy], // a browser's navigation
       ['application/json', legacy],
       ['application/graphql-response+json', modern],

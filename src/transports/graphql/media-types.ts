@@ -9,17 +9,17 @@ import { sendProblem } from '../problem.js';
 export type GraphqlMediaType = 'application/graphql-response+json' | 'application/json';
 
 export const graphqlResponseJson = 'application/graphql-response+json';
-export const legacyJson = 'application/json';
+const legacyJson = 'application/json';
 
 /** The Content-Type header for `type`: the spec asks servers to name the encoding, always UTF-8. */
-export function contentTypeOf(type: GraphqlMediaType): string {
+function contentTypeOf(type: GraphqlMediaType): string {
   return `${type}; charset=utf-8`;
 }
 
 const negotiated = new WeakMap<FastifyRequest, GraphqlMediaType>();
 
 /** Remembers the type `request` will be answered in (see negotiateMediaType). */
-export function setResponseMediaType(request: FastifyRequest, type: GraphqlMediaType): void {
+function setResponseMediaType(request: FastifyRequest, type: GraphqlMediaType): void {
   negotiated.set(request, type);
 }
 
@@ -31,7 +31,8 @@ export function responseMediaType(request: FastifyRequest | undefined): GraphqlM
 /**
  * Picks the response type from an Accept header (RFC 9110 §12.5.1), or null when it accepts
  * neither (the caller answers 406, as the GraphQL-over-HTTP spec recommends).
- * - No Accept header, or only wildcards (`*\/*`, `application/*`, what fetch and curl send):
+ * - No Accept header, one with no media range in it (disregarded, which RFC 9110 §12.5.1 allows
+ *   instead of a 406), or only wildcards (`*\/*`, `application/*`, what fetch and curl send):
  *   application/json. The spec's post-2025 default would be the new type, but clients that name
  *   no type are the ones most likely to predate it, and graphql-http's audits still expect JSON.
  * - Otherwise the higher quality value wins; a type named outright beats one reached through a
@@ -41,6 +42,7 @@ export function responseMediaType(request: FastifyRequest | undefined): GraphqlM
 export function negotiateMediaType(accept: string | undefined): GraphqlMediaType | null {
   if (accept === undefined || accept.trim() === '') return legacyJson;
   const ranges = parseAccept(accept);
+  if (ranges.length === 0) return legacyJson;
   const modern = qualityOf(ranges, 'application', 'graphql-response+json');
   const legacy = qualityOf(ranges, 'application', 'json');
   if (modern.q === 0 && legacy.q === 0) return null;
