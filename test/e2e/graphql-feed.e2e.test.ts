@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { addComment, createPost, distinctPng, signUpAndLogIn, type TestUser, uploadImage } from '../support/client.js';
-import { graphql, graphqlGetUrl, onlyError } from '../support/graphql.js';
+import { graphql, graphqlGetUrl, modernAccept, onlyError } from '../support/graphql.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
 interface FeedData {
@@ -129,18 +129,29 @@ describe('GraphQL: the feed, posts and comments', () => {
     assert.equal(first.status, 200);
     assert.equal(first.headers.get('cache-control'), 'public, max-age=5');
     assert.match(first.headers.get('vary') ?? '', /authorization/i);
+    assert.match(first.headers.get('vary') ?? '', /accept/i);
     const etag = first.headers.get('etag');
     assert.ok(etag);
     const again = await fetch(url, { headers: { 'if-none-match': etag } });
     assert.equal(again.status, 304);
     assert.equal(await again.text(), '');
+    // The same body in the other media type is another representation, with its own ETag.
+    const modern = await fetch(url, { headers: { accept: modernAccept, 'if-none-match': etag } });
+    assert.equal(modern.status, 200);
+    assert.equal(modern.headers.get('content-type'), 'application/graphql-response+json; charset=utf-8');
+    assert.notEqual(modern.headers.get('etag'), etag);
+    assert.deepEqual(await modern.json(), await first.json());
     const signedIn = await fetch(graphqlGetUrl(server.baseUrl, '{ me { username } }'), { headers: alice.headers });
     assert.equal(signedIn.headers.get('cache-control'), 'private, no-store');
     assert.equal(signedIn.headers.get('etag'), null);
     assert.deepEqual(await signedIn.json(), { data: { me: { username: alice.username } } });
-    const failed = await fetch(graphqlGetUrl(server.baseUrl, '{ nope }'));
-    assert.equal(failed.status, 400);
-    assert.equal(failed.headers.get('cache-control'), 'no-store');
+    // A validation error is 200 to a legacy JSON client (GraphQL over HTTP), 400 to a current one; never cached.
+    for (const [accept, status] of [['application/json', 200], [modernAccept, 400]] as const) {
+      const failed = await fetch(graphqlGetUrl(server.baseUrl, '{ nope }'), { headers: { accept } });
+      assert.equal(failed.status, status);
+      assert.equal(failed.headers.get('cache-control'), 'no-store');
+      assert.equal(failed.headers.get('etag'), null);
+    }
     const posted = await graphql(server.baseUrl, '{ me { id } }');
     assert.deepEqual(posted.body, { data: { me: null } });
     assert.equal(posted.headers.get('cache-control'), 'no-store');

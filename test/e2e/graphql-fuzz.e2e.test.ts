@@ -6,7 +6,8 @@ import { startServer, type RunningServer } from '../support/server.js';
 
 /**
  * Property tests: whatever arrives at /graphql — any JSON in any parameter, any query string, any
- * multipart framing — is answered below 500, within 2 s, and the process lives on. A failure
+ * multipart framing, any Accept — is answered below 500, within 2 s, with a status that fits the
+ * response's media type, and the process lives on. A failure
  * prints fast-check's seed and the offending request; re-run it with `seed` and `path` in `runs`.
  */
 const answerWithinMs = 2000;
@@ -22,6 +23,14 @@ const parameter = fc.oneof(
   { arbitrary: fc.constantFrom(null, {}, { persistedQuery: { version: 1, sha256Hash: 'ab' } }, { n: 5 }, { f: null }, 'Q'), weight: 1 },
 );
 
+/** Accept headers: what clients send, wildcards, zero and malformed quality values, and nonsense. */
+const accept = fc.oneof(
+  fc.constant(undefined),
+  fc.constantFrom('application/json', 'application/graphql-response+json', '*/*', 'application/graphql-response+json, application/json;q=0.9', 'text/html', 'application/json;q=0'),
+  fc.array(fc.constantFrom('application/json', 'application/graphql-response+json', '*/*', 'application/*', 'text/*', 'text/html', ';q=0', ';q=0.5', ';q=1.0', ';q=x', ';charset=utf-8', ',', ' ', '/'), { maxLength: 6 }).map((tokens) => tokens.join('')),
+);
+const withAccept = (headers: Record<string, string>, value: string | undefined) => (value === undefined ? headers : { ...headers, accept: value });
+
 const envelope = fc.record({ query: parameter, operationName: parameter, variables: parameter, extensions: parameter }, { requiredKeys: [] });
 
 describe('GraphQL: property tests — no request gets a 5xx, hangs, or ends the process', () => {
@@ -34,10 +43,27 @@ describe('GraphQL: property tests — no request gets a 5xx, hangs, or ends the 
   });
   after(() => server.cleanup());
 
+  /**
+   * Below 500, and by the GraphQL-over-HTTP rules of the type it came in: under
+   * application/graphql-response+json no `data` means 4xx and non-null `data` means 2xx; under
+   * application/json non-null `data` means 200; anything else is a 406 problem document.
+   */
   async function assertAnswered(url: string, init: RequestInit): Promise<void> {
     const response = await fetch(url, { ...init, signal: AbortSignal.timeout(answerWithinMs) });
     const text = await response.text();
-    assert.ok(response.status < 500, `${response.status} ${text.slice(0, 300)}`);
+    const what = `${response.status} ${response.headers.get('content-type')} ${text.slice(0, 300)}`;
+    assert.ok(response.status < 500, what);
+    const type = response.headers.get('content-type') ?? '';
+    if (type === 'application/graphql-response+json; charset=utf-8') {
+      const body = JSON.parse(text) as { data?: unknown };
+      if (!('data' in body)) assert.ok(response.status >= 400, what);
+      else if (body.data !== null) assert.ok(response.status < 300, what);
+    } else if (type === 'application/json; charset=utf-8') {
+      const body = JSON.parse(text) as { data?: unknown };
+      if (body.data !== undefined && body.data !== null) assert.equal(response.status, 200, what);
+    } else {
+      assert.ok(response.status === 406 && type.startsWith('application/problem+json'), what);
+    }
   }
 
   async function assertAlive(): Promise<void> {
@@ -53,8 +79,8 @@ describe('GraphQL: property tests — no request gets a 5xx, hangs, or ends the 
     );
     const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'application/graphql', 'text/plain');
     await fc.assert(
-      fc.asyncProperty(body, contentType, fc.boolean(), async (payload, type, signedIn) => {
-        const headers = { 'content-type': type, 'x-graphql-csrf': '1', ...(signedIn ? alice.headers : {}) };
+      fc.asyncProperty(body, contentType, fc.boolean(), accept, async (payload, type, signedIn, acceptHeader) => {
+        const headers = withAccept({ 'content-type': type, 'x-graphql-csrf': '1', ...(signedIn ? alice.headers : {}) }, acceptHeader);
         await assertAnswered(`${server.baseUrl}/graphql`, { method: 'POST', headers, body: payload });
       }),
       runs,
@@ -67,10 +93,10 @@ describe('GraphQL: property tests — no request gets a 5xx, hangs, or ends the 
     const value = fc.oneof(parameter.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))), fc.string());
     const params = fc.array(fc.tuple(name, value), { maxLength: 6 });
     await fc.assert(
-      fc.asyncProperty(params, async (pairs) => {
+      fc.asyncProperty(params, accept, async (pairs, acceptHeader) => {
         const search = new URLSearchParams();
         for (const [key, text] of pairs) search.append(key, text ?? '');
-        await assertAnswered(`${server.baseUrl}/graphql?${search}`, { method: 'GET' });
+        await assertAnswered(`${server.baseUrl}/graphql?${search}`, { method: 'GET', headers: withAccept({}, acceptHeader) });
       }),
       runs,
     );

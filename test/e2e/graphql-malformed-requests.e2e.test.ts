@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { signUpAndLogIn, type TestUser } from '../support/client.js';
-import { type GraphqlBody, onlyError } from '../support/graphql.js';
+import { type GraphqlBody, modernAccept, onlyError } from '../support/graphql.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
 /** A hung request fails the test instead of the run: every refusal here is immediate. */
@@ -112,30 +112,37 @@ describe('GraphQL: malformed requests are refused with a 4xx and never take the 
   });
 
   test('a request envelope of the wrong shape is a 400 naming the parameter, over POST and GET', async () => {
-    const post = async (body: string) => {
-      const response = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(answerWithinMs) });
+    const post = async (body: string, accept = '*/*') => {
+      const response = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body, signal: AbortSignal.timeout(answerWithinMs) });
       return { status: response.status, body: (await response.json()) as GraphqlBody };
     };
-    const get = async (params: Record<string, string | string[]>) => {
+    const get = async (params: Record<string, string | string[]>, accept = '*/*') => {
       const search = new URLSearchParams();
       for (const [name, value] of Object.entries(params)) for (const one of [value].flat()) search.append(name, one);
-      const response = await fetch(`${server.baseUrl}/graphql?${search}`, { signal: AbortSignal.timeout(answerWithinMs) });
+      const response = await fetch(`${server.baseUrl}/graphql?${search}`, { headers: { accept }, signal: AbortSignal.timeout(answerWithinMs) });
       return { status: response.status, body: (await response.json()) as GraphqlBody };
     };
-    const refused = (response: { status: number; body: GraphqlBody }, errorCode = 'BAD_REQUEST', message?: RegExp) => {
-      assert.equal(response.status, 400, JSON.stringify(response.body));
+    const refused = (response: { status: number; body: GraphqlBody }, errorCode = 'BAD_REQUEST', message?: RegExp, status = 400) => {
+      assert.equal(response.status, status, JSON.stringify(response.body));
+      assert.equal('data' in response.body, false, 'refused before execution: no data entry');
       const error = onlyError(response.body);
       assert.equal(error.errorCode, errorCode);
       if (message) assert.match(error.message, message);
     };
+    // A well-formed request whose document does not parse or does not pick one operation is a
+    // GraphQL request error: 400 under application/graphql-response+json, 200 under legacy JSON.
+    const documentRefused = async (send: (accept: string) => Promise<{ status: number; body: GraphqlBody }>, errorCode: string, message?: RegExp) => {
+      refused(await send(modernAccept), errorCode, message, 400);
+      refused(await send('application/json'), errorCode, message, 200);
+    };
     const typename = '{ __typename }';
     for (const query of ['0', 'false', 'null', '[]', '{}']) refused(await post(`{"query":${query}}`), 'BAD_REQUEST', /'query' must be a string/);
     // Text that is JSON is not taken for a syntax tree (Mercurius would try).
-    for (const query of ['0', 'true', '{}', '{"kind":"Document","definitions":[]}']) refused(await post(JSON.stringify({ query })), 'GRAPHQL_PARSE_FAILED');
-    refused(await post(JSON.stringify({ query: typename, operationName: 'X' })), 'BAD_REQUEST', /no operation named "X"/);
-    refused(await get({ query: typename, operationName: 'X' }), 'BAD_REQUEST', /no operation named "X"/);
-    refused(await get({ query: 'query A { __typename } query B { __typename }' }), 'BAD_REQUEST', /operationName/);
-    refused(await get({ query: '{ __typename } { __typename }' }), 'BAD_REQUEST', /operationName/);
+    for (const query of ['0', 'true', '{}', '{"kind":"Document","definitions":[]}']) await documentRefused((accept) => post(JSON.stringify({ query }), accept), 'GRAPHQL_PARSE_FAILED');
+    await documentRefused((accept) => post(JSON.stringify({ query: typename, operationName: 'X' }), accept), 'BAD_REQUEST', /no operation named "X"/);
+    await documentRefused((accept) => get({ query: typename, operationName: 'X' }, accept), 'BAD_REQUEST', /no operation named "X"/);
+    await documentRefused((accept) => get({ query: 'query A { __typename } query B { __typename }' }, accept), 'BAD_REQUEST', /operationName/);
+    await documentRefused((accept) => get({ query: '{ __typename } { __typename }' }, accept), 'BAD_REQUEST', /operationName/);
     for (const name of ['5', 'true', '{}', '[]']) refused(await post(`{"query":"${typename}","operationName":${name}}`), 'BAD_REQUEST', /'operationName' must be a string or null/);
     for (const value of ['5', '"x"', '[]', 'true']) {
       refused(await post(`{"query":"${typename}","variables":${value}}`), 'BAD_REQUEST', /'variables' must be an object/);
@@ -147,6 +154,7 @@ describe('GraphQL: malformed requests are refused with a 4xx and never take the 
     refused(await get({ query: [typename, typename] }), 'BAD_REQUEST', /given once/);
     refused(await post(`{"query":"${typename}","extensions":{"persistedQuery":5}}`), 'BAD_REQUEST', /persistedQuery/);
     refused(await post('{}'), 'BAD_REQUEST', /needs 'query'/);
+    refused(await post('{}', modernAccept), 'BAD_REQUEST', /needs 'query'/);
     for (const body of ['[]', '5', 'null', '"s"']) refused(await post(body), 'BAD_REQUEST', /JSON object/);
     // null is allowed wherever the spec allows it.
     const nulls = await post(`{"query":"${typename}","operationName":null,"variables":null,"extensions":null}`);

@@ -2,7 +2,8 @@ import type { TestUser } from './client.js';
 
 /** A GraphQL response body. */
 export interface GraphqlBody<T = Record<string, any>> {
-  data: T | null;
+  /** Absent when the request was refused before execution. */
+  data?: T | null;
   errors?: { message: string; path?: string[]; extensions: { code: string; errorCode: string; [key: string]: unknown } }[];
 }
 
@@ -12,11 +13,17 @@ export interface GraphqlResponse<T> {
   body: GraphqlBody<T>;
 }
 
-/** POSTs a GraphQL operation as JSON, as `user` when given. */
+/**
+ * What current GraphQL clients send (graphql-http's, urql's): the GraphQL-over-HTTP response type
+ * first, so request errors come back as 4xx; application/json for servers that predate it.
+ */
+export const modernAccept = 'application/graphql-response+json, application/json;q=0.9';
+
+/** POSTs a GraphQL operation as JSON, as `user` when given, accepting what a current client accepts. */
 export async function graphql<T = Record<string, any>>(baseUrl: string, query: string, variables: Record<string, unknown> = {}, user?: TestUser | null, headers: Record<string, string> = {}): Promise<GraphqlResponse<T>> {
   const response = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(user ? user.headers : {}), ...headers },
+    headers: { 'content-type': 'application/json', accept: modernAccept, ...(user ? user.headers : {}), ...headers },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, headers: response.headers, body: (await response.json()) as GraphqlBody<T> };

@@ -1,7 +1,6 @@
 import { type DocumentNode, GraphQLError, Kind, parse, visit } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { selectedOperation } from './limits.js';
-import { GraphqlRequestError } from './request-errors.js';
 
 /**
  * Size limits on a GraphQL document, checked on its text and syntax tree before it is validated
@@ -26,7 +25,10 @@ const checked = new LRUCache<string, DocumentNode>({ max: 1024, maxSize: 4 * 102
 
 /**
  * Throws QUERY_TOO_LARGE past a limit, GRAPHQL_PARSE_FAILED for text that is not GraphQL, and
- * BAD_REQUEST when `operationName` does not pick exactly one operation of the document.
+ * BAD_REQUEST when `operationName` does not pick exactly one operation of the document. All are
+ * GraphQL request errors of a well-formed HTTP request (GraphQL over HTTP: a document that cannot
+ * be parsed, validated or have its operation determined), so they are GraphQLErrors, not
+ * GraphqlRequestErrors: their status depends on the negotiated media type.
  */
 export function assertDocumentWithinLimits(source: string, operationName: string | null | undefined): void {
   let document = checked.get(source);
@@ -39,7 +41,7 @@ export function assertDocumentWithinLimits(source: string, operationName: string
       operationName === undefined || operationName === null
         ? 'The document defines several operations (or none): name the one to run in operationName'
         : `The document defines no operation named ${JSON.stringify(operationName)}`;
-    throw new GraphqlRequestError('BAD_REQUEST', message);
+    throw new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', errorCode: 'BAD_REQUEST' } });
   }
 }
 
@@ -69,7 +71,7 @@ function parseWithinLimits(source: string): DocumentNode {
 }
 
 function tooLarge(what: string, limit: keyof typeof documentLimits, max: number): never {
-  throw new GraphqlRequestError('QUERY_TOO_LARGE', `${what}; at most ${max} are allowed`, { limit, max });
+  throw new GraphQLError(`${what}; at most ${max} are allowed`, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', errorCode: 'QUERY_TOO_LARGE', limit, max } });
 }
 
 function isJson(text: string): boolean {

@@ -10,6 +10,7 @@ import { contextFor, type GraphqlContext } from './context.js';
 import { formatErrors } from './errors.js';
 import { cacheAnonymousReads } from './http-caching.js';
 import { assertDocumentWithinLimits, documentLimits } from './document-limits.js';
+import { negotiateGraphqlResponses } from './media-types.js';
 import { assertWithinCost, depthLimitRule, isTooComplex, mutationFieldCount } from './limits.js';
 import { assertGraphqlRequest } from './request-envelope.js';
 import { mutationResolvers } from './resolvers/mutation.resolvers.js';
@@ -29,12 +30,12 @@ export interface GraphqlPluginOptions {
 const path = '/graphql';
 
 /**
- * Headers that force a CORS preflight, one of which a multipart request must carry (SPEC §4):
+ * Headers that force a CORS preflight, one of which a multipart request must carry:
  * a cross-site form cannot send them, so it cannot make a signed-in browser upload.
  */
 const csrfHeaders = ['apollo-require-preflight', 'x-apollo-operation-name', 'x-graphql-csrf', 'mercurius-require-preflight', 'x-mercurius-operation-name'];
 
-/** GraphQL at /graphql (GET and POST) and GraphiQL at /graphiql, over the same services as REST (SPEC §5). */
+/** GraphQL at /graphql (GET and POST) and GraphiQL at /graphiql, over the same services as REST. */
 export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPluginOptions): Promise<void> {
   const { services, auth, config, maxUploadBytes } = options;
 
@@ -45,6 +46,9 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   scope.addHook('onRoute', (route) => {
     if (route.url === path && route.method === 'GET') route.onRequest = undefined;
   });
+  // First: a 406 stops the request before anything else runs, and the Content-Type it sets is
+  // what the caching hooks' ETag covers.
+  negotiateGraphqlResponses(scope, path);
   acceptMultipartOperations(scope, maxUploadBytes);
   // Before Mercurius's schema validation, which coerces a number `query` into a string.
   scope.addHook('preValidation', async (request) => {

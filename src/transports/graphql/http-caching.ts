@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 const cacheable = Symbol('graphql response may be cached publicly');
 
 /**
- * HTTP caching of GraphQL reads (SPEC §5): an anonymous GET that succeeded is `public` for
- * `maxAgeSeconds` with a strong ETag over the body, and answered 304 on a matching If-None-Match
- * (RFC 9110 §13.1.2). Anything sent with credentials is `private, no-store`; errors, POSTs and
- * anything else are `no-store`. Cached bodies may be up to `maxAgeSeconds` old: the price of
- * letting browsers and CDNs absorb read traffic.
+ * HTTP caching of GraphQL reads: an anonymous GET that succeeded is `public` for `maxAgeSeconds`
+ * with a strong ETag over the body and its type, varies on Accept and Authorization, and is
+ * answered 304 on a matching If-None-Match (RFC 9110 §13.1.2). Anything sent with credentials is
+ * `private, no-store`; errors, POSTs and anything else are `no-store`. Cached bodies may be up to
+ * `maxAgeSeconds` old: the price of letting browsers and CDNs absorb read traffic.
  */
 export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAgeSeconds: number): void {
   scope.addHook('preSerialization', async (request, reply, payload) => {
@@ -19,8 +19,9 @@ export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAge
     } else if (request.method === 'GET' && reply.statusCode === 200 && !failed && maxAgeSeconds > 0) {
       reply.header('cache-control', `public, max-age=${maxAgeSeconds}`);
       // A shared cache may serve a `public` response to requests with Authorization (RFC 9111
-      // §3.5): the viewer-dependent `me` must not leak across users.
-      reply.header('vary', 'Authorization');
+      // §3.5): the viewer-dependent `me` must not leak across users. The Content-Type follows
+      // Accept (media-types.ts), so a cache must not answer one client with the other's type.
+      addVary(reply, ['Accept', 'Authorization']);
       (request as FastifyRequest & { [cacheable]?: boolean })[cacheable] = true;
     } else {
       reply.header('cache-control', 'no-store');
@@ -30,7 +31,8 @@ export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAge
 
   scope.addHook('onSend', async (request, reply, payload) => {
     if (!(request as FastifyRequest & { [cacheable]?: boolean })[cacheable] || typeof payload !== 'string') return payload;
-    const etag = `"${createHash('sha256').update(payload).digest('base64url').slice(0, 32)}"`;
+    // Strong validators differ between representations (RFC 9110 §8.8.3): the type is hashed too.
+    const etag = `"${createHash('sha256').update(String(reply.getHeader('content-type'))).update('\n').update(payload).digest('base64url').slice(0, 32)}"`;
     reply.header('etag', etag);
     if (etagMatches(request.headers['if-none-match'], etag)) {
       reply.code(304);
@@ -38,6 +40,14 @@ export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAge
     }
     return payload;
   });
+}
+
+/** Adds to Vary rather than replacing it: CORS may already vary on Origin. */
+function addVary(reply: FastifyReply, names: string[]): void {
+  const sent = reply.getHeader('vary');
+  const present = typeof sent === 'string' ? sent.split(',').map((name) => name.trim()).filter(Boolean) : [];
+  const missing = names.filter((name) => !present.some((have) => have.toLowerCase() === name.toLowerCase()));
+  reply.header('vary', [...present, ...missing].join(', '));
 }
 
 function hasCredentials(request: FastifyRequest): boolean {

@@ -23,7 +23,7 @@ import {
 import { pageLimitMax } from '../../core/posts/post-rules.js';
 
 /**
- * Abuse limits, checked before anything executes (SPEC §5).
+ * Abuse limits, checked before anything executes.
  *
  * Depth counts the objects a client nests: `collection { images { collections { id } } }` is 3.
  * Scalar leaves and Relay plumbing (`…Connection`, `…Edge`, `PageInfo`) add no level, so the feed

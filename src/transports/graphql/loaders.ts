@@ -7,7 +7,7 @@ import type { PostView } from '../../core/posts/post.js';
 import type { PublicUser, User } from '../../core/users/user.js';
 
 /**
- * Per-request batching (no N+1, SPEC §5): every `load` made while one level of the query resolves
+ * Per-request batching (no N+1): every `load` made while one level of the query resolves
  * becomes one service call, hence a constant number of SQL queries per level whatever the page
  * size. Created per request, so nothing cached outlives it and each viewer sees only what the
  * services let them see. The services, not these loaders, decide visibility.

@@ -1,18 +1,18 @@
 /** Transport codes a GraphQL request can be refused with before (or instead of) executing; see docs/errors.md. */
-export type RequestErrorCode = 'BAD_REQUEST' | 'MALFORMED_MULTIPART' | 'TOO_MANY_FILES' | 'BODY_TOO_LARGE' | 'QUERY_TOO_LARGE';
+export type RequestErrorCode = 'BAD_REQUEST' | 'MALFORMED_MULTIPART' | 'TOO_MANY_FILES' | 'BODY_TOO_LARGE';
 
 const categoryOf: Record<RequestErrorCode, { code: string; status: number }> = {
   BAD_REQUEST: { code: 'BAD_REQUEST', status: 400 },
   MALFORMED_MULTIPART: { code: 'BAD_REQUEST', status: 400 },
   TOO_MANY_FILES: { code: 'PAYLOAD_TOO_LARGE', status: 413 },
   BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', status: 413 },
-  QUERY_TOO_LARGE: { code: 'GRAPHQL_VALIDATION_FAILED', status: 400 },
 };
 
 /**
  * A request that is not a well-formed GraphQL-over-HTTP request (body, query string, multipart
- * framing, or a document past the size limits). It is the client's fault whenever it surfaces, so
- * it always answers 4xx, even when noticed after execution began (a file part cut off mid-stream).
+ * framing). It is the client's fault whenever it surfaces, so it answers 4xx under either media
+ * type, even when noticed after execution began (a file part cut off mid-stream) as long as no
+ * data was produced. A document that fails is a GraphQL request error instead (a GraphQLError).
  */
 export class GraphqlRequestError extends Error {
   readonly errorCode: RequestErrorCode;

@@ -1,5 +1,5 @@
 /**
- * The GraphQL schema (SPEC §5, issue 5: the names are the contract). Times are ISO-8601 strings;
+ * The GraphQL schema (the names are the contract). Times are ISO-8601 strings;
  * lists that can grow without bound are Relay connections paged with the same opaque cursors as
  * REST. Authorization lives in the core services, never here.
  */

@@ -10,11 +10,11 @@ function claimOf(viewer: User, key: string | null | undefined, ...request: strin
   return parsed ? { userId: viewer.id, key: parsed, fingerprint: fingerprintOf(...request) } : null;
 }
 
-/** Every write REST has, plus collections (SPEC §5). Each resolves the viewer and calls one service. */
+/** Every write REST has, plus collections. Each resolves the viewer and calls one service. */
 export const mutationResolvers = {
   uploadImage: async (_root: unknown, { file }: { file: Promise<FileUpload> }, { services, requireViewer }: GraphqlContext) => {
     const viewer = await requireViewer();
-    // Streamed into staging as it arrives, never buffered (SPEC §4); an unread file is drained by uploads.ts.
+    // Streamed into staging as it arrives, never buffered; an unread file is drained by uploads.ts.
     const staged = await services.ingest.stage((await file).createReadStream());
     try {
       return await services.ingest.ingestStaged(viewer.id, staged);
