@@ -20,13 +20,18 @@ await blobs.put('originals/aa/present', Buffer.from('bytes'));
 await writeFile(join(dir, 'source'), 'x');
 
 const held: number[] = [];
-try {
-  for (;;) held.push(openSync('/dev/null', 'r'));
-} catch (error) {
-  if ((error as NodeJS.ErrnoException).code !== 'EMFILE') throw error;
-}
+// Called before every operation: a descriptor the runtime closes late (a module file, a failed
+// operation's own) would otherwise let the next operation through.
+const exhaust = () => {
+  try {
+    for (;;) held.push(openSync('/dev/null', 'r'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EMFILE') throw error;
+  }
+};
 
 const outcome = async (run: () => Promise<unknown>) => {
+  exhaust();
   try {
     await run();
     return 'resolved';
