@@ -53,6 +53,9 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     // Most suites sign in many users from 127.0.0.1; the rate-limit suite turns limits back on.
     RATE_LIMIT_PER_MINUTE: '0',
     LOGIN_RATE_LIMIT_PER_MINUTE: '0',
+    // Likewise the concurrent-upload caps; the slow-clients suite sets its own.
+    MAX_CONCURRENT_UPLOADS_PER_USER: '0',
+    MAX_CONCURRENT_UPLOADS_PER_IP: '0',
     ...(options.generateAdminToken ? {} : { ADMIN_TOKEN: adminToken }),
     ...(database ? { DATABASE_URL: database.url } : {}),
     ...options.env,
