@@ -54,6 +54,16 @@ const retryAfterSecondsOfCode: Record<string, number> = {
   TOO_MANY_UPLOADS: 5,
 };
 
+/** The `Retry-After` seconds that go with an error code, if it has any. */
+export function retryAfterSecondsOf(code: string): number | undefined {
+  return retryAfterSecondsOfCode[code];
+}
+
+/** The AppError a storage failure (a full disk, no descriptors left) stands for, or `error` itself. */
+export function asKnownFailure(error: unknown): unknown {
+  return error instanceof AppError ? error : (storageFailure(error) ?? error);
+}
+
 /** Builds the problem document for any error; 5xx details are never exposed. */
 export function toProblem(error: unknown): Problem {
   // Belt and braces: adapters translate these where they arise; one that slipped through (a

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { addComment, createPost, distinctPng, eventually, problemOf, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
+import { multipartOperation, onlyError, type GraphqlBody } from '../support/graphql.js';
 import { startServer, type RunningServer } from '../support/server.js';
+import { createUpload, patchUpload } from '../support/tus.js';
 
 const run = promisify(execFile);
 
@@ -73,6 +75,8 @@ describe('a full data disk: 503 STORAGE_FULL with Retry-After, nothing half-writ
 
   test('uploads are refused with 503 STORAGE_FULL, and readiness fails, while the disk is full', async () => {
     const imagesBefore = await imagesCreated();
+    const tusUpload = await createUpload(server.baseUrl, user.headers, 256 * 1024);
+    assert.equal(tusUpload.status, 201);
     await fillDisk(filler);
 
     const refused = await uploadImage(server.baseUrl, user, await distinctPng(2), 'two.png', 'image/png');
@@ -85,6 +89,18 @@ describe('a full data disk: 503 STORAGE_FULL with Retry-After, nothing half-writ
     const post = await createPost(server.baseUrl, user, await distinctPng(3), 'on a full disk');
     assert.equal(post.status, 503);
     assert.equal((await problemOf(post)).code, 'STORAGE_FULL');
+
+    // GraphQL and tus say the same: the server's state, with the same Retry-After, not a bug.
+    const operation = multipartOperation('mutation($file: Upload!) { uploadImage(file: $file) { image { id } } }', await distinctPng(5));
+    const viaGraphql = await fetch(`${server.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { ...user.headers, 'apollo-require-preflight': 'true', 'content-type': operation.contentType },
+      body: operation.body,
+    });
+    assert.equal(onlyError((await viaGraphql.json()) as GraphqlBody<unknown>).errorCode, 'STORAGE_FULL');
+    assert.equal(viaGraphql.headers.get('retry-after'), '60');
+    const patched = await patchUpload(new URL(tusUpload.headers.get('location')!, server.baseUrl).href, user.headers, 0, Buffer.alloc(256 * 1024, 7));
+    assert.equal(patched.status, 503, await patched.text());
 
     assert.deepEqual(await stagingLeftovers(dataDir), []);
     assert.equal(await imagesCreated(), imagesBefore, 'no image row for a refused upload');

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AppError, type ErrorKind } from '../../core/errors.js';
+import { asKnownFailure, retryAfterSecondsOf, scrubDetail } from '../problem.js';
 import { graphqlResponseJson, responseMediaType } from './media-types.js';
 import { GraphqlRequestError } from './request-errors.js';
 
@@ -123,7 +124,8 @@ function unwrapValidationErrors(error: GraphQLError): GraphQLError[] {
 }
 
 function toGraphqlError(error: GraphQLError, log: Log, reply: Reply | undefined, modern: boolean): Classified {
-  const original = error.originalError;
+  // A full disk or exhausted descriptors surfacing from a library are the server's state, as on REST.
+  const original = error.originalError && asKnownFailure(error.originalError);
   const json = error.toJSON();
   const as = (extensions: Record<string, unknown>, message = error.message): GraphQLFormattedError => ({ ...json, message, extensions });
 
@@ -134,7 +136,10 @@ function toGraphqlError(error: GraphQLError, log: Log, reply: Reply | undefined,
   if (original instanceof AppError) {
     // Before execution (a rate limit, for instance) or in a resolver: the same extensions either way.
     log.info({ code: original.code, detail: original.message }, 'graphql request refused');
-    const formatted = as({ ...original.details, code: codeOfKind[original.kind], errorCode: original.code });
+    // Same detail and Retry-After as the REST problem for this code (no server paths in either).
+    const formatted = as({ ...original.details, code: codeOfKind[original.kind], errorCode: original.code }, scrubDetail(original.message));
+    const retryAfter = retryAfterSecondsOf(original.code);
+    if (retryAfter !== undefined && reply) reply.header('retry-after', String(retryAfter));
     const httpStatus = httpStatusOfKind[original.kind];
     if (httpStatus) return { formatted, status: httpStatus, kind: 'http' };
     return { formatted, status: (modern && refusalStatusOfKind[original.kind]) || 400, kind: 'request' };

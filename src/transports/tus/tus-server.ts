@@ -4,7 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../../core/errors.js';
 import { newUploadId } from '../../core/uploads/upload-id.js';
 import type { UploadService } from '../../core/uploads/upload-service.js';
-import { toProblem } from '../problem.js';
+import { asKnownFailure, toProblem } from '../problem.js';
 
 export interface TusServerOptions {
   uploads: UploadService;
@@ -70,7 +70,9 @@ export function createTusServer(options: TusServerOptions): TrackedTusServer {
     },
     // Errors from our hooks get their registry status; tus's own ({status_code, body}) pass through,
     // except those that would wrongly blame the server.
-    onResponseError(_request, error) {
+    onResponseError(_request, failure) {
+      // The file store's own writes can meet a full disk or exhausted descriptors: a 503, not a bug.
+      const error = asKnownFailure(failure) as typeof failure;
       if (error instanceof AppError) {
         const problem = toProblem(error);
         return { status_code: problem.status, body: `${problem.code}: ${problem.detail}\n` };
