@@ -136,9 +136,7 @@ const restCases: Record<string, RestCase[]> = {
   ],
   'POST /graphql': [{ name: 'a query', policy: 'public', writes: false, call: () => ({ path: '/graphql', json: { query: '{ __typename }' } }) }],
   'GET /graphiql': [{ name: 'GraphiQL', policy: 'public', writes: false, call: () => ({ path: '/graphiql' }) }],
-  'GET /graphiql/main.js': [{ name: 'GraphiQL', policy: 'public', writes: false, call: () => ({ path: '/graphiql/main.js' }) }],
-  'GET /graphiql/sw.js': [{ name: 'GraphiQL', policy: 'public', writes: false, call: () => ({ path: '/graphiql/sw.js' }) }],
-  'GET /graphiql/config.js': [{ name: 'GraphiQL', policy: 'public', writes: false, call: () => ({ path: '/graphiql/config.js' }) }],
+  'GET /graphiql/assets/{file}': [{ name: 'a GraphiQL asset', policy: 'public', writes: false, call: () => ({ path: '/graphiql/assets/boot.js' }) }],
 };
 
 interface GraphqlCase {

@@ -8,6 +8,7 @@ import type { RequestAuth } from '../request-auth.js';
 import type { WriteRateLimit } from '../rest/rate-limits.js';
 import { contextFor, type GraphqlContext } from './context.js';
 import { formatErrors } from './errors.js';
+import { graphiqlRoutes } from './graphiql.routes.js';
 import { cacheAnonymousReads } from './http-caching.js';
 import { assertDocumentWithinLimits, documentLimits } from './document-limits.js';
 import { negotiateGraphqlResponses } from './media-types.js';
@@ -38,6 +39,8 @@ const csrfHeaders = ['apollo-require-preflight', 'x-apollo-operation-name', 'x-g
 /** GraphQL at /graphql (GET and POST) and GraphiQL at /graphiql, over the same services as REST. */
 export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPluginOptions): Promise<void> {
   const { services, auth, config, maxUploadBytes } = options;
+  // First, so none of the GraphQL hooks below apply to its pages and files.
+  if (config.introspection) await scope.register(graphiqlRoutes, { endpoint: path });
 
   // Mercurius applies CSRF prevention to GET too, refusing plain GETs. GETs only run queries
   // (mutations over GET are refused), and credentials are bearer tokens a browser never attaches
@@ -65,7 +68,8 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
     errorFormatter: formatErrors as never,
     // Static rules: Mercurius caches a document with its validation result.
     validationRules: [depthRule, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])],
-    graphiql: config.introspection,
+    // Mercurius's own GraphiQL loads React and GraphiQL from a CDN; ours is served from here.
+    graphiql: false,
     csrfPrevention: { allowedContentTypes: ['application/json', 'application/graphql'], requiredHeaders: csrfHeaders },
     // Automatic persisted queries: GET /graphql?extensions={"persistedQuery":{"version":1,"sha256Hash":…}}.
     persistedQueryProvider: mercurius.persistedQueryDefaults.automatic(),

@@ -67,10 +67,11 @@ export const routeGenerators: Record<string, RouteGenerator> = {
   'GET /graphql': { bodies: ['none'] },
   'POST /graphql': { bodies: ['graphql'] },
   'GET /graphiql': { bodies: ['none'] },
-  'GET /graphiql/main.js': { bodies: ['none'] },
-  'GET /graphiql/sw.js': { bodies: ['none'] },
-  'GET /graphiql/config.js': { bodies: ['none'] },
+  'GET /graphiql/assets/{file}': { ids: () => ({ file: graphiqlAssetNames }), bodies: ['none'] },
 };
+
+/** The files GraphiQL's page loads (the big ones too: Range and If-None-Match apply to them). */
+export const graphiqlAssetNames = ['boot.js', 'page.css', 'graphiql.min.js', 'graphiql.min.css', 'react.production.min.js', 'react-dom.production.min.js'];
 
 /** Methods the document leaves out but the server answers (Fastify adds HEAD for every GET). */
 export const undeclaredOperations = ['HEAD /uploads/{id}'];
