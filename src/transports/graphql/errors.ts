@@ -159,8 +159,8 @@ function toGraphqlError(error: GraphQLError, log: Log, reply: Reply | undefined,
   if (known) return { formatted: as({ code: known.code, errorCode: known.errorCode }), status: known.status, kind: 'malformed' };
   const refusal = documentRefusals[errorCode];
   if (refusal) return { formatted: as({ code: refusal.code, errorCode: refusal.errorCode }), status: 400, kind: 'request' };
-  // An HTTP refusal from a plugin inside this scope (e.g. an unsatisfiable Range on GraphiQL's
-  // static files) keeps its 4xx: it is the request's fault, not ours.
+  // An HTTP refusal from a plugin inside this scope (an http-errors style error with a 4xx
+  // `statusCode`, such as @fastify/send's 416) keeps its 4xx: it is the request's fault, not ours.
   const httpStatus = (original as { statusCode?: unknown }).statusCode;
   if (typeof httpStatus === 'number' && httpStatus >= 400 && httpStatus < 500) {
     return { formatted: as({ code: 'BAD_REQUEST', errorCode: 'BAD_REQUEST' }), status: httpStatus, kind: 'http' };
