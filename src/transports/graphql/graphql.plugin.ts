@@ -59,7 +59,7 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
     schema,
     path,
     context: (request: FastifyRequest) => contextFor(request, services, auth),
-    errorFormatter: formatErrors as never,
+    errorFormatter: formatErrors,
     // Static rules: Mercurius caches a document with its validation result.
     validationRules: [depthRule, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])],
     graphiql: config.introspection,
