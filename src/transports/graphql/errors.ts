@@ -60,7 +60,7 @@ const documentRefusals: Record<string, { code: string; errorCode: string }> = {
 };
 
 interface Execution {
-  data?: unknown;
+  data?: Record<string, unknown> | null;
   errors: readonly GraphQLError[];
 }
 

@@ -14,11 +14,8 @@ import { assertDocumentWithinLimits, documentLimits } from './document-limits.js
 import { negotiateGraphqlResponses } from './media-types.js';
 import { assertWithinCost, depthLimitRule, isTooComplex, mutationFieldCount } from './limits.js';
 import { assertGraphqlRequest } from './request-envelope.js';
-import { mutationResolvers } from './resolvers/mutation.resolvers.js';
-import { queryResolvers } from './resolvers/query.resolvers.js';
-import { typeResolvers } from './resolvers/type.resolvers.js';
 import { schema } from './schema.js';
-import { acceptMultipartOperations, uploadScalar } from './uploads.js';
+import { acceptMultipartOperations } from './uploads.js';
 
 export interface GraphqlPluginOptions {
   services: Services;
@@ -61,11 +58,11 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   cacheAnonymousReads(scope, path, config.cacheMaxAgeSeconds);
 
   await scope.register(mercurius, {
+    // Built with its resolvers (schema.ts): Mercurius takes it as is, no separate resolver map.
     schema,
-    resolvers: { Upload: uploadScalar, Query: queryResolvers, Mutation: mutationResolvers, ...typeResolvers } as never,
     path,
     context: (request: FastifyRequest) => contextFor(request, services, auth),
-    errorFormatter: formatErrors as never,
+    errorFormatter: formatErrors,
     // Static rules: Mercurius caches a document with its validation result.
     validationRules: [depthRule, ...(config.introspection ? [] : [NoSchemaIntrospectionCustomRule])],
     // Mercurius's own GraphiQL loads React and GraphiQL from a CDN; ours is served from here.

@@ -10,8 +10,9 @@ export type { FileUpload };
 const maxFieldBytes = 256 * 1024;
 
 /** The `Upload` scalar: a file part of a multipart request, as a promise of its FileUpload. */
-export const uploadScalar = new GraphQLScalarType({
+export const uploadScalar = new GraphQLScalarType<Promise<FileUpload>, never>({
   name: 'Upload',
+  description: 'A file sent by the GraphQL multipart request spec (https://github.com/jaydenseric/graphql-multipart-request-spec).',
   parseValue(value) {
     if (value instanceof PendingUpload) return value.promise;
     throw new GraphQLError('An Upload is sent as a file part of a multipart request (GraphQL multipart request spec), not as a value');

@@ -1,7 +1,20 @@
+/** One edge of a Relay connection: a node and the cursor that continues the listing after it. */
+export interface Edge<T> {
+  node: T;
+  cursor: string;
+}
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
 /** A Relay connection (https://relay.dev/graphql/connections.htm) over one page of a keyset listing. */
 export interface Connection<T> {
-  edges: { node: T; cursor: string }[];
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  edges: Edge<T>[];
+  pageInfo: PageInfo;
 }
 
 /**
@@ -19,6 +32,14 @@ export function connectionOf<T>(nodes: readonly T[], nextCursor: string | null, 
       endCursor: edges.at(-1)?.cursor ?? null,
     },
   };
+}
+
+/**
+ * A page size as the services take it. `first` has a default, so it is null only when a client
+ * sends null: that becomes NaN, which the services refuse (VALIDATION_FAILED) like any bad size.
+ */
+export function pageSize(first: number | null | undefined): number {
+  return first ?? Number.NaN;
 }
 
 /** Epoch ms → ISO-8601, the form every time takes in the schema. */

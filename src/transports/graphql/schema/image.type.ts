@@ -1,0 +1,34 @@
+import { imageUrl } from '../../rest/presenters.js';
+import { builder } from './builder.js';
+import { iso } from './connections.js';
+import { referencedUser, wholeImage } from './loaded.js';
+
+// A post view embeds its image's id, hash and dimensions; other fields load the whole image, batched.
+builder.objectType('Image', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    hash: t.string({ description: "SHA-256 of the original's bytes, lower-case hex.", resolve: (image) => image.sha256 }),
+    format: t.string({
+      description: 'Format of the original: png, jpeg, bmp, webp, gif, tiff or avif.',
+      resolve: async (image, _args, context) => (await wholeImage(image, context)).format,
+    }),
+    width: t.exposeInt('width', { description: 'Of the original.' }),
+    height: t.exposeInt('height'),
+    size: t.int({ description: 'Bytes of the original.', resolve: async (image, _args, context) => (await wholeImage(image, context)).size }),
+    url: t.string({ description: 'The 600×600 JPEG: the only form in which the pixels are served.', resolve: (image) => imageUrl(image) }),
+    createdAt: t.string({ resolve: async (image, _args, context) => iso((await wholeImage(image, context)).createdAt) }),
+    owner: t.field({ type: 'User', resolve: async (image, _args, context) => referencedUser((await wholeImage(image, context)).ownerId, context) }),
+    collections: t.field({
+      type: ['Collection'],
+      description: 'The collections this image is in, newest first.',
+      resolve: (image, _args, { loaders }) => loaders.collectionsOfImage.load(image.id),
+    }),
+  }),
+});
+
+builder.objectType('UploadImagePayload', {
+  fields: (t) => ({
+    image: t.expose('image', { type: 'Image' }),
+    duplicate: t.exposeBoolean('duplicate', { description: 'True when you had already uploaded these exact bytes: the existing image is returned.' }),
+  }),
+});

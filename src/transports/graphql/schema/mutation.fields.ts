@@ -1,0 +1,124 @@
+import { AppError } from '../../../core/errors.js';
+import { fingerprintOf, type IdempotencyClaim, parseIdempotencyKey } from '../../../core/idempotency/idempotent-writes.js';
+import type { User } from '../../../core/users/user.js';
+import { builder } from './builder.js';
+
+/** An idempotency claim, fingerprinted exactly as REST does, so a key replays across both APIs. */
+function claimOf(viewer: User, key: string | null | undefined, ...request: string[]): IdempotencyClaim | null {
+  const parsed = parseIdempotencyKey(key ?? undefined);
+  return parsed ? { userId: viewer.id, key: parsed, fingerprint: fingerprintOf(...request) } : null;
+}
+
+/** Every write REST has, plus collections. Each resolves the viewer and calls one service. */
+builder.mutationType({
+  fields: (t) => ({
+    uploadImage: t.field({
+      type: 'UploadImagePayload',
+      description: 'Uploads an image (multipart request; send an Apollo-Require-Preflight or x-graphql-csrf header).',
+      args: { file: t.arg({ type: 'Upload', required: true }) },
+      resolve: async (_root, { file }, { services, requireViewer }) => {
+        const viewer = await requireViewer();
+        // Streamed into staging as it arrives, never buffered; an unread file is drained by uploads.ts.
+        const staged = await services.ingest.stage((await file).createReadStream());
+        try {
+          return await services.ingest.ingestStaged(viewer.id, staged);
+        } finally {
+          await staged.discard();
+        }
+      },
+    }),
+    deleteImage: t.boolean({
+      description: 'Deletes your image; it leaves every collection it was in. IMAGE_IN_USE while a post shows it.',
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (_root, { id }, { services, requireViewer }) => {
+        await services.images.delete(id, await requireViewer());
+        return true;
+      },
+    }),
+
+    createCollection: t.field({
+      type: 'Collection',
+      args: { name: t.arg.string({ required: true }) },
+      resolve: async (_root, { name }, { services, requireViewer }) => services.collections.create(await requireViewer(), name),
+    }),
+    renameCollection: t.field({
+      type: 'Collection',
+      args: { id: t.arg.id({ required: true }), name: t.arg.string({ required: true }) },
+      resolve: async (_root, { id, name }, { services, requireViewer }) => services.collections.rename(await requireViewer(), id, name),
+    }),
+    deleteCollection: t.boolean({
+      description: 'Deletes your collection, not the images in it.',
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (_root, { id }, { services, requireViewer }) => {
+        await services.collections.delete(await requireViewer(), id);
+        return true;
+      },
+    }),
+    addImagesToCollection: t.field({
+      type: 'Collection',
+      description: 'Adds your images (1–100 ids) to your collection; images already in it are left as they are.',
+      args: { collectionId: t.arg.id({ required: true }), imageIds: t.arg.idList({ required: true }) },
+      resolve: async (_root, { collectionId, imageIds }, { services, requireViewer }) =>
+        services.collections.addImages(await requireViewer(), collectionId, imageIds),
+    }),
+    removeImagesFromCollection: t.field({
+      type: 'Collection',
+      description: 'Removes images (1–100 ids) from your collection; ids not in it are ignored.',
+      args: { collectionId: t.arg.id({ required: true }), imageIds: t.arg.idList({ required: true }) },
+      resolve: async (_root, { collectionId, imageIds }, { services, requireViewer }) =>
+        services.collections.removeImages(await requireViewer(), collectionId, imageIds),
+    }),
+
+    createPost: t.field({
+      type: 'Post',
+      description: [
+        'Publishes a caption with exactly one of: imageId (an image of yours) or uploadId (a finished',
+        'resumable upload of yours, used up by this post). A retry with the same idempotencyKey and',
+        'arguments returns the first post instead of creating another (see Idempotency-Key in docs/api.md).',
+      ].join('\n'),
+      args: { caption: t.arg.string({ required: true }), imageId: t.arg.id(), uploadId: t.arg.id(), idempotencyKey: t.arg.string() },
+      resolve: async (_root, args, { services, requireViewer }) => {
+        const viewer = await requireViewer();
+        const { caption, imageId, uploadId } = args;
+        // Exactly one of the two; an empty string counts as absent.
+        if (imageId && !uploadId) {
+          const claim = claimOf(viewer, args.idempotencyKey, 'post', caption, 'image', imageId);
+          return (await services.posts.create(viewer, { caption, imageId }, claim)).post;
+        }
+        if (uploadId && !imageId) {
+          // Consumed inside the idempotent run, as REST does: a replayed retry does not touch it again.
+          const fromUpload = async () => (await services.uploads.consume(viewer.id, uploadId)).image.id;
+          const claim = claimOf(viewer, args.idempotencyKey, 'post', caption, 'upload', uploadId);
+          return (await services.posts.create(viewer, { caption, imageId: fromUpload }, claim)).post;
+        }
+        throw new AppError('VALIDATION_FAILED', 'Name the image with exactly one of imageId and uploadId');
+      },
+    }),
+    deletePost: t.boolean({
+      description: 'Deletes your post and its comments.',
+      args: { id: t.arg.id({ required: true }) },
+      resolve: async (_root, { id }, { services, requireViewer }) => {
+        await services.posts.delete(id, await requireViewer());
+        return true;
+      },
+    }),
+    addComment: t.field({
+      type: 'Comment',
+      description: 'Comments on a post; idempotencyKey works as for createPost.',
+      args: { postId: t.arg.id({ required: true }), body: t.arg.string({ required: true }), idempotencyKey: t.arg.string() },
+      resolve: async (_root, { postId, body, idempotencyKey }, { services, requireViewer }) => {
+        const viewer = await requireViewer();
+        const claim = claimOf(viewer, idempotencyKey, 'comment', postId, body);
+        return (await services.comments.add(viewer, postId, body, claim)).comment;
+      },
+    }),
+    deleteComment: t.boolean({
+      description: "Deletes your comment; FORBIDDEN for someone else's.",
+      args: { postId: t.arg.id({ required: true }), commentId: t.arg.id({ required: true }) },
+      resolve: async (_root, { postId, commentId }, { services, requireViewer }) => {
+        await services.comments.delete(await requireViewer(), postId, commentId);
+        return true;
+      },
+    }),
+  }),
+});
