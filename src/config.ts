@@ -20,6 +20,8 @@ export interface Config {
   blobStoreUrl: string;
   /** Unset: generated on first start and kept in the data dir. */
   adminToken: string | undefined;
+  /** Unset: generated on first start and kept in the data dir. */
+  cursorSecret: string | undefined;
   maxUploadBytes: number;
   maxImagePixels: number;
   maxImageDimension: number;
@@ -184,7 +186,7 @@ export const configOptions = {
     env: 'DATA_DIR',
     values: 'path',
     shownDefault: '`./data`',
-    doc: 'SQLite file, blobs, staging, the generated admin token',
+    doc: 'SQLite file, blobs, staging, the generated admin token and cursor secret',
     parse: (value: string) => resolve(value),
     fallback: () => resolve('./data'),
   },
@@ -211,6 +213,10 @@ export const configOptions = {
   'admin-token': secretOption('ADMIN_TOKEN', {
     doc: 'the admin endpoints\' token; unset: generated on first start, kept in `<DATA_DIR>/admin-token` and printed once',
     more: 'With several processes, set the same token everywhere (each data dir would otherwise hold its own).',
+  }),
+  'cursor-secret': secretOption('CURSOR_SECRET', {
+    doc: 'signs the feed\'s and lists\' page cursors; unset: generated on first start and kept in `<DATA_DIR>/cursor-secret`',
+    more: 'With several processes, set the same secret everywhere: a cursor signed by one process is refused (400 `INVALID_CURSOR`) by a process with another secret. Changing it invalidates cursors clients hold; rotating `ADMIN_TOKEN` does not.',
   }),
   'max-upload-bytes': integerOption('MAX_UPLOAD_BYTES', { min: 1, max: 10 * 1024 ** 3, fallback: 100 * 1024 * 1024, about: '100 MiB', doc: 'largest upload; larger ones get 413 while streaming' }),
   'max-image-pixels': integerOption('MAX_IMAGE_PIXELS', { min: 1, max: 2 ** 40, fallback: 100_000_000, doc: 'more pixels get 422, decided from the image header' }),
@@ -384,6 +390,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     databaseUrl: v['database-url'],
     blobStoreUrl: v['blob-store-url'],
     adminToken: v['admin-token'],
+    cursorSecret: v['cursor-secret'],
     maxUploadBytes: v['max-upload-bytes'],
     maxImagePixels: v['max-image-pixels'],
     maxImageDimension: v['max-image-dimension'],

@@ -28,7 +28,7 @@ describe('imagegram --help and the README are generated from one option table', 
   });
 
   test('every option in the table is read from its flag and from its variable, and the flag wins', () => {
-    const samples: Record<string, string> = { 'admin-token': 'a-sample-admin-token-0123', 'redis-url': 'redis://127.0.0.1:6390', 'gc-grace': 'PT2H', 'read-repair-after': 'PT5M' };
+    const samples: Record<string, string> = { 'admin-token': 'a-sample-admin-token-0123', 'cursor-secret': 'a-sample-cursor-secret-0123', 'redis-url': 'redis://127.0.0.1:6390', 'gc-grace': 'PT2H', 'read-repair-after': 'PT5M' };
     const context = { dataDir: '/srv/imagegram', env: {} };
     for (const [name, option] of Object.entries(configOptions)) {
       const sample = samples[name] ?? String(option.fallback(context));
