@@ -43,7 +43,7 @@ import { FsStagingArea } from './adapters/staging/fs-staging-area.js';
 import { MemoryPageCache } from './adapters/cache/memory-page-cache.js';
 import { SharpImageProcessor } from './adapters/image/sharp-image-processor.js';
 import { TusFileUploadFiles } from './adapters/uploads/tus-file-upload-files.js';
-import { loadOrCreateAdminToken } from './admin-token.js';
+import { loadOrCreateAdminToken, loadOrCreateCursorSecret } from './stored-secrets.js';
 import { QueryCounter } from './query-counter.js';
 import { Metrics } from './transports/metrics.js';
 import { type JobSchedule, JobWorker } from './transports/worker/job-worker.js';
@@ -118,8 +118,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   const accounts = new AccountService(store, { sessionTtlMs: config.sessionTtlSeconds * 1000 });
   // A minute of lease covers any honest request; a crashed one frees its key after it.
   const idempotent = new IdempotentWrites(store, { ttlMs: config.idempotencyTtlSeconds * 1000, leaseMs: 60_000 });
-  // Cursors are signed with a key derived from the admin token, which every process of a deployment shares.
-  const cursors = new OpaqueCursor(adminToken);
+  // A secret of its own, shared by every process of a deployment: rotating the admin token keeps cursors valid.
+  const cursors = new OpaqueCursor(await loadOrCreateCursorSecret(config, logger));
   const wakeup = new JobWakeup();
   const repair = new IncompleteUploadRepair({ store, blobs }, { maxAgeMs: config.gc.readRepairAfterMs });
   const images = new ImageService(store, blobs, repair);

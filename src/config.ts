@@ -1,180 +1,357 @@
-import { isAbsolute, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseFixedDuration } from './core/durations.js';
+import { blobStoreUrl, boolean, ConfigError, databaseUrl, duration, integer, logLevel, redisKeyPrefix, redisUrl, secret, trustProxy } from './config-values.js';
 
-/** Everything the process can be configured with. Defaults are the embedded mode (SPEC §7). */
+export { ConfigError } from './config-values.js';
+
+/**
+ * Everything the process can be configured with; defaults are the embedded mode (one process,
+ * SQLite and a local directory). Each field comes from one entry of `configOptions` below, which
+ * holds its variable, flag, default and documentation.
+ */
 export interface Config {
-  /** TCP port to listen on (`PORT`, `--port`). */
   port: number;
-  /** Interface to bind (`HOST`, `--host`). */
   host: string;
-  /** Directory for the SQLite file, blobs, staging and the generated admin token (`DATA_DIR`, `--data-dir`). */
+  /** Absolute. */
   dataDir: string;
-  /** Metadata database: `sqlite:<path>` or `postgres://…` (`DATABASE_URL`, `--database-url`); default the SQLite file in the data dir. */
+  /** `sqlite:<absolute path>` or `postgres://…`. */
   databaseUrl: string;
-  /** Blob store: `file:<dir>` or `s3://<bucket>[/<prefix>]?endpoint=…&region=…&forcePathStyle=…`, normalised (`BLOB_STORE_URL`, `--blob-store-url`); default `<dataDir>/blobs`. */
+  /** `file:<absolute dir>` or `s3://<bucket>/[<prefix>/]?endpoint=…&region=…&forcePathStyle=…`, normalised. */
   blobStoreUrl: string;
-  /** Admin token; when unset one is generated on first start and kept in the data dir (`ADMIN_TOKEN`). */
+  /** Unset: generated on first start and kept in the data dir. */
   adminToken: string | undefined;
-  /** Largest upload in bytes (`MAX_UPLOAD_BYTES`, default 100 MiB). */
+  /** Unset: generated on first start and kept in the data dir. */
+  cursorSecret: string | undefined;
   maxUploadBytes: number;
-  /** Most pixels an image may have (`MAX_IMAGE_PIXELS`, default 100 megapixels). */
   maxImagePixels: number;
-  /** Longest side an image may have (`MAX_IMAGE_DIMENSION`, default 50,000). */
   maxImageDimension: number;
-  /**
-   * Memory all image decodes in flight may hold together (`DECODE_MEMORY_BYTES`, default 256 MiB):
-   * decodes wait for their share; one needing more than all of it is refused (422).
-   */
+  /** Memory all image decodes in flight may hold together: decodes wait for their share; one needing more than all of it is refused (422). */
   decodeMemoryBytes: number;
-  /** Session lifetime in seconds (`SESSION_TTL_SECONDS`, default 30 days). */
   sessionTtlSeconds: number;
-  /** pino level (`LOG_LEVEL`, default info). */
   logLevel: string;
-  /** Writes per minute per session token (or per IP when anonymous); 0 disables (`RATE_LIMIT_PER_MINUTE`, default 300). */
+  /** 0 disables. */
   rateLimitPerMinute: number;
-  /** Log-in attempts per minute per IP; 0 disables (`LOGIN_RATE_LIMIT_PER_MINUTE`, default 30). */
+  /** 0 disables. */
   loginRateLimitPerMinute: number;
-  /** How long an Idempotency-Key is remembered, in seconds (`IDEMPOTENCY_TTL_SECONDS`, default 24 h). */
   idempotencyTtlSeconds: number;
-  /** Memory for cached feed pages, in bytes (`FEED_CACHE_BYTES`, default 64 MiB). */
+  /** 0 turns the in-process page cache off. */
   feedCacheBytes: number;
-  /** Redis for the feed page cache and rate-limit counters, shared by every process: `redis://…` or `rediss://…` (`REDIS_URL`, `--redis-url`); unset keeps both in the process. */
+  /** Unset keeps the page cache and rate-limit counters in the process. */
   redisUrl: string | undefined;
-  /** Prefix of every key imagegram writes to Redis (`REDIS_KEY_PREFIX`, `--redis-key-prefix`, default `imagegram:`). */
   redisKeyPrefix: string;
-  /** Resumable uploads and upload links (`UPLOAD_*`); see README "Resumable uploads". */
   uploads: UploadsConfig;
-  /** Guards against slow, stuck and greedy clients (timeouts, connection and upload caps); see docs/operations.md "Slow and greedy clients". */
+  /** Guards against slow, stuck and greedy clients; see docs/operations.md "Slow and greedy clients". */
   clients: ClientLimitsConfig;
-  /** GraphQL limits and caching (`GRAPHQL_*`); see README "GraphQL". */
   graphql: GraphqlConfig;
-  /** Background jobs (`RUN_WORKER`, `WORKER_CONCURRENCY`, `JOB_*`); see README "Jobs". */
   jobs: JobsConfig;
-  /** Garbage collection and read repair (`GC_*`, `READ_REPAIR_AFTER`); see README "Garbage collection". */
   gc: GcConfig;
-  /** Debug aid: add `x-query-count` (SQL statements run) to every response (`IMAGEGRAM_DEBUG_QUERY_COUNT=1`). */
+  /** Debug aid: `x-query-count` (SQL statements run) on every response. */
   debugQueryCount: boolean;
 }
 
 export interface GraphqlConfig {
-  /** Deepest nesting of object fields an operation may have (`GRAPHQL_MAX_DEPTH`, default 3). */
   maxDepth: number;
-  /** Most objects an operation may ask for, lists counted at their `first` (`GRAPHQL_MAX_COST`, default 10,000). */
   maxCost: number;
-  /** `max-age` of anonymous GET responses, in seconds (`GRAPHQL_CACHE_MAX_AGE`, default 5). */
   cacheMaxAgeSeconds: number;
-  /** Schema introspection and GraphiQL (`GRAPHQL_INTROSPECTION`; default on, off when NODE_ENV=production). */
+  /** Schema introspection and GraphiQL. */
   introspection: boolean;
 }
 
 export interface JobsConfig {
-  /** Whether `serve` runs a job worker in the web process (`RUN_WORKER`, default on); `imagegram worker` runs one alone. */
+  /** Whether `serve` runs a job worker in the web process; `imagegram worker` runs one alone. */
   runWorker: boolean;
-  /** Jobs a worker runs at once (`WORKER_CONCURRENCY`, default 2). */
   concurrency: number;
-  /** How long a lease lasts without a heartbeat, in seconds (`JOB_LEASE_SECONDS`, default 60). */
   leaseSeconds: number;
-  /** How often an idle worker looks for due jobs, in ms (`JOB_POLL_MS`, default 1000). */
   pollMs: number;
-  /** Wait before a failed job's first retry, in ms; doubles per attempt up to an hour (`JOB_RETRY_BASE_MS`, default 5000). */
   retryBaseMs: number;
-  /** How long a stopping worker waits for running jobs before it gives their leases back, in seconds (`JOB_DRAIN_SECONDS`, default 10). */
   drainSeconds: number;
 }
 
 export interface GcConfig {
-  /** How often the periodic garbage collection runs, in seconds; 0 turns it off (`GC_INTERVAL_SECONDS`, default 3600). */
+  /** 0 turns the periodic collection off. */
   intervalSeconds: number;
-  /** How long garbage must have been garbage before it is removed (`GC_GRACE`, an ISO-8601 duration, default P1D). */
   graceMs: number;
-  /** An incomplete upload without bytes is given up on once this old, when read (`READ_REPAIR_AFTER`, default PT1H). */
   readRepairAfterMs: number;
 }
 
 export interface ClientLimitsConfig {
-  /** A request body that delivers no byte for this long is cut, in seconds (`BODY_IDLE_TIMEOUT_SECONDS`, default 60). */
   bodyIdleTimeoutSeconds: number;
-  /** Longest a whole request body may take, however steadily it arrives, in seconds (`REQUEST_TIMEOUT_SECONDS`, default 3600). */
   requestTimeoutSeconds: number;
-  /** Longest a client may take to send its request headers, in seconds (`HEADERS_TIMEOUT_SECONDS`, default 20). */
   headersTimeoutSeconds: number;
-  /** How long an idle keep-alive connection is kept open, in seconds (`KEEP_ALIVE_TIMEOUT_SECONDS`, default 10). */
   keepAliveTimeoutSeconds: number;
-  /** Most open connections; more are closed at once; 0 is no cap (`MAX_CONNECTIONS`, default 0). */
+  /** 0 is no cap. */
   maxConnections: number;
-  /** Uploads one signed-in user may stream at once; 0 is no cap (`MAX_CONCURRENT_UPLOADS_PER_USER`, default 4). */
+  /** 0 is no cap. */
   maxConcurrentUploadsPerUser: number;
-  /** Uploads one IP address may stream at once; 0 is no cap (`MAX_CONCURRENT_UPLOADS_PER_IP`, default 16). */
+  /** 0 is no cap. */
   maxConcurrentUploadsPerIp: number;
-  /** Whom to believe about the client's address in `X-Forwarded-For` (`TRUST_PROXY`: off, on, a hop count, or addresses/CIDRs; default off). */
+  /** Fastify's `trustProxy`: off, on, a hop count, or addresses/CIDRs joined by commas. */
   trustProxy: boolean | number | string;
 }
 
 export interface UploadsConfig {
-  /** How long a resumable upload may take from creation to being used, in seconds (`UPLOAD_EXPIRY_SECONDS`, default 24 h). */
   expirySeconds: number;
-  /** How often expired uploads are swept, in seconds; 0 turns the sweep off (`UPLOAD_SWEEP_INTERVAL_SECONDS`, default 5 min). */
+  /** 0 turns the sweep off. */
   sweepIntervalSeconds: number;
-  /** Default (and highest) cap on the bytes one upload link accepts (`UPLOAD_LINK_MAX_BYTES`, default 1 GiB). */
   linkMaxBytes: number;
-  /** Default (and highest) cap on the images one upload link accepts (`UPLOAD_LINK_MAX_IMAGES`, default 500). */
   linkMaxImages: number;
 }
 
-/** Thrown for invalid configuration; main prints the message and exits 1. */
-export class ConfigError extends Error {
-  override name = 'ConfigError';
+/** What an option's default or parser may depend on. */
+export interface OptionContext {
+  /** The data dir, already resolved: other paths default into it. */
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
 }
 
-const options = {
-  port: { type: 'string', env: 'PORT' },
-  host: { type: 'string', env: 'HOST' },
-  'data-dir': { type: 'string', env: 'DATA_DIR' },
-  'database-url': { type: 'string', env: 'DATABASE_URL' },
-  'blob-store-url': { type: 'string', env: 'BLOB_STORE_URL' },
-  'admin-token': { type: 'string', env: 'ADMIN_TOKEN' },
-  'max-upload-bytes': { type: 'string', env: 'MAX_UPLOAD_BYTES' },
-  'max-image-pixels': { type: 'string', env: 'MAX_IMAGE_PIXELS' },
-  'max-image-dimension': { type: 'string', env: 'MAX_IMAGE_DIMENSION' },
-  'decode-memory-bytes': { type: 'string', env: 'DECODE_MEMORY_BYTES' },
-  'session-ttl-seconds': { type: 'string', env: 'SESSION_TTL_SECONDS' },
-  'log-level': { type: 'string', env: 'LOG_LEVEL' },
-  'rate-limit-per-minute': { type: 'string', env: 'RATE_LIMIT_PER_MINUTE' },
-  'login-rate-limit-per-minute': { type: 'string', env: 'LOGIN_RATE_LIMIT_PER_MINUTE' },
-  'idempotency-ttl-seconds': { type: 'string', env: 'IDEMPOTENCY_TTL_SECONDS' },
-  'feed-cache-bytes': { type: 'string', env: 'FEED_CACHE_BYTES' },
-  'redis-url': { type: 'string', env: 'REDIS_URL' },
-  'redis-key-prefix': { type: 'string', env: 'REDIS_KEY_PREFIX' },
-  'upload-expiry-seconds': { type: 'string', env: 'UPLOAD_EXPIRY_SECONDS' },
-  'body-idle-timeout-seconds': { type: 'string', env: 'BODY_IDLE_TIMEOUT_SECONDS' },
-  'request-timeout-seconds': { type: 'string', env: 'REQUEST_TIMEOUT_SECONDS' },
-  'headers-timeout-seconds': { type: 'string', env: 'HEADERS_TIMEOUT_SECONDS' },
-  'keep-alive-timeout-seconds': { type: 'string', env: 'KEEP_ALIVE_TIMEOUT_SECONDS' },
-  'max-connections': { type: 'string', env: 'MAX_CONNECTIONS' },
-  'max-concurrent-uploads-per-user': { type: 'string', env: 'MAX_CONCURRENT_UPLOADS_PER_USER' },
-  'max-concurrent-uploads-per-ip': { type: 'string', env: 'MAX_CONCURRENT_UPLOADS_PER_IP' },
-  'trust-proxy': { type: 'string', env: 'TRUST_PROXY' },
-  'upload-sweep-interval-seconds': { type: 'string', env: 'UPLOAD_SWEEP_INTERVAL_SECONDS' },
-  'upload-link-max-bytes': { type: 'string', env: 'UPLOAD_LINK_MAX_BYTES' },
-  'upload-link-max-images': { type: 'string', env: 'UPLOAD_LINK_MAX_IMAGES' },
-  'graphql-max-depth': { type: 'string', env: 'GRAPHQL_MAX_DEPTH' },
-  'graphql-max-cost': { type: 'string', env: 'GRAPHQL_MAX_COST' },
-  'graphql-cache-max-age': { type: 'string', env: 'GRAPHQL_CACHE_MAX_AGE' },
-  'graphql-introspection': { type: 'string', env: 'GRAPHQL_INTROSPECTION' },
-  'debug-query-count': { type: 'string', env: 'IMAGEGRAM_DEBUG_QUERY_COUNT' },
-  'run-worker': { type: 'string', env: 'RUN_WORKER' },
-  'worker-concurrency': { type: 'string', env: 'WORKER_CONCURRENCY' },
-  'job-lease-seconds': { type: 'string', env: 'JOB_LEASE_SECONDS' },
-  'job-poll-ms': { type: 'string', env: 'JOB_POLL_MS' },
-  'job-retry-base-ms': { type: 'string', env: 'JOB_RETRY_BASE_MS' },
-  'job-drain-seconds': { type: 'string', env: 'JOB_DRAIN_SECONDS' },
-  'gc-interval-seconds': { type: 'string', env: 'GC_INTERVAL_SECONDS' },
-  'gc-grace': { type: 'string', env: 'GC_GRACE' },
-  'read-repair-after': { type: 'string', env: 'READ_REPAIR_AFTER' },
-} as const;
+/**
+ * One configuration option: read from `--<name>` or, when that is not given, from `env`. This one
+ * entry generates the parser, `imagegram --help` and the README's configuration table.
+ */
+export interface ConfigOption<T = unknown> {
+  /** The environment variable. */
+  env: string;
+  /** The values it takes, e.g. "integer 1–3600". */
+  values: string;
+  /** The default, as documented (`code` in backticks). */
+  shownDefault: string;
+  /** One line for `--help` and the README (`code` in backticks). */
+  doc: string;
+  /** More for the README only (Markdown). */
+  more?: string;
+  /** Checks and converts a value that was given (never empty); throws ConfigError. */
+  parse(value: string, context: OptionContext): T;
+  /** The value when none is given. */
+  fallback(context: OptionContext): T;
+}
 
-type OptionName = keyof typeof options;
+type OptionDocs = { doc: string; more?: string };
+
+function integerOption(env: string, spec: OptionDocs & { min: number; max: number; fallback: number; about?: string }): ConfigOption<number> {
+  return {
+    env,
+    values: `integer ${spec.min}–${spec.max}`,
+    shownDefault: `\`${spec.fallback}\`${spec.about ? ` (${spec.about})` : ''}`,
+    ...docs(spec),
+    parse: (value) => integer(env, value, spec.min, spec.max),
+    fallback: () => spec.fallback,
+  };
+}
+
+function booleanOption(env: string, spec: OptionDocs & { fallback: boolean | ((context: OptionContext) => boolean); shownDefault?: string }): ConfigOption<boolean> {
+  const { fallback } = spec;
+  return {
+    env,
+    values: 'on/off',
+    shownDefault: spec.shownDefault ?? (fallback ? 'on' : 'off'),
+    ...docs(spec),
+    parse: (value) => boolean(env, value),
+    fallback: typeof fallback === 'function' ? fallback : () => fallback,
+  };
+}
+
+function durationOption(env: string, spec: OptionDocs & { fallback: string }): ConfigOption<number> {
+  return {
+    env,
+    values: 'ISO-8601 duration, or 0s, 90s, 15m, 2h, 7d',
+    shownDefault: `\`${spec.fallback}\``,
+    ...docs(spec),
+    parse: (value) => duration(env, value),
+    fallback: () => duration(env, spec.fallback),
+  };
+}
+
+function secretOption(env: string, spec: OptionDocs): ConfigOption<string | undefined> {
+  return { env, values: 'at least 16 characters', shownDefault: 'generated', ...docs(spec), parse: (value) => secret(env, value), fallback: () => undefined };
+}
+
+const docs = ({ doc, more }: OptionDocs): OptionDocs => (more === undefined ? { doc } : { doc, more });
+const operations = (anchor: string, text = 'operations') => `See [${text}](docs/operations.md#${anchor}).`;
+
+/**
+ * Every option, in the order `--help` and the README list them. Flags are `--<key>`. Validation
+ * messages name the environment variable.
+ */
+export const configOptions = {
+  port: integerOption('PORT', { min: 0, max: 65_535, fallback: 3000, doc: 'TCP port to listen on (0: any free port)' }),
+  host: {
+    env: 'HOST',
+    values: 'address',
+    shownDefault: '`0.0.0.0`',
+    doc: 'interface to listen on (`0.0.0.0`: every IPv4 interface; `127.0.0.1`: this host only)',
+    parse: (value: string) => value,
+    fallback: () => '0.0.0.0',
+  },
+  'data-dir': {
+    env: 'DATA_DIR',
+    values: 'path',
+    shownDefault: '`./data`',
+    doc: 'SQLite file, blobs, staging, the generated admin token and cursor secret',
+    parse: (value: string) => resolve(value),
+    fallback: () => resolve('./data'),
+  },
+  'database-url': {
+    env: 'DATABASE_URL',
+    values: '`sqlite:<path>` or `postgres://…`',
+    shownDefault: '`sqlite:<DATA_DIR>/imagegram.sqlite`',
+    doc: 'the metadata database',
+    more: 'The PostgreSQL database must exist (`createdb imagegram`).',
+    parse: (value: string) => databaseUrl(value),
+    fallback: ({ dataDir }: OptionContext) => `sqlite:${resolve(dataDir, 'imagegram.sqlite')}`,
+  },
+  'blob-store-url': {
+    env: 'BLOB_STORE_URL',
+    values: '`file:<dir>` or `s3://<bucket>[/<prefix>]?…`',
+    shownDefault: '`file:<DATA_DIR>/blobs`',
+    doc: 'where image bytes are kept: a directory, or an S3-compatible bucket',
+    more:
+      'S3: `s3://<bucket>[/<prefix>]?endpoint=<http(s) URL>&region=<region>&forcePathStyle=true|false` (region `us-east-1`; `endpoint` omitted means AWS; `forcePathStyle` defaults to true with an endpoint). ' +
+      'Keys come from the AWS SDK\'s default chain: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (or a profile or role). See [docs/operations.md](docs/operations.md#s3-compatible-storage).',
+    parse: (value: string) => blobStoreUrl(value),
+    fallback: ({ dataDir }: OptionContext) => `file:${resolve(dataDir, 'blobs')}`,
+  },
+  'admin-token': secretOption('ADMIN_TOKEN', {
+    doc: 'the admin endpoints\' token; unset: generated on first start, kept in `<DATA_DIR>/admin-token` and printed once',
+    more: 'With several processes, set the same token everywhere (each data dir would otherwise hold its own).',
+  }),
+  'cursor-secret': secretOption('CURSOR_SECRET', {
+    doc: 'signs the feed\'s and lists\' page cursors; unset: generated on first start and kept in `<DATA_DIR>/cursor-secret`',
+    more: 'With several processes, set the same secret everywhere: a cursor signed by one process is refused (400 `INVALID_CURSOR`) by a process with another secret. Changing it invalidates cursors clients hold; rotating `ADMIN_TOKEN` does not.',
+  }),
+  'max-upload-bytes': integerOption('MAX_UPLOAD_BYTES', { min: 1, max: 10 * 1024 ** 3, fallback: 100 * 1024 * 1024, about: '100 MiB', doc: 'largest upload; larger ones get 413 while streaming' }),
+  'max-image-pixels': integerOption('MAX_IMAGE_PIXELS', { min: 1, max: 2 ** 40, fallback: 100_000_000, doc: 'more pixels get 422, decided from the image header' }),
+  'max-image-dimension': integerOption('MAX_IMAGE_DIMENSION', { min: 1, max: 1_000_000, fallback: 50_000, doc: 'longest side an image may have' }),
+  // Sized so the server stays under 512 MB RSS: ~200 MB at rest, plus this, plus headroom (docs/operations.md).
+  // At least 64 MiB: every decode reserves 48 MiB for libvips' own buffers.
+  'decode-memory-bytes': integerOption('DECODE_MEMORY_BYTES', {
+    min: 64 * 1024 * 1024,
+    max: 2 ** 44,
+    fallback: 256 * 1024 * 1024,
+    about: '256 MiB',
+    doc: 'memory all image decodes in flight may hold together; one needing more than all of it gets 422',
+    more: 'Each decode waits for its estimated share (FIFO); the refusal is `IMAGE_DIMENSIONS_TOO_LARGE`. Sized for a 512 MB RSS ceiling. ' + operations('decoding-memory'),
+  }),
+  'upload-expiry-seconds': integerOption('UPLOAD_EXPIRY_SECONDS', { min: 1, max: 30 * 24 * 3600, fallback: 24 * 3600, about: '24 h', doc: 'a resumable upload must be finished and used within this long of its creation' }),
+  'upload-sweep-interval-seconds': integerOption('UPLOAD_SWEEP_INTERVAL_SECONDS', { min: 0, max: 24 * 3600, fallback: 300, about: '5 min', doc: 'how often expired resumable uploads are removed; `0` turns the sweep off' }),
+  'upload-link-max-images': integerOption('UPLOAD_LINK_MAX_IMAGES', { min: 1, max: 10_000_000, fallback: 500, doc: 'images one upload link accepts (the default, and the most a link may be given)' }),
+  'upload-link-max-bytes': integerOption('UPLOAD_LINK_MAX_BYTES', { min: 1, max: 2 ** 50, fallback: 1024 ** 3, about: '1 GiB', doc: 'bytes one upload link accepts (the default, and the most a link may be given)' }),
+  'session-ttl-seconds': integerOption('SESSION_TTL_SECONDS', { min: 60, max: 10 * 365 * 24 * 3600, fallback: 30 * 24 * 3600, about: '30 days', doc: 'session lifetime' }),
+  'rate-limit-per-minute': integerOption('RATE_LIMIT_PER_MINUTE', { min: 0, max: 1_000_000, fallback: 300, doc: 'writes per minute per session (per IP when anonymous), per endpoint; `0` disables' }),
+  'login-rate-limit-per-minute': integerOption('LOGIN_RATE_LIMIT_PER_MINUTE', { min: 0, max: 1_000_000, fallback: 30, doc: 'log-in attempts per minute per IP; `0` disables' }),
+  'max-concurrent-uploads-per-user': integerOption('MAX_CONCURRENT_UPLOADS_PER_USER', {
+    min: 0,
+    max: 10_000,
+    fallback: 4,
+    doc: 'uploads one signed-in user may stream at once; more get 429 `TOO_MANY_UPLOADS`; `0` disables',
+    more: 'Counts REST, upload-link, tus-chunk and GraphQL multipart uploads, per process.',
+  }),
+  // Higher than per user: many phones share one address behind carrier-grade NAT.
+  'max-concurrent-uploads-per-ip': integerOption('MAX_CONCURRENT_UPLOADS_PER_IP', {
+    min: 0,
+    max: 100_000,
+    fallback: 16,
+    doc: 'uploads one client address may stream at once; `0` disables',
+    more: 'Higher than per user: phones share addresses behind carrier NAT.',
+  }),
+  // 60 s of silence: a phone in a tunnel or handing over between cells is usually back well
+  // within it; a link silent for a minute is gone, and a tus client resumes from the offset.
+  'body-idle-timeout-seconds': integerOption('BODY_IDLE_TIMEOUT_SECONDS', {
+    min: 1,
+    max: 3600,
+    fallback: 60,
+    doc: 'a request body that delivers no byte for this long is cut: silence, not slowness',
+    more: 'Its staging file is removed; tus uploads resume. At most `REQUEST_TIMEOUT_SECONDS`.',
+  }),
+  // At most an hour: garbage collection takes a staging file untouched for an hour as abandoned.
+  'request-timeout-seconds': integerOption('REQUEST_TIMEOUT_SECONDS', { min: 1, max: 3600, fallback: 3600, doc: 'longest a whole request body may take, however steadily it arrives' }),
+  // Headers fit in the first packet or two: 20 s covers retransmissions on a lossy link.
+  'headers-timeout-seconds': integerOption('HEADERS_TIMEOUT_SECONDS', { min: 1, max: 300, fallback: 20, doc: 'longest a client may take to send its request headers (slowloris); at most `REQUEST_TIMEOUT_SECONDS`' }),
+  'keep-alive-timeout-seconds': integerOption('KEEP_ALIVE_TIMEOUT_SECONDS', {
+    min: 1,
+    max: 600,
+    fallback: 10,
+    doc: 'idle keep-alive connections are closed after this',
+    more: 'Behind a load balancer set it above the balancer\'s idle timeout (AWS ALB: 60 → 65).',
+  }),
+  'max-connections': integerOption('MAX_CONNECTIONS', {
+    min: 0,
+    max: 1_000_000,
+    fallback: 0,
+    about: 'no cap',
+    doc: 'connections over this are closed at once; `0` is no cap',
+    more: 'Set it below `ulimit -n` minus a few hundred, so uploads in flight keep descriptors for their files.',
+  }),
+  'trust-proxy': {
+    env: 'TRUST_PROXY',
+    values: 'off, on, a hop count, or addresses/CIDRs',
+    shownDefault: 'off',
+    doc: 'whom to believe about the client\'s address in `X-Forwarded-For`, e.g. `10.0.0.0/8,127.0.0.1`',
+    more: 'Behind a reverse proxy, so per-IP limits see the client\'s address rather than the proxy\'s.',
+    parse: (value: string) => trustProxy(value),
+    fallback: (): boolean | number | string => false,
+  },
+  'idempotency-ttl-seconds': integerOption('IDEMPOTENCY_TTL_SECONDS', { min: 60, max: 30 * 24 * 3600, fallback: 24 * 3600, about: '24 h', doc: 'how long an `Idempotency-Key` is remembered' }),
+  'feed-cache-bytes': integerOption('FEED_CACHE_BYTES', {
+    min: 0,
+    max: 16 * 1024 ** 3,
+    fallback: 64 * 1024 * 1024,
+    about: '64 MiB',
+    doc: 'memory for cached feed pages in the process (unused with `REDIS_URL`); `0` turns the cache off',
+  }),
+  'redis-url': {
+    env: 'REDIS_URL',
+    values: '`redis://…` or `rediss://…` (TLS)',
+    shownDefault: 'unset',
+    doc: 'Redis for the feed page cache and rate-limit counters, shared by every process; unset keeps both in the process',
+    parse: (value: string): string | undefined => redisUrl(value),
+    fallback: (): string | undefined => undefined,
+  },
+  'redis-key-prefix': {
+    env: 'REDIS_KEY_PREFIX',
+    values: '1-100 of A-Z a-z 0-9 : . _ -',
+    shownDefault: '`imagegram:`',
+    doc: 'prefix of every key written to Redis (`page:…`, `rate-limit:…` below it), so deployments can share a server',
+    parse: (value: string) => redisKeyPrefix(value),
+    fallback: () => 'imagegram:',
+  },
+  'log-level': {
+    env: 'LOG_LEVEL',
+    values: 'fatal, error, warn, info, debug, trace, silent',
+    shownDefault: '`info`',
+    doc: 'pino level; logs are JSON with a request id',
+    parse: (value: string) => logLevel(value),
+    fallback: () => 'info',
+  },
+  'graphql-max-depth': integerOption('GRAPHQL_MAX_DEPTH', { min: 1, max: 100, fallback: 3, doc: 'deepest nesting of objects a GraphQL operation may ask for' }),
+  'graphql-max-cost': integerOption('GRAPHQL_MAX_COST', { min: 1, max: 10_000_000, fallback: 10_000, doc: 'most objects one GraphQL operation may resolve (lists counted at their `first`)' }),
+  'graphql-cache-max-age': integerOption('GRAPHQL_CACHE_MAX_AGE', { min: 0, max: 31_536_000, fallback: 5, doc: '`max-age` (seconds) of anonymous `GET /graphql` responses; `0` disables public caching' }),
+  // Production schemas are not advertised unless asked for; development gets GraphiQL.
+  'graphql-introspection': booleanOption('GRAPHQL_INTROSPECTION', {
+    fallback: ({ env }) => env.NODE_ENV !== 'production',
+    shownDefault: 'on; off when `NODE_ENV=production`',
+    doc: 'schema introspection and GraphiQL at `/graphiql`',
+  }),
+  'debug-query-count': booleanOption('IMAGEGRAM_DEBUG_QUERY_COUNT', { fallback: false, doc: 'debug aid: every response carries `x-query-count`, the SQL statements it ran' }),
+  'run-worker': booleanOption('RUN_WORKER', { fallback: true, doc: '`serve` runs a job worker in the web process; `off` leaves jobs to `imagegram worker` processes' }),
+  'worker-concurrency': integerOption('WORKER_CONCURRENCY', { min: 1, max: 64, fallback: 2, doc: 'jobs one worker runs at once' }),
+  'job-lease-seconds': integerOption('JOB_LEASE_SECONDS', { min: 3, max: 24 * 3600, fallback: 60, doc: 'a job\'s lease, extended while it runs; a dead worker\'s jobs are taken over after it' }),
+  'job-poll-ms': integerOption('JOB_POLL_MS', {
+    min: 10,
+    max: 3_600_000,
+    fallback: 1000,
+    doc: 'how often an idle worker looks for due jobs, in ms',
+    more: 'Jobs enqueued in the same process wake it at once.',
+  }),
+  'job-retry-base-ms': integerOption('JOB_RETRY_BASE_MS', { min: 0, max: 3_600_000, fallback: 5000, doc: 'first retry delay of a failed job in ms, doubling per attempt up to 1 h; parked after 5 attempts' }),
+  // At most 20 s: the whole shutdown must fit in the 30 s deadline after SIGTERM.
+  'job-drain-seconds': integerOption('JOB_DRAIN_SECONDS', { min: 0, max: 20, fallback: 10, doc: 'on SIGTERM, how long the worker waits for running jobs before it gives their leases back' }),
+  'gc-interval-seconds': integerOption('GC_INTERVAL_SECONDS', { min: 0, max: 30 * 24 * 3600, fallback: 3600, about: '1 h', doc: 'how often the periodic garbage collection runs; `0` turns it off' }),
+  'gc-grace': durationOption('GC_GRACE', { fallback: 'P1D', doc: 'how long garbage must have been garbage before it is removed (periodic gc, and `gc` without `--grace`)' }),
+  'read-repair-after': durationOption('READ_REPAIR_AFTER', { fallback: 'PT1H', doc: 'an incomplete upload without bytes is deleted when read once this old' }),
+} satisfies Record<string, ConfigOption<unknown>>;
+
+export type OptionName = keyof typeof configOptions;
+type OptionValues = { [K in OptionName]: ReturnType<(typeof configOptions)[K]['fallback']> };
 
 /** Reads flags (which win) and environment variables into a validated Config. Throws ConfigError. */
 export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process.env): Config {
@@ -182,7 +359,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
   try {
     const parsed = parseArgs({
       args: argv,
-      options: Object.fromEntries(Object.entries(options).map(([name, o]) => [name, { type: o.type }])),
+      options: Object.fromEntries(Object.keys(configOptions).map((name) => [name, { type: 'string' }])),
       allowPositionals: true,
       strict: true,
     });
@@ -190,193 +367,77 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-  const raw = (name: OptionName): string | undefined => {
-    const value = flags[name] ?? env[options[name].env];
-    return value === undefined || value === '' ? undefined : value;
+  const context: OptionContext = { dataDir: '', env };
+  const read = <K extends OptionName>(name: K): OptionValues[K] => {
+    const option: ConfigOption<unknown> = configOptions[name];
+    const value = flags[name] ?? env[option.env];
+    return (value === undefined || value === '' ? option.fallback(context) : option.parse(value, context)) as OptionValues[K];
   };
+  context.dataDir = read('data-dir');
+  const v = Object.fromEntries(Object.keys(configOptions).map((name) => [name, read(name as OptionName)])) as OptionValues;
 
-  const dataDir = resolve(raw('data-dir') ?? './data');
+  if (v['body-idle-timeout-seconds'] > v['request-timeout-seconds']) {
+    throw new ConfigError(`BODY_IDLE_TIMEOUT_SECONDS (${v['body-idle-timeout-seconds']}) must not exceed REQUEST_TIMEOUT_SECONDS (${v['request-timeout-seconds']})`);
+  }
+  // Node refuses a headers timeout longer than the request timeout.
+  if (v['headers-timeout-seconds'] > v['request-timeout-seconds']) {
+    throw new ConfigError(`HEADERS_TIMEOUT_SECONDS (${v['headers-timeout-seconds']}) must not exceed REQUEST_TIMEOUT_SECONDS (${v['request-timeout-seconds']})`);
+  }
   return {
-    port: integer('PORT', raw('port'), 3000, 0, 65_535),
-    host: raw('host') ?? '0.0.0.0',
-    dataDir,
-    databaseUrl: databaseUrl(raw('database-url'), dataDir),
-    blobStoreUrl: blobStoreUrl(raw('blob-store-url'), dataDir),
-    adminToken: adminToken(raw('admin-token')),
-    maxUploadBytes: integer('MAX_UPLOAD_BYTES', raw('max-upload-bytes'), 100 * 1024 * 1024, 1, 10 * 1024 ** 3),
-    maxImagePixels: integer('MAX_IMAGE_PIXELS', raw('max-image-pixels'), 100_000_000, 1, 2 ** 40),
-    maxImageDimension: integer('MAX_IMAGE_DIMENSION', raw('max-image-dimension'), 50_000, 1, 1_000_000),
-    // Sized so the server stays under 512 MB RSS: ~200 MB at rest, plus this, plus headroom (docs/operations.md).
-    // At least 64 MiB: every decode reserves 48 MiB for libvips' own buffers.
-    decodeMemoryBytes: integer('DECODE_MEMORY_BYTES', raw('decode-memory-bytes'), 256 * 1024 * 1024, 64 * 1024 * 1024, 2 ** 44),
-    sessionTtlSeconds: integer('SESSION_TTL_SECONDS', raw('session-ttl-seconds'), 30 * 24 * 3600, 60, 10 * 365 * 24 * 3600),
-    logLevel: logLevel(raw('log-level') ?? 'info'),
-    rateLimitPerMinute: integer('RATE_LIMIT_PER_MINUTE', raw('rate-limit-per-minute'), 300, 0, 1_000_000),
-    loginRateLimitPerMinute: integer('LOGIN_RATE_LIMIT_PER_MINUTE', raw('login-rate-limit-per-minute'), 30, 0, 1_000_000),
-    idempotencyTtlSeconds: integer('IDEMPOTENCY_TTL_SECONDS', raw('idempotency-ttl-seconds'), 24 * 3600, 60, 30 * 24 * 3600),
-    feedCacheBytes: integer('FEED_CACHE_BYTES', raw('feed-cache-bytes'), 64 * 1024 * 1024, 0, 16 * 1024 ** 3),
-    redisUrl: redisUrl(raw('redis-url')),
-    redisKeyPrefix: redisKeyPrefix(raw('redis-key-prefix') ?? 'imagegram:'),
+    port: v.port,
+    host: v.host,
+    dataDir: v['data-dir'],
+    databaseUrl: v['database-url'],
+    blobStoreUrl: v['blob-store-url'],
+    adminToken: v['admin-token'],
+    cursorSecret: v['cursor-secret'],
+    maxUploadBytes: v['max-upload-bytes'],
+    maxImagePixels: v['max-image-pixels'],
+    maxImageDimension: v['max-image-dimension'],
+    decodeMemoryBytes: v['decode-memory-bytes'],
+    sessionTtlSeconds: v['session-ttl-seconds'],
+    logLevel: v['log-level'],
+    rateLimitPerMinute: v['rate-limit-per-minute'],
+    loginRateLimitPerMinute: v['login-rate-limit-per-minute'],
+    idempotencyTtlSeconds: v['idempotency-ttl-seconds'],
+    feedCacheBytes: v['feed-cache-bytes'],
+    redisUrl: v['redis-url'],
+    redisKeyPrefix: v['redis-key-prefix'],
     uploads: {
-      expirySeconds: integer('UPLOAD_EXPIRY_SECONDS', raw('upload-expiry-seconds'), 24 * 3600, 1, 30 * 24 * 3600),
-      sweepIntervalSeconds: integer('UPLOAD_SWEEP_INTERVAL_SECONDS', raw('upload-sweep-interval-seconds'), 300, 0, 24 * 3600),
-      linkMaxBytes: integer('UPLOAD_LINK_MAX_BYTES', raw('upload-link-max-bytes'), 1024 ** 3, 1, 2 ** 50),
-      linkMaxImages: integer('UPLOAD_LINK_MAX_IMAGES', raw('upload-link-max-images'), 500, 1, 10_000_000),
+      expirySeconds: v['upload-expiry-seconds'],
+      sweepIntervalSeconds: v['upload-sweep-interval-seconds'],
+      linkMaxBytes: v['upload-link-max-bytes'],
+      linkMaxImages: v['upload-link-max-images'],
     },
-    clients: clientLimits(raw),
+    clients: {
+      bodyIdleTimeoutSeconds: v['body-idle-timeout-seconds'],
+      requestTimeoutSeconds: v['request-timeout-seconds'],
+      headersTimeoutSeconds: v['headers-timeout-seconds'],
+      keepAliveTimeoutSeconds: v['keep-alive-timeout-seconds'],
+      maxConnections: v['max-connections'],
+      maxConcurrentUploadsPerUser: v['max-concurrent-uploads-per-user'],
+      maxConcurrentUploadsPerIp: v['max-concurrent-uploads-per-ip'],
+      trustProxy: v['trust-proxy'],
+    },
     graphql: {
-      maxDepth: integer('GRAPHQL_MAX_DEPTH', raw('graphql-max-depth'), 3, 1, 100),
-      maxCost: integer('GRAPHQL_MAX_COST', raw('graphql-max-cost'), 10_000, 1, 10_000_000),
-      cacheMaxAgeSeconds: integer('GRAPHQL_CACHE_MAX_AGE', raw('graphql-cache-max-age'), 5, 0, 31_536_000),
-      // Production schemas are not advertised unless asked for; development gets GraphiQL.
-      introspection: boolean('GRAPHQL_INTROSPECTION', raw('graphql-introspection'), env.NODE_ENV !== 'production'),
+      maxDepth: v['graphql-max-depth'],
+      maxCost: v['graphql-max-cost'],
+      cacheMaxAgeSeconds: v['graphql-cache-max-age'],
+      introspection: v['graphql-introspection'],
     },
-    debugQueryCount: boolean('IMAGEGRAM_DEBUG_QUERY_COUNT', raw('debug-query-count'), false),
+    debugQueryCount: v['debug-query-count'],
     jobs: {
-      runWorker: boolean('RUN_WORKER', raw('run-worker'), true),
-      concurrency: integer('WORKER_CONCURRENCY', raw('worker-concurrency'), 2, 1, 64),
-      leaseSeconds: integer('JOB_LEASE_SECONDS', raw('job-lease-seconds'), 60, 3, 24 * 3600),
-      pollMs: integer('JOB_POLL_MS', raw('job-poll-ms'), 1000, 10, 3_600_000),
-      retryBaseMs: integer('JOB_RETRY_BASE_MS', raw('job-retry-base-ms'), 5000, 0, 3_600_000),
-      // At most 20 s: the whole shutdown must fit in the 30 s deadline after SIGTERM.
-      drainSeconds: integer('JOB_DRAIN_SECONDS', raw('job-drain-seconds'), 10, 0, 20),
+      runWorker: v['run-worker'],
+      concurrency: v['worker-concurrency'],
+      leaseSeconds: v['job-lease-seconds'],
+      pollMs: v['job-poll-ms'],
+      retryBaseMs: v['job-retry-base-ms'],
+      drainSeconds: v['job-drain-seconds'],
     },
     gc: {
-      intervalSeconds: integer('GC_INTERVAL_SECONDS', raw('gc-interval-seconds'), 3600, 0, 30 * 24 * 3600),
-      graceMs: duration('GC_GRACE', raw('gc-grace'), 86_400_000),
-      readRepairAfterMs: duration('READ_REPAIR_AFTER', raw('read-repair-after'), 3_600_000),
+      intervalSeconds: v['gc-interval-seconds'],
+      graceMs: v['gc-grace'],
+      readRepairAfterMs: v['read-repair-after'],
     },
   };
-}
-
-function clientLimits(raw: (name: OptionName) => string | undefined): ClientLimitsConfig {
-  // At most an hour: garbage collection takes a staging file untouched for an hour as abandoned.
-  const requestTimeoutSeconds = integer('REQUEST_TIMEOUT_SECONDS', raw('request-timeout-seconds'), 3600, 1, 3600);
-  // 60 s of silence: a phone in a tunnel or handing over between cells is usually back well
-  // within it; a link silent for a minute is gone, and a tus client resumes from the offset.
-  const bodyIdleTimeoutSeconds = integer('BODY_IDLE_TIMEOUT_SECONDS', raw('body-idle-timeout-seconds'), 60, 1, 3600);
-  if (bodyIdleTimeoutSeconds > requestTimeoutSeconds) {
-    throw new ConfigError(`BODY_IDLE_TIMEOUT_SECONDS (${bodyIdleTimeoutSeconds}) must not exceed REQUEST_TIMEOUT_SECONDS (${requestTimeoutSeconds})`);
-  }
-  // Headers fit in the first packet or two: 20 s covers retransmissions on a lossy link.
-  const headersTimeoutSeconds = integer('HEADERS_TIMEOUT_SECONDS', raw('headers-timeout-seconds'), 20, 1, 300);
-  // Node refuses a headers timeout longer than the request timeout.
-  if (headersTimeoutSeconds > requestTimeoutSeconds) {
-    throw new ConfigError(`HEADERS_TIMEOUT_SECONDS (${headersTimeoutSeconds}) must not exceed REQUEST_TIMEOUT_SECONDS (${requestTimeoutSeconds})`);
-  }
-  return {
-    bodyIdleTimeoutSeconds,
-    requestTimeoutSeconds,
-    headersTimeoutSeconds,
-    keepAliveTimeoutSeconds: integer('KEEP_ALIVE_TIMEOUT_SECONDS', raw('keep-alive-timeout-seconds'), 10, 1, 600),
-    maxConnections: integer('MAX_CONNECTIONS', raw('max-connections'), 0, 0, 1_000_000),
-    maxConcurrentUploadsPerUser: integer('MAX_CONCURRENT_UPLOADS_PER_USER', raw('max-concurrent-uploads-per-user'), 4, 0, 10_000),
-    // Higher than per user: many phones share one address behind carrier-grade NAT.
-    maxConcurrentUploadsPerIp: integer('MAX_CONCURRENT_UPLOADS_PER_IP', raw('max-concurrent-uploads-per-ip'), 16, 0, 100_000),
-    trustProxy: trustProxy(raw('trust-proxy')),
-  };
-}
-
-/** Fastify's `trustProxy`: off, on (any proxy), the number of proxy hops, or the proxies' addresses. */
-function trustProxy(value: string | undefined): boolean | number | string {
-  if (value === undefined || ['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
-  if (['true', 'yes', 'on'].includes(value.toLowerCase())) return true;
-  if (/^\d{1,2}$/.test(value)) return Number(value);
-  const entries = value.split(',').map((entry) => entry.trim());
-  if (entries.some((entry) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))) {
-    throw new ConfigError(`TRUST_PROXY must be off, on, a hop count, or comma-separated IP addresses/CIDRs, got "${value}"`);
-  }
-  return entries.join(',');
-}
-
-function duration(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = parseFixedDuration(value);
-  if (parsed === null) throw new ConfigError(`${name} must be an ISO-8601 duration such as PT1H or P1D (or 0s), got "${value}"`);
-  return parsed;
-}
-
-function boolean(name: string, value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
-  if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
-  throw new ConfigError(`${name} must be true or false (1/0), got "${value}"`);
-}
-
-function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
-  }
-  return parsed;
-}
-
-function databaseUrl(value: string | undefined, dataDir: string): string {
-  if (value === undefined) return `sqlite:${resolve(dataDir, 'imagegram.sqlite')}`;
-  if (/^postgres(ql)?:\/\//.test(value)) return value;
-  if (value.startsWith('sqlite:')) return `sqlite:${resolve(value.slice('sqlite:'.length))}`;
-  throw new ConfigError(`DATABASE_URL must start with postgres://, postgresql:// or sqlite:, got "${value}"`);
-}
-
-function blobStoreUrl(value: string | undefined, dataDir: string): string {
-  if (value === undefined) return `file:${resolve(dataDir, 'blobs')}`;
-  if (value.startsWith('file:')) {
-    const path = value.slice('file:'.length).replace(/^\/\//, '');
-    return `file:${isAbsolute(path) ? path : resolve(path)}`;
-  }
-  if (value.startsWith('s3://')) return s3BlobStoreUrl(value);
-  throw new ConfigError(`BLOB_STORE_URL must start with file: or s3://, got "${value}"`);
-}
-
-/** Checks an `s3://` blob store URL and spells out its defaults, so app.ts reads it without guessing. */
-function s3BlobStoreUrl(value: string): string {
-  // Never echo keys someone put in the URL into a log.
-  const shown = value.replace(/^s3:\/\/[^/?#]*@/, 's3://***@');
-  const invalid = (why: string) => new ConfigError(`BLOB_STORE_URL ${why}; expected s3://<bucket>[/<prefix>]?endpoint=<http(s) URL>&region=<region>&forcePathStyle=true|false, got "${shown}"`);
-  if (!URL.canParse(value)) throw invalid('is not a URL');
-  const url = new URL(value);
-  // Bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(url.hostname)) throw invalid(`has no valid bucket name ("${url.hostname}": 3-63 of a-z 0-9 . -)`);
-  if (url.username || url.password || url.port || url.hash) throw invalid('must not carry credentials, a port or a fragment (keys go in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)');
-  const segments = url.pathname.split('/').filter((segment) => segment !== '');
-  if (segments.some((segment) => !/^[A-Za-z0-9._-]+$/.test(segment) || segment === '.' || segment === '..')) throw invalid('has a key prefix with characters other than A-Z a-z 0-9 . _ - /');
-  const unknown = [...url.searchParams.keys()].filter((name) => !['endpoint', 'region', 'forcePathStyle'].includes(name));
-  if (unknown.length > 0) throw invalid(`has unknown parameters (${unknown.join(', ')})`);
-  const endpoint = url.searchParams.get('endpoint') || undefined;
-  const endpointUrl = endpoint !== undefined && URL.canParse(endpoint) ? new URL(endpoint) : undefined;
-  if (endpoint !== undefined && !(endpointUrl && ['http:', 'https:'].includes(endpointUrl.protocol) && !endpointUrl.search && !endpointUrl.hash)) {
-    throw invalid(`has an endpoint that is not an http(s) URL ("${endpoint}")`);
-  }
-  const region = url.searchParams.get('region') || 'us-east-1';
-  if (!/^[a-z0-9-]+$/.test(region)) throw invalid(`has an invalid region ("${region}")`);
-  const pathStyle = url.searchParams.get('forcePathStyle') || (endpoint !== undefined ? 'true' : 'false');
-  if (pathStyle !== 'true' && pathStyle !== 'false') throw invalid(`has forcePathStyle "${pathStyle}" (true or false)`);
-  const normalised = new URLSearchParams({ ...(endpoint !== undefined ? { endpoint } : {}), region, forcePathStyle: pathStyle });
-  return `s3://${url.hostname}/${segments.map((segment) => `${segment}/`).join('')}?${normalised}`;
-}
-
-function adminToken(value: string | undefined): string | undefined {
-  if (value !== undefined && value.length < 16) throw new ConfigError('ADMIN_TOKEN must be at least 16 characters');
-  return value;
-}
-
-function logLevel(value: string): string {
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-  if (!levels.includes(value)) throw new ConfigError(`LOG_LEVEL must be one of ${levels.join(', ')}, got "${value}"`);
-  return value;
-}
-
-function redisUrl(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  // Never echo a password someone put in the URL into a log.
-  const shown = value.replace(/^([a-z]+:\/\/)[^/?#@]*@/, '$1***@');
-  if (!/^rediss?:\/\//.test(value) || !URL.canParse(value)) throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${shown}"`);
-  return value;
-}
-
-function redisKeyPrefix(value: string): string {
-  // Plain characters only, so `redis-cli --scan --pattern '<prefix>*'` finds exactly our keys.
-  if (!/^[A-Za-z0-9:._-]{1,100}$/.test(value)) throw new ConfigError(`REDIS_KEY_PREFIX must be 1-100 of A-Z a-z 0-9 : . _ -, got "${value}"`);
-  return value;
 }

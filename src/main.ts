@@ -1,6 +1,6 @@
 import { runCli } from './transports/cli/main.js';
 
-/** Entry point: `node dist/main.js [command] [options]`; without a command it serves. */
+/** Entry point: `node dist/main.js <command> [options]`; `--help` lists the commands and options. */
 runCli(process.argv.slice(2)).then(
   (code) => {
     if (code !== 0) process.exit(code);

@@ -140,11 +140,15 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     assert.equal(withCamera.format, 'jpeg');
   });
 
-  test('a re-run skips every file handled before (rejected ones too) and creates nothing; exit 0', async () => {
+  test('a re-run skips the files imported before and creates nothing, but the rejected files still count: exit 1 until they are gone', async () => {
     const createdBefore = (await imagesCreated()).length;
     const run = await runImport(server.env, [dir]);
-    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
-    assert.deepEqual(run.summary, { imported: 0, duplicate: 0, skipped: 6, rejected: 0, failed: 0 }, run.stdout);
+    assert.equal(run.status, 1, `${run.stdout}\n${run.stderr}`);
+    assert.deepEqual(run.summary, { imported: 0, duplicate: 0, skipped: 4, rejected: 2, failed: 0 }, run.stdout);
+    const rejected = run.stdout.slice(run.stdout.indexOf('Rejected:'));
+    assert.match(rejected, /notes\.txt\s+UNSUPPORTED_FORMAT\s+.*\(rejected by an earlier run\)/);
+    assert.match(rejected, /broken\.png\s+CORRUPT_IMAGE\s+.*\(rejected by an earlier run\)/);
+    assert.match(run.stdout, /The import is not complete while these 2 files are in .* \(2 rejected by an earlier run and unchanged since, so not read again\): replace or remove them and run it again\./);
     assert.equal((await imagesCreated()).length, createdBefore);
   });
 
@@ -156,8 +160,8 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     const later = new Date(Date.now() + 60_000);
     await utimes(join(dir, 'nested/deeper/forest.png'), later, later);
     const run = await runImport(server.env, [dir]);
-    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
-    assert.deepEqual(run.summary, { imported: 1, duplicate: 0, skipped: 5, rejected: 0, failed: 0 }, run.stdout);
+    assert.equal(run.status, 1, `${run.stdout}\n${run.stderr}`);
+    assert.deepEqual(run.summary, { imported: 1, duplicate: 0, skipped: 3, rejected: 2, failed: 0 }, run.stdout);
     const created = (await imagesCreated()).slice(createdBefore);
     assert.deepEqual(created.map((event) => [event.payload.sha256, event.actorId]), [[sha256(changed), systemOwnerId]]);
   });
@@ -186,8 +190,8 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
 
     // A re-run finds the same collection (none is made twice) and leaves its images as they are.
     const again = await runImport(server.env, [dir, '--as', alice.username, '--collection', 'Trip']);
-    assert.equal(again.status, 0, `${again.stdout}\n${again.stderr}`);
-    assert.deepEqual(again.summary, { imported: 0, duplicate: 0, skipped: 6, rejected: 0, failed: 0 }, again.stdout);
+    assert.equal(again.status, 1, `${again.stdout}\n${again.stderr}`);
+    assert.deepEqual(again.summary, { imported: 0, duplicate: 0, skipped: 4, rejected: 2, failed: 0 }, again.stdout);
     assert.equal(again.collectionId, run.collectionId);
     assert.equal((await imagesCreated()).length, createdBefore + 3);
     const mine = await graphql<{ collections: { edges: { node: { id: string; name: string } }[] } }>(server.baseUrl, '{ collections(first: 100) { edges { node { id name } } } }', {}, alice);
@@ -198,9 +202,9 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
   test('--collection on a re-run gathers the images of files imported by earlier runs (skipped now) as well', async () => {
     const createdBefore = await imagesCreated();
     const run = await runImport(server.env, [dir, '--collection', 'Everything']);
-    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    assert.equal(run.status, 1, `${run.stdout}\n${run.stderr}`);
     assert.equal(run.owner, 'system:import');
-    assert.deepEqual(run.summary, { imported: 0, duplicate: 0, skipped: 6, rejected: 0, failed: 0 }, run.stdout);
+    assert.deepEqual(run.summary, { imported: 0, duplicate: 0, skipped: 4, rejected: 2, failed: 0 }, run.stdout);
     assert.equal((await imagesCreated()).length, createdBefore.length);
     // What the ledger says each file became now: beach (and its copy), camera, and the changed forest.
     const current = ['beach.png', 'nested/camera.jpg', 'nested/deeper/forest.png'].map((name) => sha256(files.get(name)!));
@@ -222,5 +226,20 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     assert.match(notADir.stderr, /is not a directory/);
     assert.equal((await imagesCreated()).length, createdBefore);
     assert.deepEqual(await readFile(join(dir, 'notes.txt')), files.get('notes.txt'));
+  });
+
+  test('once the rejected files are replaced or removed, a re-run completes the import and exits 0', async () => {
+    const createdBefore = (await imagesCreated()).length;
+    await rm(join(dir, 'notes.txt'));
+    const fixed = await png(77);
+    await writeFile(join(dir, 'nested/broken.png'), fixed);
+    const later = new Date(Date.now() + 120_000);
+    await utimes(join(dir, 'nested/broken.png'), later, later);
+    const run = await runImport(server.env, [dir]);
+    assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
+    assert.deepEqual(run.summary, { imported: 1, duplicate: 0, skipped: 4, rejected: 0, failed: 0 }, run.stdout);
+    assert.ok(!run.stdout.includes('Rejected:'), run.stdout);
+    const created = (await imagesCreated()).slice(createdBefore);
+    assert.deepEqual(created.map((event) => event.payload.sha256), [sha256(fixed)]);
   });
 });

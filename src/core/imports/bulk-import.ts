@@ -21,9 +21,12 @@ export interface ImportFile {
 export interface ImportSummary {
   imported: number;
   duplicate: number;
-  /** Files the ingest refused (not an image, corrupt, too large…), with the reason. */
-  rejected: { path: string; code: string; detail: string }[];
-  /** Files a previous run already handled, unchanged since. */
+  /**
+   * Files the ingest refused (not an image, corrupt, too large…), with the reason; `earlier` when a
+   * previous run refused the file and it is unchanged since (it is not read again).
+   */
+  rejected: { path: string; code: string; detail: string; earlier: boolean }[];
+  /** Files a previous run already imported (or found a duplicate), unchanged since. */
   skipped: number;
   /** Files that failed for reasons that may pass (storage down): not recorded, so a re-run retries them. */
   failed: { path: string; detail: string }[];
@@ -53,9 +56,10 @@ const noPassword = '!import-owner-has-no-password';
 const collectionBatch = 100;
 
 /**
- * Bulk import (SPEC §7 `imagegram import <dir>`): every file goes through the normal ingest path
- * (format from the bytes, limits, dedup, derivative), a few at a time, and its outcome is recorded
- * in the ledger, so re-running the same import skips what is done, resuming after a crash or ^C.
+ * Bulk import (`imagegram import <dir>`): every file goes through the normal ingest path (format
+ * from the bytes, limits, dedup, derivative), a few at a time, and its outcome is recorded in the
+ * ledger, so re-running the same import skips what is done, resuming after a crash or ^C. Files
+ * rejected before are not read again until they change, but reported as rejected on every run.
  */
 export class BulkImport {
   private readonly now: () => number;
@@ -102,7 +106,9 @@ export class BulkImport {
       await Promise.all(batch.map((file) => limit(async () => {
         const entry = known.get(file.path);
         if (entry && entry.size === file.size && entry.modifiedAt === file.modifiedAt) {
-          summary.skipped += 1;
+          // A rejected file stays rejected until it changes: the run is not done while it is there.
+          if (entry.outcome === 'rejected') summary.rejected.push({ path: file.path, ...rejection(entry.detail), earlier: true });
+          else summary.skipped += 1;
           if (entry.imageId) imageIds.push(entry.imageId);
         } else {
           const outcome = await this.importOne(owner, file, summary);
@@ -132,7 +138,7 @@ export class BulkImport {
         return null;
       }
       entry.detail = `${error.code}: ${error.message}`;
-      summary.rejected.push({ path: file.path, code: error.code, detail: error.message });
+      summary.rejected.push({ path: file.path, code: error.code, detail: error.message, earlier: false });
     }
     await this.deps.store.importLedger.record({ ...entry, recordedAt: this.now() });
     return entry;
@@ -159,4 +165,10 @@ export class BulkImport {
       if (existing.length > 0) await this.deps.collections.addImages(owner, collectionId, existing);
     }
   }
+}
+
+/** A ledger entry's `detail` ("CODE: message") as the summary shows it. */
+function rejection(detail: string | null): { code: string; detail: string } {
+  const match = /^([A-Z_]+): ([\s\S]*)$/.exec(detail ?? '');
+  return match ? { code: match[1]!, detail: match[2]! } : { code: 'REJECTED', detail: detail ?? '' };
 }

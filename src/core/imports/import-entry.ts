@@ -1,4 +1,4 @@
-/** What became of one file of a bulk import, so a re-run skips it (SPEC §7 `imagegram import`). */
+/** What became of one file of a bulk import, so a re-run skips it (`imagegram import`). */
 export interface ImportEntry {
   ownerId: string;
   /** The file's absolute path when it was imported. */

@@ -9,6 +9,7 @@ import { AppError } from '../errors.js';
 export class OpaqueCursor {
   private readonly key: Buffer;
 
+  /** `secret`: the deployment's cursor secret, never a credential, so rotating one keeps cursors valid. */
   constructor(secret: string) {
     this.key = createHmac('sha256', 'imagegram cursor key').update(secret).digest();
   }

@@ -11,11 +11,14 @@ import { cliLogger } from './cli-logger.js';
 export const importUsage = `  import <dir> [--as <username>] [--collection <name>]
             import every image under <dir> (recursively) through the normal upload path, as
             <username> (default: the system user "system:import"), optionally into a collection;
-            re-running skips files already handled`;
+            re-running skips files already imported; exit 1 while any file is rejected or failed`;
 
 const flags = { as: { type: 'string' }, collection: { type: 'string' } } as const;
 
-/** `imagegram import <dir>`: exit 0 when every file was imported, a duplicate or skipped; 1 if some were rejected or failed. */
+/**
+ * `imagegram import <dir>`: exit 0 when every file is imported (now or before) or a duplicate; 1 while
+ * some are rejected (by this run or, unchanged since, an earlier one) or failed.
+ */
 export async function importCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, flags);
   if (!parsed.ok) return fail('import', parsed.message);
@@ -37,7 +40,16 @@ export async function importCommand(argv: string[]): Promise<number> {
       `Processed ${files.length} files from ${root} as ${owner.username}${summary.collectionId ? ` into collection ${JSON.stringify(parsed.flags.collection)} (${summary.collectionId})` : ''}:`,
       formatTable(['imported', 'duplicate', 'skipped (done before)', 'rejected', 'failed'], [[summary.imported, summary.duplicate, summary.skipped, summary.rejected.length, summary.failed.length]]),
     ];
-    if (summary.rejected.length > 0) lines.push('', 'Rejected:', formatTable(['file', 'code', 'reason'], summary.rejected.map((file) => [file.path, file.code, file.detail])));
+    if (summary.rejected.length > 0) {
+      const earlier = summary.rejected.filter((file) => file.earlier).length;
+      lines.push(
+        '',
+        'Rejected:',
+        formatTable(['file', 'code', 'reason'], summary.rejected.map((file) => [file.path, file.code, file.earlier ? `${file.detail} (rejected by an earlier run)` : file.detail])),
+        '',
+        `The import is not complete while ${summary.rejected.length === 1 ? 'this file is' : `these ${summary.rejected.length} files are`} in ${root}${earlier > 0 ? ` (${earlier} rejected by an earlier run and unchanged since, so not read again)` : ''}: replace or remove them and run it again.`,
+      );
+    }
     if (summary.failed.length > 0) lines.push('', 'Failed (run the import again to retry them):', ...summary.failed.map((file) => `  ${file.path}: ${file.detail}`));
     process.stdout.write(`${lines.join('\n')}\n`);
     return summary.rejected.length + summary.failed.length === 0 ? 0 : 1;

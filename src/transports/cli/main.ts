@@ -1,6 +1,8 @@
+import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { createApp } from '../../app.js';
-import { ConfigError, loadConfig } from '../../config.js';
+import { ConfigError, loadConfig, type Config } from '../../config.js';
+import { configHelp } from './config-docs.js';
 import { createUploadLinkCommand, createUploadLinkUsage } from './create-upload-link.js';
 import { eventsCommand, eventsUsage } from './events.js';
 import { gcCommand, gcUsage } from './gc.js';
@@ -11,89 +13,120 @@ import { statsCommand, statsUsage } from './stats.js';
 import { verifyCommand, verifyUsage } from './verify.js';
 import { workerCommand } from './worker.js';
 
-const usage = `Usage: imagegram <command> [options]
+interface Command {
+  /** Its synopsis and a few lines on what it does, indented for the command list. */
+  usage: string;
+  /** Whether its help lists every configuration option (the server's commands), not just points at them. */
+  configHelp?: boolean;
+  /** Runs it with the arguments after its name; resolves with the exit code. */
+  run(argv: string[]): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  serve: {
+    usage: `  serve
+            start the HTTP server, with a job worker unless RUN_WORKER=off`,
+    configHelp: true,
+    run: (argv) =>
+      withConfig(argv, async (config, logger) => {
+        // Loaded on demand: the HTTP stack (Fastify, Mercurius, GraphQL, swagger) is over half the
+        // start-up time of a CLI command such as `gc` or `verify`, which never needs it.
+        const { serve } = await import('./serve.js');
+        await serve(config, logger);
+        return 0;
+      }),
+  },
+  worker: {
+    usage: `  worker
+            run a job worker alone (no HTTP)`,
+    configHelp: true,
+    run: (argv) =>
+      withConfig(argv, async (config, logger) => {
+        await workerCommand(config, logger);
+        return 0;
+      }),
+  },
+  migrate: {
+    usage: `  migrate
+            apply database migrations and exit`,
+    run: (argv) =>
+      withConfig(argv, async (config, logger) => {
+        const app = await createApp(config, logger);
+        await app.close();
+        process.stdout.write('migrations applied\n');
+        return 0;
+      }),
+  },
+  gc: { usage: gcUsage, run: gcCommand },
+  verify: { usage: verifyUsage, run: verifyCommand },
+  stats: { usage: statsUsage, run: statsCommand },
+  events: { usage: eventsUsage, run: eventsCommand },
+  jobs: { usage: jobsUsage, run: jobsCommand },
+  reprocess: { usage: reprocessUsage, run: reprocessCommand },
+  import: { usage: importUsage, run: importCommand },
+  'create-upload-link': { usage: createUploadLinkUsage, run: createUploadLinkCommand },
+};
+
+const configHeading = 'Configuration options, taken by every command (a flag wins over its environment variable, in brackets):';
+
+/** `imagegram --help`; `full: false` points at the configuration options instead of listing them. */
+export function usage({ full = true } = {}): string {
+  return `Usage: imagegram <command> [options]
+       imagegram <command> --help
 
 Commands:
-  serve     start the HTTP server (default), with a job worker unless RUN_WORKER=off
-  worker    run a job worker alone (no HTTP)
-  migrate   apply database migrations and exit
-${gcUsage}
-${verifyUsage}
-${statsUsage}
-${eventsUsage}
-${jobsUsage}
-${reprocessUsage}
-${importUsage}
-${createUploadLinkUsage}
+${Object.values(commands).map((command) => command.usage).join('\n')}
 
-Options (each also read from the environment variable in brackets):
-  --port [PORT]  --host [HOST]  --data-dir [DATA_DIR]  --database-url [DATABASE_URL]
-  --blob-store-url [BLOB_STORE_URL]  --admin-token [ADMIN_TOKEN]  --log-level [LOG_LEVEL]
-  --max-upload-bytes [MAX_UPLOAD_BYTES]  --max-image-pixels [MAX_IMAGE_PIXELS]
-  --max-image-dimension [MAX_IMAGE_DIMENSION]  --decode-memory-bytes [DECODE_MEMORY_BYTES]
-  --session-ttl-seconds [SESSION_TTL_SECONDS]
-  --rate-limit-per-minute [RATE_LIMIT_PER_MINUTE]  --login-rate-limit-per-minute [LOGIN_RATE_LIMIT_PER_MINUTE]
-  --idempotency-ttl-seconds [IDEMPOTENCY_TTL_SECONDS]  --feed-cache-bytes [FEED_CACHE_BYTES]
-  --redis-url [REDIS_URL]  --redis-key-prefix [REDIS_KEY_PREFIX]
-  --upload-expiry-seconds [UPLOAD_EXPIRY_SECONDS]  --upload-sweep-interval-seconds [UPLOAD_SWEEP_INTERVAL_SECONDS]
-  --upload-link-max-bytes [UPLOAD_LINK_MAX_BYTES]  --upload-link-max-images [UPLOAD_LINK_MAX_IMAGES]
-  --run-worker [RUN_WORKER]  --worker-concurrency [WORKER_CONCURRENCY]  --job-lease-seconds [JOB_LEASE_SECONDS]
-  --job-poll-ms [JOB_POLL_MS]  --job-retry-base-ms [JOB_RETRY_BASE_MS]  --job-drain-seconds [JOB_DRAIN_SECONDS]
-  --gc-interval-seconds [GC_INTERVAL_SECONDS]  --gc-grace [GC_GRACE]  --read-repair-after [READ_REPAIR_AFTER]
-  --max-concurrent-uploads-per-user [MAX_CONCURRENT_UPLOADS_PER_USER]  --max-concurrent-uploads-per-ip [MAX_CONCURRENT_UPLOADS_PER_IP]
-  --body-idle-timeout-seconds [BODY_IDLE_TIMEOUT_SECONDS]  --request-timeout-seconds [REQUEST_TIMEOUT_SECONDS]
-  --headers-timeout-seconds [HEADERS_TIMEOUT_SECONDS]  --keep-alive-timeout-seconds [KEEP_ALIVE_TIMEOUT_SECONDS]
-  --max-connections [MAX_CONNECTIONS]  --trust-proxy [TRUST_PROXY]`;
+${full ? `${configHeading}\n${configHelp()}` : 'Configuration options (--port, --data-dir, --database-url…): imagegram --help'}`;
+}
 
-/** Commands with flags of their own, which the configuration parser alone would refuse. */
-const commandsWithFlags: Record<string, (argv: string[]) => Promise<number>> = {
-  'create-upload-link': createUploadLinkCommand,
-  gc: gcCommand,
-  verify: verifyCommand,
-  stats: statsCommand,
-  events: eventsCommand,
-  jobs: jobsCommand,
-  reprocess: reprocessCommand,
-  import: importCommand,
-};
+/** `imagegram <command> --help`. */
+export function commandUsage(name: string): string {
+  const command = commands[name]!;
+  const options = command.configHelp
+    ? `${configHeading}\n${configHelp()}`
+    : 'It also takes the configuration options (--data-dir, --database-url, --blob-store-url…): see imagegram --help.';
+  return `Usage: imagegram ${command.usage.trimStart()}\n\n${options}`;
+}
+
+const isHelp = (arg: string) => arg === '--help' || arg === '-h';
 
 /** Runs one CLI command; resolves with the process exit code (serve never resolves until shutdown). */
 export async function runCli(argv: string[]): Promise<number> {
-  const [command = 'serve', ...rest] = argv[0]?.startsWith('-') ? ['serve', ...argv] : argv;
-  if (command === 'help' || command === '--help') {
-    process.stdout.write(`${usage}\n`);
+  const [name, ...rest] = argv;
+  // Without a command, help rather than a server on every interface; a usage error for scripts.
+  if (name === undefined) return usageError('give a command (imagegram serve starts the server)');
+  if (isHelp(name) || name === 'help') {
+    const topic = name === 'help' ? rest[0] : undefined;
+    if (topic !== undefined && !Object.hasOwn(commands, topic)) return usageError(`unknown command "${topic}"`);
+    process.stdout.write(`${topic === undefined ? usage() : commandUsage(topic)}\n`);
     return 0;
   }
-  const withFlags = commandsWithFlags[command];
-  if (withFlags) return withFlags(rest);
+  if (name.startsWith('-')) return usageError(`give the command first, e.g. imagegram serve ${argv.join(' ')}`);
+  if (!Object.hasOwn(commands, name)) return usageError(`unknown command "${name}"`);
+  // Up to `--`: anything after it is an argument (a directory called --help, say).
+  const end = rest.indexOf('--');
+  if ((end < 0 ? rest : rest.slice(0, end)).some(isHelp)) {
+    process.stdout.write(`${commandUsage(name)}\n`);
+    return 0;
+  }
+  return commands[name]!.run(rest);
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`imagegram: ${message}\n\n${usage({ full: false })}\n`);
+  return 1;
+}
+
+/** Parses the configuration flags and runs `run`; an invalid configuration exits 1 with its message. */
+async function withConfig(argv: string[], run: (config: Config, logger: Logger) => Promise<number>): Promise<number> {
   let config;
   try {
-    config = loadConfig(rest);
+    config = loadConfig(argv);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`imagegram: invalid configuration: ${error.message}\n`);
     return 1;
   }
-  const logger = pino({ level: config.logLevel });
-  switch (command) {
-    case 'serve': {
-      // Loaded on demand: the HTTP stack (Fastify, Mercurius, GraphQL, swagger) is over half the
-      // start-up time of a CLI command such as `gc` or `verify`, which never needs it.
-      const { serve } = await import('./serve.js');
-      await serve(config, logger);
-      return 0;
-    }
-    case 'worker':
-      await workerCommand(config, logger);
-      return 0;
-    case 'migrate': {
-      const app = await createApp(config, logger);
-      await app.close();
-      process.stdout.write('migrations applied\n');
-      return 0;
-    }
-    default:
-      process.stderr.write(`imagegram: unknown command "${command}"\n\n${usage}\n`);
-      return 1;
-  }
+  return run(config, pino({ level: config.logLevel }));
 }
