@@ -7,25 +7,15 @@ const cacheable = Symbol('graphql response may be cached publicly');
  * HTTP caching of GraphQL reads: an anonymous GET that succeeded is `public` for `maxAgeSeconds`
  * with a strong ETag over the body and its type, varies on Accept and Authorization, and is
  * answered 304 on a matching If-None-Match (RFC 9110 §13.1.2). Anything sent with credentials is
- * `private, no-store`; errors, POSTs and anything else are `no-store`. Cached bodies may be up to
- * `maxAgeSeconds` old: the price of letting browsers and CDNs absorb read traffic.
+ * `private, no-store`; errors, POSTs and anything else are `no-store`. Bodies cached by browsers and
+ * CDNs may be up to `maxAgeSeconds` old: the price of letting them absorb read traffic (the
+ * server's own cache of feed queries, cached-feed-queries.ts, is exact).
  */
 export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAgeSeconds: number): void {
   scope.addHook('preSerialization', async (request, reply, payload) => {
     if (request.routeOptions.url !== path) return payload;
     const failed = typeof payload === 'object' && payload !== null && 'errors' in payload && payload.errors !== undefined;
-    if (hasCredentials(request)) {
-      reply.header('cache-control', 'private, no-store');
-    } else if (request.method === 'GET' && reply.statusCode === 200 && !failed && maxAgeSeconds > 0) {
-      reply.header('cache-control', `public, max-age=${maxAgeSeconds}`);
-      // A shared cache may serve a `public` response to requests with Authorization (RFC 9111
-      // §3.5): the viewer-dependent `me` must not leak across users. The Content-Type follows
-      // Accept (media-types.ts), so a cache must not answer one client with the other's type.
-      addVary(reply, ['Accept', 'Authorization']);
-      (request as FastifyRequest & { [cacheable]?: boolean })[cacheable] = true;
-    } else {
-      reply.header('cache-control', 'no-store');
-    }
+    setCachingHeaders(request, reply, maxAgeSeconds, failed);
     return payload;
   });
 
@@ -42,6 +32,25 @@ export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAge
   });
 }
 
+/**
+ * The caching headers of a response at the GraphQL path (see cacheAnonymousReads), and marks it for
+ * an ETag. Exported for answers sent already serialized, which skip preSerialization.
+ */
+export function setCachingHeaders(request: FastifyRequest, reply: FastifyReply, maxAgeSeconds: number, failed: boolean): void {
+  if (hasCredentials(request)) {
+    reply.header('cache-control', 'private, no-store');
+  } else if (request.method === 'GET' && reply.statusCode === 200 && !failed && maxAgeSeconds > 0) {
+    reply.header('cache-control', `public, max-age=${maxAgeSeconds}`);
+    // A shared cache may serve a `public` response to requests with Authorization (RFC 9111
+    // §3.5): the viewer-dependent `me` must not leak across users. The Content-Type follows
+    // Accept (media-types.ts), so a cache must not answer one client with the other's type.
+    addVary(reply, ['Accept', 'Authorization']);
+    (request as FastifyRequest & { [cacheable]?: boolean })[cacheable] = true;
+  } else {
+    reply.header('cache-control', 'no-store');
+  }
+}
+
 /** Adds to Vary rather than replacing it: CORS may already vary on Origin. */
 function addVary(reply: FastifyReply, names: string[]): void {
   const sent = reply.getHeader('vary');
@@ -50,7 +59,8 @@ function addVary(reply: FastifyReply, names: string[]): void {
   reply.header('vary', [...present, ...missing].join(', '));
 }
 
-function hasCredentials(request: FastifyRequest): boolean {
+/** Whether `request` says who is asking (a session or admin token): its answer is nobody else's. */
+export function hasCredentials(request: FastifyRequest): boolean {
   return request.headers.authorization !== undefined || request.headers['x-access-token'] !== undefined;
 }
 
