@@ -182,14 +182,20 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
       assert.equal(new Set(answers.map((a) => a.body)).size, 1);
       // One execution; the others read the version and then joined it or hit what it stored.
       assert.ok(answers.reduce((sum, a) => sum + a.queries, 0) <= oneMiss + 7, answers.map((a) => a.queries).join());
+      // A failed execution is not shared: the requests waiting on it run and answer on their own.
+      const failures = await Promise.all(Array.from({ length: 8 }, () => get(graphqlGetUrl(server.baseUrl, feedQuery, { first: 1000 }))));
+      assert.equal(new Set(failures.map((a) => a.body)).size, 1);
+      assert.match(failures[0]!.body, /"errors"/);
     });
 
     if (options.redis) {
-      test('entries live in Redis under the page prefix', async () => {
+      test('entries live in Redis under the page prefix: the ETag, then the body as sent', async () => {
+        const url = graphqlGetUrl(server.baseUrl, feedQuery, { first: 1 });
+        const sent = await get(url);
         const keys = await keysUnder(redis!, `${prefix}page:graphql-feed:`);
-        assert.ok(keys.length > 0);
-        const body = await redis!.get(keys[0]!);
-        assert.match(body ?? '', /^\{"data":\{"posts"/);
+        const entries = await Promise.all(keys.map((key) => redis!.get(key)));
+        assert.ok(entries.includes(`${sent.headers.etag}\n${sent.body}`), 'the answer is stored whole');
+        assert.ok((await redis!.pttl(keys[0]!)) > 0, 'entries expire');
       });
     }
   });

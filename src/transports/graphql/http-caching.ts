@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
+/** Set on a response that may be cached publicly: true, or its ETag when already known. */
 const cacheable = Symbol('graphql response may be cached publicly');
+type Marked = FastifyRequest & { [cacheable]?: true | string };
 
 /**
  * HTTP caching of GraphQL reads: an anonymous GET that succeeded is `public` for `maxAgeSeconds`
@@ -20,9 +22,9 @@ export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAge
   });
 
   scope.addHook('onSend', async (request, reply, payload) => {
-    if (!(request as FastifyRequest & { [cacheable]?: boolean })[cacheable] || typeof payload !== 'string') return payload;
-    // Strong validators differ between representations (RFC 9110 §8.8.3): the type is hashed too.
-    const etag = `"${createHash('sha256').update(String(reply.getHeader('content-type'))).update('\n').update(payload).digest('base64url').slice(0, 32)}"`;
+    const mark = (request as Marked)[cacheable];
+    if (!mark || typeof payload !== 'string') return payload;
+    const etag = typeof mark === 'string' ? mark : etagOf(String(reply.getHeader('content-type')), payload);
     reply.header('etag', etag);
     if (etagMatches(request.headers['if-none-match'], etag)) {
       reply.code(304);
@@ -32,11 +34,18 @@ export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAge
   });
 }
 
+/** The strong ETag of `body` sent as `contentType`. */
+export function etagOf(contentType: string, body: string): string {
+  // Strong validators differ between representations (RFC 9110 §8.8.3): the type is hashed too.
+  return `"${createHash('sha256').update(contentType).update('\n').update(body).digest('base64url').slice(0, 32)}"`;
+}
+
 /**
  * The caching headers of a response at the GraphQL path (see cacheAnonymousReads), and marks it for
- * an ETag. Exported for answers sent already serialized, which skip preSerialization.
+ * an ETag (`etag`, when the caller already knows it, saves hashing the body again). Exported for
+ * answers sent already serialized, which skip preSerialization.
  */
-export function setCachingHeaders(request: FastifyRequest, reply: FastifyReply, maxAgeSeconds: number, failed: boolean): void {
+export function setCachingHeaders(request: FastifyRequest, reply: FastifyReply, maxAgeSeconds: number, failed: boolean, etag?: string): void {
   if (hasCredentials(request)) {
     reply.header('cache-control', 'private, no-store');
   } else if (request.method === 'GET' && reply.statusCode === 200 && !failed && maxAgeSeconds > 0) {
@@ -45,7 +54,7 @@ export function setCachingHeaders(request: FastifyRequest, reply: FastifyReply, 
     // §3.5): the viewer-dependent `me` must not leak across users. The Content-Type follows
     // Accept (media-types.ts), so a cache must not answer one client with the other's type.
     addVary(reply, ['Accept', 'Authorization']);
-    (request as FastifyRequest & { [cacheable]?: boolean })[cacheable] = true;
+    (request as Marked)[cacheable] = etag ?? true;
   } else {
     reply.header('cache-control', 'no-store');
   }
