@@ -2,12 +2,13 @@
  * `node --import tsx bench/feed/graphql-vs-rest.ts [--pairs 5] [--seconds 5] [--rate 1000]` (issue 5):
  * the feed as one GraphQL query — 20 posts with image, author and last comments, sent as an
  * anonymous GET — against the REST feed `GET /posts?limit=20`, on the seeded 100k-post SQLite
- * database. Three ways, one server: REST; GraphQL answered from the page cache; GraphQL executed
- * (the same GET with a Cookie header, which is never answered from the cache). First each at a
- * paced rate, then flat out in interleaved rounds (the order rotating each round) whose per-round
- * ratios to REST are summarised by their median. About 2 minutes with the defaults once seeded.
- * Prints markdown tables.
+ * database. Four ways, one server: REST; GraphQL from the page cache, by query text and by
+ * persisted-query hash (a shorter URL); GraphQL executed (the same GET with a Cookie header, which
+ * is never answered from the cache). First REST and cached GraphQL at a paced rate, then all flat
+ * out in interleaved rounds (the order rotating each round), each round's ratios to REST summarised
+ * by their median. About 2.5 minutes with the defaults once seeded. Prints markdown tables.
  */
+import { createHash } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { startBenchServer } from '../imagegram-server.js';
 import { fmt, median } from '../stats.js';
@@ -33,13 +34,17 @@ interface Variant {
 const rest: Variant = { name: 'REST GET /posts?limit=20', path: '/posts?limit=20' };
 const graphqlPath = `/graphql?query=${encodeURIComponent(feedQuery)}`;
 const cached: Variant = { name: 'GraphQL GET posts(first: 20), page cache', path: graphqlPath };
+const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(feedQuery).digest('hex') };
+const persisted: Variant = { name: 'GraphQL GET by persisted-query hash, page cache', path: `/graphql?extensions=${encodeURIComponent(JSON.stringify({ persistedQuery }))}` };
 const uncached: Variant = { name: 'GraphQL GET posts(first: 20), executed', path: graphqlPath, headers: { cookie: 'bench=uncached' } };
-const variants = [rest, cached, uncached];
+const variants = [rest, cached, persisted, uncached];
 
 const target = await sqliteTarget(log);
 const server = await startBenchServer(target.serverEnv);
 try {
-  // All must answer before we time them, and both GraphQL ways with the same bytes.
+  // Registers the persisted query (Mercurius keeps it in memory).
+  await fetch(`${server.baseUrl}${graphqlPath}&extensions=${encodeURIComponent(JSON.stringify({ persistedQuery }))}`);
+  // All must answer before we time them, and every GraphQL way with the same bytes.
   const bodies = new Map<Variant, string>();
   for (const variant of variants) {
     const response = await fetch(`${server.baseUrl}${variant.path}`, { headers: variant.headers });
@@ -47,7 +52,7 @@ try {
     if (response.status !== 200 || body.includes('"errors"')) throw new Error(`${variant.name}: ${response.status} ${body.slice(0, 300)}`);
     bodies.set(variant, body);
   }
-  if (bodies.get(cached) !== bodies.get(uncached)) throw new Error('the cached GraphQL answer differs from the executed one');
+  if (bodies.get(cached) !== bodies.get(uncached) || bodies.get(persisted) !== bodies.get(uncached)) throw new Error('a cached GraphQL answer differs from the executed one');
 
   const paced: [Variant, LoadResult][] = [];
   for (const variant of [rest, cached]) {

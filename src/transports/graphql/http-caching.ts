@@ -21,16 +21,15 @@ export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAge
     return payload;
   });
 
-  scope.addHook('onSend', async (request, reply, payload) => {
+  // A callback, not an async hook: it runs for every answer, cached feed pages included.
+  scope.addHook('onSend', (request, reply, payload, done) => {
     const mark = (request as Marked)[cacheable];
-    if (!mark || typeof payload !== 'string') return payload;
+    if (!mark || typeof payload !== 'string') return done(null, payload);
     const etag = typeof mark === 'string' ? mark : etagOf(String(reply.getHeader('content-type')), payload);
     reply.header('etag', etag);
-    if (etagMatches(request.headers['if-none-match'], etag)) {
-      reply.code(304);
-      return '';
-    }
-    return payload;
+    if (!etagMatches(request.headers['if-none-match'], etag)) return done(null, payload);
+    reply.code(304);
+    done(null, '');
   });
 }
 
