@@ -54,6 +54,7 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
   const renders = new Map<string, Render>();
   const ownRender = new WeakMap<FastifyRequest, Render>();
   let documents = documentsOf(null, options.limits);
+  const answers = new StoredAnswers();
 
   // As early as the media type is known: a hit skips validation and the handler's hooks.
   scope.addHook('onRequest', async (request, reply) => {
@@ -78,7 +79,7 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
       return; // Mercurius runs it and reports the failure as it would have
     }
     const key = `graphql-feed:${version}:${document.id}:${responseMediaType(request)}${variablesKey(document, params.variables)}`;
-    let answer = answerOf(await pageCache.get(key));
+    let answer = answers.answerOf(key, await pageCache.get(key));
     if (!answer) {
       const running = renders.get(key);
       // A failed render is not shared: this request then runs on its own and reports its own errors.
@@ -109,13 +110,13 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
   scope.addHook('onSend', (request, reply, payload, done) => {
     const render = ownRender.get(request);
     if (!render) return done(null, payload);
-    const entry = render.succeeded && reply.statusCode === 200 && typeof payload === 'string' ? entryOf(String(reply.getHeader('content-type')), payload) : undefined;
+    const entry = render.succeeded && reply.statusCode === 200 && typeof payload === 'string' ? answers.entryOf(String(reply.getHeader('content-type')), payload) : undefined;
     if (entry === undefined) {
       release(request, undefined);
       return done(null, payload);
     }
     // Waiters get the answer at once; the render is forgotten once the cache holds it.
-    render.settle(answerOf(entry));
+    render.settle(answers.answerOf(render.key, entry));
     const finish = () => {
       release(request, undefined);
       done(null, payload);
@@ -158,18 +159,35 @@ async function queryText(params: { query?: string; extensions?: string }, persis
 }
 
 /**
- * The page-cache value of an answer: its ETag, a newline, the body. Copied into one flat string:
- * Mercurius's serializer builds the body by concatenation, which V8 keeps as a tree of pieces that
- * every hit would walk again to measure and write (measured: a third of a hit's CPU).
+ * Page-cache values (an answer's ETag, a newline, its body) and the answers in them. Both ways the
+ * text is copied into flat strings: V8 keeps a concatenation (how Mercurius's serializer builds a
+ * body) as a tree of pieces and a slice as a view into another string, and Node measures and
+ * writes either slowly, again on every hit (measured: a third of a hit's CPU). The answers of
+ * recent values are kept, so hits on an unchanged value copy nothing.
  */
-function entryOf(contentType: string, body: string): string {
-  return Buffer.from(`${etagOf(contentType, body)}\n${body}`).toString();
+class StoredAnswers {
+  private readonly recent = new LRUCache<string, { entry: string; answer: Answer }>({ max: 256, maxSize: 16 * 1024 * 1024, sizeCalculation: ({ answer }) => Math.max(answer.body.length, 1) });
+
+  entryOf(contentType: string, body: string): string {
+    return flat(`${etagOf(contentType, body)}\n${body}`);
+  }
+
+  /** The answer in `entry`, stored under `key`; undefined (a miss) for anything else. */
+  answerOf(key: string, entry: string | undefined): Answer | undefined {
+    if (entry === undefined) return undefined;
+    const known = this.recent.get(key);
+    // The whole value is compared: another process may have stored another body under the key.
+    if (known?.entry === entry) return known.answer;
+    const newline = entry.indexOf('\n');
+    if (newline <= 0) return undefined;
+    const answer = { etag: flat(entry.slice(0, newline)), body: flat(entry.slice(newline + 1)) };
+    this.recent.set(key, { entry, answer });
+    return answer;
+  }
 }
 
-/** The answer in a page-cache value, or undefined (a miss) for anything else. */
-function answerOf(entry: string | undefined): Answer | undefined {
-  const newline = entry?.indexOf('\n') ?? -1;
-  return newline > 0 ? { etag: entry!.slice(0, newline), body: entry!.slice(newline + 1) } : undefined;
+function flat(text: string): string {
+  return Buffer.from(text).toString();
 }
 
 /** Sends a stored answer the way Mercurius sends a fresh one: same status, type and caching headers. */
