@@ -113,7 +113,7 @@ export async function buildHttpServer(app: App) {
   await http.register(tusRoutes, { uploads: services.uploads, auth, ...app.tus, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
   await http.register(uploadLinkRoutes, { links: services.uploadLinks, ingest: services.ingest, auth, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
   await http.register(adminRoutes, { events: services.events, jobs: services.jobs, stats: services.stats, auth });
-  await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
+  await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes, pageCache: app.pageCache });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   return http;
 }

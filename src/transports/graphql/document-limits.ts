@@ -24,13 +24,13 @@ export const documentLimits = {
 const checked = new LRUCache<string, DocumentNode>({ max: 1024, maxSize: 4 * 1024 * 1024, sizeCalculation: (_value, source) => Math.max(source.length, 1) });
 
 /**
- * Throws QUERY_TOO_LARGE past a limit, GRAPHQL_PARSE_FAILED for text that is not GraphQL, and
+ * The parsed document (shared with later checks). Throws QUERY_TOO_LARGE past a limit, GRAPHQL_PARSE_FAILED for text that is not GraphQL, and
  * BAD_REQUEST when `operationName` does not pick exactly one operation of the document. All are
  * GraphQL request errors of a well-formed HTTP request (GraphQL over HTTP: a document that cannot
  * be parsed, validated or have its operation determined), so they are GraphQLErrors, not
  * GraphqlRequestErrors: their status depends on the negotiated media type.
  */
-export function assertDocumentWithinLimits(source: string, operationName: string | null | undefined): void {
+export function assertDocumentWithinLimits(source: string, operationName: string | null | undefined): DocumentNode {
   let document = checked.get(source);
   if (!document) {
     document = parseWithinLimits(source);
@@ -43,6 +43,7 @@ export function assertDocumentWithinLimits(source: string, operationName: string
         : `The document defines no operation named ${JSON.stringify(operationName)}`;
     throw new GraphQLError(message, { extensions: { code: 'BAD_REQUEST', errorCode: 'BAD_REQUEST' } });
   }
+  return document;
 }
 
 function parseWithinLimits(source: string): DocumentNode {

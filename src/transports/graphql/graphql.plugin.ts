@@ -6,6 +6,8 @@ import type { GraphqlConfig } from '../../config.js';
 import { AppError } from '../../core/errors.js';
 import type { RequestAuth } from '../request-auth.js';
 import type { WriteRateLimit } from '../rest/rate-limits.js';
+import type { PageCache } from '../../ports/page-cache.js';
+import { serveFeedQueriesFromCache } from './cached-feed-queries.js';
 import { contextFor, type GraphqlContext } from './context.js';
 import { formatErrors } from './errors.js';
 import { graphiqlRoutes } from './graphiql.routes.js';
@@ -23,6 +25,8 @@ export interface GraphqlPluginOptions {
   config: GraphqlConfig;
   maxUploadBytes: number;
   writeRateLimit: WriteRateLimit;
+  /** Where anonymous feed queries are cached, exactly, as REST's feed pages are. */
+  pageCache: PageCache;
 }
 
 const path = '/graphql';
@@ -55,7 +59,12 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
     if (request.routeOptions.url === path) assertGraphqlRequest(request);
   });
   const depthRule = depthLimitRule(config.maxDepth);
-  cacheAnonymousReads(scope, path, config.cacheMaxAgeSeconds);
+  // Automatic persisted queries: GET /graphql?extensions={"persistedQuery":{"version":1,"sha256Hash":…}}.
+  // One store for Mercurius and the feed cache, so a hash names the same text in both.
+  const persistedQueries = mercurius.persistedQueryDefaults.automatic();
+  const { maxDepth, maxCost, cacheMaxAgeSeconds } = config;
+  serveFeedQueriesFromCache(scope, { path, pageCache: options.pageCache, feed: services.feed, persistedQueries, limits: { maxDepth, maxCost }, maxAgeSeconds: cacheMaxAgeSeconds });
+  cacheAnonymousReads(scope, path, cacheMaxAgeSeconds);
 
   await scope.register(mercurius, {
     // Built with its resolvers (schema.ts): Mercurius takes it as is, no separate resolver map.
@@ -68,8 +77,7 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
     // Mercurius's own GraphiQL loads React and GraphiQL from a CDN; ours is served from here.
     graphiql: false,
     csrfPrevention: { allowedContentTypes: ['application/json', 'application/graphql'], requiredHeaders: csrfHeaders },
-    // Automatic persisted queries: GET /graphql?extensions={"persistedQuery":{"version":1,"sha256Hash":…}}.
-    persistedQueryProvider: mercurius.persistedQueryDefaults.automatic(),
+    persistedQueryProvider: persistedQueries,
     // Also enforced, with the other size limits, by the preParsing hook below, before this parse.
     graphql: { parseOptions: { maxTokens: documentLimits.maxTokens } },
     allowBatchedQueries: false,

@@ -1,45 +1,62 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
+/** Set on a response that may be cached publicly: true, or its ETag when already known. */
 const cacheable = Symbol('graphql response may be cached publicly');
+type Marked = FastifyRequest & { [cacheable]?: true | string };
 
 /**
  * HTTP caching of GraphQL reads: an anonymous GET that succeeded is `public` for `maxAgeSeconds`
  * with a strong ETag over the body and its type, varies on Accept and Authorization, and is
  * answered 304 on a matching If-None-Match (RFC 9110 §13.1.2). Anything sent with credentials is
- * `private, no-store`; errors, POSTs and anything else are `no-store`. Cached bodies may be up to
- * `maxAgeSeconds` old: the price of letting browsers and CDNs absorb read traffic.
+ * `private, no-store`; errors, POSTs and anything else are `no-store`. Bodies cached by browsers and
+ * CDNs may be up to `maxAgeSeconds` old: the price of letting them absorb read traffic (the
+ * server's own cache of feed queries, cached-feed-queries.ts, is exact).
  */
 export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAgeSeconds: number): void {
   scope.addHook('preSerialization', async (request, reply, payload) => {
     if (request.routeOptions.url !== path) return payload;
     const failed = typeof payload === 'object' && payload !== null && 'errors' in payload && payload.errors !== undefined;
-    if (hasCredentials(request)) {
-      reply.header('cache-control', 'private, no-store');
-    } else if (request.method === 'GET' && reply.statusCode === 200 && !failed && maxAgeSeconds > 0) {
-      reply.header('cache-control', `public, max-age=${maxAgeSeconds}`);
-      // A shared cache may serve a `public` response to requests with Authorization (RFC 9111
-      // §3.5): the viewer-dependent `me` must not leak across users. The Content-Type follows
-      // Accept (media-types.ts), so a cache must not answer one client with the other's type.
-      addVary(reply, ['Accept', 'Authorization']);
-      (request as FastifyRequest & { [cacheable]?: boolean })[cacheable] = true;
-    } else {
-      reply.header('cache-control', 'no-store');
-    }
+    setCachingHeaders(request, reply, maxAgeSeconds, failed);
     return payload;
   });
 
-  scope.addHook('onSend', async (request, reply, payload) => {
-    if (!(request as FastifyRequest & { [cacheable]?: boolean })[cacheable] || typeof payload !== 'string') return payload;
-    // Strong validators differ between representations (RFC 9110 §8.8.3): the type is hashed too.
-    const etag = `"${createHash('sha256').update(String(reply.getHeader('content-type'))).update('\n').update(payload).digest('base64url').slice(0, 32)}"`;
+  // A callback, not an async hook: it runs for every answer, cached feed pages included.
+  scope.addHook('onSend', (request, reply, payload, done) => {
+    const mark = (request as Marked)[cacheable];
+    if (!mark || typeof payload !== 'string') return done(null, payload);
+    const etag = typeof mark === 'string' ? mark : etagOf(String(reply.getHeader('content-type')), payload);
     reply.header('etag', etag);
-    if (etagMatches(request.headers['if-none-match'], etag)) {
-      reply.code(304);
-      return '';
-    }
-    return payload;
+    if (!etagMatches(request.headers['if-none-match'], etag)) return done(null, payload);
+    reply.code(304);
+    done(null, '');
   });
+}
+
+/** The strong ETag of `body` sent as `contentType`. */
+export function etagOf(contentType: string, body: string): string {
+  // Strong validators differ between representations (RFC 9110 §8.8.3): the type is hashed too.
+  return `"${createHash('sha256').update(contentType).update('\n').update(body).digest('base64url').slice(0, 32)}"`;
+}
+
+/**
+ * The caching headers of a response at the GraphQL path (see cacheAnonymousReads), and marks it for
+ * an ETag (`etag`, when the caller already knows it, saves hashing the body again). Exported for
+ * answers sent already serialized, which skip preSerialization.
+ */
+export function setCachingHeaders(request: FastifyRequest, reply: FastifyReply, maxAgeSeconds: number, failed: boolean, etag?: string): void {
+  if (hasCredentials(request)) {
+    reply.header('cache-control', 'private, no-store');
+  } else if (request.method === 'GET' && reply.statusCode === 200 && !failed && maxAgeSeconds > 0) {
+    reply.header('cache-control', `public, max-age=${maxAgeSeconds}`);
+    // A shared cache may serve a `public` response to requests with Authorization (RFC 9111
+    // §3.5): the viewer-dependent `me` must not leak across users. The Content-Type follows
+    // Accept (media-types.ts), so a cache must not answer one client with the other's type.
+    addVary(reply, ['Accept', 'Authorization']);
+    (request as Marked)[cacheable] = etag ?? true;
+  } else {
+    reply.header('cache-control', 'no-store');
+  }
 }
 
 /** Adds to Vary rather than replacing it: CORS may already vary on Origin. */
@@ -50,7 +67,8 @@ function addVary(reply: FastifyReply, names: string[]): void {
   reply.header('vary', [...present, ...missing].join(', '));
 }
 
-function hasCredentials(request: FastifyRequest): boolean {
+/** Whether `request` says who is asking (a session or admin token): its answer is nobody else's. */
+export function hasCredentials(request: FastifyRequest): boolean {
   return request.headers.authorization !== undefined || request.headers['x-access-token'] !== undefined;
 }
 

@@ -16,16 +16,19 @@ function contentTypeOf(type: GraphqlMediaType): string {
   return `${type}; charset=utf-8`;
 }
 
-const negotiated = new WeakMap<FastifyRequest, GraphqlMediaType>();
+// A property rather than a WeakMap entry: set on every request, and weak entries cost the garbage
+// collector more than the request they describe.
+const negotiated = Symbol('negotiated GraphQL response type');
+type Negotiated = FastifyRequest & { [negotiated]?: GraphqlMediaType };
 
 /** Remembers the type `request` will be answered in (see negotiateMediaType). */
 function setResponseMediaType(request: FastifyRequest, type: GraphqlMediaType): void {
-  negotiated.set(request, type);
+  (request as Negotiated)[negotiated] = type;
 }
 
 /** The type `request` is answered in; application/json before (or without) negotiation. */
 export function responseMediaType(request: FastifyRequest | undefined): GraphqlMediaType {
-  return (request && negotiated.get(request)) ?? legacyJson;
+  return (request as Negotiated | undefined)?.[negotiated] ?? legacyJson;
 }
 
 /**
@@ -97,18 +100,21 @@ function qualityOf(ranges: MediaRange[], type: string, subtype: string): { q: nu
  * Registered before the caching hooks, whose ETag covers the Content-Type.
  */
 export function negotiateGraphqlResponses(scope: FastifyInstance, path: string): void {
-  scope.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.url !== path || !['GET', 'HEAD', 'POST'].includes(request.method)) return;
+  // Callbacks, not async hooks: they run on every request, cached feed answers included.
+  scope.addHook('onRequest', (request, reply, done) => {
+    if (!['GET', 'HEAD', 'POST'].includes(request.method) || request.routeOptions.url !== path) return done();
     const type = negotiateMediaType(request.headers.accept);
-    if (type) return setResponseMediaType(request, type);
+    if (type) {
+      setResponseMediaType(request, type);
+      return done();
+    }
     const detail = `GraphQL answers in ${graphqlResponseJson} or ${legacyJson}; the Accept header allows neither`;
-    return sendProblem(reply.header('cache-control', 'no-store'), { type: '/problems/not-acceptable', title: 'Not acceptable', status: 406, detail, code: 'NOT_ACCEPTABLE' });
+    sendProblem(reply.header('cache-control', 'no-store'), { type: '/problems/not-acceptable', title: 'Not acceptable', status: 406, detail, code: 'NOT_ACCEPTABLE' });
   });
-  scope.addHook('onSend', async (request, reply, payload) => {
-    if (request.routeOptions.url !== path) return payload;
+  scope.addHook('onSend', (request, reply, payload, done) => {
     const sent = reply.getHeader('content-type');
     // Only GraphQL responses (Fastify's JSON); a problem document keeps its own type.
-    if (typeof sent === 'string' && sent.startsWith(legacyJson)) reply.header('content-type', contentTypeOf(responseMediaType(request)));
-    return payload;
+    if (typeof sent === 'string' && sent.startsWith(legacyJson) && request.routeOptions.url === path) reply.header('content-type', contentTypeOf(responseMediaType(request)));
+    done(null, payload);
   });
 }

@@ -46,12 +46,11 @@ export function acceptMultipartOperations(scope: FastifyInstance, maxUploadBytes
   scope.addHook('onRequest', refuseDeclaredOversize(maxUploadBytes));
   // The answer goes out once the body is read (or abandoned): a file no resolver read (the caller
   // was not signed in, the query failed to validate) is discarded first, or that wait would never end.
-  scope.addHook('onSend', async (request, _reply, payload) => {
+  // A callback, not an async hook: most answers (every GET) have no upload to wait for.
+  scope.addHook('onSend', (request, _reply, payload, done) => {
     const multipart = inFlight.get(request);
-    if (multipart) {
-      multipart.drainUnread();
-      await multipart.done;
-    }
-    return payload;
+    if (!multipart) return done(null, payload);
+    multipart.drainUnread();
+    multipart.done.then(() => done(null, payload), done);
   });
 }
