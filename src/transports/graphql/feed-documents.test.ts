@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildSchema, isObjectType, parse } from 'graphql';
+import { isObjectType, parse } from 'graphql';
 import { feedDocumentOf, feedFields } from './feed-documents.js';
-import { schema as sdl } from './schema.js';
+import { schema } from './schema.js';
 
-const schema = buildSchema(sdl);
 const feedOf = (source: string, operationName?: string) => feedDocumentOf(schema, parse(source), operationName);
 
 const feedQuery = `query Feed($first: Int, $after: String) {
