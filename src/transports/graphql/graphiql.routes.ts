@@ -6,6 +6,7 @@ import parseRange from 'range-parser';
 import { Type } from 'typebox';
 import { AppError } from '../../core/errors.js';
 import { graphiqlAssets, type GraphiqlAsset } from './graphiql-assets.js';
+import { etagMatches } from '../etag.js';
 
 export interface GraphiqlRoutesOptions {
   /** Where the page sends queries. */
@@ -122,11 +123,4 @@ ${scripts.map((name) => `<script src="${url(name)}" defer></script>`).join('\n')
 </body>
 </html>
 `;
-}
-
-/** RFC 9110 §13.1.2: weak comparison, a list of tags or `*`. */
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
 }

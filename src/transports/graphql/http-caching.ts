@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { etagMatches } from '../etag.js';
 
 /** Set on a response that may be cached publicly: true, or its ETag when already known. */
 const cacheable = Symbol('graphql response may be cached publicly');
@@ -70,11 +71,4 @@ function addVary(reply: FastifyReply, names: string[]): void {
 /** Whether `request` says who is asking (a session or admin token): its answer is nobody else's. */
 export function hasCredentials(request: FastifyRequest): boolean {
   return request.headers.authorization !== undefined || request.headers['x-access-token'] !== undefined;
-}
-
-/** RFC 9110 §13.1.2: weak comparison, a list of tags or `*`. */
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
 }

@@ -12,6 +12,7 @@ import { parseJsonBody } from './json-body.js';
 import { receiveMultipartUpload, refuseDeclaredOversize } from './multipart-upload.js';
 import { presentImage, presentUploadedImage } from './presenters.js';
 import { IdParams, problems } from './schemas.js';
+import { etagMatches } from '../etag.js';
 
 export interface ImageRoutesOptions {
   images: ImageService;
@@ -151,10 +152,3 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
     return reply.code(204).send(null);
   });
 };
-
-/** RFC 9110 §13.1.2: weak comparison, list of tags or `*`. */
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
-}
