@@ -66,7 +66,8 @@ export interface JobQueue {
   /**
    * True for exactly one caller (across processes) per `intervalMs` for the schedule `name`: the
    * first call only records the schedule, due one interval later. A schedule due further away than
-   * one interval (the interval was shortened) is due at once.
+   * two intervals (the interval was shortened) is due at once; one a little over an interval away
+   * (a concurrent first claim whose clock read a moment later) is not.
    */
   claimSchedule(name: string, now: number, intervalMs: number): Promise<boolean>;
 }

@@ -291,6 +291,13 @@ export function jobsContract(scope: ContractScope): void {
       assert.equal((await claimAll(now + hour + 1)).filter(Boolean).length, 0);
     });
 
+    test('a claimer whose clock read a moment before the first claim does not take it for a shortened interval', async () => {
+      // Two workers starting together: B reads its clock, A reads its and records the schedule, then B claims.
+      assert.equal(await jobs().claimSchedule('stats', now, hour), false);
+      assert.equal(await jobs().claimSchedule('stats', now - 5, hour), false);
+      assert.equal(await jobs().claimSchedule('stats', now + hour, hour), true);
+    });
+
     test('a shortened interval is due at once, then on the new interval', async () => {
       const minute = 60_000;
       await jobs().claimSchedule('stats', now, 24 * hour);

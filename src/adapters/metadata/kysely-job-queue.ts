@@ -202,11 +202,14 @@ export class KyselyJobQueue implements JobQueue {
       .executeTakeFirst();
     if (Number(recorded.numInsertedOrUpdatedRows ?? 0n) > 0) return false;
     // One conditional UPDATE: of concurrent claimers, the row lock lets exactly one see it due.
+    // "Shortened" means due more than two intervals away: a claimer whose clock was read a moment
+    // before the one that recorded the schedule sees it a little over one interval away, and must
+    // not take that for a shortened interval (two workers starting together enqueued a stray job).
     const claimed = await this.db
       .updateTable('job_schedules')
       .set({ next_run_at: now + intervalMs })
       .where('name', '=', name)
-      .where((eb) => eb.or([eb('next_run_at', '<=', now), eb('next_run_at', '>', now + intervalMs)]))
+      .where((eb) => eb.or([eb('next_run_at', '<=', now), eb('next_run_at', '>', now + 2 * intervalMs)]))
       .executeTakeFirst();
     return claimed.numUpdatedRows > 0n;
   }
