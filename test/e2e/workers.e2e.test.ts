@@ -171,7 +171,7 @@ describe('job workers: many processes over one database, and a worker killed mid
     assert.deepEqual(await b!.exited, { code: 0, signal: null }, b!.lines.join('\n'));
 
     const jobs = await api.jobs();
-    assert.equal(jobs.length, images.length * 3);
+    assert.equal(jobs.length, images.length * 3, `jobs by name: ${JSON.stringify([...tally(jobs.map((job) => job.name))])}`);
     const unclean = jobs.filter((job) => job.state !== 'done' || job.attempts !== 1 || job.lastError !== null);
     assert.deepEqual(unclean, [], 'every job done at its first attempt: no job was leased twice');
     const reprocessJobs = jobs.filter((job) => Date.parse(job.createdAt) >= reprocessedFrom);
