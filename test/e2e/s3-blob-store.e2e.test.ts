@@ -89,15 +89,22 @@ describe('blob store on S3 (s3rver)', () => {
     assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 600, 600]);
   });
 
-  test('a duplicate upload, by the same or another user, writes nothing to the bucket', async () => {
+  test('a duplicate upload stores no second copy: the owner\'s writes nothing, another user\'s only re-renders the same JPEG', async () => {
     const before = await objects();
     const again = await upload(alice, firstBytes);
     assert.equal(again.duplicate, true);
     assert.equal(again.id, first.id);
+    assert.deepEqual(await objects(), before);
     const bobs = await upload(bob, firstBytes);
     assert.notEqual(bobs.id, first.id);
     assert.equal(bobs.hash, first.hash);
-    assert.deepEqual(await objects(), before);
+    // Another user's copy renders and writes the derivative again, so its timing tells nobody the
+    // bytes were here: same key, same bytes (ETag), perhaps a newer date. The original is untouched.
+    const after = await objects();
+    assert.deepEqual([...after.keys()].sort(), [...before.keys()].sort());
+    assert.equal(after.get(originalKey(first.hash)), before.get(originalKey(first.hash)));
+    const etagOf = (version: string | undefined) => version?.split('@')[0];
+    assert.equal(etagOf(after.get(derivativeKey(first.hash))), etagOf(before.get(derivativeKey(first.hash))));
   });
 
   test('a tus resumable upload lands in the bucket', async () => {
