@@ -8,8 +8,12 @@ import { after, before, describe, test } from 'node:test';
 import type { BlobStore } from './blob-store.js';
 
 /** The one behaviour suite every BlobStore adapter must pass (run by a small runner beside each adapter). */
-export function blobStoreContract(name: string, open: () => Promise<{ store: BlobStore; cleanup(): Promise<void> }>): void {
-  describe(`BlobStore contract: ${name}`, () => {
+export function blobStoreContract(
+  name: string,
+  open: () => Promise<{ store: BlobStore; cleanup(): Promise<void> }>,
+  options: { skip?: string | false } = {},
+): void {
+  describe(`BlobStore contract: ${name}`, { skip: options.skip ?? false }, () => {
     let store: BlobStore;
     let cleanup: () => Promise<void>;
     let scratch: string;
