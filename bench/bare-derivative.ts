@@ -1,8 +1,8 @@
 import sharp from 'sharp';
 
 /**
- * The derivative exactly as SPEC §2 defines it, with bare sharp: what the upload → derivative path is
- * held to (SPEC §8: ≥ 80 % of this). Same options as the server's processor: pixel limit,
+ * The derivative exactly as the product defines it, with bare sharp: what the upload → derivative path is
+ * held to (≥ 80 % of this). Same options as the server's processor: pixel limit,
  * truncated files rejected, sequential read, EXIF orientation applied before the cover crop.
  */
 export function bareDerivative(path: string): Promise<Buffer> {

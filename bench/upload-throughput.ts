@@ -18,7 +18,7 @@ const target = 0.8;
 /**
  * Scenario 1: images/s through `POST /images` (stream, hash, stage, probe, EXIF, derivative,
  * promote, commit — each upload new bytes, so each renders a derivative) versus bare sharp
- * rendering the same derivative from the same file (the SPEC §8 budget), 2 in flight everywhere.
+ * rendering the same derivative from the same file (the upload budget), 2 in flight everywhere.
  * A second baseline, a bare `node:http` endpoint that receives the same image durably (SHA-256,
  * write, fsync) and then renders it, separates the cost of receiving bytes from imagegram's own.
  */

@@ -1,6 +1,6 @@
 /**
  * The feed page's cost below HTTP, in this process on the run's database: how many statements a
- * page runs (constant whatever its size, issue 3) and how long a cache miss takes — the version
+ * page runs (constant whatever its size) and how long a cache miss takes — the version
  * read, the page's two queries, presenting and serializing, exactly what `GET /posts` does when
  * the page cache misses.
  */

@@ -1,6 +1,6 @@
 /**
  * Unconstrained `GET /posts?limit=20` throughput as a ratio to a bare Fastify route sending the
- * same bytes (issue 3: target ≥ 0.5), in alternating A/B pairs, bare first, median pair ratio.
+ * same bytes (target ≥ 0.5), in alternating A/B pairs, bare first, median pair ratio.
  */
 import type { BenchServer } from '../imagegram-server.js';
 import { readCpuSeconds } from '../process-stats.js';

@@ -1,5 +1,5 @@
 /**
- * Issue 3's fixed-rate runs against one server: `GET /posts` at 1,000 req/s, `POST …/comments` at
+ * The fixed-rate runs against one server: `GET /posts` at 1,000 req/s, `POST …/comments` at
  * 1,000 req/s, and both mixed (1,000 reads/s while 30 comments/s are written) — each once with
  * autocannon's `overallRate` and once paced (see load.ts for why both), with the server-side
  * figures that explain a missed target.
@@ -33,7 +33,7 @@ export interface PhaseFigures {
 }
 
 export interface PhaseOptions {
-  /** Seconds per phase (issue 3: 10). */
+  /** Seconds per phase (default 10). */
   seconds: number;
   log(message: string): void;
 }

@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/feed/graphql-vs-rest.ts [--pairs 5] [--seconds 5] [--rate 1000]` (issue 5):
+ * `node --import tsx bench/feed/graphql-vs-rest.ts [--pairs 5] [--seconds 5] [--rate 1000]`:
  * the feed as one GraphQL query — 20 posts with image, author and last comments, sent as an
  * anonymous GET — against the REST feed `GET /posts?limit=20`, on the seeded 100k-post SQLite
  * database. Four ways, one server: REST; GraphQL from the page cache, by query text and by

@@ -1,5 +1,5 @@
 /**
- * Load generators for the feed bench: autocannon at a fixed `overallRate` (as issue 3 asks), a
+ * Load generators for the feed bench: autocannon at a fixed `overallRate` (a paced load, not flat out), a
  * paced open-loop generator for the same rate, and autocannon flat out for throughput.
  *
  * Why two fixed-rate generators: autocannon 9 does not pace. Each connection sends its share of a

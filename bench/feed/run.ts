@@ -1,6 +1,6 @@
 /**
  * `node --import tsx bench/feed/run.ts [--db sqlite|postgres|both] [--pairs 5] [--seconds 10]`:
- * the feed and comments budgets of issue 3 / SPEC §8 on 100k posts and 1M comments, on SQLite
+ * the feed and comments budgets on 100k posts and 1M comments, on SQLite
  * (embedded) and PostgreSQL. Seeds once into `.bench-data/` and database `imagegram_bench`, then
  * every run works on a fresh copy. Prints markdown (progress on stderr) and writes it to
  * bench/results/feed-latest.md. About 5 minutes for both databases once seeded.
@@ -63,7 +63,7 @@ const results: DatabaseFigures[] = [];
 for (const db of databases) results.push(await measure(db === 'sqlite' ? sqliteTarget : postgresTarget));
 
 const report = [
-  '## Feed and comments (issue 3, SPEC §8): 100k posts, 1M comments',
+  '## Feed and comments: 100k posts, 1M comments',
   '',
   formatTable(results.flatMap(allRows)),
   '',

@@ -1,5 +1,5 @@
 /**
- * The seeded feed (SPEC §8: 100k posts, 1M comments), generated as rows in creation order so it
+ * The seeded feed (100k posts, 1M comments), generated as rows in creation order so it
  * can be bulk-inserted straight into either database. Counts and choices come from a fixed-seed
  * PRNG (the same shape every time); ids are fresh UUIDv7 from `newId()`, handed out in creation
  * order, so id order matches `created_at` order exactly as if the rows had been written live.

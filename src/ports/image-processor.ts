@@ -14,7 +14,7 @@ export interface ImageProcessor {
    */
   probe(path: string): Promise<ImageProbe>;
   /**
-   * Decodes the whole image and renders the derivative (SPEC §2): a 600×600 baseline JPEG, cover
+   * Decodes the whole image and renders the derivative: a 600×600 baseline JPEG, cover
    * crop, EXIF orientation applied, sRGB, alpha flattened on white, no metadata at all.
    * Throws CORRUPT_IMAGE for truncated or undecodable data, IMAGE_DIMENSIONS_TOO_LARGE when the
    * decoder meets more pixels or a longer side than the configured limits.

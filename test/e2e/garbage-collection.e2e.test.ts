@@ -1,5 +1,5 @@
 /**
- * Garbage collection end to end (SPEC §6): the real server over HTTP, the real `imagegram gc` CLI
+ * Garbage collection end to end: the real server over HTTP, the real `imagegram gc` CLI
  * beside it on the same data dir and database. The data dir is only touched to set up or check
  * physical facts: a blob file exists, vanished, or was put back; a staging file is old.
  */
@@ -142,7 +142,7 @@ describe('gc: unreferenced blobs, vanished blobs, lost JPEGs, staging files, bad
     assert.ok(await exists(derivative), 'derivative stored');
     const stored = (await fileSize(original)) + (await fileSize(derivative));
     await deleteImage(server, alice, image.id);
-    // DELETE keeps the bytes: only garbage collection removes blobs (SPEC §2).
+    // DELETE keeps the bytes: only garbage collection removes blobs.
     assert.ok(await exists(original));
 
     const beforeDryRun = await lastPosition(server);

@@ -29,7 +29,7 @@ interface AdminEvent {
 }
 
 /**
- * Read repair (SPEC §6): image rows without `uploadCompletedAt` are made directly in the server's
+ * Read repair: image rows without `uploadCompletedAt` are made directly in the server's
  * own store (nothing in the API creates them: they are what a crash, another writer or an older
  * version leaves), then read over REST and GraphQL.
  */

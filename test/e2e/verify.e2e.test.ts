@@ -1,5 +1,5 @@
 /**
- * `imagegram verify` end to end (SPEC §6): re-hash every stored original against its content
+ * `imagegram verify` end to end: re-hash every stored original against its content
  * address, beside a running server on the same data dir and database. The data dir is touched only
  * to damage it (bytes appended to an original, an original deleted).
  */

@@ -15,7 +15,7 @@ const formatsByExtension: Readonly<Record<string, ImageFormat>> = {
 };
 
 /**
- * Detects the format from the file's magic bytes, never its name (SPEC §4). Reads only the first
+ * Detects the format from the file's magic bytes, never its name. Reads only the first
  * few KB. Throws UNSUPPORTED_FORMAT for anything that is not one of `imageFormats`; file-system
  * errors (a missing staging file) propagate unchanged, since they say nothing about the image.
  */

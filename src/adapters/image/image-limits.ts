@@ -3,7 +3,7 @@ import type { ImageLimits } from '../../ports/image-processor.js';
 
 /**
  * Throws IMAGE_DIMENSIONS_TOO_LARGE when `width`×`height` exceeds the pixel or side limit.
- * Called with header dimensions, before any pixel is decoded (SPEC §4).
+ * Called with header dimensions, before any pixel is decoded.
  */
 export function assertWithinLimits(width: number, height: number, limits: ImageLimits): void {
   if (width * height > limits.maxPixels) {

@@ -70,7 +70,7 @@ export class SharpImageProcessor implements ImageProcessor {
     return (
       sharp(path, {
         limitInputPixels: this.limits.maxPixels,
-        // Rejects truncated files (SPEC §4: 422) but not harmless warnings such as stray bytes
+        // Rejects truncated files (422) but not harmless warnings such as stray bytes
         // before a JPEG marker, which sharp's default 'warning' refuses and every viewer shows.
         failOn: 'truncated',
         sequentialRead: true,

@@ -5,7 +5,7 @@ import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './post-row-mapping.js';
 import type { Database, PostsTable } from './schema.js';
 
-/** SPEC §3: every post in the feed carries its last 2 comments. */
+/** Every post in the feed carries its last 2 comments. */
 const lastCommentsPerPost = 2;
 
 /**

@@ -20,7 +20,7 @@ export function metadataMigrations(dialect: MetadataDialect): MigrationProvider 
   return { getMigrations: async () => migrations };
 }
 
-/** Users, sessions, images and the event log (SPEC §2). */
+/** Users, sessions, images and the event log. */
 async function foundation(db: Kysely<unknown>, dialect: MetadataDialect): Promise<void> {
   await db.schema
     .createTable('users')
@@ -79,7 +79,7 @@ async function foundation(db: Kysely<unknown>, dialect: MetadataDialect): Promis
     .execute();
 }
 
-/** Posts, comments, the feed version and remembered Idempotency-Keys (SPEC §2, §3). */
+/** Posts, comments, the feed version and remembered Idempotency-Keys. */
 async function posts(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('posts')
@@ -139,7 +139,7 @@ async function posts(db: Kysely<unknown>): Promise<void> {
     .execute();
 }
 
-/** Collections and their images, a set per collection (SPEC §2 "Collection"). */
+/** Collections and their images, a set per collection. */
 async function collections(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .createTable('collections')

@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 
 /**
- * Migration `0005_operations` (SPEC §6, issue 6): the job table and its schedules, one record per
+ * Migration `0005_operations`: the job table and its schedules, one record per
  * stored blob for garbage collection, the admin stats projection and the bulk-import ledger.
  * Existing data is carried over in the same transaction: blob records and stats counters are
  * computed from the images table, and the projection starts at the current end of the event log.

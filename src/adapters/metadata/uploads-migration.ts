@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 
 /**
- * Migration `0004_uploads`: resumable uploads and upload links (SPEC §4). Written with Kysely's
+ * Migration `0004_uploads`: resumable uploads and upload links. Written with Kysely's
  * schema builder once for both databases, like the others in migrations.ts.
  */
 export async function uploadsMigration(db: Kysely<unknown>): Promise<void> {

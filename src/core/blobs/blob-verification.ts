@@ -35,7 +35,7 @@ export interface VerifyOptions {
 const sha256Pattern = /^[0-9a-f]{64}$/;
 
 /**
- * Re-hashes every stored original (SPEC §6 `imagegram verify`) and lists those whose bytes do not
+ * Re-hashes every stored original (`imagegram verify`) and lists those whose bytes do not
  * match their content address, plus referenced blobs whose original is absent. Reads stream:
  * memory stays flat at any blob size.
  */

@@ -19,7 +19,7 @@ export interface CollectionPage {
 }
 
 /**
- * Collections (SPEC §2): named sets of one user's images. Only the owner changes a collection, and
+ * Collections: named sets of one user's images. Only the owner changes a collection, and
  * only with images they own; every change and its `CollectionChanged` event commit together.
  * Collections are public to read, like the images in them.
  */

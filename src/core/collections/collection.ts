@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 
-/** A named, unordered set of one user's images (SPEC §2 "Collection"). */
+/** A named, unordered set of one user's images. */
 export interface Collection {
   id: string;
   ownerId: string;

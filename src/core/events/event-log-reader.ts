@@ -1,7 +1,7 @@
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import type { StoredEvent } from './event.js';
 
-/** Paging through the event log for audit (SPEC §3 `GET /admin/events`, `imagegram events`). */
+/** Paging through the event log for audit (`GET /admin/events`, `imagegram events`). */
 export class EventLogReader {
   constructor(private readonly store: MetadataStore) {}
 

@@ -1,4 +1,4 @@
-/** Domain event types written to the event log (SPEC §2 "Event log"). */
+/** Domain event types written to the event log. */
 export type EventType =
   | 'UserRegistered'
   | 'ImageCreated'

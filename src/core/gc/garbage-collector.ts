@@ -19,7 +19,7 @@ export interface GarbageCollectorDependencies {
 }
 
 export interface GcRunOptions {
-  /** How long garbage must have been garbage before it goes (SPEC §6 "after a grace period"). */
+  /** How long garbage must have been garbage before it goes. */
   graceMs: number;
   /** Report what would be removed; change nothing. */
   dryRun?: boolean;
@@ -42,7 +42,7 @@ export interface GarbageCollectorOptions {
 }
 
 /**
- * Garbage collection (SPEC §6, `imagegram gc` and the periodic `gc.collect` job): (1) image rows
+ * Garbage collection (`imagegram gc` and the periodic `gc.collect` job): (1) image rows
  * whose upload never completed, (2) rows whose blob vanished, (3) blobs nothing references,
  * (4) expired staging files and resumable uploads. Safe beside a server taking uploads: nothing
  * is deleted on the strength of a listing; each deletion is re-decided against the store (under a

@@ -1,4 +1,4 @@
-/** The kinds of garbage one collection looks for (SPEC §6), in the order it handles them. */
+/** The kinds of garbage one collection looks for, in the order it handles them. */
 export type GcKind = 'incomplete-images' | 'missing-blobs' | 'unreferenced-blobs' | 'staging-files' | 'expired-uploads';
 
 /** What one kind of garbage amounted to. */

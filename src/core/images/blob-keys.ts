@@ -1,6 +1,6 @@
 /**
  * Where an image's bytes live in the blob store. Keys are sharded by the first two byte pairs of
- * the SHA-256 (`ab/cd/abcd…`, SPEC §2) so no directory or S3 prefix grows unboundedly.
+ * the SHA-256 (`ab/cd/abcd…`) so no directory or S3 prefix grows unboundedly.
  */
 export function originalKey(sha256: string): string {
   return `originals/${shard(sha256)}`;

@@ -37,7 +37,7 @@ export interface ImageIngestDependencies {
 
 
 /**
- * The one path by which bytes become an Image (SPEC §4): stage and hash while streaming, detect
+ * The one path by which bytes become an Image: stage and hash while streaming, detect
  * and bound the format from the header, pin the blob against garbage collection, render the
  * derivative, promote the original into the content-addressed store, then commit the row, its
  * events and its metadata job. Bytes are durable before the row that points at them commits, so a
@@ -104,7 +104,7 @@ export class ImageIngest {
         status: 'ready',
         createdAt: now,
         uploadCompletedAt: now,
-        // EXIF is read by a job: it is for stats and the owner's eyes, not needed to answer (SPEC §6).
+        // EXIF is read by a job: it is for stats and the owner's eyes, not needed to answer.
         ...noPhotoMetadata,
         metadataExtractedAt: null,
       };
@@ -140,7 +140,7 @@ export class ImageIngest {
     }
   }
 
-  /** Decided from the header, before any pixel is decoded (SPEC §4: pixel bombs are 422). */
+  /** Decided from the header, before any pixel is decoded (pixel bombs are 422). */
   private checkDimensions(probe: ImageProbe): void {
     const { maxPixels, maxDimension } = this.options;
     if (probe.width * probe.height > maxPixels || probe.width > maxDimension || probe.height > maxDimension) {

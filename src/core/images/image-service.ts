@@ -22,7 +22,7 @@ export class ImageService {
   ) {}
 
   /**
-   * The image's metadata as `viewer` may see it: GPS coordinates only for the owner (SPEC §3).
+   * The image's metadata as `viewer` may see it: GPS coordinates only for the owner.
    * An incomplete upload is read-repaired first (status `pending` while it may still complete).
    * Throws IMAGE_NOT_FOUND.
    */

@@ -1,4 +1,4 @@
-/** Formats we accept, detected from the bytes (SPEC §4). */
+/** Formats we accept, detected from the bytes. */
 export const imageFormats = ['png', 'jpeg', 'bmp', 'webp', 'gif', 'tiff', 'avif'] as const;
 export type ImageFormat = (typeof imageFormats)[number];
 
@@ -25,7 +25,7 @@ export const noPhotoMetadata: Readonly<PhotoMetadata> = Object.freeze({
   gpsLongitude: null,
 });
 
-/** One user's upload of one blob (SPEC §2 "Image"). */
+/** One user's upload of one blob. */
 export interface Image extends PhotoMetadata {
   id: string;
   ownerId: string;

@@ -14,7 +14,7 @@ export interface IncompleteUploadRepairOptions {
 }
 
 /**
- * Read repair (SPEC §6, seed 000): an image row can exist without `uploadCompletedAt` when its
+ * Read repair: an image row can exist without `uploadCompletedAt` when its
  * bytes were meant to follow (a crash, another writer, an older version). When such an image is
  * read or swept, the blob store decides: bytes present → the upload did complete, record it
  * (`UploadCompleted`); absent and old → it never will, retire the row (`ImageDeleted`); otherwise

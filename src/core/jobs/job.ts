@@ -1,5 +1,5 @@
 /**
- * Background jobs (SPEC §6): rows in the database's job table, enqueued in the transaction of the
+ * Background jobs: rows in the database's job table, enqueued in the transaction of the
  * write that causes them, leased by workers with a timeout, retried with backoff, parked after
  * `maxAttempts`. A typed union of `{name, payload}` (the Immich idea): every name has a handler,
  * checked by the compiler and again when a worker starts.

@@ -12,7 +12,7 @@ export interface FeedPage {
 }
 
 /**
- * The feed: posts by commentCount desc, then newest first, paged by keyset (SPEC §3). A cursor
+ * The feed: posts by commentCount desc, then newest first, paged by keyset. A cursor
  * remembers the last post's (commentCount, id); if counts change between two page requests a post
  * can move across that boundary and be seen twice or not at all — docs/api.md says so.
  */

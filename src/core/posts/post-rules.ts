@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 
-/** SPEC §2: a caption is 0–2,200 characters, a comment body 1–1,000. */
+/** A caption is 0–2,200 characters, a comment body 1–1,000. */
 export const captionMaxLength = 2_200;
 export const commentMaxLength = 1_000;
 
@@ -29,7 +29,7 @@ export function assertValidCommentBody(body: unknown): asserts body is string {
   }
 }
 
-/** SPEC §3: `limit` is 1–100. */
+/** A page's `limit` is 1–100. */
 export const pageLimitMax = 100;
 
 /** Throws VALIDATION_FAILED unless `limit` is an integer from 1 to 100. */

@@ -1,4 +1,4 @@
-/** A published image with a caption (SPEC §2 "Post"). */
+/** A published image with a caption. */
 export interface Post {
   id: string;
   authorId: string;
@@ -10,7 +10,7 @@ export interface Post {
   commentCount: number;
 }
 
-/** A comment on one post (SPEC §2 "Comment"). */
+/** A comment on one post. */
 export interface Comment {
   id: string;
   postId: string;

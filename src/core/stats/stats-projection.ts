@@ -53,8 +53,8 @@ const countedEventTypes: readonly EventType[] = ['ImageCreated', 'ImageDeleted',
 class CheckpointMoved extends Error {}
 
 /**
- * The admin stats as a projection of the event log (seed 002 asks for stats; SPEC §2 says
- * projections consume the log): counters per format, camera model and day, advanced in batches,
+ * The admin stats as a projection of the event log (projections consume
+ * the log): counters per format, camera model and day, advanced in batches,
  * each batch's counters and checkpoint in one transaction. Reading the stats is then three indexed
  * lookups of a few rows, at any number of images, instead of GROUP BYs over the whole images table.
  */

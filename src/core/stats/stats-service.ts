@@ -5,7 +5,7 @@ import type { UploadStats } from './upload-stats.js';
 
 const dayMs = 86_400_000;
 
-/** The admin statistics (SPEC §3 `GET /admin/stats`, `imagegram stats`). */
+/** The admin statistics (`GET /admin/stats`, `imagegram stats`). */
 export class StatsService {
   constructor(
     private readonly deps: { store: MetadataStore; projection: StatsProjection },

@@ -1,4 +1,4 @@
-/** The admin statistics (SPEC §3 `GET /admin/stats`, seed 002), counted over images, not blobs. */
+/** The admin statistics (`GET /admin/stats`), counted over images, not blobs. */
 export interface UploadStats {
   /** The format with the most images, or null when there are none. */
   popularFormat: { format: string; uploads: number } | null;

@@ -1,7 +1,7 @@
 import { parse, type Duration } from 'tinyduration';
 import { AppError } from '../errors.js';
 
-/** How an admin says when a link expires: exactly one of the two (SPEC §3 `POST /admin/upload-links`). */
+/** How an admin says when a link expires: exactly one of the two (`POST /admin/upload-links`). */
 export interface LinkExpiryInput {
   /** An ISO-8601 duration from now, e.g. `PT1H`, `P7D`, `P1M`. */
   sinceNow?: string | undefined;

@@ -30,7 +30,7 @@ export interface NewUploadLink extends LinkExpiryInput {
 const noPassword = '!link-owner-has-no-password';
 
 /**
- * Upload links (SPEC §4): an admin mints an expiring link; anyone holding its token may upload
+ * Upload links: an admin mints an expiring link; anyone holding its token may upload
  * images through it until it expires or its caps are reached. Images belong to the link's own
  * system user, so they are found (and counted, and deduplicated) per link.
  */

@@ -1,5 +1,5 @@
 /**
- * An expiring link through which anyone holding its token may upload images (SPEC §4: kiosks,
+ * An expiring link through which anyone holding its token may upload images (kiosks,
  * events, partners). Only the token's SHA-256 is stored, like session tokens.
  */
 export interface UploadLink {

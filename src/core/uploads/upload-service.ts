@@ -12,7 +12,7 @@ export interface UploadServiceDependencies {
 }
 
 export interface UploadServiceOptions {
-  /** How long an upload may take from creation to being used, in ms (SPEC §4: default 24 h). */
+  /** How long an upload may take from creation to being used, in ms (default 24 h). */
   expiryMs: number;
   /** Largest `Upload-Length` accepted: the image size limit. */
   maxBytes: number;

@@ -33,7 +33,7 @@ export interface UploadSweepReport {
 
 /**
  * Removes expired uploads, bytes first and then the row, so a crash in between leaves a row the
- * next sweep finds again (SPEC §4: unfinished uploads expire and are removed), then byte files that
+ * next sweep finds again (unfinished uploads expire and are removed), then byte files that
  * have no row. A plain function of the ports: the `uploads.sweep` job and garbage collection call it.
  *
  * Idempotent (removing what is gone is a no-op) and safe beside uploads in progress: it touches only

@@ -61,7 +61,7 @@ const StatsSchema = Type.Object({
   uploadFrequency30Days: Type.Array(Type.Object({ date: Type.String({ format: 'date' }), uploads: Type.Integer() })),
 });
 
-/** The admin endpoints of the operational backbone: the event log, the job table, the stats (SPEC §3). */
+/** The admin endpoints of the operational backbone: the event log, the job table, the stats. */
 export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async (app, { events, jobs, stats, auth }) => {
   // Every route here is admin-only: users get 403, anonymous callers 401.
   app.addHook('onRequest', async (request) => auth.requireAdmin(request));

@@ -16,7 +16,7 @@ export interface CommentRoutesOptions {
 
 const CommentParams = Type.Object({ id: IdParams.properties.id, commentId: IdParams.properties.id });
 
-/** Comments on a post (SPEC §3). */
+/** Comments on a post. */
 export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = async (app, { comments, auth, writeRateLimit }) => {
   app.post('/posts/:id/comments', {
     config: { rateLimit: writeRateLimit },

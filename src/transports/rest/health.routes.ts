@@ -22,7 +22,7 @@ const Readiness = Type.Object({
   }),
 });
 
-/** Liveness, readiness and Prometheus metrics (SPEC §3). */
+/** Liveness, readiness and Prometheus metrics. */
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { store, blobs, staging, metrics }) => {
   app.get('/healthz', {
     schema: { tags: ['operations'], summary: 'Liveness: the process serves requests', response: { 200: Type.Object({ status: Type.String() }) } },

@@ -66,7 +66,7 @@ const JpegBytes = Type.Unsafe<Buffer>({ type: 'string', format: 'binary' });
 /** Derivatives never change under a given URL+ETag (the recipe version is in the ETag). */
 const immutable = 'public, max-age=31536000, immutable';
 
-/** Upload, read, serve and delete images (SPEC §3). */
+/** Upload, read, serve and delete images. */
 export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async (app, options) => {
   const { images, ingest, uploads, auth, metrics, writeRateLimit, maxUploadBytes } = options;
 

@@ -40,7 +40,7 @@ const FeedPageSchema = Type.Object({ posts: Type.Array(PostSchema), nextCursor: 
 /** The feed is sent as cached, already-serialized JSON; the schema documents its shape. */
 const SerializedFeedPage = Type.Unsafe<string>(FeedPageSchema);
 
-/** Posts and the feed (SPEC §3). */
+/** Posts and the feed. */
 export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (app, options) => {
   const { posts, feed, ingest, uploads, auth, pageCache, writeRateLimit, maxUploadBytes } = options;
   const feedPages = new RenderOnce(pageCache);

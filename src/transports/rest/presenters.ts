@@ -11,7 +11,7 @@ export function presentUser(user: PublicUser) {
   return { id: user.id, username: user.username, createdAt: new Date(user.createdAt).toISOString() };
 }
 
-/** The servable JPEG's path; the original is never served (SPEC §2). */
+/** The servable JPEG's path; the original is never served. */
 export function imageUrl(image: Pick<Image, 'id'>): string {
   return `/images/${image.id}.jpg`;
 }

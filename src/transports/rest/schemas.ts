@@ -45,7 +45,7 @@ export const PostSchema = Type.Object({
   lastComments: Type.Array(CommentSchema, { description: 'At most 2, newest first' }),
 });
 
-/** `?limit=&cursor=` of paged lists (SPEC §3: limit 1–100, default 20). */
+/** `?limit=&cursor=` of paged lists (limit 1–100, default 20). */
 export const PageQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
   cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),

@@ -74,7 +74,7 @@ const LinkIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64
 /** Most image parts one request may carry; more links requests can always follow. */
 const maxPartsPerRequest = 100;
 
-/** Upload links: minted by admins, used by anyone holding one (SPEC §3, §4). */
+/** Upload links: minted by admins, used by anyone holding one. */
 export const uploadLinkRoutes: FastifyPluginAsyncTypebox<UploadLinkRoutesOptions> = async (app, options) => {
   const { links, ingest, auth, writeRateLimit, maxUploadBytes } = options;
   const admin: Record<string, string[]>[] = [{ adminToken: [] }, { bearer: [] }];

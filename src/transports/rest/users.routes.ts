@@ -19,7 +19,7 @@ const Credentials = Type.Object({
   password: Type.String({ minLength: 1, maxLength: 256 }),
 });
 
-/** Sign-up, log-in and log-out (SPEC §3). */
+/** Sign-up, log-in and log-out. */
 export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { accounts, auth, writeRateLimit, loginRateLimit }) => {
   app.post('/users', {
     config: { rateLimit: writeRateLimit },

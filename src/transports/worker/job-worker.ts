@@ -70,7 +70,7 @@ export class JobWorker {
 
   /**
    * Stops leasing, waits up to `drainMs` for running jobs, then aborts the rest and gives their
-   * leases back so another worker takes them at once (SPEC §7: release job leases on shutdown).
+   * leases back so another worker takes them at once (release job leases on shutdown).
    */
   async stop(): Promise<void> {
     if (this.#stopping) return this.#loop ?? undefined;
