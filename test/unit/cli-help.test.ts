@@ -7,7 +7,7 @@ import { commandUsage, usage } from '../../src/transports/cli/main.js';
 import { runImagegram } from '../support/cli.js';
 
 const readmePath = new URL('../../README.md', import.meta.url);
-const commandNames = ['serve', 'worker', 'migrate', 'gc', 'verify', 'stats', 'events', 'jobs', 'reprocess', 'import', 'create-upload-link'];
+const commandNames = ['serve', 'worker', 'migrate', 'gc', 'verify', 'stats', 'events', 'jobs', 'reprocess', 'import', 'migrate-storage', 'create-upload-link'];
 
 describe('imagegram --help and the README are generated from one option table', () => {
   test("README's configuration table is the one the option table generates (else run `npm run docs:config`)", async () => {
@@ -28,7 +28,7 @@ describe('imagegram --help and the README are generated from one option table', 
   });
 
   test('every option in the table is read from its flag and from its variable, and the flag wins', () => {
-    const samples: Record<string, string> = { 'admin-token': 'a-sample-admin-token-0123', 'cursor-secret': 'a-sample-cursor-secret-0123', 'redis-url': 'redis://127.0.0.1:6390', 'gc-grace': 'PT2H', 'read-repair-after': 'PT5M' };
+    const samples: Record<string, string> = { 'admin-token': 'a-sample-admin-token-0123', 'cursor-secret': 'a-sample-cursor-secret-0123', 'redis-url': 'redis://127.0.0.1:6390', 'blob-store-fallback-url': 'file:/srv/old-blobs', 'gc-grace': 'PT2H', 'read-repair-after': 'PT5M' };
     const context = { dataDir: '/srv/imagegram', env: {} };
     for (const [name, option] of Object.entries(configOptions)) {
       const sample = samples[name] ?? String(option.fallback(context));
@@ -37,6 +37,7 @@ describe('imagegram --help and the README are generated from one option table', 
     assert.equal(loadConfig(['--port', '8080'], { PORT: '9090' }).port, 8080);
     assert.equal(loadConfig(['--graphql-max-depth=7'], {}).graphql.maxDepth, 7);
     assert.equal(loadConfig([], { IMAGEGRAM_DEBUG_QUERY_COUNT: '1' }).debugQueryCount, true);
+    assert.throws(() => loadConfig(['--blob-store-fallback-url', 'file:/srv/blobs'], { BLOB_STORE_URL: 'file:/srv/blobs' }), /BLOB_STORE_FALLBACK_URL must name another store than BLOB_STORE_URL/);
     assert.throws(() => loadConfig(['--no-such-option', '1'], {}), (error: unknown) => error instanceof ConfigError && /Unknown option '--no-such-option'/.test(error.message));
   });
 
@@ -61,6 +62,22 @@ describe('the imagegram process', () => {
     const runs = await Promise.all([['import', '--help'], ['gc', '-h'], ['serve', '--port', '1', '--help'], ['help', 'verify']].map((args) => runImagegram({}, args)));
     assert.deepEqual(runs.map((run) => run.status), [0, 0, 0, 0], runs.map((run) => run.stderr).join('\n'));
     assert.deepEqual(runs.map((run) => /^Usage: imagegram (\S+)/.exec(run.stdout)?.[1]), ['import', 'gc', 'serve', 'verify']);
+  });
+
+  test('migrate-storage refuses a missing or bad --to with a clear message and exit 2, touching nothing', async () => {
+    const runs = await Promise.all(
+      [[], ['--to', 'file:/tmp/elsewhere'], ['--to', 's3://Not_A_Bucket?endpoint=http://127.0.0.1:1'], ['--to', 's3://bucket-name?endpoint=ftp://x'], ['--to', 's3://bucket-name?colour=blue']].map((args) =>
+        runImagegram({ DATA_DIR: '/nonexistent/imagegram-data' }, ['migrate-storage', ...args], { timeoutMs: 30_000 }),
+      ),
+    );
+    assert.deepEqual(runs.map((run) => run.status), [2, 2, 2, 2, 2], runs.map((run) => run.stderr).join('\n'));
+    const messages = runs.map((run) => run.stderr.split('\n').find((line) => line.startsWith('imagegram migrate-storage:')));
+    assert.match(messages[0]!, /give the target bucket: --to s3:\/\/<bucket>/);
+    assert.match(messages[1]!, /--to must be an s3:\/\/ URL, got "file:\/tmp\/elsewhere"/);
+    assert.match(messages[2]!, /--to has no valid bucket name \("not_a_bucket"|--to has no valid bucket name/);
+    assert.match(messages[3]!, /--to has an endpoint that is not an http\(s\) URL/);
+    assert.match(messages[4]!, /--to has unknown parameters \(colour\)/);
+    for (const run of runs) assert.match(run.stderr, /Usage: imagegram migrate-storage --to s3:\/\//);
   });
 
   test('without a command it prints the help and exits 1 instead of serving; a flag before the command is refused', async () => {
