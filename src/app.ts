@@ -25,7 +25,7 @@ import { DerivativeRendering } from './core/images/derivative-rendering.js';
 import { IncompleteUploadRepair } from './core/images/incomplete-upload-repair.js';
 import { MetadataExtraction } from './core/images/metadata-extraction.js';
 import { BulkImport } from './core/imports/bulk-import.js';
-import { StorageMigration } from './core/migration/storage-migration.js';
+import { StorageMigration } from './core/blobs/storage-migration.js';
 import { JobAdmin } from './core/jobs/job-admin.js';
 import type { JobHandlers } from './core/jobs/job-handlers.js';
 import { JobWakeup } from './core/jobs/job-wakeup.js';

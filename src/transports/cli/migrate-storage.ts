@@ -1,18 +1,19 @@
 import { createStorageMigration } from '../../app.js';
 import { blobStoreUrl, ConfigError } from '../../config-values.js';
 import { isAppError } from '../../core/errors.js';
-import type { MigrationReport } from '../../core/migration/storage-migration.js';
+import type { MigrationReport } from '../../core/blobs/storage-migration.js';
 import { fail, parseCommand } from './command-args.js';
 import { formatBytes, formatTable, progressBar } from './cli-output.js';
 
-export const migrateStorageUsage = `  migrate-storage --to s3://<bucket>[/<prefix>]?endpoint=… [--from <blob store URL>] [--dry-run] [--json]
+export const migrateStorageUsage = `  migrate-storage --to s3://<bucket>[/<prefix>]?endpoint=… [--from <url>] [--dry-run] [--recheck] [--json]
             copy every blob (originals, derivatives) from the blob store (BLOB_STORE_FALLBACK_URL
             when set, else BLOB_STORE_URL; or --from) to the bucket while servers keep running;
             checks each copy's SHA-256 and records it, so a rerun resumes and copies only what is
             new; exit 0 when nothing is left to copy, 1 on failures, 2 on bad usage, 3 when
-            objects written during the run are left (run it again); docs/storage-migration.md`;
+            objects written during the run are left (run it again); --recheck ignores the ledger
+            and reads back every object again; docs/storage-migration.md`;
 
-const flags = { to: { type: 'string' }, from: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } } as const;
+const flags = { to: { type: 'string' }, from: { type: 'string' }, 'dry-run': { type: 'boolean' }, recheck: { type: 'boolean' }, json: { type: 'boolean' } } as const;
 
 /** Exit codes beyond 0 (done) and 1 (failures). */
 const usageExit = 2;
@@ -42,6 +43,7 @@ export async function migrateStorageCommand(argv: string[]): Promise<number> {
   try {
     const report = await migration.run({
       dryRun,
+      recheck: parsed.flags.recheck ?? false,
       signal: abort.signal,
       onProgress: ({ round, done, total }) => progress.update(round === 1 ? 'copying' : `copying (pass ${round})`, done, total),
     });

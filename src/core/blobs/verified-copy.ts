@@ -28,6 +28,7 @@ export async function copyVerified(source: BlobStore, target: BlobStore, key: st
     const local = await source.localFile(key);
     if (!local) return { kind: 'vanished', retries };
     let sourceHash: string;
+    let created = false;
     try {
       sourceHash = (await hashOf(await source.createReadStream(key)))?.sha256 ?? '';
       if (sourceHash === '') return { kind: 'vanished', retries };
@@ -36,7 +37,7 @@ export async function copyVerified(source: BlobStore, target: BlobStore, key: st
         return { kind: 'failed', reason: `the source's bytes hash to ${sourceHash}, not to their address (run imagegram verify)`, retries };
       }
       // putFile leaves an object already there alone: the read-back below decides whether it is right.
-      await target.putFile(key, local.path);
+      ({ created } = await target.putFile(key, local.path));
     } catch (error) {
       // Deleted (garbage-collected) while being copied.
       if ((await source.head(key)) === null) return { kind: 'vanished', retries };
@@ -58,7 +59,8 @@ export async function copyVerified(source: BlobStore, target: BlobStore, key: st
     }
     lastMismatch = readBack === null ? 'the target does not hold the object after writing it' : `read back from the target it hashes to ${readBack.sha256}, the source to ${sourceHash}`;
     await target.delete(key);
-    if (attempt < maxAttempts) retries += 1;
+    // A stale object found there (a JPEG rendered again since an earlier copy) is replaced, not a retry.
+    if (attempt < maxAttempts && created) retries += 1;
   }
   return { kind: 'failed', reason: `SHA-256 mismatch after ${maxAttempts} attempts: ${lastMismatch || 'the source kept changing'}`, retries };
 }

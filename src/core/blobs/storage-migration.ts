@@ -1,7 +1,8 @@
 import pLimit from 'p-limit';
 import type { BlobInfo, BlobStore } from '../../ports/blob-store.js';
 import type { LedgerEntry, MigrationLedger } from '../../ports/migration-ledger.js';
-import { copyVerified } from './verified-copy.js';
+import { isAppError } from '../errors.js';
+import { copyVerified, type CopyOutcome } from './verified-copy.js';
 
 /** What one `imagegram migrate-storage` run did (or, with `dryRun`, would do). */
 export interface MigrationReport {
@@ -40,6 +41,8 @@ export interface MigrationOptions {
   concurrency?: number;
   /** Attempts per object when the read-back hash does not match; default 3. */
   maxAttempts?: number;
+  /** Ignore the ledger: read back and hash every object in the target again (and copy what is wrong or absent). */
+  recheck?: boolean;
   /** Listings at most, each copying what the previous ones missed; default 3. */
   maxRounds?: number;
   signal?: AbortSignal;
@@ -61,7 +64,9 @@ export class StorageMigration {
     const dryRun = options.dryRun ?? false;
     const maxRounds = dryRun ? 1 : (options.maxRounds ?? 3);
     const report: MigrationReport = { dryRun, listed: 0, alreadyCopied: 0, copied: 0, bytes: 0, byNamespace: {}, vanished: 0, retried: 0, failed: [], rounds: 0, left: 0, pending: [] };
-    const copied = await ledger.load();
+    const copied = options.recheck ? new Map<string, LedgerEntry>() : await ledger.load();
+    // Fail fast, with the store's own message, on a bucket that cannot be written (a dry run writes nothing).
+    if (!dryRun) await this.deps.target.ping();
     const settled = new Set<string>();
     for (;;) {
       options.signal?.throwIfAborted();
@@ -111,7 +116,7 @@ export class StorageMigration {
       pending.map((info) =>
         limit(async () => {
           options.signal?.throwIfAborted();
-          const outcome = await copyVerified(source, target, info.key, { maxAttempts: options.maxAttempts ?? 3 }).catch((error: unknown) => ({
+          const outcome = await copyRetryingOutages(source, target, info.key, options.maxAttempts ?? 3).catch((error: unknown) => ({
             kind: 'failed' as const,
             reason: error instanceof Error ? error.message : String(error),
             retries: 0,
@@ -136,6 +141,21 @@ export class StorageMigration {
     );
     const failure = results.find((result) => result.status === 'rejected');
     if (failure) throw failure.reason;
+  }
+}
+
+/**
+ * copyVerified, tried again after a moment when a store is briefly unavailable (a loaded gateway
+ * timing out): a long copy should not end in failures a second later would not have had.
+ */
+async function copyRetryingOutages(source: BlobStore, target: BlobStore, key: string, maxAttempts: number): Promise<CopyOutcome> {
+  for (let outage = 1; ; outage++) {
+    try {
+      return await copyVerified(source, target, key, { maxAttempts });
+    } catch (error) {
+      if (outage >= 4 || !(isAppError(error) && error.code === 'STORAGE_UNAVAILABLE')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** outage));
+    }
   }
 }
 
