@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { DataStore, Locker } from '@tus/server';
@@ -278,6 +279,9 @@ async function openConfiguredBlobStore(config: Config, logger: Logger): Promise<
   if (config.blobStoreFallbackUrl === undefined) return primary;
   const { FallbackBlobStore } = await import('./adapters/blob/fallback-blob-store.js');
   logger.info('reads that miss the blob store fall back to BLOB_STORE_FALLBACK_URL until the storage migration is finished');
+  if (config.blobStoreFallbackUrl.startsWith('file:') && !existsSync(config.blobStoreFallbackUrl.slice('file:'.length))) {
+    logger.warn({ fallback: config.blobStoreFallbackUrl }, 'BLOB_STORE_FALLBACK_URL names a directory that does not exist: no read can fall back to it');
+  }
   return new FallbackBlobStore(primary, await openBlobStore(config.blobStoreFallbackUrl), (key, operation) => {
     logger.info({ key, operation }, 'blob read from the fallback store (not yet migrated)');
   });

@@ -78,6 +78,9 @@ describe('the imagegram process', () => {
     assert.match(messages[3]!, /--to has an endpoint that is not an http\(s\) URL/);
     assert.match(messages[4]!, /--to has unknown parameters \(colour\)/);
     for (const run of runs) assert.match(run.stderr, /Usage: imagegram migrate-storage --to s3:\/\//);
+    const noSource = await runImagegram({ DATA_DIR: '/nonexistent/imagegram-data' }, ['migrate-storage', '--to', 's3://bucket-name?endpoint=http://127.0.0.1:1']);
+    assert.equal(noSource.status, 2);
+    assert.match(noSource.stderr, /the source directory \/nonexistent\/imagegram-data\/blobs does not exist/);
   });
 
   test('without a command it prints the help and exits 1 instead of serving; a flag before the command is refused', async () => {

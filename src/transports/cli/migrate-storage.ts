@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { createStorageMigration } from '../../app.js';
 import { blobStoreUrl, ConfigError } from '../../config-values.js';
 import { isAppError } from '../../core/errors.js';
@@ -33,6 +34,10 @@ export async function migrateStorageCommand(argv: string[]): Promise<number> {
   if (source instanceof ConfigError) return usage(source.message);
   if (source === target) {
     return usage('the source and the target are the same store: after switching BLOB_STORE_URL to the bucket, set BLOB_STORE_FALLBACK_URL (or --from) to the old store');
+  }
+  // A mistyped directory would list nothing and report "nothing left": refuse it instead.
+  if (source.startsWith('file:') && !(await stat(source.slice('file:'.length)).then((info) => info.isDirectory(), () => false))) {
+    return usage(`the source directory ${source.slice('file:'.length)} does not exist (set --from, BLOB_STORE_FALLBACK_URL or BLOB_STORE_URL to the old store)`);
   }
   const dryRun = parsed.flags['dry-run'] ?? false;
   const { migration, ledgerPath, close } = await createStorageMigration(config, source, target);
