@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { DataStore, Locker } from '@tus/server';
@@ -25,6 +26,7 @@ import { DerivativeRendering } from './core/images/derivative-rendering.js';
 import { IncompleteUploadRepair } from './core/images/incomplete-upload-repair.js';
 import { MetadataExtraction } from './core/images/metadata-extraction.js';
 import { BulkImport } from './core/imports/bulk-import.js';
+import { StorageMigration } from './core/blobs/storage-migration.js';
 import { JobAdmin } from './core/jobs/job-admin.js';
 import type { JobHandlers } from './core/jobs/job-handlers.js';
 import { JobWakeup } from './core/jobs/job-wakeup.js';
@@ -104,7 +106,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     await store.close();
     throw error;
   }
-  const blobs = await openBlobStore(config.blobStoreUrl);
+  const blobs = await openConfiguredBlobStore(config, logger);
   // Staging sits in the data dir beside the default blob directory, so promotion is a hard link.
   const staging = new FsStagingArea(join(config.dataDir, 'staging'));
   const limits = { maxPixels: config.maxImagePixels, maxDimension: config.maxImageDimension };
@@ -269,6 +271,33 @@ async function openPageCache(config: Config, logger: Logger): Promise<{ redis: R
   const redis = await connectRedis(config.redisUrl, logger);
   const pageCache = new RedisPageCache(redis, { keyPrefix: `${config.redisKeyPrefix}page:`, log: logger });
   return { redis, pageCache, closeCache: () => closeRedis(redis) };
+}
+
+/** The configured blob store; with a fallback store, reads that miss it fall back (storage migration). */
+async function openConfiguredBlobStore(config: Config, logger: Logger): Promise<BlobStore> {
+  const primary = await openBlobStore(config.blobStoreUrl);
+  if (config.blobStoreFallbackUrl === undefined) return primary;
+  const { FallbackBlobStore } = await import('./adapters/blob/fallback-blob-store.js');
+  logger.info('reads that miss the blob store fall back to BLOB_STORE_FALLBACK_URL until the storage migration is finished');
+  if (config.blobStoreFallbackUrl.startsWith('file:') && !existsSync(config.blobStoreFallbackUrl.slice('file:'.length))) {
+    logger.warn({ fallback: config.blobStoreFallbackUrl }, 'BLOB_STORE_FALLBACK_URL names a directory that does not exist: no read can fall back to it');
+  }
+  return new FallbackBlobStore(primary, await openBlobStore(config.blobStoreFallbackUrl), (key, operation) => {
+    logger.info({ key, operation }, 'blob read from the fallback store (not yet migrated)');
+  });
+}
+
+/**
+ * A storage migration from `sourceUrl` to `targetUrl` (normalised blob store URLs), with its ledger
+ * in the data dir, for `imagegram migrate-storage`.
+ */
+export async function createStorageMigration(config: Config, sourceUrl: string, targetUrl: string): Promise<{ migration: StorageMigration; ledgerPath: string; close(): Promise<void> }> {
+  const { FileMigrationLedger, migrationLedgerPath } = await import('./adapters/blob/file-migration-ledger.js');
+  const ledgerPath = migrationLedgerPath(config.dataDir, sourceUrl, targetUrl);
+  // Never the URLs' query strings in a file: only what identifies the pair.
+  const ledger = new FileMigrationLedger(ledgerPath, { source: sourceUrl.split('?')[0]!, target: targetUrl.split('?')[0]! });
+  const migration = new StorageMigration({ source: await openBlobStore(sourceUrl), target: await openBlobStore(targetUrl), ledger });
+  return { migration, ledgerPath, close: () => ledger.close() };
 }
 
 async function openBlobStore(url: string): Promise<BlobStore> {

@@ -18,6 +18,8 @@ export interface Config {
   databaseUrl: string;
   /** `file:<absolute dir>` or `s3://<bucket>/[<prefix>/]?endpoint=…&region=…&forcePathStyle=…`, normalised. */
   blobStoreUrl: string;
+  /** A store read only when a read misses `blobStoreUrl`, while a storage migration finishes; unset: none. Normalised like it. */
+  blobStoreFallbackUrl: string | undefined;
   /** Unset: generated on first start and kept in the data dir. */
   adminToken: string | undefined;
   /** Unset: generated on first start and kept in the data dir. */
@@ -210,6 +212,15 @@ export const configOptions = {
     parse: (value: string) => blobStoreUrl(value),
     fallback: ({ dataDir }: OptionContext) => `file:${resolve(dataDir, 'blobs')}`,
   },
+  'blob-store-fallback-url': {
+    env: 'BLOB_STORE_FALLBACK_URL',
+    values: 'as `BLOB_STORE_URL`',
+    shownDefault: 'unset',
+    doc: 'during a storage migration, the old store: read (and logged) only when a read misses `BLOB_STORE_URL`, never written',
+    more: 'Set it when switching to a new store, and remove it once `imagegram migrate-storage` reports nothing left. See [docs/storage-migration.md](docs/storage-migration.md).',
+    parse: (value: string): string | undefined => blobStoreUrl(value),
+    fallback: (): string | undefined => undefined,
+  },
   'admin-token': secretOption('ADMIN_TOKEN', {
     doc: 'the admin endpoints\' token; unset: generated on first start, kept in `<DATA_DIR>/admin-token` and printed once',
     more: 'With several processes, set the same token everywhere (each data dir would otherwise hold its own).',
@@ -383,12 +394,16 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
   if (v['headers-timeout-seconds'] > v['request-timeout-seconds']) {
     throw new ConfigError(`HEADERS_TIMEOUT_SECONDS (${v['headers-timeout-seconds']}) must not exceed REQUEST_TIMEOUT_SECONDS (${v['request-timeout-seconds']})`);
   }
+  if (v['blob-store-fallback-url'] !== undefined && v['blob-store-fallback-url'] === v['blob-store-url']) {
+    throw new ConfigError('BLOB_STORE_FALLBACK_URL must name another store than BLOB_STORE_URL');
+  }
   return {
     port: v.port,
     host: v.host,
     dataDir: v['data-dir'],
     databaseUrl: v['database-url'],
     blobStoreUrl: v['blob-store-url'],
+    blobStoreFallbackUrl: v['blob-store-fallback-url'],
     adminToken: v['admin-token'],
     cursorSecret: v['cursor-secret'],
     maxUploadBytes: v['max-upload-bytes'],

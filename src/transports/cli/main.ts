@@ -8,6 +8,7 @@ import { eventsCommand, eventsUsage } from './events.js';
 import { gcCommand, gcUsage } from './gc.js';
 import { importCommand, importUsage } from './import.js';
 import { jobsCommand, jobsUsage } from './jobs.js';
+import { migrateStorageCommand, migrateStorageUsage } from './migrate-storage.js';
 import { reprocessCommand, reprocessUsage } from './reprocess.js';
 import { statsCommand, statsUsage } from './stats.js';
 import { verifyCommand, verifyUsage } from './verify.js';
@@ -64,6 +65,7 @@ const commands: Record<string, Command> = {
   jobs: { usage: jobsUsage, run: jobsCommand },
   reprocess: { usage: reprocessUsage, run: reprocessCommand },
   import: { usage: importUsage, run: importCommand },
+  'migrate-storage': { usage: migrateStorageUsage, run: migrateStorageCommand },
   'create-upload-link': { usage: createUploadLinkUsage, run: createUploadLinkCommand },
 };
 
