@@ -4,8 +4,8 @@
  * preset) on the same PostgreSQL copy of the seeded feed (100k posts, 1M comments), the same
  * pool size, the same rows and fields. Flat out (autocannon, 10 connections) in interleaved A/B
  * pairs, the order alternating each pair; reports each side's req/s, the ratio of the medians and
- * the median of the per-pair ratios, and each server process's CPU per request (the Node process
- * only: PostgreSQL's own CPU is not split between them).
+ * the median of the per-pair ratios, and CPU per request of the server process and of the
+ * PostgreSQL backends serving it.
  *
  * PostGraphile is a bench-only dependency with its own lockfile in bench/postgraphile, installed
  * here on first use (`npm ci --prefix bench/postgraphile`), never by the project's `npm ci`.
@@ -110,6 +110,7 @@ try {
 
     const rates = new Map<Side, number[]>(sides.map((side) => [side, []]));
     const cpuPerRequest = new Map<Side, number[]>(sides.map((side) => [side, []]));
+    const databaseCpuPerRequest = new Map<Side, number[]>(sides.map((side) => [side, []]));
     const ratios: number[] = [];
     for (let pair = 0; pair < pairs; pair++) {
       // Alternating the order spreads warm-up and neighbours' noise over both alike.
@@ -117,20 +118,23 @@ try {
       for (const side of order) {
         log(`  first: ${first}, pair ${pair + 1}/${pairs}: ${side.name} flat out for ${seconds} s …`);
         const cpuBefore = readCpuSeconds(side.pid);
+        const databaseBefore = await databaseCpu();
         const result = await autocannonFlatOut(side.baseUrl, side.path(first), seconds, 10, side.headers);
         const cpu = readCpuSeconds(side.pid) - cpuBefore;
+        const databaseCpuSeconds = sumCpu(await databaseCpu(), databaseBefore);
         if (result.errors + result.non2xx > 0) throw new Error(`${side.name}: ${result.errors} errors, ${result.non2xx} non-2xx`);
         rates.get(side)!.push(result.rate);
         cpuPerRequest.get(side)!.push((cpu * 1e6) / (result.rate * seconds));
+        databaseCpuPerRequest.get(side)!.push((databaseCpuSeconds * 1e6) / (result.rate * seconds));
       }
       ratios.push(rates.get(sides[0]!)!.at(-1)! / rates.get(sides[1]!)!.at(-1)!);
     }
     const [ours, theirs] = sides.map((side) => median(rates.get(side)!)) as [number, number];
     sections.push(
-      `| feed \`first: ${first}\`, PostgreSQL, pool ${poolSize} (autocannon, 10 conn, ${seconds} s × ${pairs} interleaved pairs) | req/s per pair | median req/s | server CPU µs/request (median) | answer bytes |`,
+      `| feed \`first: ${first}\`, PostgreSQL, pool ${poolSize} (autocannon, 10 conn, ${seconds} s × ${pairs} interleaved pairs) | req/s per pair | median req/s | CPU µs/request (median): server / PostgreSQL | answer bytes |`,
       '|---|---|---|---|---|',
       ...sides.map((side) =>
-        `| ${side.name} | ${rates.get(side)!.map((value) => fmt(value, 0)).join(', ')} | ${fmt(median(rates.get(side)!), 0)} | ${fmt(median(cpuPerRequest.get(side)!), 0)} | ${bytes.get(side)} |`),
+        `| ${side.name} | ${rates.get(side)!.map((value) => fmt(value, 0)).join(', ')} | ${fmt(median(rates.get(side)!), 0)} | ${fmt(median(cpuPerRequest.get(side)!), 0)} / ${fmt(median(databaseCpuPerRequest.get(side)!), 0)} | ${bytes.get(side)} |`),
       '',
       `imagegram / PostGraphile, first: ${first}: ratio of medians **${fmt(ours / theirs, 2)}**; per-pair ratios ${ratios.map((ratio) => fmt(ratio, 2)).join(', ')} (median ${fmt(median(ratios), 2)}).`,
       '',
@@ -139,6 +143,29 @@ try {
   process.stdout.write(`${sections.join('\n')}`);
 } finally {
   for (const cleanup of cleanups) await cleanup();
+}
+
+/**
+ * CPU seconds used so far by each PostgreSQL backend connected to the run's database. Only the
+ * side under load is querying, so a run's growth is that side's database work.
+ */
+async function databaseCpu(): Promise<Map<number, number>> {
+  const cpu = new Map<number, number>();
+  for (const pid of await target.databasePids()) {
+    try {
+      cpu.set(pid, readCpuSeconds(pid));
+    } catch {
+      // the backend exited meanwhile
+    }
+  }
+  return cpu;
+}
+
+/** CPU seconds used between two readings; backends that appeared meanwhile count from zero. */
+function sumCpu(after: Map<number, number>, before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0);
+  return total;
 }
 
 /** Spawns bench/postgraphile/server.mjs on a free loopback port; resolves once it serves. */

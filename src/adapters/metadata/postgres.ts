@@ -2,6 +2,7 @@ import { type CompiledQuery, Kysely, PostgresDialect, type SqlBool, sql } from '
 import pg from 'pg';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
 import type { FeedPosition, PostView } from '../../core/posts/post.js';
+import { pageLimitMax } from '../../core/posts/post-rules.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
 import type { Database } from './schema.js';
 import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
@@ -78,33 +79,43 @@ function runNamedStatementsPrepared(client: pg.PoolClient): void {
 }
 
 /**
- * A feed page built by PostgreSQL as one JSON array of post views, in feed order: no row
- * mapping here, one parse. LATERAL-style subqueries take each post's newest comments by a
+ * Most posts a feed statement reads: a page of the most the core allows plus the one that tells
+ * whether another page follows. A literal, so the plan PostgreSQL caches for the prepared
+ * statement (generic: it cannot see the parameters) still expects a short index range scan.
+ */
+const feedRowsCeiling = pageLimitMax + 1;
+
+/**
+ * A feed page built by PostgreSQL as one JSON array of post views, in feed order: no row mapping
+ * here, one parse. Authors, images and each post's newest comments are correlated subqueries,
+ * i.e. index lookups per post whatever the planner guesses for the parameters; the comments are a
  * LIMIT-ed scan of comments_post_id_id (a window over the page would number every comment of a
  * popular post). Two statements, not one with an optional condition, so each keeps its index
- * range plan.
+ * range plan; prepared once per connection, then planned once (generic) and only executed.
  */
 async function feedPage(db: Kysely<Database>, after: FeedPosition | null, limit: number, commentsPerPost: number): Promise<PostView[]> {
+  const ceiling = sql.lit(Math.max(limit, feedRowsCeiling));
   const posts = after === null
-    ? sql`select * from posts order by comment_count desc, id desc limit ${limit}`
+    ? sql`select * from posts order by comment_count desc, id desc limit ${ceiling}`
     : sql`select * from posts where (comment_count, id) < (${after.commentCount}::integer, ${after.id}::text)
-          order by comment_count desc, id desc limit ${limit}`;
+          order by comment_count desc, id desc limit ${ceiling}`;
   const page = sql<{ page: PostView[] }>`select coalesce(json_agg(json_build_object(
       'id', p.id, 'authorId', p.author_id, 'imageId', p.image_id, 'caption', p.caption,
       'createdAt', p.created_at, 'commentCount', p.comment_count,
-      'author', json_build_object('id', u.id, 'username', u.username),
-      'image', json_build_object('id', i.id, 'sha256', i.sha256, 'width', i.width, 'height', i.height),
+      'author', (select json_build_object('id', u.id, 'username', u.username) from users u where u.id = p.author_id),
+      'image', (select json_build_object('id', i.id, 'sha256', i.sha256, 'width', i.width, 'height', i.height)
+                from images i where i.id = p.image_id),
       'lastComments', coalesce((
         select json_agg(json_build_object(
             'id', c.id, 'postId', c.post_id, 'authorId', c.author_id, 'body', c.body, 'createdAt', c.created_at,
-            'author', json_build_object('id', cu.id, 'username', cu.username)) order by c.id desc)
-          from (select * from comments where post_id = p.id order by id desc limit ${commentsPerPost}) c
-          join users cu on cu.id = c.author_id), '[]'::json)
+            'author', (select json_build_object('id', cu.id, 'username', cu.username) from users cu where cu.id = c.author_id))
+          order by c.id desc)
+        from (select * from comments where post_id = p.id order by id desc limit ${commentsPerPost}) c), '[]'::json)
     ) order by p.comment_count desc, p.id desc), '[]'::json) as page
-    from (${posts}) p
-    join users u on u.id = p.author_id
-    join images i on i.id = p.image_id`;
-  const statement = namedStatement(after === null ? 'imagegram_feed_first_page' : 'imagegram_feed_page_after', page.compile(db));
+    from (select * from (${posts}) feed limit ${limit}) p`;
+  const compiled = page.compile(db);
+  // Only the usual statements are prepared; a larger limit (never asked by the core) runs unnamed.
+  const statement = limit > feedRowsCeiling ? compiled : namedStatement(after === null ? 'imagegram_feed_first_page' : 'imagegram_feed_page_after', compiled);
   const result = await db.executeQuery(statement);
   return result.rows[0]?.page ?? [];
 }
