@@ -1,7 +1,7 @@
 /**
- * The seeded PostgreSQL database `imagegram_bench`, built once and used as a TEMPLATE: every run
- * gets its own file-level copy (`imagegram_bench_run`), so runs never see each other's writes and
- * the seed never bloats with their dead tuples.
+ * The seeded PostgreSQL database `imagegram_bench` (or `BENCH_POSTGRES_DB`), built once and used
+ * as a TEMPLATE: every run gets its own file-level copy (`<name>_run`), so runs never see each
+ * other's writes and the seed never bloats with their dead tuples.
  */
 import pg from 'pg';
 import { metadataMigrations } from '../../src/adapters/metadata/migrations.js';
@@ -11,8 +11,14 @@ import { seedChunks, seedVersion } from './seed-plan.js';
 
 /** The server to seed (`BENCH_POSTGRES_URL`, default the local dev server as the postgres user). */
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const seedName = 'imagegram_bench';
-const runName = 'imagegram_bench_run';
+/**
+ * The seed database's name (`BENCH_POSTGRES_DB`, default `imagegram_bench`; lower-case letters,
+ * digits and `_`): benches that run at the same time on one server each take their own, so no
+ * run drops another's copy. Each run's copy is `<name>_run`.
+ */
+const seedName = process.env.BENCH_POSTGRES_DB ?? 'imagegram_bench';
+if (!/^[a-z_][a-z0-9_]{0,40}$/.test(seedName)) throw new Error(`BENCH_POSTGRES_DB must be a plain lower-case identifier, not ${JSON.stringify(seedName)}`);
+const runName = `${seedName}_run`;
 
 /** The URL of database `name` on the bench server. */
 export function postgresUrl(name: string): string {

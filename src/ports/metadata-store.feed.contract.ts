@@ -105,7 +105,9 @@ export function feedContract(scope: ContractScope): void {
       const fewViews = await cost(() => store.posts.findViews(ids.slice(0, 5)));
       const manyViews = await cost(() => store.posts.findViews(ids));
       assert.ok(large <= 3, `feedPage(null, 100) ran ${large} queries`);
-      assert.deepEqual([small, deep, fewViews, manyViews], [large, large, large, large]);
+      assert.ok(manyViews <= 3, `findViews(120 ids) ran ${manyViews} queries`);
+      // An adapter may build feed pages in fewer queries than views; each stays constant.
+      assert.deepEqual([small, deep, fewViews], [large, large, manyViews]);
     });
   });
 }

@@ -79,6 +79,25 @@ describe('GraphQL: the feed, posts and comments', () => {
     assert.equal(twenty, five);
   });
 
+  test('a query run again (then compiled) answers exactly as its first run, data and errors alike', async () => {
+    // Signed in: executed every time, never answered from the page cache.
+    const cases: [string, Record<string, unknown>][] = [
+      [feedQuery, { first: 3 }],
+      [feedQuery, { first: 3, after: 'forged.cursor' }],
+      [feedQuery, { first: 1000 }],
+      ['query($id: ID!) { post(id: $id) { id caption comments(first: 0) { edges { cursor } } } }', { id: ids.get('p5')! }],
+      ['{ me { username } posts(first: 2) { edges { node { image { format size owner { username } } } } } }', {}],
+    ];
+    for (const [query, variables] of cases) {
+      const runs = [];
+      for (let run = 0; run < 4; run++) {
+        const { status, body } = await graphql(server.baseUrl, query, variables, alice);
+        runs.push({ status, body });
+      }
+      for (const later of runs.slice(1)) assert.deepEqual(later, runs[0], `${query} ${JSON.stringify(variables)}`);
+    }
+  });
+
   test("post(id) and a post's comments, paged newest first", async () => {
     const id = ids.get('p5')!;
     type PostComments = { post: { caption: string; comments: { edges: { node: { body: string } }[]; pageInfo: { endCursor: string } } } };

@@ -10,7 +10,8 @@ const lastCommentsPerPost = 2;
 
 /**
  * Posts over Kysely. A page of views costs two queries whatever its size: one for the posts with
- * their authors and images, one for the newest comments of all of them.
+ * their authors and images, one for the newest comments of all of them — or, for feed pages on a
+ * dialect that offers `feedPage`, one.
  */
 export class KyselyPostRepository implements PostRepository {
   constructor(
@@ -39,6 +40,7 @@ export class KyselyPostRepository implements PostRepository {
   }
 
   async feedPage(after: FeedPosition | null, limit: number): Promise<PostView[]> {
+    if (this.dialect.feedPage) return this.dialect.feedPage(this.db, after, limit, lastCommentsPerPost);
     const page =
       after === null
         ? this.db

@@ -8,7 +8,7 @@ import type {
   SelectQueryBuilder,
   SqlBool,
 } from 'kysely';
-import type { FeedPosition } from '../../core/posts/post.js';
+import type { FeedPosition, PostView } from '../../core/posts/post.js';
 import type { GroupCommitLimits } from './group-commit.js';
 import type { CommentViewRow } from './post-row-mapping.js';
 import type { Database, PostsTable } from './schema.js';
@@ -58,6 +58,12 @@ export interface MetadataDialect {
     after: FeedPosition,
     limit: number,
   ): AliasableExpression<Selectable<PostsTable>>;
+  /**
+   * When the database can do it better: a whole feed page (as `PostRepository.feedPage`) in ONE
+   * statement — posts, authors, images and the newest comments with their authors. Absent: the
+   * repository's portable two queries.
+   */
+  feedPage?(db: Kysely<Database>, after: FeedPosition | null, limit: number, commentsPerPost: number): Promise<PostView[]>;
   /**
    * The newest `perPost` comments of each post in `postIds` (newest first) with their authors'
    * usernames, in ONE query that reads only those comments, however many a post has.

@@ -1,6 +1,8 @@
-import { Kysely, PostgresDialect, type SqlBool, sql } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresDialect, type SqlBool, sql } from 'kysely';
 import pg from 'pg';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
+import type { FeedPosition, PostView } from '../../core/posts/post.js';
+import { pageLimitMax } from '../../core/posts/post-rules.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
 import type { Database } from './schema.js';
 import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
@@ -31,6 +33,9 @@ export function openPostgresMetadataStore(
     options: '-c synchronous_commit=on',
     types: { getTypeParser },
   });
+  // Statements registered by namedStatement() go out named: each connection parses and plans
+  // them once, then only binds and executes (https://node-postgres.com/features/queries#prepared-statements).
+  pool.on('connect', runNamedStatementsPrepared);
   // An idle client whose server went away emits 'error' on the pool; unhandled, that event
   // would crash the process (https://node-postgres.com/apis/pool#error). The next query
   // simply gets a fresh connection, or STORAGE_UNAVAILABLE.
@@ -43,6 +48,76 @@ export function openPostgresMetadataStore(
     log: logQueriesTo(opts.onQuery),
   });
   return new KyselyMetadataStore(db, postgresDialect);
+}
+
+/** Statement text → name, for the few hot statements worth preparing on every connection. */
+const statementNames = new Map<string, string>();
+const statementTexts = new Map<string, string>();
+
+/**
+ * Registers `query` to run as the named prepared statement `name` on every connection of every
+ * PostgreSQL store. Its text must be the same whatever its parameters.
+ */
+function namedStatement<R>(name: string, query: CompiledQuery<R>): CompiledQuery<R> {
+  const known = statementTexts.get(name);
+  if (known === undefined) {
+    statementTexts.set(name, query.sql);
+    statementNames.set(query.sql, name);
+  } else if (known !== query.sql) {
+    throw new Error(`statement ${name} changed its text`);
+  }
+  return query;
+}
+
+/** Makes `client.query(text, values)` (what Kysely calls) use a named statement for registered texts. */
+function runNamedStatementsPrepared(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((text: unknown, ...rest: unknown[]) => {
+    const name = typeof text === 'string' ? statementNames.get(text) : undefined;
+    return name === undefined ? query(text, ...rest) : query({ name, text, values: rest[0] }, ...rest.slice(1));
+  }) as typeof client.query;
+}
+
+/**
+ * Most posts a feed statement reads: a page of the most the core allows plus the one that tells
+ * whether another page follows. A literal, so the plan PostgreSQL caches for the prepared
+ * statement (generic: it cannot see the parameters) still expects a short index range scan.
+ */
+const feedRowsCeiling = pageLimitMax + 1;
+
+/**
+ * A feed page built by PostgreSQL as one JSON array of post views, in feed order: no row mapping
+ * here, one parse. Authors, images and each post's newest comments are correlated subqueries,
+ * i.e. index lookups per post whatever the planner guesses for the parameters; the comments are a
+ * LIMIT-ed scan of comments_post_id_id (a window over the page would number every comment of a
+ * popular post). Two statements, not one with an optional condition, so each keeps its index
+ * range plan; prepared once per connection, then planned once (generic) and only executed.
+ */
+async function feedPage(db: Kysely<Database>, after: FeedPosition | null, limit: number, commentsPerPost: number): Promise<PostView[]> {
+  const ceiling = sql.lit(Math.max(limit, feedRowsCeiling));
+  const posts = after === null
+    ? sql`select * from posts order by comment_count desc, id desc limit ${ceiling}`
+    : sql`select * from posts where (comment_count, id) < (${after.commentCount}::integer, ${after.id}::text)
+          order by comment_count desc, id desc limit ${ceiling}`;
+  const page = sql<{ page: PostView[] }>`select coalesce(json_agg(json_build_object(
+      'id', p.id, 'authorId', p.author_id, 'imageId', p.image_id, 'caption', p.caption,
+      'createdAt', p.created_at, 'commentCount', p.comment_count,
+      'author', (select json_build_object('id', u.id, 'username', u.username) from users u where u.id = p.author_id),
+      'image', (select json_build_object('id', i.id, 'sha256', i.sha256, 'width', i.width, 'height', i.height)
+                from images i where i.id = p.image_id),
+      'lastComments', coalesce((
+        select json_agg(json_build_object(
+            'id', c.id, 'postId', c.post_id, 'authorId', c.author_id, 'body', c.body, 'createdAt', c.created_at,
+            'author', (select json_build_object('id', cu.id, 'username', cu.username) from users cu where cu.id = c.author_id))
+          order by c.id desc)
+        from (select * from comments where post_id = p.id order by id desc limit ${commentsPerPost}) c), '[]'::json)
+    ) order by p.comment_count desc, p.id desc), '[]'::json) as page
+    from (select * from (${posts}) feed limit ${limit}) p`;
+  const compiled = page.compile(db);
+  // Only the usual statements are prepared; a larger limit (never asked by the core) runs unnamed.
+  const statement = limit > feedRowsCeiling ? compiled : namedStatement(after === null ? 'imagegram_feed_first_page' : 'imagegram_feed_page_after', compiled);
+  const result = await db.executeQuery(statement);
+  return result.rows[0]?.page ?? [];
 }
 
 // int8 (bigint, count(*)) arrives as a string because it may exceed 2^53; our epoch-ms values
@@ -111,6 +186,7 @@ export const postgresDialect: MetadataDialect = {
       .orderBy('comment_count', 'desc')
       .orderBy('id', 'desc')
       .limit(limit),
+  feedPage,
   newestComments: (db, postIds, perPost) =>
     // LATERAL runs the LIMIT-ed index scan once per post; a row_number() window over the page
     // would number every comment of a popular post first.

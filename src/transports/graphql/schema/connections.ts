@@ -22,7 +22,9 @@ export interface Connection<T> {
  * `nextCursor` when there is a next page); paging is forward only, hence no previous page.
  */
 export function connectionOf<T>(nodes: readonly T[], nextCursor: string | null, cursorOf: (node: T) => string): Connection<T> {
-  const edges = nodes.map((node) => ({ node, cursor: cursorOf(node) }));
+  // The service already signed the last node's cursor as `nextCursor`: not signed twice.
+  const last = nodes.length - 1;
+  const edges = nodes.map((node, i) => ({ node, cursor: i === last && nextCursor !== null ? nextCursor : cursorOf(node) }));
   return {
     edges,
     pageInfo: {
