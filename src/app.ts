@@ -17,7 +17,7 @@ import { PostService } from './core/posts/post-service.js';
 import { AccountService } from './core/users/account-service.js';
 import { UploadLinkService } from './core/uploads/upload-link-service.js';
 import { UploadService } from './core/uploads/upload-service.js';
-import { sweepExpiredUploads } from './core/uploads/upload-sweep.js';
+import { removeUnrecordedUploadFiles, sweepExpiredUploads } from './core/uploads/upload-sweep.js';
 import { BlobVerification } from './core/blobs/blob-verification.js';
 import { EventLogReader } from './core/events/event-log-reader.js';
 import { GarbageCollector } from './core/gc/garbage-collector.js';
@@ -39,11 +39,13 @@ import type { PageCache } from './ports/page-cache.js';
 import type { StagingArea } from './ports/staging-area.js';
 import type { UploadFiles } from './ports/upload-files.js';
 import { FsBlobStore } from './adapters/blob/fs-blob-store.js';
+import type { S3BlobStore } from './adapters/blob/s3-blob-store.js';
 import { FsStagingArea } from './adapters/staging/fs-staging-area.js';
 import { MemoryPageCache } from './adapters/cache/memory-page-cache.js';
 import { SharpImageProcessor } from './adapters/image/sharp-image-processor.js';
 import { TusFileUploadFiles } from './adapters/uploads/tus-file-upload-files.js';
-import { loadOrCreateAdminToken, loadOrCreateCursorSecret } from './stored-secrets.js';
+import { checkAdminTokenFingerprint, loadOrCreateAdminToken, loadOrCreateCursorSecret } from './stored-secrets.js';
+import { lockDataDir } from './adapters/process/data-dir-lock.js';
 import { QueryCounter } from './query-counter.js';
 import { Metrics } from './transports/metrics.js';
 import { type JobSchedule, JobWorker } from './transports/worker/job-worker.js';
@@ -94,8 +96,28 @@ export interface App {
   close(): Promise<void>;
 }
 
+export interface CreateAppOptions {
+  /**
+   * A long-running process (`serve`, `worker`) rather than a one-shot command: it takes its data
+   * dir for itself (refusing to start beside another one there), refuses an admin token other than
+   * the deployment's, and clears what a killed predecessor left in its data dir.
+   */
+  longRunning?: 'serve' | 'worker';
+}
+
 /** Composition root: picks one adapter per port from the config and wires the services. */
-export async function createApp(config: Config, logger: Logger): Promise<App> {
+export async function createApp(config: Config, logger: Logger, options: CreateAppOptions = {}): Promise<App> {
+  // First: a second process on this data dir must not touch anything in it, staging above all.
+  const dataDirLock = options.longRunning ? lockDataDir(config.dataDir, options.longRunning) : null;
+  try {
+    return await composeApp(config, logger, options, () => dataDirLock?.release());
+  } catch (error) {
+    dataDirLock?.release();
+    throw error;
+  }
+}
+
+async function composeApp(config: Config, logger: Logger, options: CreateAppOptions, releaseDataDir: () => void): Promise<App> {
   const queryCounter = config.debugQueryCount ? new QueryCounter() : null;
   const store = await openMetadataStore(config.databaseUrl, queryCounter?.onQuery);
   try {
@@ -104,22 +126,39 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     await store.close();
     throw error;
   }
-  const blobs = await openBlobStore(config.blobStoreUrl);
+  try {
+    return await composeServices(config, logger, options, store, queryCounter, releaseDataDir);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+async function composeServices(
+  config: Config,
+  logger: Logger,
+  options: CreateAppOptions,
+  store: MetadataStore,
+  queryCounter: QueryCounter | null,
+  releaseDataDir: () => void,
+): Promise<App> {
+  const blobs = await openBlobStore(config.blobStoreUrl, options.longRunning ? logger : null);
   // Staging sits in the data dir beside the default blob directory, so promotion is a hard link.
-  const staging = new FsStagingArea(join(config.dataDir, 'staging'));
+  const staging = new FsStagingArea(join(config.dataDir, 'staging'), { forCommand: !options.longRunning });
   const limits = { maxPixels: config.maxImagePixels, maxDimension: config.maxImageDimension };
   const processor = new SharpImageProcessor(limits);
   // One budget for every decode in this process (uploads, imports, reprocessing jobs). Two decodes
   // at most: sharp runs about one thread per image, so more only queue inside libvips (STYLE.md).
   const decodeBudget = new DecodeBudget({ bytes: config.decodeMemoryBytes, concurrency: Math.max(2, availableParallelism()) });
   const adminToken = await loadOrCreateAdminToken(config, logger);
+  if (options.longRunning) await checkAdminTokenFingerprint(config, adminToken, store);
   const { redis, pageCache, closeCache } = await openPageCache(config, logger);
 
   const accounts = new AccountService(store, { sessionTtlMs: config.sessionTtlSeconds * 1000 });
   // A minute of lease covers any honest request; a crashed one frees its key after it.
   const idempotent = new IdempotentWrites(store, { ttlMs: config.idempotencyTtlSeconds * 1000, leaseMs: 60_000 });
   // A secret of its own, shared by every process of a deployment: rotating the admin token keeps cursors valid.
-  const cursors = new OpaqueCursor(await loadOrCreateCursorSecret(config, logger));
+  const cursors = new OpaqueCursor(await loadOrCreateCursorSecret(config, store, logger));
   const wakeup = new JobWakeup();
   const repair = new IncompleteUploadRepair({ store, blobs }, { maxAgeMs: config.gc.readRepairAfterMs });
   const images = new ImageService(store, blobs, repair);
@@ -130,6 +169,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   // Beside the blob directory, like staging: a finished upload is linked into the store, not copied.
   const uploadExpiryMs = config.uploads.expirySeconds * 1000;
   const uploadFiles = await TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs: uploadExpiryMs });
+  if (options.longRunning) await clearLocalLeftovers({ store, staging, uploadFiles }, logger);
   const collections = new CollectionService(store, images, cursors);
   const statsProjection = new StatsProjection(store);
   const services: Services = {
@@ -189,8 +229,21 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       await processor.close();
       await store.close();
       await closeCache();
+      releaseDataDir();
     },
   };
+}
+
+/**
+ * What a process killed on this data dir left behind, which nothing else would remove: garbage
+ * collection runs on whichever worker takes the job, over its own data dir. Staged files of
+ * requests that died with it (an hour later gc would take them, but only gc on this data dir) and
+ * resumable-upload bytes whose row is gone.
+ */
+async function clearLocalLeftovers(deps: { store: MetadataStore; staging: StagingArea; uploadFiles: UploadFiles }, logger: Logger): Promise<void> {
+  const staged = await deps.staging.clearLeftovers();
+  const uploads = await removeUnrecordedUploadFiles({ store: deps.store, files: deps.uploadFiles });
+  if (staged.files + uploads > 0) logger.info({ stagedFiles: staged.files, stagedBytes: staged.bytes, uploadFiles: uploads }, 'removed what an earlier process left in this data dir');
 }
 
 /** The periodic jobs, each enqueued once per interval across every worker process. */
@@ -271,10 +324,18 @@ async function openPageCache(config: Config, logger: Logger): Promise<{ redis: R
   return { redis, pageCache, closeCache: () => closeRedis(redis) };
 }
 
-async function openBlobStore(url: string): Promise<BlobStore> {
+/** With `startupLog`, a bucket that is missing or refuses the credentials stops the start-up (StartupError). */
+async function openBlobStore(url: string, startupLog: Logger | null): Promise<BlobStore> {
   if (url.startsWith('file:')) return new FsBlobStore(url.slice('file:'.length));
-  // Lazy: a local-disk install never loads the AWS SDK (STYLE.md, Directus). config.ts has
-  // validated the URL and spelled out every default.
+  // Lazy: a local-disk install never loads the AWS SDK (STYLE.md, Directus).
+  const store = await openS3BlobStore(url);
+  const problem = startupLog ? await store.checkAtStartup() : null;
+  if (problem) startupLog?.warn(`The blob store is unreachable (${problem.unreachable}); starting anyway: /readyz reports it until it answers`);
+  return store;
+}
+
+/** The S3 blob store a normalised `s3://` BLOB_STORE_URL names (config.ts has spelled out every default). */
+export async function openS3BlobStore(url: string): Promise<S3BlobStore> {
   const { S3BlobStore } = await import('./adapters/blob/s3-blob-store.js');
   const { hostname, pathname, searchParams } = new URL(url);
   const endpoint = searchParams.get('endpoint');
