@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { DataStore, Locker } from '@tus/server';
@@ -46,6 +47,7 @@ import { SharpImageProcessor } from './adapters/image/sharp-image-processor.js';
 import { TusFileUploadFiles } from './adapters/uploads/tus-file-upload-files.js';
 import { checkAdminTokenFingerprint, loadOrCreateAdminToken, loadOrCreateCursorSecret } from './stored-secrets.js';
 import { lockDataDir } from './adapters/process/data-dir-lock.js';
+import { StartupError } from './startup-error.js';
 import { QueryCounter } from './query-counter.js';
 import { Metrics } from './transports/metrics.js';
 import { type JobSchedule, JobWorker } from './transports/worker/job-worker.js';
@@ -124,7 +126,7 @@ async function composeApp(config: Config, logger: Logger, options: CreateAppOpti
     await store.migrate();
   } catch (error) {
     await store.close();
-    throw error;
+    throw databaseStartupError(error, config.databaseUrl) ?? error;
   }
   try {
     return await composeServices(config, logger, options, store, queryCounter, releaseDataDir);
@@ -142,7 +144,8 @@ async function composeServices(
   queryCounter: QueryCounter | null,
   releaseDataDir: () => void,
 ): Promise<App> {
-  const blobs = await openBlobStore(config.blobStoreUrl, options.longRunning ? logger : null);
+  const startup = options.longRunning ? { log: logger, deploymentId: () => store.settings.setIfAbsent('deployment-id', randomUUID()) } : null;
+  const blobs = await openBlobStore(config.blobStoreUrl, startup);
   // Staging sits in the data dir beside the default blob directory, so promotion is a hard link.
   const staging = new FsStagingArea(join(config.dataDir, 'staging'), { forCommand: !options.longRunning });
   const limits = { maxPixels: config.maxImagePixels, maxDimension: config.maxImageDimension };
@@ -314,6 +317,43 @@ async function openMetadataStore(url: string, onQuery: ((sql: string) => void) |
   return openPostgresMetadataStore(url, onQuery ? { onQuery } : {});
 }
 
+/**
+ * A StartupError naming the cause and the fix when the database could not be opened for a reason
+ * an operator mends (unreachable, unknown database or user, refused password), else null.
+ */
+function databaseStartupError(error: unknown, url: string): StartupError | null {
+  const causes: { code?: unknown; message?: unknown }[] = [];
+  for (let cause: unknown = error; cause instanceof Error && causes.length < 5; cause = cause.cause) {
+    causes.push(cause as { code?: unknown });
+    if (cause instanceof AggregateError) causes.push(...(cause.errors as { code?: unknown }[]));
+  }
+  const found = causes.find((cause) => typeof cause.code === 'string' && cause.code !== 'STORAGE_UNAVAILABLE');
+  if (!found) return null;
+  const code = found.code as string;
+  const where = url.startsWith('sqlite:') ? `the SQLite file ${url.slice('sqlite:'.length)}` : `PostgreSQL at ${redactedUrl(url)}`;
+  const message = typeof found.message === 'string' && found.message !== '' ? found.message : code;
+  const hint =
+    code === 'ECONNREFUSED' ? 'nothing listens there: is PostgreSQL running, and are the host and port in DATABASE_URL right?'
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'the host name in DATABASE_URL does not resolve'
+    : code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' ? 'no answer: check the host in DATABASE_URL and any firewall between'
+    : code === '3D000' ? `the database does not exist: create it once (\`createdb ${new URL(url).pathname.slice(1)}\`, or CREATE DATABASE) and start again`
+    : code === '28P01' || code === '28000' ? 'PostgreSQL refused the user or password in DATABASE_URL (or pg_hba.conf refuses this host)'
+    : code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' ? 'the file or its directory cannot be opened: check DATA_DIR / DATABASE_URL and permissions'
+    : null;
+  return hint ? new StartupError(`could not open the metadata database, ${where}: ${message} (${code}). ${hint[0]!.toUpperCase()}${hint.slice(1)}${hint.endsWith('?') ? '' : '.'}`) : null;
+}
+
+/** The URL without its password, for messages. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
 /** With `REDIS_URL`, the page cache lives in Redis over a connection the rate limiter shares; else in memory. */
 async function openPageCache(config: Config, logger: Logger): Promise<{ redis: Redis | null; pageCache: PageCache; closeCache(): Promise<void> }> {
   if (config.redisUrl === undefined) return { redis: null, pageCache: new MemoryPageCache(config.feedCacheBytes), closeCache: async () => {} };
@@ -324,13 +364,21 @@ async function openPageCache(config: Config, logger: Logger): Promise<{ redis: R
   return { redis, pageCache, closeCache: () => closeRedis(redis) };
 }
 
-/** With `startupLog`, a bucket that is missing or refuses the credentials stops the start-up (StartupError). */
-async function openBlobStore(url: string, startupLog: Logger | null): Promise<BlobStore> {
+/**
+ * With `startup` (a serve or worker process), a bucket that is missing, refuses the credentials or
+ * holds another database's blobs stops the start-up (StartupError).
+ */
+async function openBlobStore(url: string, startup: { log: Logger; deploymentId(): Promise<string> } | null): Promise<BlobStore> {
   if (url.startsWith('file:')) return new FsBlobStore(url.slice('file:'.length));
   // Lazy: a local-disk install never loads the AWS SDK (STYLE.md, Directus).
   const store = await openS3BlobStore(url);
-  const problem = startupLog ? await store.checkAtStartup() : null;
-  if (problem) startupLog?.warn(`The blob store is unreachable (${problem.unreachable}); starting anyway: /readyz reports it until it answers`);
+  if (!startup) return store;
+  const problem = await store.checkAtStartup();
+  if (problem) {
+    startup.log.warn(`The blob store is unreachable (${problem.unreachable}); starting anyway: /readyz reports it until it answers`);
+  } else {
+    await store.claimForDeployment(await startup.deploymentId());
+  }
   return store;
 }
 

@@ -211,6 +211,44 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /**
+   * At a process's start: marks the bucket (under the URL's prefix) as holding the blobs of the
+   * database `deploymentId` names, or throws StartupError when it already holds another database's.
+   * Two databases over one bucket (SQLite in each of several processes, or a second deployment
+   * pointed at the same place) would each see the other's blobs as garbage, and gc deletes garbage.
+   */
+  async claimForDeployment(deploymentId: string): Promise<void> {
+    const Key = `${this.prefix}.imagegram-deployment`;
+    let owner: string | null = null;
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      owner = (await object.Body!.transformToString()).trim();
+    } catch (error) {
+      if (!isS3Error(error, ['NoSuchKey', 'NotFound'], 404)) throw this.translate(error);
+    }
+    if (owner === deploymentId) return;
+    if (owner !== null && owner !== '') {
+      const where = `bucket "${this.bucket}"${this.prefix ? ` (prefix ${this.prefix})` : ''}`;
+      throw new StartupError(
+        `the ${where} in BLOB_STORE_URL holds the images of another imagegram database (${owner}; this DATABASE_URL is ${deploymentId}). ` +
+          'Every process of one deployment must use the same DATABASE_URL, and with several processes that is PostgreSQL: ' +
+          'SQLite is one file per process, so each would keep its own users and images over one bucket, and garbage collection would delete the others\' blobs. ' +
+          'A separate deployment needs a bucket or prefix of its own.',
+      );
+    }
+    await this.call(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: `${deploymentId}\n` })));
+  }
+
+  private async bucketExists(): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return true;
+    } catch (error) {
+      if (isS3Error(error, ['NoSuchBucket', 'NotFound'], 404)) return false;
+      throw error;
+    }
+  }
+
   private get endpointName(): string {
     return this.endpoint ?? `AWS (${this.region})`;
   }
@@ -224,6 +262,8 @@ export class S3BlobStore implements BlobStore {
     // AWS wants the region spelled out anywhere but us-east-1; other S3 services choose their own.
     const location = this.endpoint === undefined && this.region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint } } : {};
     try {
+      // Asked first: AWS in us-east-1 and radosgw answer 200 to creating a bucket one already owns.
+      if (await this.bucketExists()) return 'existed';
       await this.client.send(new CreateBucketCommand({ Bucket: this.bucket, ...location }));
       return 'created';
     } catch (error) {
