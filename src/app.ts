@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { PostService } from './core/posts/post-service.js';
 import { AccountService } from './core/users/account-service.js';
 import { UploadLinkService } from './core/uploads/upload-link-service.js';
 import { UploadService } from './core/uploads/upload-service.js';
-import { sweepExpiredUploads } from './core/uploads/upload-sweep.js';
+import { removeUnrecordedUploadFiles, sweepExpiredUploads } from './core/uploads/upload-sweep.js';
 import { BlobVerification } from './core/blobs/blob-verification.js';
 import { EventLogReader } from './core/events/event-log-reader.js';
 import { GarbageCollector } from './core/gc/garbage-collector.js';
@@ -41,11 +42,14 @@ import type { PageCache } from './ports/page-cache.js';
 import type { StagingArea } from './ports/staging-area.js';
 import type { UploadFiles } from './ports/upload-files.js';
 import { FsBlobStore } from './adapters/blob/fs-blob-store.js';
+import type { S3BlobStore } from './adapters/blob/s3-blob-store.js';
 import { FsStagingArea } from './adapters/staging/fs-staging-area.js';
 import { MemoryPageCache } from './adapters/cache/memory-page-cache.js';
 import { SharpImageProcessor } from './adapters/image/sharp-image-processor.js';
 import { TusFileUploadFiles } from './adapters/uploads/tus-file-upload-files.js';
-import { loadOrCreateAdminToken, loadOrCreateCursorSecret } from './stored-secrets.js';
+import { checkAdminTokenFingerprint, loadOrCreateAdminToken, loadOrCreateCursorSecret } from './stored-secrets.js';
+import { lockDataDir } from './adapters/process/data-dir-lock.js';
+import { StartupError } from './startup-error.js';
 import { QueryCounter } from './query-counter.js';
 import { Metrics } from './transports/metrics.js';
 import { type JobSchedule, JobWorker } from './transports/worker/job-worker.js';
@@ -96,32 +100,70 @@ export interface App {
   close(): Promise<void>;
 }
 
+export interface CreateAppOptions {
+  /**
+   * A long-running process (`serve`, `worker`) rather than a one-shot command: it takes its data
+   * dir for itself (refusing to start beside another one there), refuses an admin token other than
+   * the deployment's, and clears what a killed predecessor left in its data dir.
+   */
+  longRunning?: 'serve' | 'worker';
+}
+
 /** Composition root: picks one adapter per port from the config and wires the services. */
-export async function createApp(config: Config, logger: Logger): Promise<App> {
+export async function createApp(config: Config, logger: Logger, options: CreateAppOptions = {}): Promise<App> {
+  // First: a second process on this data dir must not touch anything in it, staging above all.
+  const dataDirLock = options.longRunning ? lockDataDir(config.dataDir, options.longRunning) : null;
+  try {
+    return await composeApp(config, logger, options, () => dataDirLock?.release());
+  } catch (error) {
+    dataDirLock?.release();
+    throw error;
+  }
+}
+
+async function composeApp(config: Config, logger: Logger, options: CreateAppOptions, releaseDataDir: () => void): Promise<App> {
   const queryCounter = config.debugQueryCount ? new QueryCounter() : null;
   const store = await openMetadataStore(config.databaseUrl, queryCounter?.onQuery);
   try {
     await store.migrate();
   } catch (error) {
     await store.close();
+    throw databaseStartupError(error, config.databaseUrl) ?? error;
+  }
+  try {
+    return await composeServices(config, logger, options, store, queryCounter, releaseDataDir);
+  } catch (error) {
+    await store.close();
     throw error;
   }
-  const blobs = await openConfiguredBlobStore(config, logger);
+}
+
+async function composeServices(
+  config: Config,
+  logger: Logger,
+  options: CreateAppOptions,
+  store: MetadataStore,
+  queryCounter: QueryCounter | null,
+  releaseDataDir: () => void,
+): Promise<App> {
+  const startup = options.longRunning ? { log: logger, deploymentId: () => store.settings.setIfAbsent('deployment-id', randomUUID()) } : null;
+  const blobs = await openConfiguredBlobStore(config, logger, startup);
   // Staging sits in the data dir beside the default blob directory, so promotion is a hard link.
-  const staging = new FsStagingArea(join(config.dataDir, 'staging'));
+  const staging = new FsStagingArea(join(config.dataDir, 'staging'), { forCommand: !options.longRunning });
   const limits = { maxPixels: config.maxImagePixels, maxDimension: config.maxImageDimension };
   const processor = new SharpImageProcessor(limits);
   // One budget for every decode in this process (uploads, imports, reprocessing jobs). Two decodes
   // at most: sharp runs about one thread per image, so more only queue inside libvips (STYLE.md).
   const decodeBudget = new DecodeBudget({ bytes: config.decodeMemoryBytes, concurrency: Math.max(2, availableParallelism()) });
   const adminToken = await loadOrCreateAdminToken(config, logger);
+  if (options.longRunning) await checkAdminTokenFingerprint(config, adminToken, store);
   const { redis, pageCache, closeCache } = await openPageCache(config, logger);
 
   const accounts = new AccountService(store, { sessionTtlMs: config.sessionTtlSeconds * 1000 });
   // A minute of lease covers any honest request; a crashed one frees its key after it.
   const idempotent = new IdempotentWrites(store, { ttlMs: config.idempotencyTtlSeconds * 1000, leaseMs: 60_000 });
   // A secret of its own, shared by every process of a deployment: rotating the admin token keeps cursors valid.
-  const cursors = new OpaqueCursor(await loadOrCreateCursorSecret(config, logger));
+  const cursors = new OpaqueCursor(await loadOrCreateCursorSecret(config, store, logger));
   const wakeup = new JobWakeup();
   const repair = new IncompleteUploadRepair({ store, blobs }, { maxAgeMs: config.gc.readRepairAfterMs });
   const images = new ImageService(store, blobs, repair);
@@ -132,6 +174,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   // Beside the blob directory, like staging: a finished upload is linked into the store, not copied.
   const uploadExpiryMs = config.uploads.expirySeconds * 1000;
   const uploadFiles = await TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs: uploadExpiryMs });
+  if (options.longRunning) await clearLocalLeftovers({ store, staging, uploadFiles }, logger);
   const collections = new CollectionService(store, images, cursors);
   const statsProjection = new StatsProjection(store);
   const services: Services = {
@@ -191,8 +234,21 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       await processor.close();
       await store.close();
       await closeCache();
+      releaseDataDir();
     },
   };
+}
+
+/**
+ * What a process killed on this data dir left behind, which nothing else would remove: garbage
+ * collection runs on whichever worker takes the job, over its own data dir. Staged files of
+ * requests that died with it (an hour later gc would take them, but only gc on this data dir) and
+ * resumable-upload bytes whose row is gone.
+ */
+async function clearLocalLeftovers(deps: { store: MetadataStore; staging: StagingArea; uploadFiles: UploadFiles }, logger: Logger): Promise<void> {
+  const staged = await deps.staging.clearLeftovers();
+  const uploads = await removeUnrecordedUploadFiles({ store: deps.store, files: deps.uploadFiles });
+  if (staged.files + uploads > 0) logger.info({ stagedFiles: staged.files, stagedBytes: staged.bytes, uploadFiles: uploads }, 'removed what an earlier process left in this data dir');
 }
 
 /** The periodic jobs, each enqueued once per interval across every worker process. */
@@ -263,6 +319,43 @@ async function openMetadataStore(url: string, onQuery: ((sql: string) => void) |
   return openPostgresMetadataStore(url, onQuery ? { onQuery } : {});
 }
 
+/**
+ * A StartupError naming the cause and the fix when the database could not be opened for a reason
+ * an operator mends (unreachable, unknown database or user, refused password), else null.
+ */
+function databaseStartupError(error: unknown, url: string): StartupError | null {
+  const causes: { code?: unknown; message?: unknown }[] = [];
+  for (let cause: unknown = error; cause instanceof Error && causes.length < 5; cause = cause.cause) {
+    causes.push(cause as { code?: unknown });
+    if (cause instanceof AggregateError) causes.push(...(cause.errors as { code?: unknown }[]));
+  }
+  const found = causes.find((cause) => typeof cause.code === 'string' && cause.code !== 'STORAGE_UNAVAILABLE');
+  if (!found) return null;
+  const code = found.code as string;
+  const where = url.startsWith('sqlite:') ? `the SQLite file ${url.slice('sqlite:'.length)}` : `PostgreSQL at ${redactedUrl(url)}`;
+  const message = typeof found.message === 'string' && found.message !== '' ? found.message : code;
+  const hint =
+    code === 'ECONNREFUSED' ? 'nothing listens there: is PostgreSQL running, and are the host and port in DATABASE_URL right?'
+    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'the host name in DATABASE_URL does not resolve'
+    : code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' ? 'no answer: check the host in DATABASE_URL and any firewall between'
+    : code === '3D000' ? `the database does not exist: create it once (\`createdb ${new URL(url).pathname.slice(1)}\`, or CREATE DATABASE) and start again`
+    : code === '28P01' || code === '28000' ? 'PostgreSQL refused the user or password in DATABASE_URL (or pg_hba.conf refuses this host)'
+    : code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' ? 'the file or its directory cannot be opened: check DATA_DIR / DATABASE_URL and permissions'
+    : null;
+  return hint ? new StartupError(`could not open the metadata database, ${where}: ${message} (${code}). ${hint[0]!.toUpperCase()}${hint.slice(1)}${hint.endsWith('?') ? '' : '.'}`) : null;
+}
+
+/** The URL without its password, for messages. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
 /** With `REDIS_URL`, the page cache lives in Redis over a connection the rate limiter shares; else in memory. */
 async function openPageCache(config: Config, logger: Logger): Promise<{ redis: Redis | null; pageCache: PageCache; closeCache(): Promise<void> }> {
   if (config.redisUrl === undefined) return { redis: null, pageCache: new MemoryPageCache(config.feedCacheBytes), closeCache: async () => {} };
@@ -274,15 +367,15 @@ async function openPageCache(config: Config, logger: Logger): Promise<{ redis: R
 }
 
 /** The configured blob store; with a fallback store, reads that miss it fall back (storage migration). */
-async function openConfiguredBlobStore(config: Config, logger: Logger): Promise<BlobStore> {
-  const primary = await openBlobStore(config.blobStoreUrl);
+async function openConfiguredBlobStore(config: Config, logger: Logger, startup: BlobStoreStartup | null): Promise<BlobStore> {
+  const primary = await openBlobStore(config.blobStoreUrl, startup);
   if (config.blobStoreFallbackUrl === undefined) return primary;
   const { FallbackBlobStore } = await import('./adapters/blob/fallback-blob-store.js');
   logger.info('reads that miss the blob store fall back to BLOB_STORE_FALLBACK_URL until the storage migration is finished');
   if (config.blobStoreFallbackUrl.startsWith('file:') && !existsSync(config.blobStoreFallbackUrl.slice('file:'.length))) {
     logger.warn({ fallback: config.blobStoreFallbackUrl }, 'BLOB_STORE_FALLBACK_URL names a directory that does not exist: no read can fall back to it');
   }
-  return new FallbackBlobStore(primary, await openBlobStore(config.blobStoreFallbackUrl), (key, operation) => {
+  return new FallbackBlobStore(primary, await openBlobStore(config.blobStoreFallbackUrl, null), (key, operation) => {
     logger.info({ key, operation }, 'blob read from the fallback store (not yet migrated)');
   });
 }
@@ -296,14 +389,36 @@ export async function createStorageMigration(config: Config, sourceUrl: string, 
   const ledgerPath = migrationLedgerPath(config.dataDir, sourceUrl, targetUrl);
   // Never the URLs' query strings in a file: only what identifies the pair.
   const ledger = new FileMigrationLedger(ledgerPath, { source: sourceUrl.split('?')[0]!, target: targetUrl.split('?')[0]! });
-  const migration = new StorageMigration({ source: await openBlobStore(sourceUrl), target: await openBlobStore(targetUrl), ledger });
+  const migration = new StorageMigration({ source: await openBlobStore(sourceUrl, null), target: await openBlobStore(targetUrl, null), ledger });
   return { migration, ledgerPath, close: () => ledger.close() };
 }
 
-async function openBlobStore(url: string): Promise<BlobStore> {
+/** What a serve or worker process checks of its blob store at start-up. */
+interface BlobStoreStartup {
+  log: Logger;
+  deploymentId(): Promise<string>;
+}
+
+/**
+ * With `startup` (a serve or worker process), a bucket that is missing, refuses the credentials or
+ * holds another database's blobs stops the start-up (StartupError).
+ */
+async function openBlobStore(url: string, startup: BlobStoreStartup | null): Promise<BlobStore> {
   if (url.startsWith('file:')) return new FsBlobStore(url.slice('file:'.length));
-  // Lazy: a local-disk install never loads the AWS SDK (STYLE.md, Directus). config.ts has
-  // validated the URL and spelled out every default.
+  // Lazy: a local-disk install never loads the AWS SDK (STYLE.md, Directus).
+  const store = await openS3BlobStore(url);
+  if (!startup) return store;
+  const problem = await store.checkAtStartup();
+  if (problem) {
+    startup.log.warn(`The blob store is unreachable (${problem.unreachable}); starting anyway: /readyz reports it until it answers`);
+  } else {
+    await store.claimForDeployment(await startup.deploymentId());
+  }
+  return store;
+}
+
+/** The S3 blob store a normalised `s3://` BLOB_STORE_URL names (config.ts has spelled out every default). */
+export async function openS3BlobStore(url: string): Promise<S3BlobStore> {
   const { S3BlobStore } = await import('./adapters/blob/s3-blob-store.js');
   const { hostname, pathname, searchParams } = new URL(url);
   const endpoint = searchParams.get('endpoint');

@@ -22,7 +22,7 @@ export interface Config {
   blobStoreFallbackUrl: string | undefined;
   /** Unset: generated on first start and kept in the data dir. */
   adminToken: string | undefined;
-  /** Unset: generated on first start and kept in the data dir. */
+  /** Unset: generated on first start and kept in the shared database. */
   cursorSecret: string | undefined;
   maxUploadBytes: number;
   maxImagePixels: number;
@@ -188,7 +188,8 @@ export const configOptions = {
     env: 'DATA_DIR',
     values: 'path',
     shownDefault: '`./data`',
-    doc: 'SQLite file, blobs, staging, the generated admin token and cursor secret',
+    doc: 'this process\'s own directory (SQLite file, blobs, staging, uploads in progress, a generated admin token); one per serve or worker process',
+    more: 'A serve or worker process locks it (`<DATA_DIR>/.lock`) for its lifetime: a second one on the same directory refuses to start. At start-up it removes what a killed predecessor left there.',
     parse: (value: string) => resolve(value),
     fallback: () => resolve('./data'),
   },
@@ -223,11 +224,11 @@ export const configOptions = {
   },
   'admin-token': secretOption('ADMIN_TOKEN', {
     doc: 'the admin endpoints\' token; unset: generated on first start, kept in `<DATA_DIR>/admin-token` and printed once',
-    more: 'With several processes, set the same token everywhere (each data dir would otherwise hold its own).',
+    more: 'With several processes, set the same token everywhere: the database records a salted fingerprint of the first one, and serve or worker with another token refuses to start. `imagegram rotate-admin-token` changes it on purpose. ' + operations('several-processes-behind-a-load-balancer', 'operations'),
   }),
   'cursor-secret': secretOption('CURSOR_SECRET', {
-    doc: 'signs the feed\'s and lists\' page cursors; unset: generated on first start and kept in `<DATA_DIR>/cursor-secret`',
-    more: 'With several processes, set the same secret everywhere: a cursor signed by one process is refused (400 `INVALID_CURSOR`) by a process with another secret. Changing it invalidates cursors clients hold; rotating `ADMIN_TOKEN` does not.',
+    doc: 'signs the feed\'s and lists\' page cursors; unset: generated on first start and kept in the database, shared by every process',
+    more: 'Set it only to choose the secret yourself, and then the same everywhere: a cursor signed by one process is refused (400 `INVALID_CURSOR`) by a process with another secret. Changing it invalidates cursors clients hold; rotating `ADMIN_TOKEN` does not.',
   }),
   'max-upload-bytes': integerOption('MAX_UPLOAD_BYTES', { min: 1, max: 10 * 1024 ** 3, fallback: 100 * 1024 * 1024, about: '100 MiB', doc: 'largest upload; larger ones get 413 while streaming' }),
   'max-image-pixels': integerOption('MAX_IMAGE_PIXELS', { min: 1, max: 2 ** 40, fallback: 100_000_000, doc: 'more pixels get 422, decided from the image header' }),

@@ -11,6 +11,7 @@ import { idempotencyContract } from './metadata-store.idempotency.contract.js';
 import { jobsContract } from './metadata-store.jobs.contract.js';
 import { operationsContract } from './metadata-store.operations.contract.js';
 import { postsContract } from './metadata-store.posts.contract.js';
+import { settingsContract } from './metadata-store.settings.contract.js';
 import { uploadsContract } from './metadata-store.uploads.contract.js';
 import {
   aHash,
@@ -346,6 +347,11 @@ export function metadataStoreContract(
     describe('stats, the import ledger and the queries of operations', () => {
       migrated();
       operationsContract(scope);
+    });
+
+    describe('instance settings', () => {
+      migrated();
+      settingsContract(scope);
     });
   });
 }

@@ -54,6 +54,8 @@ export interface MetadataRepositories {
   readonly stats: StatsRepository;
   /** What bulk imports did with each file (see blob-records.ts). */
   readonly importLedger: ImportLedgerRepository;
+  /** Values every process of a deployment must agree on (shared secrets, fingerprints). */
+  readonly settings: InstanceSettings;
 }
 
 export interface UserRepository {
@@ -177,6 +179,22 @@ export interface CommentRepository {
    * query that reads only those comments however many a post has (the first page of many posts).
    */
   newestOfPosts(postIds: readonly string[], perPost: number): Promise<CommentView[]>;
+}
+
+/**
+ * Named values kept in the shared database so that every process of one deployment reads the same
+ * (a generated secret, the fingerprint of the admin token). Names are short ASCII keys.
+ */
+export interface InstanceSettings {
+  /** The value stored under `name`, or null. */
+  get(name: string): Promise<string | null>;
+  /**
+   * Stores `value` under `name` unless a value is there already, and resolves with the one stored:
+   * of processes racing to set a name, all get the first one's value.
+   */
+  setIfAbsent(name: string, value: string): Promise<string>;
+  /** Stores `value` under `name`, replacing any. */
+  set(name: string, value: string): Promise<void>;
 }
 
 /**

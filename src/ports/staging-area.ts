@@ -35,6 +35,12 @@ export interface StagingArea {
   ping(): Promise<void>;
   /** Staging files last written before `olderThan` (epoch ms), with their sizes, for garbage collection. */
   listStale(olderThan: number): Promise<{ path: string; size: number }[]>;
+  /**
+   * Removes what serving processes left here (a process killed mid-upload), whatever its age, but
+   * not what a one-shot command is staging beside them. Only for the start-up of a process that
+   * owns the area alone (its data dir locked): no request of its own can be in flight yet.
+   */
+  clearLeftovers(): Promise<{ files: number; bytes: number }>;
   /** Removes a file returned by listStale; succeeds when it is already gone. */
   remove(path: string): Promise<void>;
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createPost, distinctPng, problemOf, signUpAndLogIn } from '../support/client.js';
+import { runImagegram } from '../support/cli.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
 interface FeedPage {
@@ -40,16 +41,16 @@ describe('page cursors are signed with a cursor secret of their own, not the adm
     await server.cleanup();
   });
 
-  test('without CURSOR_SECRET one is generated on first start and kept in the data dir (0600), never logged', async () => {
-    const path = join(server.dataDir, 'cursor-secret');
-    const secret = (await readFile(path, 'utf8')).trim();
-    assert.ok(secret.length >= 32);
-    assert.equal((await stat(path)).mode & 0o777, 0o600);
-    assert.equal(server.output.some((line) => line.includes(secret)), false);
+  test('without CURSOR_SECRET one is generated on first start and kept in the database, not the data dir, and never logged', async () => {
+    await assert.rejects(stat(join(server.dataDir, 'cursor-secret')), { code: 'ENOENT' });
+    assert.ok(server.output.some((line) => line.includes('Generated a cursor secret and stored it in the database')));
   });
 
-  test('rotating ADMIN_TOKEN keeps a cursor valid', async () => {
-    await restartWith({ ADMIN_TOKEN: 'a-rotated-admin-token-9876543210' });
+  test('rotating ADMIN_TOKEN (deliberately: rotate-admin-token, then restart) keeps a cursor valid', async () => {
+    const rotated = 'a-rotated-admin-token-9876543210';
+    const rotation = await runImagegram({ ...server.env, ADMIN_TOKEN: rotated }, ['rotate-admin-token']);
+    assert.equal(rotation.status, 0, rotation.stderr);
+    await restartWith({ ADMIN_TOKEN: rotated });
     const response = await page(`?limit=1&cursor=${encodeURIComponent(cursor)}`);
     assert.equal(response.status, 200);
     assert.deepEqual(((await response.json()) as FeedPage).posts.map((post) => post.id), [secondPostId]);
@@ -64,7 +65,7 @@ describe('page cursors are signed with a cursor secret of their own, not the adm
 
   test('the same CURSOR_SECRET everywhere: cursors from one process are accepted by the next', async () => {
     const issued = ((await (await page('?limit=1')).json()) as FeedPage).nextCursor!;
-    await restartWith({ ADMIN_TOKEN: 'yet-another-admin-token-0123456789' });
+    await restartWith({});
     const response = await page(`?limit=1&cursor=${encodeURIComponent(issued)}`);
     assert.equal(response.status, 200);
     assert.deepEqual(((await response.json()) as FeedPage).posts.map((post) => post.id), [secondPostId]);

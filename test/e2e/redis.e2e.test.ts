@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
@@ -25,9 +26,9 @@ describe('scale-out with Redis: two processes over one database share rate limit
   before(async () => {
     const env = { REDIS_URL: redisUrl!, REDIS_KEY_PREFIX: prefix, RATE_LIMIT_PER_MINUTE: String(writesPerMinute) };
     a = await startServer({ env });
-    // B uses A's data dir (its SQLite file, in WAL mode, and blobs) or A's PostgreSQL database;
-    // A's worker runs the jobs of both.
-    const shared = { DATA_DIR: a.dataDir, ...(a.env.DATABASE_URL ? { DATABASE_URL: a.env.DATABASE_URL } : {}) };
+    // B has a data dir of its own (two processes may not share one) but A's database (its SQLite
+    // file, in WAL mode, or its PostgreSQL database) and A's blobs; A's worker runs the jobs of both.
+    const shared = { DATABASE_URL: a.env.DATABASE_URL ?? `sqlite:${join(a.dataDir, 'imagegram.sqlite')}`, BLOB_STORE_URL: `file:${join(a.dataDir, 'blobs')}` };
     b = await startServer({ env: { ...env, ...shared, RUN_WORKER: 'off' } });
     redis = await connectTestRedis(redisUrl!);
     // Two sign-ups from one IP: within POST /users's limit, which both processes now share too.

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
@@ -126,7 +128,21 @@ describe('job workers: many processes over one database, and a worker killed mid
   const images: { id: string; hash: string }[] = [];
   const workers: WorkerProcess[] = [];
   const api = admin(() => server);
-  const workerEnv = (extra: Record<string, string> = {}) => ({ ...server.env, JOB_POLL_MS: '50', WORKER_CONCURRENCY: '2', ...extra });
+  const workerDirs: string[] = [];
+  /** A worker's environment: the server's database and blobs, a data dir of its own (each process needs one). */
+  const workerEnv = (extra: Record<string, string> = {}) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'imagegram-worker-'));
+    workerDirs.push(dataDir);
+    return {
+      ...server.env,
+      DATA_DIR: dataDir,
+      DATABASE_URL: server.env.DATABASE_URL ?? `sqlite:${join(server.dataDir, 'imagegram.sqlite')}`,
+      BLOB_STORE_URL: `file:${join(server.dataDir, 'blobs')}`,
+      JOB_POLL_MS: '50',
+      WORKER_CONCURRENCY: '2',
+      ...extra,
+    };
+  };
   const idle = (what: string, timeoutMs = 30_000) =>
     eventually(async () => {
       const counts = await api.counts();
@@ -147,6 +163,7 @@ describe('job workers: many processes over one database, and a worker killed mid
     for (const worker of workers) if (worker.alive()) worker.child.kill('SIGKILL');
     await Promise.all(workers.map((worker) => worker.exited));
     await server.cleanup();
+    await Promise.all(workerDirs.map((dir) => rm(dir, { recursive: true, force: true })));
   });
 
   test('two `imagegram worker` processes share the jobs: each runs once (attempts 1), both take part, SIGTERM exits 0', async () => {

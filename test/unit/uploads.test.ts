@@ -15,7 +15,7 @@ import { type ErrorCode, isAppError } from '../../src/core/errors.js';
 import { ImageIngest } from '../../src/core/images/image-ingest.js';
 import { DecodeBudget } from '../../src/core/images/decode-budget.js';
 import { UploadService } from '../../src/core/uploads/upload-service.js';
-import { sweepExpiredUploads } from '../../src/core/uploads/upload-sweep.js';
+import { removeUnrecordedUploadFiles, sweepExpiredUploads } from '../../src/core/uploads/upload-sweep.js';
 import type { User } from '../../src/core/users/user.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import { aUser } from '../../src/ports/metadata-store.support.contract.js';
@@ -169,5 +169,16 @@ describe('UploadService and the upload sweep, on the embedded adapters', () => {
     assert.ok(events.includes(expired) && events.includes(finishedUnused) && !events.includes(fresh) && !events.includes(claimed));
 
     assert.deepEqual(await sweepExpiredUploads({ store, files }, { now: clock, orphanAgeMs: expiryMs }), { expired: 0, orphans: 0, failed: 0, bytes: 0 });
+  });
+
+  test('at start-up, upload bytes without a row go whatever their age; bytes with a row stay', async () => {
+    const tracked = await startUpload(png, 50);
+    const orphan = randomBytes(16).toString('hex');
+    await files.datastore.create(new Upload({ id: orphan, size: 5, offset: 0 }));
+    // The sweep test's new orphan (same store) goes too.
+    assert.ok((await removeUnrecordedUploadFiles({ store, files }, { batchSize: 2 })) >= 1);
+    assert.equal(await files.received(orphan), null);
+    assert.equal(await files.received(tracked), 50);
+    assert.equal(await removeUnrecordedUploadFiles({ store, files }), 0);
   });
 });

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import {
+  type BucketLocationConstraint,
+  CreateBucketCommand,
+  HeadBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -15,6 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../core/errors.js';
 import type { BlobInfo, BlobStore, ByteRange, LocalBlobFile } from '../../ports/blob-store.js';
+import { StartupError } from '../../startup-error.js';
 import { streamToNewFile } from './stream-to-file.js';
 
 const validKey = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
@@ -52,6 +56,8 @@ export interface S3BlobStoreOptions {
 export class S3BlobStore implements BlobStore {
   private readonly client: S3Client;
   private readonly bucket: string;
+  private readonly endpoint: string | undefined;
+  private readonly region: string;
   private readonly prefix: string;
   private readonly tempDirectory: string;
   private readonly listPageSize: number;
@@ -59,6 +65,8 @@ export class S3BlobStore implements BlobStore {
 
   constructor(options: S3BlobStoreOptions) {
     this.bucket = options.bucket;
+    this.endpoint = options.endpoint;
+    this.region = options.region ?? 'us-east-1';
     this.prefix = options.prefix ?? '';
     this.tempDirectory = options.tempDirectory ?? tmpdir();
     this.listPageSize = options.listPageSize ?? 1000;
@@ -179,6 +187,93 @@ export class S3BlobStore implements BlobStore {
       }
       continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (continuationToken);
+  }
+
+  /**
+   * At a process's start: throws StartupError, naming the fix, when the bucket is missing or the
+   * credentials are refused, which no retry would mend. Resolves when it is fine, and also when the
+   * store is only unreachable now (with that reason), which may pass: `/readyz` reports it meanwhile.
+   */
+  async checkAtStartup(): Promise<{ unreachable: string } | null> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return null;
+    } catch (error) {
+      const where = `bucket "${this.bucket}" (BLOB_STORE_URL) at ${this.endpointName}`;
+      if (isS3Error(error, ['NoSuchBucket', 'NotFound'], 404)) {
+        throw new StartupError(`the ${where} does not exist. Create it once with \`imagegram create-bucket\` (same BLOB_STORE_URL and AWS_* variables), then start again.`);
+      }
+      if (error instanceof Error && (statusOf(error) === 403 || statusOf(error) === 400 || ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'CredentialsProviderError'].includes(error.name))) {
+        throw new StartupError(`the ${where} refused this process: ${kindOfFailure(error)}. The keys need s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on it.`);
+      }
+      if (isUnavailable(error)) return { unreachable: kindOfFailure(error as Error) };
+      throw error;
+    }
+  }
+
+  /**
+   * At a process's start: marks the bucket (under the URL's prefix) as holding the blobs of the
+   * database `deploymentId` names, or throws StartupError when it already holds another database's.
+   * Two databases over one bucket (SQLite in each of several processes, or a second deployment
+   * pointed at the same place) would each see the other's blobs as garbage, and gc deletes garbage.
+   */
+  async claimForDeployment(deploymentId: string): Promise<void> {
+    const Key = `${this.prefix}.imagegram-deployment`;
+    let owner: string | null = null;
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key }));
+      owner = (await object.Body!.transformToString()).trim();
+    } catch (error) {
+      if (!isS3Error(error, ['NoSuchKey', 'NotFound'], 404)) throw this.translate(error);
+    }
+    if (owner === deploymentId) return;
+    if (owner !== null && owner !== '') {
+      const where = `bucket "${this.bucket}"${this.prefix ? ` (prefix ${this.prefix})` : ''}`;
+      throw new StartupError(
+        `the ${where} in BLOB_STORE_URL holds the images of another imagegram database (${owner}; this DATABASE_URL is ${deploymentId}). ` +
+          'Every process of one deployment must use the same DATABASE_URL, and with several processes that is PostgreSQL: ' +
+          'SQLite is one file per process, so each would keep its own users and images over one bucket, and garbage collection would delete the others\' blobs. ' +
+          'A separate deployment needs a bucket or prefix of its own.',
+      );
+    }
+    await this.call(() => this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: `${deploymentId}\n` })));
+  }
+
+  private async bucketExists(): Promise<boolean> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return true;
+    } catch (error) {
+      if (isS3Error(error, ['NoSuchBucket', 'NotFound'], 404)) return false;
+      throw error;
+    }
+  }
+
+  private get endpointName(): string {
+    return this.endpoint ?? `AWS (${this.region})`;
+  }
+
+  /**
+   * Creates the bucket (`imagegram create-bucket`): 'created', or 'existed' when this account owns
+   * it already. Throws StartupError naming the fix for what an operator can fix (a name another
+   * account owns, an invalid name, refused credentials, an unreachable endpoint).
+   */
+  async createBucket(): Promise<'created' | 'existed'> {
+    // AWS wants the region spelled out anywhere but us-east-1; other S3 services choose their own.
+    const location = this.endpoint === undefined && this.region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint } } : {};
+    try {
+      // Asked first: AWS in us-east-1 and radosgw answer 200 to creating a bucket one already owns.
+      if (await this.bucketExists()) return 'existed';
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket, ...location }));
+      return 'created';
+    } catch (error) {
+      if (isS3Error(error, ['BucketAlreadyOwnedByYou'])) return 'existed';
+      const where = `bucket "${this.bucket}" at ${this.endpointName}`;
+      if (isS3Error(error, ['BucketAlreadyExists'])) throw new StartupError(`the ${where} belongs to another account; choose another bucket name in BLOB_STORE_URL`);
+      if (isS3Error(error, ['InvalidBucketName'])) throw new StartupError(`"${this.bucket}" is not a valid bucket name (3–63 characters: lower-case letters, digits, dots and hyphens)`);
+      if (error instanceof Error && (isUnavailable(error) || statusOf(error) === 400)) throw new StartupError(`could not create the ${where}: ${kindOfFailure(error)}`);
+      throw error;
+    }
   }
 
   async ping(): Promise<void> {

@@ -30,6 +30,7 @@ const writeMethods = {
   blobRecords: ['pin', 'unpin', 'recordDiscovered', 'markUnreferenced', 'claimForDeletion', 'claimMissing', 'reclaimStuck', 'finishDeletion', 'markMissing', 'clearMissing', 'deleteExpiredPins'],
   stats: ['advance', 'apply'],
   importLedger: ['record'],
+  settings: ['setIfAbsent', 'set'],
 } as const satisfies {
   [R in keyof MetadataRepositories]: readonly MethodNames<MetadataRepositories[R]>[];
 };

@@ -11,6 +11,7 @@ import type {
   MetadataStore,
   PostRepository,
   SessionRepository,
+  InstanceSettings,
   UserRepository,
 } from '../../ports/metadata-store.js';
 import type { BlobRecordRepository, ImportLedgerRepository, StatsRepository } from '../../ports/blob-records.js';
@@ -44,6 +45,7 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly blobRecords: BlobRecordRepository;
   readonly stats: StatsRepository;
   readonly importLedger: ImportLedgerRepository;
+  readonly settings: InstanceSettings;
   /** Null when the dialect runs each transaction on its own. */
   readonly #groupCommit: GroupCommit | null;
 
@@ -75,6 +77,7 @@ export class KyselyMetadataStore implements MetadataStore {
     this.blobRecords = root.blobRecords;
     this.stats = root.stats;
     this.importLedger = root.importLedger;
+    this.settings = root.settings;
   }
 
   /**

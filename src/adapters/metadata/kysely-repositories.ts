@@ -9,6 +9,7 @@ import type {
   MetadataRepositories,
   PostRepository,
   SessionRepository,
+  InstanceSettings,
   UserRepository,
 } from '../../ports/metadata-store.js';
 import type { BlobRecordRepository, ImportLedgerRepository, StatsRepository } from '../../ports/blob-records.js';
@@ -22,6 +23,7 @@ import { KyselyFeedState } from './kysely-feed-state.js';
 import { KyselyIdempotencyRepository } from './kysely-idempotency-repository.js';
 import { KyselyImageRepository } from './kysely-image-repository.js';
 import { KyselyImportLedger } from './kysely-import-ledger.js';
+import { KyselyInstanceSettings } from './kysely-instance-settings.js';
 import { KyselyJobQueue } from './kysely-job-queue.js';
 import { KyselyPostRepository } from './kysely-post-repository.js';
 import { KyselySessionRepository } from './kysely-session-repository.js';
@@ -53,6 +55,7 @@ export class KyselyRepositories implements MetadataRepositories {
   readonly blobRecords: BlobRecordRepository;
   readonly stats: StatsRepository;
   readonly importLedger: ImportLedgerRepository;
+  readonly settings: InstanceSettings;
 
   constructor(db: Kysely<Database>, dialect: MetadataDialect) {
     this.users = new KyselyUserRepository(db);
@@ -70,5 +73,6 @@ export class KyselyRepositories implements MetadataRepositories {
     this.blobRecords = new KyselyBlobRecordRepository(db, dialect);
     this.stats = new KyselyStatsRepository(db, dialect);
     this.importLedger = new KyselyImportLedger(db, dialect);
+    this.settings = new KyselyInstanceSettings(db);
   }
 }

@@ -16,6 +16,7 @@ export function metadataMigrations(dialect: MetadataDialect): MigrationProvider 
     '0003_collections': { up: (db) => collections(db) },
     '0004_uploads': { up: (db) => uploadsMigration(db) },
     '0005_operations': { up: (db) => operationsMigration(db) },
+    '0006_instance_settings': { up: (db) => instanceSettings(db) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -166,5 +167,15 @@ async function collections(db: Kysely<unknown>): Promise<void> {
     .createIndex('collection_images_image_id')
     .on('collection_images')
     .columns(['image_id', 'collection_id'])
+    .execute();
+}
+
+/** Values every process of a deployment must share: generated secrets, the admin token's fingerprint. */
+async function instanceSettings(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('instance_settings')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
 }

@@ -25,6 +25,14 @@ export interface Database {
   stats_counters: StatsCountersTable;
   stats_checkpoint: StatsCheckpointTable;
   import_ledger: ImportLedgerTable;
+  instance_settings: InstanceSettingsTable;
+}
+
+/** Values every process of a deployment shares (migration 0006). */
+export interface InstanceSettingsTable {
+  name: string;
+  value: string;
+  updated_at: number;
 }
 
 export interface UsersTable {

@@ -48,4 +48,18 @@ describe('FsStagingArea', () => {
     await staged.discard();
     assert.deepEqual(await readdir(join(dir, 'limits')), []);
   });
+
+  test('clearLeftovers removes what a serving process staged, new or old, and leaves what a command is staging', async () => {
+    const area = join(dir, 'leftovers');
+    const server = new FsStagingArea(area);
+    const command = new FsStagingArea(area, { forCommand: true });
+    const left = await server.receive(Readable.from([Buffer.from('half an upload')]), 1_000);
+    const importing = await command.receive(Readable.from([Buffer.from('being imported')]), 1_000);
+    assert.deepEqual(await server.clearLeftovers(), { files: 1, bytes: 14 });
+    assert.deepEqual(await readdir(area), [importing.path.slice(area.length + 1)]);
+    assert.equal(left.path.startsWith(area), true);
+    // Both kinds stay visible to garbage collection once stale.
+    assert.equal((await server.listStale(Number.POSITIVE_INFINITY)).length, 1);
+    assert.deepEqual(await new FsStagingArea(join(dir, 'never-made')).clearLeftovers(), { files: 0, bytes: 0 });
+  });
 });

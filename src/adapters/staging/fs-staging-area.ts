@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { AppError } from '../../core/errors.js';
 import type { StagedFile, StagingArea } from '../../ports/staging-area.js';
@@ -9,6 +9,8 @@ import { streamToNewFile } from '../blob/stream-to-file.js';
 import { asStorageFailure } from '../storage-failures.js';
 
 const suffix = '.staging';
+/** Names of what one-shot commands (`import`) stage, which a serving process's start-up leaves alone. */
+const commandPrefix = 'cmd-';
 
 /** One filesystem block: the smallest write that needs free space (an empty file needs only an inode). */
 const probeBytes = Buffer.alloc(4096);
@@ -18,6 +20,11 @@ export interface FsStagingAreaOptions {
   pingCacheMs?: number;
   /** Epoch ms; injected by tests. */
   now?: () => number;
+  /**
+   * Staging for a one-shot command (`import`…), which may run beside the server on its data dir:
+   * its files are named apart, so the server's start-up clean-up never removes one in use.
+   */
+  forCommand?: boolean;
 }
 
 /** Staging in a local directory; keep it on the same filesystem as the fs blob store so promotion is a link, not a copy. */
@@ -25,6 +32,7 @@ export class FsStagingArea implements StagingArea {
   private readonly pingCacheMs: number;
   private readonly now: () => number;
   private lastPing: { at: number; outcome: Promise<void> } | null = null;
+  private readonly namePrefix: string;
 
   constructor(
     private readonly dir: string,
@@ -32,10 +40,11 @@ export class FsStagingArea implements StagingArea {
   ) {
     this.pingCacheMs = options.pingCacheMs ?? 1_500;
     this.now = options.now ?? Date.now;
+    this.namePrefix = options.forCommand ? commandPrefix : '';
   }
 
   async receive(source: Readable, maxBytes: number): Promise<StagedFile> {
-    const path = join(this.dir, `${randomUUID()}${suffix}`);
+    const path = join(this.dir, `${this.namePrefix}${randomUUID()}${suffix}`);
     const meter = new HashingMeter(maxBytes);
     try {
       await mkdir(this.dir, { recursive: true });
@@ -93,6 +102,12 @@ export class FsStagingArea implements StagingArea {
       if (info && info.mtimeMs < olderThan) stale.push({ path, size: info.size });
     }
     return stale;
+  }
+
+  async clearLeftovers(): Promise<{ files: number; bytes: number }> {
+    const leftovers = (await this.listStale(Number.POSITIVE_INFINITY)).filter(({ path }) => !basename(path).startsWith(commandPrefix));
+    for (const { path } of leftovers) await rm(path, { force: true });
+    return { files: leftovers.length, bytes: leftovers.reduce((sum, { size }) => sum + size, 0) };
   }
 
   async remove(path: string): Promise<void> {

@@ -92,3 +92,25 @@ async function removeExpired({ store, files }: UploadSweepDependencies, expired:
     }
   }
 }
+
+/**
+ * Removes this store's upload bytes that have no row, whatever their age: the leftovers of a
+ * process killed while creating one, and of uploads whose row the sweep deleted from another
+ * process (which cannot reach bytes kept on this one's disk). Only for the start-up of a process
+ * that owns the store alone (its data dir locked), before it accepts uploads: no row can still be
+ * on its way for bytes it is creating. Resolves with how many it removed.
+ */
+export async function removeUnrecordedUploadFiles({ store, files }: UploadSweepDependencies, { batchSize = 500 } = {}): Promise<number> {
+  const ids: string[] = [];
+  for await (const stored of files.list()) ids.push(stored.id);
+  let removed = 0;
+  for (let start = 0; start < ids.length; start += batchSize) {
+    const batch = ids.slice(start, start + batchSize);
+    const tracked = new Set(await store.uploads.existingIds(batch));
+    for (const id of batch.filter((candidate) => !tracked.has(candidate))) {
+      await files.remove(id);
+      removed += 1;
+    }
+  }
+  return removed;
+}

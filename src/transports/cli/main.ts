@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { createApp } from '../../app.js';
 import { ConfigError, loadConfig, type Config } from '../../config.js';
 import { configHelp } from './config-docs.js';
+import { createBucketCommand, createBucketUsage } from './create-bucket.js';
 import { createUploadLinkCommand, createUploadLinkUsage } from './create-upload-link.js';
 import { eventsCommand, eventsUsage } from './events.js';
 import { gcCommand, gcUsage } from './gc.js';
@@ -10,6 +11,7 @@ import { importCommand, importUsage } from './import.js';
 import { jobsCommand, jobsUsage } from './jobs.js';
 import { migrateStorageCommand, migrateStorageUsage } from './migrate-storage.js';
 import { reprocessCommand, reprocessUsage } from './reprocess.js';
+import { rotateAdminTokenCommand, rotateAdminTokenUsage } from './rotate-admin-token.js';
 import { statsCommand, statsUsage } from './stats.js';
 import { verifyCommand, verifyUsage } from './verify.js';
 import { workerCommand } from './worker.js';
@@ -58,6 +60,8 @@ const commands: Record<string, Command> = {
         return 0;
       }),
   },
+  'create-bucket': { usage: createBucketUsage, run: createBucketCommand },
+  'rotate-admin-token': { usage: rotateAdminTokenUsage, run: rotateAdminTokenCommand },
   gc: { usage: gcUsage, run: gcCommand },
   verify: { usage: verifyUsage, run: verifyCommand },
   stats: { usage: statsUsage, run: statsCommand },

@@ -10,7 +10,7 @@ import { guardServingProcess } from './process-guard.js';
  * storage closes.
  */
 export async function serve(config: Config, logger: Logger): Promise<void> {
-  const app = await createApp(config, logger);
+  const app = await createApp(config, logger, { longRunning: 'serve' });
   const http = await buildHttpServer(app);
   if (config.jobs.runWorker) app.startWorker();
   let stopping = false;

@@ -8,7 +8,7 @@ import type { Config } from '../../config.js';
  * back after JOB_DRAIN_SECONDS) and exit 0.
  */
 export async function workerCommand(config: Config, logger: Logger): Promise<void> {
-  const app = await createApp(config, logger);
+  const app = await createApp(config, logger, { longRunning: 'worker' });
   app.startWorker();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
