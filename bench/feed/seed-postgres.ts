@@ -11,8 +11,9 @@ import { seedChunks, seedVersion } from './seed-plan.js';
 
 /** The server to seed (`BENCH_POSTGRES_URL`, default the local dev server as the postgres user). */
 const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const seedName = 'imagegram_bench';
-const runName = 'imagegram_bench_run';
+// `BENCH_POSTGRES_SEED` names another seed, e.g. for a checkout of an older schema measured beside this one.
+const seedName = process.env.BENCH_POSTGRES_SEED ?? 'imagegram_bench';
+const runName = `${seedName}_run`;
 
 /** The URL of database `name` on the bench server. */
 export function postgresUrl(name: string): string {
