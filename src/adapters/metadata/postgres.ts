@@ -73,10 +73,10 @@ const unavailableMessage =
 // positions they will take. 2^62 upwards is far from Kysely's migration lock (about 3.85e18) and
 // leaves 2^56 positions, read back from pg_locks as (classid << 32 | objid) with objsubid 1
 // (https://www.postgresql.org/docs/15/view-pg-locks.html).
-const appenderLockBase = sql.lit('4611686018427387904');
+const appenderLockBase = sql.raw('4611686018427387904::int8');
 // The identity column's sequence (PostgreSQL names it table_column_seq). It must not cache
 // values (identity columns default to CACHE 1): each nextval is then above last_value as read before.
-const positionSequence = sql.lit('events_position_seq');
+const positionSequence = sql.raw("'events_position_seq'::regclass");
 
 /** The PostgreSQL half of the dialect differences; its twin is `sqliteDialect` in sqlite.ts. */
 export const postgresDialect: MetadataDialect = {
