@@ -36,7 +36,7 @@ try {
   const authorId = db.prepare('select id from users limit 1').pluck().get() as string;
   const count = db.prepare('update posts set comment_count = comment_count + 1 where id = ?');
   const insert = db.prepare('insert into comments (id, post_id, author_id, body, created_at) values (?, ?, ?, ?, ?)');
-  const bump = db.prepare('update feed_state set version = version + 1 where id = 1');
+  const bump = db.prepare('update feed_versions set version = version + 1 where bucket = 0');
   const event = db.prepare('insert into events (type, actor_id, subject_id, at, payload) values (?, ?, ?, ?, ?)');
   const statementsPerComment: number[] = [];
   const commits: number[] = [];

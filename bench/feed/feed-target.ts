@@ -55,7 +55,7 @@ export async function sqliteTarget(log: (message: string) => void): Promise<Feed
       // A read-only connection beside the server's is fine in WAL mode: it never takes the write lock.
       const db = new BetterSqlite3(file, { readonly: true });
       try {
-        return { version: db.prepare('select version from feed_state').pluck().get() as number, pageRenders: Number.NaN };
+        return { version: db.prepare('select sum(version) from feed_versions').pluck().get() as number, pageRenders: Number.NaN };
       } finally {
         db.close();
       }
@@ -91,7 +91,7 @@ export async function postgresTarget(log: (message: string) => void): Promise<Fe
       await run.connect();
       try {
         const { rows } = await run.query<{ version: number; scans: string }>(
-          `select (select version from feed_state) as version,
+          `select (select sum(version) from feed_versions) as version,
                   (select idx_scan from pg_stat_user_indexes where indexrelname = 'posts_feed') as scans`);
         return { version: Number(rows[0]!.version), pageRenders: Number(rows[0]!.scans) };
       } finally {

@@ -4,17 +4,21 @@
  * (embedded) and PostgreSQL. Seeds once into `.bench-data/` and database `imagegram_bench`, then
  * every run works on a fresh copy. Prints markdown (progress on stderr) and writes it to
  * bench/results/feed-latest.md. About 5 minutes for both databases once seeded.
+ *
+ * `--servers N [--clients 16] [--rounds 3]` runs the write-scaling scenario instead (PostgreSQL
+ * only, see write-scaling.ts): N server processes on one database, comments and feed reads flat out.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { startBenchServer } from '../imagegram-server.js';
-import { formatTable, fmt } from '../stats.js';
+import { formatTable, fmt, median } from '../stats.js';
 import { allRows, detailSection, type DatabaseFigures } from './feed-report.js';
 import { feedPageCosts } from './feed-queries.js';
 import { postgresTarget, sqliteTarget, type FeedTarget } from './feed-target.js';
 import { feedThroughput } from './feed-throughput.js';
 import { firstPagePaths, fixedRatePhases } from './fixed-rate-phases.js';
+import { writeScaling } from './write-scaling.js';
 
 const { values } = parseArgs({
   options: {
@@ -22,6 +26,9 @@ const { values } = parseArgs({
     pairs: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '10' },
     'pair-seconds': { type: 'string', default: '5' },
+    servers: { type: 'string' },
+    clients: { type: 'string', default: '16' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const databases = values.db === 'both' ? ['sqlite', 'postgres'] : [values.db];
@@ -55,6 +62,41 @@ async function measure(open: (log: (message: string) => void) => Promise<FeedTar
   } finally {
     await target.dispose();
   }
+}
+
+if (values.servers !== undefined) {
+  if (values.db !== 'postgres') throw new Error('--servers needs --db postgres: SQLite allows one server process per file');
+  const servers = Number(values.servers);
+  const clients = Number(values.clients);
+  const loadBefore = loadavg()[0]!;
+  const target = await postgresTarget(log);
+  let figures;
+  try {
+    log(`# write scaling: ${servers} servers, ${clients} clients, ${values.rounds} rounds of ${seconds} s`);
+    figures = await writeScaling(target, target.serverEnv.DATABASE_URL!, { servers, clients, rounds: Number(values.rounds), seconds, log });
+  } finally {
+    await target.dispose();
+  }
+  const range = (values: number[], digits = 0) => `${fmt(median(values), digits)} (${values.map((v) => fmt(v, digits)).join(', ')})`;
+  const report = [
+    `## Writes from ${servers} server processes, ${clients} closed-loop clients (PostgreSQL, 100k posts)`,
+    '',
+    '| metric | median (each round) |',
+    '|---|---|',
+    `| comments/s | ${range(figures.comments.map((f) => f.rate))} |`,
+    `| comment p50 ms | ${range(figures.comments.map((f) => f.p50), 1)} |`,
+    `| comment p99 ms | ${range(figures.comments.map((f) => f.p99), 1)} |`,
+    `| comment errors + non-2xx | ${figures.comments.map((f) => f.errors + f.non2xx).join(', ')} |`,
+    `| feed reads/s (GET /posts) | ${range(figures.feed.map((f) => f.rate))} |`,
+    `| feed read p99 ms | ${range(figures.feed.map((f) => f.p99), 1)} |`,
+    '',
+    `PostgreSQL backends during the comment phases (pg_stat_activity every 20 ms): ${figures.waits.slice(0, 6).map((w) => `${w.wait} ${w.samples}`).join(', ')}`,
+    '',
+    `- date: ${new Date().toISOString()}; ${seconds} s per phase; 1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadavg()[0]!, 2)} after`,
+    '',
+  ].join('\n');
+  process.stdout.write(report);
+  process.exit(0);
 }
 
 const started = performance.now();

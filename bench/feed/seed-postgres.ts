@@ -14,9 +14,10 @@ const serverUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0
 /**
  * The seed database's name (`BENCH_POSTGRES_DB`, default `imagegram_bench`; lower-case letters,
  * digits and `_`): benches that run at the same time on one server each take their own, so no
- * run drops another's copy. Each run's copy is `<name>_run`.
+ * run drops another's copy; also to measure a checkout of an older schema beside this one
+ * (`BENCH_POSTGRES_SEED` is an older name for it). Each run's copy is `<name>_run`.
  */
-const seedName = process.env.BENCH_POSTGRES_DB ?? 'imagegram_bench';
+const seedName = process.env.BENCH_POSTGRES_DB ?? process.env.BENCH_POSTGRES_SEED ?? 'imagegram_bench';
 if (!/^[a-z_][a-z0-9_]{0,40}$/.test(seedName)) throw new Error(`BENCH_POSTGRES_DB must be a plain lower-case identifier, not ${JSON.stringify(seedName)}`);
 const runName = `${seedName}_run`;
 

@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { isAppError } from '../core/errors.js';
 import { noPhotoMetadata } from '../core/images/image.js';
 import type { User } from '../core/users/user.js';
+import type { StoredEvent } from '../core/events/event.js';
 import type { MetadataStore } from './metadata-store.js';
 import { blobRecordsContract } from './metadata-store.blob-records.contract.js';
 import { collectionsContract } from './metadata-store.collections.contract.js';
@@ -274,6 +275,37 @@ export function metadataStoreContract(
         for (const event of late) {
           assert.ok(event.position > highestSeen, `${event.subjectId} appeared behind the reader`);
         }
+      });
+
+      test('concurrent appenders committing in any order: a follower sees the whole log in order, no gaps, no skips', async () => {
+        // Each transaction appends, then holds its commit back a little, so (where writers run
+        // concurrently) positions commit out of order while the follower pages with list(after).
+        const appenders = Array.from({ length: 24 }, (_, i) =>
+          store.transaction(async (tx) => {
+            await tx.events.append(anEvent(`e${i}`));
+            await sleep((i * 7) % 13);
+          }),
+        );
+        let done = false;
+        const finished = Promise.all(appenders).finally(() => (done = true));
+        const followed: StoredEvent[] = [];
+        const follow = async (): Promise<void> => {
+          const page = await store.events.list(followed.at(-1)?.position ?? 0, 5);
+          followed.push(...page);
+        };
+        while (!done) {
+          await follow();
+          // An embedded database answers without I/O: let the appenders' timers run in between.
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+        await finished;
+        for (let before = -1; followed.length !== before; ) {
+          before = followed.length;
+          await follow();
+        }
+        const log = await store.events.list(0, 100);
+        assert.equal(log.length, 24);
+        assert.deepEqual(followed, log);
       });
     });
 

@@ -124,11 +124,15 @@ export interface ImageRepository {
 export interface EventLog {
   /**
    * Appends events (in order) and returns them with positions strictly greater than any before.
-   * Positions become visible in order: a reader paging with `list(after)` never skips an event
-   * that commits late. Appends serialise writers until commit, so append events last in a transaction.
+   * Concurrent appenders do not wait for each other and may commit out of order, but readers
+   * never see a position before every smaller one has committed (or rolled back): a reader paging
+   * with `list(after)` never skips an event that commits late.
    */
   append(...events: NewEvent[]): Promise<StoredEvent[]>;
-  /** Up to `limit` events with position > `after`, in position order; only those of `types` when given. */
+  /**
+   * Up to `limit` events with position > `after`, in position order; only those of `types` when
+   * given. Events committed behind a still-running append are held back until it ends.
+   */
   list(after: number, limit: number, types?: readonly EventType[]): Promise<StoredEvent[]>;
   /** The position of the last committed event (0 when there is none): every event up to it is visible. */
   lastPosition(): Promise<number>;
@@ -199,7 +203,8 @@ export interface InstanceSettings {
 
 /**
  * A counter every feed-changing write bumps in its own transaction, so a cache keyed by it can
- * never serve a page older than the last committed write (no TTL staleness).
+ * never serve a page older than the last committed write (no TTL staleness). Concurrent bumps
+ * need not wait for each other's commits; two reads returning the same version saw the same writes.
  */
 export interface FeedState {
   /** The current feed version. */

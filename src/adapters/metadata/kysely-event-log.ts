@@ -5,7 +5,7 @@ import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './row-mapping.js';
 import type { Database } from './schema.js';
 
-/** The event log over Kysely: positions from an identity column, made visible in order. */
+/** The event log over Kysely: positions from an identity column, read only up to the dialect's horizon. */
 export class KyselyEventLog implements EventLog {
   constructor(
     private readonly db: Kysely<Database>,
@@ -16,7 +16,7 @@ export class KyselyEventLog implements EventLog {
     if (events.length === 0) return [];
     const at = Date.now();
     const write = async (tx: Kysely<Database>): Promise<StoredEvent[]> => {
-      await this.dialect.lockEventLog(tx);
+      await this.dialect.beforeEventAppend(tx);
       const inserted = await tx
         .insertInto('events')
         .values(events.map((event) => rows.eventToRow(event, at)))
@@ -26,18 +26,24 @@ export class KyselyEventLog implements EventLog {
       // positions are assigned in VALUES order, so sorting by position restores the given order.
       return inserted.sort((a, b) => a.position - b.position).map(rows.eventFromRow);
     };
-    // The event-log lock lasts until commit, so an append outside a transaction gets its own.
+    // The appender's announcement lasts until commit, so an append outside a transaction gets its own.
     return this.db.isTransaction ? write(this.db) : this.db.transaction().execute(write);
   }
 
   async list(after: number, limit: number, types?: readonly EventType[]): Promise<StoredEvent[]> {
+    const horizon = await this.dialect.eventHorizon(this.db);
+    if (horizon !== null && horizon <= after) return [];
     let query = this.db.selectFrom('events').selectAll().where('position', '>', after).orderBy('position').limit(limit);
+    if (horizon !== null) query = query.where('position', '<=', horizon);
     if (types !== undefined) query = query.where(this.dialect.isIn('type', types));
     return (await query.execute()).map(rows.eventFromRow);
   }
 
   async lastPosition(): Promise<number> {
-    const row = await this.db.selectFrom('events').select((eb) => eb.fn.max('position').as('last')).executeTakeFirst();
+    const horizon = await this.dialect.eventHorizon(this.db);
+    let query = this.db.selectFrom('events').select((eb) => eb.fn.max('position').as('last'));
+    if (horizon !== null) query = query.where('position', '<=', horizon);
+    const row = await query.executeTakeFirst();
     return Number(row?.last ?? 0);
   }
 }

@@ -64,7 +64,7 @@ export class KyselyRepositories implements MetadataRepositories {
     this.events = new KyselyEventLog(db, dialect);
     this.posts = new KyselyPostRepository(db, dialect);
     this.comments = new KyselyCommentRepository(db, dialect);
-    this.feed = new KyselyFeedState(db);
+    this.feed = new KyselyFeedState(db, dialect);
     this.idempotency = new KyselyIdempotencyRepository(db);
     this.collections = new KyselyCollectionRepository(db, dialect);
     this.uploads = new KyselyUploadRepository(db, dialect);

@@ -38,11 +38,18 @@ export interface MetadataDialect {
   /** True when `error` is a foreign-key violation (a row still referenced elsewhere). */
   isForeignKeyViolation(error: unknown): boolean;
   /**
-   * Called inside the transaction that appends events, before the insert: afterwards positions
-   * must become visible in position order, so a reader paging with `list(after)` never skips an
-   * event that commits late with a smaller position.
+   * Called inside the transaction that appends events, before the insert. Together with
+   * `eventHorizon` it keeps the log gap-free for readers paging with `list(after)`: positions
+   * may commit out of order, but no reader may see a position before every smaller one that will
+   * ever commit has committed.
    */
-  lockEventLog(tx: Kysely<Database>): Promise<void>;
+  beforeEventAppend(tx: Kysely<Database>): Promise<void>;
+  /**
+   * The highest position a reader may return now: every event at or below it has either
+   * committed (and is visible to statements started after this call) or never will. Null when
+   * positions already become visible in order (a single writer).
+   */
+  eventHorizon(db: Kysely<Database>): Promise<number | null>;
   /**
    * `column IN (ids)` with ONE bound parameter however many ids: no parameter limit to chunk
    * around, and one statement text for every list length.

@@ -1,6 +1,7 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely';
 import type { MetadataDialect } from './metadata-dialect.js';
 import { operationsMigration } from './operations-migration.js';
+import { feedVersionBucketsMigration } from './feed-version-buckets-migration.js';
 import { uploadsMigration } from './uploads-migration.js';
 
 /**
@@ -17,6 +18,7 @@ export function metadataMigrations(dialect: MetadataDialect): MigrationProvider 
     '0004_uploads': { up: (db) => uploadsMigration(db) },
     '0005_operations': { up: (db) => operationsMigration(db) },
     '0006_instance_settings': { up: (db) => instanceSettings(db) },
+    '0007_feed_version_buckets': { up: (db) => feedVersionBucketsMigration(db) },
   };
   return { getMigrations: async () => migrations };
 }

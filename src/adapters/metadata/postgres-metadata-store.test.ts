@@ -1,5 +1,11 @@
-import { createThrowawayPostgresDatabase } from '../../../test/support/postgres.js';
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '../../../test/support/postgres.js';
+import type { StoredEvent } from '../../core/events/event.js';
 import { metadataStoreContract } from '../../ports/metadata-store.contract.js';
+import type { MetadataRepositories } from '../../ports/metadata-store.js';
+import { anEvent } from '../../ports/metadata-store.support.contract.js';
+import type { KyselyMetadataStore } from './kysely-metadata-store.js';
 import { openPostgresMetadataStore } from './postgres.js';
 
 // Probe once: null means unreachable and not required (TEST_POSTGRES_URL unset), so skip.
@@ -21,3 +27,84 @@ metadataStoreContract(
   },
   { skip: probe === null && 'PostgreSQL not reachable' },
 );
+
+// Two stores (two pools, as two server processes would have) on one database: writers must not
+// queue behind each other's commits, and readers must still see the event log in order.
+describe('PostgreSQL: concurrent writers from two pools', { skip: probe === null && 'PostgreSQL not reachable' }, () => {
+  let database: ThrowawayDatabase;
+  let first: KyselyMetadataStore;
+  let second: KyselyMetadataStore;
+  before(async () => {
+    const created = await createThrowawayPostgresDatabase();
+    if (created === null) throw new Error('PostgreSQL went away during the run');
+    database = created;
+    first = openPostgresMetadataStore(database.url);
+    second = openPostgresMetadataStore(database.url);
+    await first.migrate();
+  });
+  after(async () => {
+    await first?.close();
+    await second?.close();
+    await database?.drop();
+  });
+
+  /** Runs `work` in a transaction of `store` that stays open until the returned `commit` is called. */
+  async function heldOpen(store: KyselyMetadataStore, work: (tx: MetadataRepositories) => Promise<void>) {
+    let commit!: () => void;
+    const gate = new Promise<void>((resolve) => (commit = resolve));
+    let ready!: () => void;
+    const worked = new Promise<void>((resolve) => (ready = resolve));
+    const committed = store.transaction(async (tx) => {
+      await work(tx);
+      ready();
+      await gate;
+    });
+    await Promise.race([worked, committed]);
+    return { commit: () => (commit(), committed) };
+  }
+
+  test('a later position commits first: readers see neither until the earlier one commits, then both in order', async () => {
+    const start = await second.events.lastPosition();
+    let early: StoredEvent[] = [];
+    const slow = await heldOpen(first, async (tx) => {
+      early = await tx.events.append(anEvent('early'));
+    });
+    // Completes while `slow` is still open: appenders do not wait for each other.
+    const [late] = await second.events.append(anEvent('late'));
+    assert.ok(late!.position > early[0]!.position);
+    assert.deepEqual(await second.events.list(start, 10), []);
+    assert.deepEqual(await first.events.list(start, 10), []);
+    assert.equal(await second.events.lastPosition(), start);
+    await slow.commit();
+    assert.deepEqual((await second.events.list(start, 10)).map((e) => e.subjectId), ['early', 'late']);
+    assert.equal(await second.events.lastPosition(), late!.position);
+  });
+
+  test('a rolled-back append leaves no hole readers wait on', async () => {
+    const start = await second.events.lastPosition();
+    const failed = first.transaction(async (tx) => {
+      await tx.events.append(anEvent('rolled back'));
+      throw new Error('undo');
+    });
+    await assert.rejects(failed, /undo/);
+    const [kept] = await second.events.append(anEvent('kept'));
+    assert.deepEqual((await first.events.list(start, 10)).map((e) => e.subjectId), ['kept']);
+    assert.equal(await first.events.lastPosition(), kept!.position);
+  });
+
+  test('feed bumps do not wait for each other; the version counts exactly the committed ones', async () => {
+    const start = await second.feed.version();
+    const slow = await heldOpen(first, (tx) => tx.feed.bump());
+    // Completes while `slow` holds its counter until commit.
+    await second.transaction((tx) => tx.feed.bump());
+    assert.equal(await second.feed.version(), start + 1);
+    await slow.commit();
+    assert.equal(await first.feed.version(), start + 2);
+    // Bumping twice in one transaction counts twice (and does not wait on itself).
+    await first.transaction(async (tx) => {
+      await tx.feed.bump();
+      await tx.feed.bump();
+    });
+    assert.equal(await second.feed.version(), start + 4);
+  });
+});

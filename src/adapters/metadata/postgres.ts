@@ -144,8 +144,14 @@ const unavailableSqlStates = ['57P01', '57P02', '57P03', '53300'];
 const unavailableMessage =
   /Connection terminated|timeout exceeded when trying to connect|not queryable|timed out/i;
 
-// Any constant shared by every process using this database; distinct from Kysely's migration lock.
-const eventLogLockId = 0x1a6e_e7e1;
+// Appenders announce themselves with a shared advisory lock on this key plus a lower bound of the
+// positions they will take. 2^62 upwards is far from Kysely's migration lock (about 3.85e18) and
+// leaves 2^56 positions, read back from pg_locks as (classid << 32 | objid) with objsubid 1
+// (https://www.postgresql.org/docs/15/view-pg-locks.html).
+const appenderLockBase = sql.raw('4611686018427387904::int8');
+// The identity column's sequence (PostgreSQL names it table_column_seq). It must not cache
+// values (identity columns default to CACHE 1): each nextval is then above last_value as read before.
+const positionSequence = sql.raw("'events_position_seq'::regclass");
 
 /** The PostgreSQL half of the dialect differences; its twin is `sqliteDialect` in sqlite.ts. */
 export const postgresDialect: MetadataDialect = {
@@ -166,13 +172,33 @@ export const postgresDialect: MetadataDialect = {
     }
     return error instanceof Error && unavailableMessage.test(error.message);
   },
-  // Identity values are handed out at insert time but become visible at commit, so two
-  // concurrent appenders could commit out of order and a reader paging by position would skip
-  // the slower one for good. A transaction-scoped advisory lock makes appenders take positions
-  // and commit one after another; it is released by COMMIT/ROLLBACK
-  // (https://www.postgresql.org/docs/15/explicit-locking.html#ADVISORY-LOCKS).
-  async lockEventLog(tx) {
-    await sql`select pg_advisory_xact_lock(${sql.lit(eventLogLockId)})`.execute(tx);
+  // Positions come from a sequence at insert time but become visible at commit, so concurrent
+  // appenders commit out of order; they must not wait for each other (a lock held until commit
+  // made every post and comment commit, WAL flush included, one at a time). Instead each appender
+  // first takes a shared, transaction-scoped advisory lock whose key carries the sequence's
+  // last value L0: every position it then takes is > L0, and the lock is released only after
+  // its commit became visible (or it rolled back). A reader reads, in this order, (1) the
+  // sequence's last value L, (2) the smallest L0 among held appender locks M, and returns only
+  // positions <= min(L, M) read by (3) a later statement. Any such position p was handed out
+  // before (1), so its appender had locked before (2): if still in flight at (2), M <= its L0 < p,
+  // a contradiction; so it had finished before (2) and is visible to (3) unless rolled back.
+  // (Filtering on the appenders' transaction ids below pg_snapshot_xmin alone is not enough: a
+  // transaction with an older id can take a later position and commit first.)
+  async beforeEventAppend(tx) {
+    await sql`select pg_advisory_xact_lock_shared(${appenderLockBase} + coalesce(pg_sequence_last_value(${positionSequence}), 0))`.execute(tx);
+  },
+  async eventHorizon(db) {
+    // Separate statements, in this order: see beforeEventAppend. Reads run in READ COMMITTED,
+    // so the caller's next statement takes a newer snapshot.
+    const last = await sql<{ last: number }>`select coalesce(pg_sequence_last_value(${positionSequence}), 0)::int8 as last`.execute(db);
+    const held = await sql<{ lowest: number | null }>`
+      select min(((classid::int8 << 32) | objid::int8) - ${appenderLockBase}) as lowest
+      from pg_locks
+      where locktype = 'advisory' and objsubid = 1 and classid >= 1073741824
+        and database = (select oid from pg_database where datname = current_database())`.execute(db);
+    const lowest = held.rows[0]?.lowest;
+    const end = Number(last.rows[0]?.last ?? 0);
+    return lowest === null || lowest === undefined ? end : Math.min(end, Number(lowest));
   },
   isIn,
   // PostgreSQL walks posts_feed backwards for the row-value comparison, both columns included.

@@ -12,7 +12,7 @@ export interface Database {
   events: EventsTable;
   posts: PostsTable;
   comments: CommentsTable;
-  feed_state: FeedStateTable;
+  feed_versions: FeedVersionsTable;
   idempotency_keys: IdempotencyKeysTable;
   collections: CollectionsTable;
   collection_images: CollectionImagesTable;
@@ -100,9 +100,9 @@ export interface CommentsTable {
   created_at: number;
 }
 
-/** Exactly one row (id 1): the feed version that every feed-changing write bumps. */
-export interface FeedStateTable {
-  id: number;
+/** The feed version is the sum of these counters; every feed-changing write bumps one of them. */
+export interface FeedVersionsTable {
+  bucket: number;
   version: number;
 }
 

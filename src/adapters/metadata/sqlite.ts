@@ -102,7 +102,8 @@ export const sqliteDialect: MetadataDialect = {
   },
   // One connection, and BEGIN IMMEDIATE takes the write lock up front: writers are serialised,
   // so positions already become visible in order.
-  lockEventLog: async () => {},
+  beforeEventAppend: async () => {},
+  eventHorizon: async () => null,
   isIn,
   postsAfter(db, after, limit) {
     // Row values `(comment_count, id) < (?, ?)` use only the comment_count half of posts_feed
