@@ -127,9 +127,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     { store, blobs, staging, processor, wakeup },
     { ...limits, maxBytes: config.maxUploadBytes, decodeBudget },
   );
-  // Beside the blob directory, like staging: a finished upload is linked into the store, not copied.
   const uploadExpiryMs = config.uploads.expirySeconds * 1000;
-  const uploadFiles = await TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs: uploadExpiryMs });
+  const uploadFiles = await openUploadFiles(config, uploadExpiryMs);
   const collections = new CollectionService(store, images, cursors);
   const statsProjection = new StatsProjection(store);
   const services: Services = {
@@ -271,18 +270,30 @@ async function openPageCache(config: Config, logger: Logger): Promise<{ redis: R
   return { redis, pageCache, closeCache: () => closeRedis(redis) };
 }
 
+/**
+ * Where resumable uploads keep their bytes: beside the blob directory (a finished upload is then
+ * linked into the store, not copied), or, with an S3 blob store, in its bucket under
+ * `<prefix>uploads/`, so that every process serves every upload.
+ */
+async function openUploadFiles(config: Config, expiryMs: number): Promise<UploadFiles & { datastore: DataStore; locker: Locker }> {
+  if (config.blobStoreUrl.startsWith('file:')) return TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs });
+  const { s3ConnectionFromUrl } = await import('./adapters/blob/s3-blob-store.js');
+  const { TusS3UploadFiles, processBufferDirectory } = await import('./adapters/uploads/tus-s3-upload-files.js');
+  const { MemoryLocker } = await import('@tus/server');
+  return TusS3UploadFiles.open({
+    connection: s3ConnectionFromUrl(config.blobStoreUrl),
+    // Per process, emptied at start-up: parts in transit (4 × 8 MiB at most) and copies for ingest.
+    bufferDirectory: await processBufferDirectory(join(config.dataDir, 'upload-buffers')),
+    // Per process until the shared upload locker lands: two processes may then write one upload at once.
+    locker: new MemoryLocker(),
+    expiryMs,
+  });
+}
+
 async function openBlobStore(url: string): Promise<BlobStore> {
   if (url.startsWith('file:')) return new FsBlobStore(url.slice('file:'.length));
   // Lazy: a local-disk install never loads the AWS SDK (STYLE.md, Directus). config.ts has
   // validated the URL and spelled out every default.
-  const { S3BlobStore } = await import('./adapters/blob/s3-blob-store.js');
-  const { hostname, pathname, searchParams } = new URL(url);
-  const endpoint = searchParams.get('endpoint');
-  return new S3BlobStore({
-    bucket: hostname,
-    prefix: pathname.slice(1),
-    ...(endpoint ? { endpoint } : {}),
-    region: searchParams.get('region') ?? 'us-east-1',
-    forcePathStyle: searchParams.get('forcePathStyle') === 'true',
-  });
+  const { S3BlobStore, s3ConnectionFromUrl } = await import('./adapters/blob/s3-blob-store.js');
+  return new S3BlobStore(s3ConnectionFromUrl(url));
 }
