@@ -92,6 +92,29 @@ if (bucket) {
       assert.deepEqual(await readdir(join(otherDir, 'buffers')), []);
     });
 
+    test('a PATCH that breaks off keeps the bytes acknowledged before it (the tail is not dropped first)', async () => {
+      const id = randomBytes(16).toString('hex');
+      const bytes = randomBytes(8 * 1024 * 1024);
+      await files.datastore.create(new Upload({ id, size: bytes.length, offset: 0 }));
+      const acknowledged = await files.datastore.write(Readable.from([bytes.subarray(0, 3 * 1024 * 1024)]), id, 0);
+      // The next PATCH's body fails after 1 MiB, before a whole part could be stored.
+      const broken = Readable.from(
+        (async function* () {
+          yield bytes.subarray(acknowledged, acknowledged + 1024 * 1024);
+          throw new Error('connection reset');
+        })(),
+      );
+      await assert.rejects(other.datastore.write(broken, id, acknowledged), /connection reset/);
+      assert.equal(await files.received(id), acknowledged);
+      // A PATCH spanning a whole part and a new tail: the old tail goes into the part, then is stale.
+      const offset = await other.datastore.write(Readable.from([bytes.subarray(acknowledged, 7 * 1024 * 1024)]), id, acknowledged);
+      assert.equal(offset, 7 * 1024 * 1024);
+      assert.equal(await files.received(id), offset);
+      assert.equal(await files.datastore.write(Readable.from([bytes.subarray(offset)]), id, offset), bytes.length);
+      assert.equal((await files.seal(id)).sha256, createHash('sha256').update(bytes).digest('hex'));
+      await files.remove(id);
+    });
+
     test('an unfinished upload removed by one store is gone for the other: multipart aborted, objects deleted', async () => {
       const id = randomBytes(16).toString('hex');
       await files.datastore.create(new Upload({ id, size: 6 * 1024 * 1024, offset: 0 }));
