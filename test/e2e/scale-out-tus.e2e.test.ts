@@ -6,13 +6,13 @@
  * only to hash the stored originals.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdir, stat } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { postJson, signUpAndLogIn, type TestUser } from '../support/client.js';
 import { createThrowawayPostgresDatabase } from '../support/postgres.js';
 import { testBucket, type TestBucket } from '../support/radosgw.js';
@@ -28,6 +28,12 @@ const bucket = await testBucket();
 const database = bucket ? await createThrowawayPostgresDatabase() : null;
 if (bucket && !database) await bucket.close();
 const skip = bucket === null ? 'no RADOS Gateway reachable' : database === null ? 'PostgreSQL not reachable' : false;
+
+// After every suite: their servers are gone by then.
+after(async () => {
+  await database?.drop();
+  await bucket?.close();
+});
 
 interface Image {
   id: string;
@@ -53,8 +59,6 @@ describe('tus uploads across two processes sharing PostgreSQL and an S3 bucket',
     await b?.cleanup();
     await a?.cleanup();
     client?.destroy();
-    await database?.drop();
-    await bucket?.close();
   });
 
   const tus = (user: TestUser) => user.headers;
@@ -174,6 +178,46 @@ describe('tus uploads across two processes sharing PostgreSQL and an S3 bucket',
       const image = await consume(b, paths[index]!);
       assert.equal(await storedOriginalHash(image.hash), sha256(pngs[index]!));
     }
+  });
+});
+
+describe('expired tus uploads in the bucket are swept', { skip }, () => {
+  const s3 = bucket as TestBucket;
+  const namespace = 'swept/';
+  let server: RunningServer;
+  let client: S3Client;
+
+  before(async () => {
+    const env = { DATABASE_URL: database!.url, BLOB_STORE_URL: s3.blobStoreUrl(namespace), ...s3.env, GC_INTERVAL_SECONDS: '0', UPLOAD_EXPIRY_SECONDS: '5', UPLOAD_SWEEP_INTERVAL_SECONDS: '1' };
+    server = await startServer({ env });
+    client = s3.client();
+  });
+  after(async () => {
+    await server?.cleanup();
+    client?.destroy();
+  });
+
+  /** The upload's objects and multipart uploads in the bucket. */
+  async function stored(id: string): Promise<string[]> {
+    const { Contents = [] } = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${namespace}uploads/` }));
+    const { Uploads = [] } = await client.send(new ListMultipartUploadsCommand({ Bucket: s3.bucket, Prefix: `${namespace}uploads/` }));
+    return [...Contents.map((object) => object.Key!), ...Uploads.map((upload) => `multipart:${upload.Key!}`)].filter((key) => key.includes(id));
+  }
+
+  test('expiry aborts the multipart upload and deletes its info and tail', async () => {
+    const user = await signUpAndLogIn(server.baseUrl, 'dora');
+    const bytes = randomBytes(8 * mebibyte);
+    const created = await createUpload(server.baseUrl, user.headers, bytes.length);
+    const path = created.headers.get('location')!;
+    const id = path.split('/').pop()!;
+    // A whole part (in the multipart upload) and a tail: every kind of object an upload has.
+    const response = await patchUpload(`${server.baseUrl}${path}`, user.headers, 0, bytes.subarray(0, 6 * mebibyte));
+    assert.equal(response.status, 204);
+    assert.equal((await patchUpload(`${server.baseUrl}${path}`, user.headers, 6 * mebibyte, bytes.subarray(6 * mebibyte, 7 * mebibyte))).status, 204);
+    assert.deepEqual((await stored(id)).sort(), [`${namespace}uploads/${id}.info`, `${namespace}uploads/${id}.part`, `multipart:${namespace}uploads/${id}`].sort());
+
+    await waitFor(async () => (await stored(id)).length === 0, 'the sweep to remove the expired upload');
+    assert.equal((await uploadOffset(`${server.baseUrl}${path}`, user.headers)).status, 404);
   });
 });
 

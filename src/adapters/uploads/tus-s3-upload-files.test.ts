@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { MemoryLocker, Upload } from '@tus/server';
 import { uploadFilesContract } from '../../ports/upload-files.contract.js';
 import { type TestBucket, testBucket } from '../../../test/support/radosgw.js';
@@ -113,6 +113,23 @@ if (bucket) {
       assert.equal(await files.datastore.write(Readable.from([bytes.subarray(offset)]), id, offset), bytes.length);
       assert.equal((await files.seal(id)).sha256, createHash('sha256').update(bytes).digest('hex'));
       await files.remove(id);
+    });
+
+    test('a multipart upload without info (its server died while creating it) is listed, and removed', async () => {
+      const id = randomBytes(16).toString('hex');
+      const client = bucket.client();
+      try {
+        await client.send(new CreateMultipartUploadCommand({ Bucket: bucket.bucket, Key: `shared/uploads/${id}` }));
+      } finally {
+        client.destroy();
+      }
+      const listed = [];
+      for await (const stored of files.list()) listed.push(stored);
+      const found = listed.find((stored) => stored.id === id);
+      assert.ok(found && found.modifiedAt > Date.now() - 60_000, JSON.stringify(listed));
+      assert.equal(await files.received(id), null);
+      await files.remove(id);
+      assert.deepEqual((await allKeys(bucket)).filter((key) => key.includes(id)), []);
     });
 
     test('an unfinished upload removed by one store is gone for the other: multipart aborted, objects deleted', async () => {
