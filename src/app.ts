@@ -43,6 +43,7 @@ import { FsStagingArea } from './adapters/staging/fs-staging-area.js';
 import { MemoryPageCache } from './adapters/cache/memory-page-cache.js';
 import { SharpImageProcessor } from './adapters/image/sharp-image-processor.js';
 import { TusFileUploadFiles } from './adapters/uploads/tus-file-upload-files.js';
+import { openUploadLocker } from './adapters/uploads/upload-locker.js';
 import { loadOrCreateAdminToken, loadOrCreateCursorSecret } from './stored-secrets.js';
 import { QueryCounter } from './query-counter.js';
 import { Metrics } from './transports/metrics.js';
@@ -129,7 +130,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   );
   // Beside the blob directory, like staging: a finished upload is linked into the store, not copied.
   const uploadExpiryMs = config.uploads.expirySeconds * 1000;
-  const uploadFiles = await TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs: uploadExpiryMs });
+  // Shared by every process on the same database (or Redis), so any of them may serve any upload
+  // whose bytes they share; in memory for the embedded single process.
+  const uploadLocker = await openUploadLocker({ databaseUrl: config.databaseUrl, redis, redisKeyPrefix: config.redisKeyPrefix, log: logger });
+  const uploadFiles = await TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs: uploadExpiryMs, locker: uploadLocker });
   const collections = new CollectionService(store, images, cursors);
   const statsProjection = new StatsProjection(store);
   const services: Services = {
@@ -187,6 +191,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     async close() {
       await worker?.stop();
       await processor.close();
+      await uploadLocker.close();
       await store.close();
       await closeCache();
     },
