@@ -128,12 +128,11 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     { store, blobs, staging, processor, wakeup },
     { ...limits, maxBytes: config.maxUploadBytes, decodeBudget },
   );
-  // Beside the blob directory, like staging: a finished upload is linked into the store, not copied.
   const uploadExpiryMs = config.uploads.expirySeconds * 1000;
   // Shared by every process on the same database (or Redis), so any of them may serve any upload
-  // whose bytes they share; in memory for the embedded single process.
+  // whose bytes they share (the S3 store); in memory for the embedded single process.
   const uploadLocker = await openUploadLocker({ databaseUrl: config.databaseUrl, redis, redisKeyPrefix: config.redisKeyPrefix, log: logger });
-  const uploadFiles = await TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs: uploadExpiryMs, locker: uploadLocker });
+  const uploadFiles = await openUploadFiles(config, uploadExpiryMs, uploadLocker);
   const collections = new CollectionService(store, images, cursors);
   const statsProjection = new StatsProjection(store);
   const services: Services = {
@@ -276,18 +275,28 @@ async function openPageCache(config: Config, logger: Logger): Promise<{ redis: R
   return { redis, pageCache, closeCache: () => closeRedis(redis) };
 }
 
+/**
+ * Where resumable uploads keep their bytes: beside the blob directory (a finished upload is then
+ * linked into the store, not copied), or, with an S3 blob store, in its bucket under
+ * `<prefix>uploads/`, so that every process serves every upload.
+ */
+async function openUploadFiles(config: Config, expiryMs: number, locker: Locker): Promise<UploadFiles & { datastore: DataStore; locker: Locker }> {
+  if (config.blobStoreUrl.startsWith('file:')) return TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs, locker });
+  const { s3ConnectionFromUrl } = await import('./adapters/blob/s3-blob-store.js');
+  const { TusS3UploadFiles, processBufferDirectory } = await import('./adapters/uploads/tus-s3-upload-files.js');
+  return TusS3UploadFiles.open({
+    connection: s3ConnectionFromUrl(config.blobStoreUrl),
+    // Per process, emptied at start-up: parts in transit (4 × 8 MiB at most) and copies for ingest.
+    bufferDirectory: await processBufferDirectory(join(config.dataDir, 'upload-buffers')),
+    locker,
+    expiryMs,
+  });
+}
+
 async function openBlobStore(url: string): Promise<BlobStore> {
   if (url.startsWith('file:')) return new FsBlobStore(url.slice('file:'.length));
   // Lazy: a local-disk install never loads the AWS SDK (STYLE.md, Directus). config.ts has
   // validated the URL and spelled out every default.
-  const { S3BlobStore } = await import('./adapters/blob/s3-blob-store.js');
-  const { hostname, pathname, searchParams } = new URL(url);
-  const endpoint = searchParams.get('endpoint');
-  return new S3BlobStore({
-    bucket: hostname,
-    prefix: pathname.slice(1),
-    ...(endpoint ? { endpoint } : {}),
-    region: searchParams.get('region') ?? 'us-east-1',
-    forcePathStyle: searchParams.get('forcePathStyle') === 'true',
-  });
+  const { S3BlobStore, s3ConnectionFromUrl } = await import('./adapters/blob/s3-blob-store.js');
+  return new S3BlobStore(s3ConnectionFromUrl(url));
 }
