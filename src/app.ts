@@ -43,6 +43,7 @@ import { FsStagingArea } from './adapters/staging/fs-staging-area.js';
 import { MemoryPageCache } from './adapters/cache/memory-page-cache.js';
 import { SharpImageProcessor } from './adapters/image/sharp-image-processor.js';
 import { TusFileUploadFiles } from './adapters/uploads/tus-file-upload-files.js';
+import { openUploadLocker } from './adapters/uploads/upload-locker.js';
 import { loadOrCreateAdminToken, loadOrCreateCursorSecret } from './stored-secrets.js';
 import { QueryCounter } from './query-counter.js';
 import { Metrics } from './transports/metrics.js';
@@ -128,7 +129,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     { ...limits, maxBytes: config.maxUploadBytes, decodeBudget },
   );
   const uploadExpiryMs = config.uploads.expirySeconds * 1000;
-  const uploadFiles = await openUploadFiles(config, uploadExpiryMs);
+  // Shared by every process on the same database (or Redis), so any of them may serve any upload
+  // whose bytes they share (the S3 store); in memory for the embedded single process.
+  const uploadLocker = await openUploadLocker({ databaseUrl: config.databaseUrl, redis, redisKeyPrefix: config.redisKeyPrefix, log: logger });
+  const uploadFiles = await openUploadFiles(config, uploadExpiryMs, uploadLocker);
   const collections = new CollectionService(store, images, cursors);
   const statsProjection = new StatsProjection(store);
   const services: Services = {
@@ -186,6 +190,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     async close() {
       await worker?.stop();
       await processor.close();
+      await uploadLocker.close();
       await store.close();
       await closeCache();
     },
@@ -275,17 +280,15 @@ async function openPageCache(config: Config, logger: Logger): Promise<{ redis: R
  * linked into the store, not copied), or, with an S3 blob store, in its bucket under
  * `<prefix>uploads/`, so that every process serves every upload.
  */
-async function openUploadFiles(config: Config, expiryMs: number): Promise<UploadFiles & { datastore: DataStore; locker: Locker }> {
-  if (config.blobStoreUrl.startsWith('file:')) return TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs });
+async function openUploadFiles(config: Config, expiryMs: number, locker: Locker): Promise<UploadFiles & { datastore: DataStore; locker: Locker }> {
+  if (config.blobStoreUrl.startsWith('file:')) return TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs, locker });
   const { s3ConnectionFromUrl } = await import('./adapters/blob/s3-blob-store.js');
   const { TusS3UploadFiles, processBufferDirectory } = await import('./adapters/uploads/tus-s3-upload-files.js');
-  const { MemoryLocker } = await import('@tus/server');
   return TusS3UploadFiles.open({
     connection: s3ConnectionFromUrl(config.blobStoreUrl),
     // Per process, emptied at start-up: parts in transit (4 × 8 MiB at most) and copies for ingest.
     bufferDirectory: await processBufferDirectory(join(config.dataDir, 'upload-buffers')),
-    // Per process until the shared upload locker lands: two processes may then write one upload at once.
-    locker: new MemoryLocker(),
+    locker,
     expiryMs,
   });
 }
