@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { CreateMultipartUploadCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { MemoryLocker, Upload } from '@tus/server';
+import { isAppError } from '../../core/errors.js';
 import { uploadFilesContract } from '../../ports/upload-files.contract.js';
 import { type TestBucket, testBucket } from '../../../test/support/radosgw.js';
 import { TusS3UploadFiles } from './tus-s3-upload-files.js';
@@ -147,3 +149,34 @@ if (bucket) {
     });
   });
 }
+
+test('an S3 endpoint nobody listens on is STORAGE_UNAVAILABLE (a 503), never "no such upload"', async () => {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  const dir = await mkdtemp(join(tmpdir(), 'imagegram-tus-s3-'));
+  try {
+    const files = await TusS3UploadFiles.open({
+      connection: { bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } },
+      bufferDirectory: join(dir, 'buffers'),
+      locker: new MemoryLocker(),
+      expiryMs: 60_000,
+    });
+    const unavailable = (error: unknown) => isAppError(error, 'STORAGE_UNAVAILABLE');
+    const id = randomBytes(16).toString('hex');
+    await assert.rejects(files.received(id), unavailable);
+    await assert.rejects(files.datastore.getUpload(id), unavailable);
+    await assert.rejects(files.datastore.create(new Upload({ id, size: 10, offset: 0 })), unavailable);
+    await assert.rejects(files.seal(id), unavailable);
+    await assert.rejects(files.remove(id), unavailable);
+    await assert.rejects(
+      (async () => {
+        for await (const _ of files.list()) break;
+      })(),
+      unavailable,
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

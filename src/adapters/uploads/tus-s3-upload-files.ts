@@ -16,10 +16,10 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { type KvStore, type Locker, StreamSplitter } from '@tus/server';
+import { ERRORS, type KvStore, type Locker, StreamSplitter, type Upload } from '@tus/server';
 import { type MetadataValue, S3Store } from '@tus/s3-store';
 import type { LocalUploadFile, SealedBytes, UploadFiles } from '../../ports/upload-files.js';
-import { type S3Connection, s3ClientConfig } from '../blob/s3-blob-store.js';
+import { type S3Connection, s3ClientConfig, translateS3Failure } from '../blob/s3-blob-store.js';
 import { streamToNewFile } from '../blob/stream-to-file.js';
 
 /** Ids we turn into keys: @tus/server's are 32 hex characters; refuse anything else. */
@@ -72,6 +72,7 @@ export class TusS3UploadFiles implements UploadFiles {
     this.namespace = `${connection.prefix ?? ''}uploads/`;
     this.locker = options.locker;
     this.client = new S3Client(s3ClientConfig(connection));
+    translateFailures(this.client);
     this.datastore = new SharedS3Store(
       {
         s3ClientConfig: { ...s3ClientConfig(connection), bucket: connection.bucket },
@@ -213,6 +214,18 @@ class SharedS3Store extends S3Store {
       },
       { step: 'initialize', name: 'imagegramUploadNamespace' },
     );
+    translateFailures(this.client);
+  }
+
+  /** s3-store answers 404 for any failure to read the info; an unreachable store must be a 503, not "gone". */
+  override async getUpload(id: string): Promise<Upload> {
+    try {
+      await this.getMetadata(id);
+    } catch (error) {
+      if (isNotFound(error)) throw ERRORS.FILE_NOT_FOUND;
+      throw error;
+    }
+    return super.getUpload(id);
   }
 
   /** Bytes received so far, or null when the upload has no info (never created, or removed). */
@@ -379,6 +392,20 @@ class SharedS3Store extends S3Store {
     await Promise.all(promises);
     return { bytes, wroteTail };
   }
+}
+
+/** Every failure of `client` that means "S3 cannot serve us now" becomes STORAGE_UNAVAILABLE (503). */
+function translateFailures(client: { middlewareStack: S3Client['middlewareStack'] }): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        throw translateS3Failure(error);
+      }
+    },
+    { step: 'initialize', name: 'imagegramStorageUnavailable', priority: 'high' },
+  );
 }
 
 /** User metadata on the tail: the number of the whole part it follows. */
