@@ -164,7 +164,8 @@ export class TusS3UploadFiles implements UploadFiles {
         );
       } catch (error) {
         // A store without multipart uploads (s3rver) has none to list; gc still sweeps the rest.
-        if ((error as Error).name === 'NotImplemented') break;
+        // (501, so already translated to STORAGE_UNAVAILABLE: the SDK's error is the cause.)
+        if ([error, (error as Error).cause].some((failure) => (failure as Error | undefined)?.name === 'NotImplemented')) break;
         throw error;
       }
       for (const upload of page.Uploads ?? []) note(upload.Key, upload.Initiated);
