@@ -47,6 +47,7 @@ import { FsStagingArea } from './adapters/staging/fs-staging-area.js';
 import { MemoryPageCache } from './adapters/cache/memory-page-cache.js';
 import { SharpImageProcessor } from './adapters/image/sharp-image-processor.js';
 import { TusFileUploadFiles } from './adapters/uploads/tus-file-upload-files.js';
+import { openUploadLocker } from './adapters/uploads/upload-locker.js';
 import { checkAdminTokenFingerprint, loadOrCreateAdminToken, loadOrCreateCursorSecret } from './stored-secrets.js';
 import { lockDataDir } from './adapters/process/data-dir-lock.js';
 import { StartupError } from './startup-error.js';
@@ -171,10 +172,14 @@ async function composeServices(
     { store, blobs, staging, processor, wakeup },
     { ...limits, maxBytes: config.maxUploadBytes, decodeBudget },
   );
-  // Beside the blob directory, like staging: a finished upload is linked into the store, not copied.
   const uploadExpiryMs = config.uploads.expirySeconds * 1000;
-  const uploadFiles = await TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs: uploadExpiryMs });
-  if (options.longRunning) await clearLocalLeftovers({ store, staging, uploadFiles }, logger);
+  // Shared by every process on the same database (or Redis), so any of them may serve any upload
+  // whose bytes they share (the S3 store); in memory for the embedded single process.
+  const uploadLocker = await openUploadLocker({ databaseUrl: config.databaseUrl, redis, redisKeyPrefix: config.redisKeyPrefix, log: logger });
+  const uploadFiles = await openUploadFiles(config, uploadExpiryMs, uploadLocker);
+  // Upload bytes in a bucket are shared: another process may be creating one this very moment, so
+  // only the sweep (by age) removes those; on disk they are this process's own.
+  if (options.longRunning) await clearLocalLeftovers({ store, staging, uploadFiles: config.blobStoreUrl.startsWith('file:') ? uploadFiles : null }, logger);
   const collections = new CollectionService(store, images, cursors);
   const statsProjection = new StatsProjection(store);
   const services: Services = {
@@ -232,6 +237,7 @@ async function composeServices(
     async close() {
       await worker?.stop();
       await processor.close();
+      await uploadLocker.close();
       await store.close();
       await closeCache();
       releaseDataDir();
@@ -245,9 +251,9 @@ async function composeServices(
  * requests that died with it (an hour later gc would take them, but only gc on this data dir) and
  * resumable-upload bytes whose row is gone.
  */
-async function clearLocalLeftovers(deps: { store: MetadataStore; staging: StagingArea; uploadFiles: UploadFiles }, logger: Logger): Promise<void> {
+async function clearLocalLeftovers(deps: { store: MetadataStore; staging: StagingArea; uploadFiles: UploadFiles | null }, logger: Logger): Promise<void> {
   const staged = await deps.staging.clearLeftovers();
-  const uploads = await removeUnrecordedUploadFiles({ store: deps.store, files: deps.uploadFiles });
+  const uploads = deps.uploadFiles ? await removeUnrecordedUploadFiles({ store: deps.store, files: deps.uploadFiles }) : 0;
   if (staged.files + uploads > 0) logger.info({ stagedFiles: staged.files, stagedBytes: staged.bytes, uploadFiles: uploads }, 'removed what an earlier process left in this data dir');
 }
 
@@ -419,14 +425,24 @@ async function openBlobStore(url: string, startup: BlobStoreStartup | null): Pro
 
 /** The S3 blob store a normalised `s3://` BLOB_STORE_URL names (config.ts has spelled out every default). */
 export async function openS3BlobStore(url: string): Promise<S3BlobStore> {
-  const { S3BlobStore } = await import('./adapters/blob/s3-blob-store.js');
-  const { hostname, pathname, searchParams } = new URL(url);
-  const endpoint = searchParams.get('endpoint');
-  return new S3BlobStore({
-    bucket: hostname,
-    prefix: pathname.slice(1),
-    ...(endpoint ? { endpoint } : {}),
-    region: searchParams.get('region') ?? 'us-east-1',
-    forcePathStyle: searchParams.get('forcePathStyle') === 'true',
+  const { S3BlobStore, s3ConnectionFromUrl } = await import('./adapters/blob/s3-blob-store.js');
+  return new S3BlobStore(s3ConnectionFromUrl(url));
+}
+
+/**
+ * Where resumable uploads keep their bytes: beside the blob directory (a finished upload is then
+ * linked into the store, not copied), or, with an S3 blob store, in its bucket under
+ * `<prefix>uploads/`, so that every process serves every upload.
+ */
+async function openUploadFiles(config: Config, expiryMs: number, locker: Locker): Promise<UploadFiles & { datastore: DataStore; locker: Locker }> {
+  if (config.blobStoreUrl.startsWith('file:')) return TusFileUploadFiles.open(join(config.dataDir, 'uploads'), { expiryMs, locker });
+  const { s3ConnectionFromUrl } = await import('./adapters/blob/s3-blob-store.js');
+  const { TusS3UploadFiles, processBufferDirectory } = await import('./adapters/uploads/tus-s3-upload-files.js');
+  return TusS3UploadFiles.open({
+    connection: s3ConnectionFromUrl(config.blobStoreUrl),
+    // Per process, emptied at start-up: parts in transit (4 × 8 MiB at most) and copies for ingest.
+    bufferDirectory: await processBufferDirectory(join(config.dataDir, 'upload-buffers')),
+    locker,
+    expiryMs,
   });
 }

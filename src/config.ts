@@ -188,7 +188,7 @@ export const configOptions = {
     env: 'DATA_DIR',
     values: 'path',
     shownDefault: '`./data`',
-    doc: 'this process\'s own directory (SQLite file, blobs, staging, uploads in progress, a generated admin token); one per serve or worker process',
+    doc: 'this process\'s own directory (SQLite file, blobs, staging, resumable uploads in progress — with an S3 blob store only their bytes in transit —, a generated admin token); one per serve or worker process',
     more: 'A serve or worker process locks it (`<DATA_DIR>/.lock`) for its lifetime: a second one on the same directory refuses to start. At start-up it removes what a killed predecessor left there.',
     parse: (value: string) => resolve(value),
     fallback: () => resolve('./data'),

@@ -16,15 +16,16 @@ export interface LocalUploadFile {
  * The bytes of resumable uploads, as the resumable-upload protocol's data store keeps them (one
  * object per upload id, plus the protocol's own bookkeeping). The core reads and removes them
  * through this port; only the protocol's server writes them. Adapters: the tus file store
- * (embedded); an S3-backed one would implement the same contract. Upload ids are made of
+ * (embedded, one process) and the tus S3 store (scale-out: the blob store's bucket, any process). Upload ids are made of
  * `[A-Za-z0-9_-]` only; adapters refuse anything else.
  */
 export interface UploadFiles {
   /** How many bytes of the upload are stored so far, or null when none are (never created, or removed). */
   received(id: string): Promise<number | null>;
   /**
-   * Reads the stored bytes start to end, hashing them (SHA-256), and makes them durable (fsync:
-   * the tus stores never sync), so what is sealed survives a power cut. Rejects when there are none.
+   * Reads the stored bytes start to end, hashing them (SHA-256), and makes them durable (on disk,
+   * fsync: the tus file store never syncs; S3 stores durably before it acknowledges), so what is
+   * sealed survives a power cut. Rejects when there are none (or when they are still incomplete).
    */
   seal(id: string): Promise<SealedBytes>;
   /** A local file with the upload's bytes. Rejects when there are none. */

@@ -10,6 +10,7 @@ import { FsBlobStore } from '../../src/adapters/blob/fs-blob-store.js';
 import { SharpImageProcessor } from '../../src/adapters/image/sharp-image-processor.js';
 import { openSqliteMetadataStore } from '../../src/adapters/metadata/sqlite.js';
 import { FsStagingArea } from '../../src/adapters/staging/fs-staging-area.js';
+import { MemoryUploadLocker } from '../../src/adapters/uploads/memory-upload-locker.js';
 import { TusFileUploadFiles } from '../../src/adapters/uploads/tus-file-upload-files.js';
 import { type ErrorCode, isAppError } from '../../src/core/errors.js';
 import { ImageIngest } from '../../src/core/images/image-ingest.js';
@@ -38,7 +39,7 @@ describe('UploadService and the upload sweep, on the embedded adapters', () => {
     dir = await mkdtemp(join(tmpdir(), 'imagegram-uploads-core-'));
     store = openSqliteMetadataStore(join(dir, 'metadata.sqlite'));
     await store.migrate();
-    files = await TusFileUploadFiles.open(join(dir, 'uploads'), { expiryMs });
+    files = await TusFileUploadFiles.open(join(dir, 'uploads'), { expiryMs, locker: new MemoryUploadLocker() });
     processor = new SharpImageProcessor({ maxPixels: 100_000_000, maxDimension: 50_000 });
     const ingest = new ImageIngest(
       { store, blobs: new FsBlobStore(join(dir, 'blobs')), staging: new FsStagingArea(join(dir, 'staging')), processor },

@@ -15,6 +15,7 @@ import {
   PutObjectCommand,
   S3Client,
   type GetObjectCommandOutput,
+  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { AppError } from '../../core/errors.js';
 import type { BlobInfo, BlobStore, ByteRange, LocalBlobFile } from '../../ports/blob-store.js';
@@ -49,6 +50,42 @@ export interface S3BlobStoreOptions {
   socketTimeoutMs?: number;
 }
 
+/** How to reach a bucket: the part of the options every S3 client of ours shares. */
+export type S3Connection = Pick<S3BlobStoreOptions, 'bucket' | 'prefix' | 'endpoint' | 'region' | 'forcePathStyle' | 'credentials' | 'maxAttempts' | 'connectionTimeoutMs' | 'socketTimeoutMs'>;
+
+/** The bucket, key prefix, endpoint, region and path style a `BLOB_STORE_URL` of the form `s3://…` names (config.ts validated it). */
+export function s3ConnectionFromUrl(url: string): S3Connection {
+  const { hostname, pathname, searchParams } = new URL(url);
+  const endpoint = searchParams.get('endpoint');
+  return {
+    bucket: hostname,
+    prefix: pathname.slice(1),
+    ...(endpoint ? { endpoint } : {}),
+    region: searchParams.get('region') ?? 'us-east-1',
+    forcePathStyle: searchParams.get('forcePathStyle') === 'true',
+  };
+}
+
+/** The SDK client settings for a connection: the blob store's and the tus upload store's clients use the same. */
+export function s3ClientConfig(options: S3Connection): S3ClientConfig {
+  return {
+    region: options.region ?? 'us-east-1',
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    forcePathStyle: options.forcePathStyle ?? false,
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+    // Bounded retries and timeouts: an unreachable store must fail in seconds (503), not hang a request.
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 2_000, socketTimeout: options.socketTimeoutMs ?? 30_000 },
+    // Newer SDKs send CRC32 trailers by default, which s3rver and several S3-compatible stores
+    // reject (STYLE.md; radosgw answers 411); we send Content-MD5 ourselves instead.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // Failures reach the caller as STORAGE_UNAVAILABLE; the SDK's own console warnings would only
+    // bypass the structured log.
+    logger: { debug() {}, info() {}, warn() {}, error() {} },
+  };
+}
+
 /**
  * Blob store in an S3-compatible bucket: one object per key under an optional prefix. A write
  * resolves once S3 has acknowledged it, which S3 does only after storing it durably.
@@ -71,22 +108,7 @@ export class S3BlobStore implements BlobStore {
     this.tempDirectory = options.tempDirectory ?? tmpdir();
     this.listPageSize = options.listPageSize ?? 1000;
     this.maxAttempts = options.maxAttempts ?? 3;
-    this.client = new S3Client({
-      region: options.region ?? 'us-east-1',
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-      forcePathStyle: options.forcePathStyle ?? false,
-      ...(options.credentials ? { credentials: options.credentials } : {}),
-      // Bounded retries and timeouts: an unreachable store must fail in seconds (503), not hang a request.
-      maxAttempts: this.maxAttempts,
-      requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 2_000, socketTimeout: options.socketTimeoutMs ?? 30_000 },
-      // Newer SDKs send CRC32 trailers by default, which s3rver and several S3-compatible stores
-      // reject (STYLE.md); we send Content-MD5 ourselves instead.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-      // Failures reach the caller as STORAGE_UNAVAILABLE; the SDK's own console warnings would only
-      // bypass the structured log.
-      logger: { debug() {}, info() {}, warn() {}, error() {} },
-    });
+    this.client = new S3Client(s3ClientConfig(options));
   }
 
   async putFile(key: string, sourcePath: string): Promise<{ created: boolean }> {
@@ -320,10 +342,7 @@ export class S3BlobStore implements BlobStore {
    * names the kind of failure only; the SDK's error, with hosts and keys, is the cause, for the log.
    */
   private translate(error: unknown): unknown {
-    if (error instanceof AppError || !isUnavailable(error)) return error;
-    const unavailable = new AppError('STORAGE_UNAVAILABLE', `The blob store is unavailable: ${kindOfFailure(error as Error)}`);
-    unavailable.cause = error;
-    return unavailable;
+    return translateS3Failure(error);
   }
 
   private objectKey(key: string): string {
@@ -333,6 +352,17 @@ export class S3BlobStore implements BlobStore {
     }
     return this.prefix + key;
   }
+}
+
+/**
+ * "The store cannot be reached or will not serve us" as STORAGE_UNAVAILABLE (503, retried by
+ * clients); any other error is returned as it is. The SDK's error, naming hosts and keys, is the cause.
+ */
+export function translateS3Failure(error: unknown): unknown {
+  if (error instanceof AppError || !isUnavailable(error)) return error;
+  const unavailable = new AppError('STORAGE_UNAVAILABLE', `The blob store is unavailable: ${kindOfFailure(error as Error)}`);
+  unavailable.cause = error;
+  return unavailable;
 }
 
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);

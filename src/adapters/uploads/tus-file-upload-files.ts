@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FileStore } from '@tus/file-store';
-import { type Locker, MemoryLocker } from '@tus/server';
+import type { Locker } from '@tus/server';
 import type { LocalUploadFile, SealedBytes, UploadFiles } from '../../ports/upload-files.js';
 import { fsyncDirectory, fsyncFile } from '../blob/fsync.js';
 
@@ -17,32 +17,35 @@ const infoSuffix = '.json';
  * Upload bytes in a local directory, laid out by `@tus/file-store`: `<id>` holds the bytes and
  * `<id>.json` the protocol's info. The same `datastore` and `locker` are handed to `@tus/server`,
  * so removing an upload here waits for (and cancels) a PATCH writing it. Keep the directory on the
- * blob store's file system: ingest then links the bytes into place instead of copying them.
+ * blob store's file system: ingest then links the bytes into place instead of copying them. The
+ * locker comes from the caller (see `openUploadLocker`): in memory for one process, shared (in
+ * PostgreSQL or Redis) when several processes serve the same upload bytes.
  */
 export class TusFileUploadFiles implements UploadFiles {
   /** The tus data store to serve `/uploads` from. */
   readonly datastore: FileStore;
-  /** The tus locker; in-process, so one server process per upload directory. */
+  /** The tus locker, taken by tus around each request and by `remove`. */
   readonly locker: Locker;
 
   private constructor(
     private readonly directory: string,
     expiryMs: number,
+    locker: Locker,
   ) {
     this.datastore = new FileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
     // Deferred length is not offered: the size limit must be decided when an upload is created,
     // before a byte is stored (an unknown length could only be refused part-way through).
     this.datastore.extensions = this.datastore.extensions.filter((name) => name !== 'creation-defer-length');
-    this.locker = new MemoryLocker();
+    this.locker = locker;
   }
 
   /**
    * Opens (creating it if needed) the upload directory. Created here, not left to FileStore, whose
    * constructor throws a failed mkdir from a callback, where nothing can catch it.
    */
-  static async open(directory: string, options: { expiryMs: number }): Promise<TusFileUploadFiles> {
+  static async open(directory: string, options: { expiryMs: number; locker: Locker }): Promise<TusFileUploadFiles> {
     await mkdir(directory, { recursive: true });
-    return new TusFileUploadFiles(directory, options.expiryMs);
+    return new TusFileUploadFiles(directory, options.expiryMs, options.locker);
   }
 
   async received(id: string): Promise<number | null> {

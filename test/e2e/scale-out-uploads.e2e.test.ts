@@ -1,0 +1,107 @@
+/**
+ * Resumable uploads served by two processes at once (PostgreSQL database, upload bytes in a real
+ * S3 bucket on a RADOS Gateway): the shared upload lock is what keeps two PATCHes of one upload,
+ * sent to different processes, from both writing. Each race sends two different bodies at the same
+ * offset, one to each process: exactly one may be acknowledged, and the stored upload must be the
+ * acknowledged bodies, byte for byte.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { signUpAndLogIn, type TestUser } from '../support/client.js';
+import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '../support/postgres.js';
+import { type TestBucket, testBucket } from '../support/radosgw.js';
+import { startServer, type RunningServer } from '../support/server.js';
+import { createUpload, patchUpload, sha256, uploadOffset } from '../support/tus.js';
+
+// Probe once each: null means unreachable and not required (TEST_POSTGRES_URL / TEST_S3_URL unset).
+const database: ThrowawayDatabase | null = await createThrowawayPostgresDatabase();
+const bucket: TestBucket | null = await testBucket();
+
+const runs = 20;
+const racesPerRun = 20;
+const chunkBytes = 1024;
+/** Runs at once: contention across uploads too, without flooding a machine other suites share. */
+const runsAtOnce = 5;
+
+describe('uploads across processes: two PATCHes at one offset on two processes', {
+  skip: (database === null && 'PostgreSQL not reachable') || (bucket === null && 'RADOS Gateway not reachable'),
+}, () => {
+  let a: RunningServer;
+  let b: RunningServer;
+  let user: TestUser;
+
+  before(async () => {
+    // Both on one database and one bucket; each has its own data dir (its part buffers only).
+    const env = { DATABASE_URL: database!.url, BLOB_STORE_URL: bucket!.blobStoreUrl(), ...bucket!.env };
+    a = await startServer({ env });
+    b = await startServer({ env: { ...env, RUN_WORKER: 'off' } });
+    user = await signUpAndLogIn(a.baseUrl, 'racer');
+  });
+  after(async () => {
+    await b?.cleanup();
+    await a?.cleanup();
+    await bucket?.close();
+    await database?.drop();
+  });
+
+  /** One upload of `racesPerRun` chunks, each chunk raced by a PATCH to A and another to B. */
+  async function run(index: number): Promise<{ statuses: Record<string, number>; winners: Record<'a' | 'b', number> }> {
+    const length = racesPerRun * chunkBytes;
+    const created = await createUpload(a.baseUrl, user.headers, length);
+    assert.equal(created.status, 201, `run ${index}: create: ${created.status} ${await created.text()}`);
+    const path = created.headers.get('location')!;
+    const id = path.split('/').pop()!;
+    const statuses: Record<string, number> = {};
+    const winners = { a: 0, b: 0 };
+    const accepted: Buffer[] = [];
+    for (let race = 0; race < racesPerRun; race += 1) {
+      const offset = race * chunkBytes;
+      const bodies = { a: randomBytes(chunkBytes), b: randomBytes(chunkBytes) };
+      const [fromA, fromB] = await Promise.all([
+        patchUpload(`${a.baseUrl}${path}`, user.headers, offset, bodies.a),
+        patchUpload(`${b.baseUrl}${path}`, user.headers, offset, bodies.b),
+      ]);
+      const outcome = { a: fromA.status, b: fromB.status };
+      const detail = `run ${index}, race ${race} at ${offset}: A ${fromA.status} ${await fromA.text()} / B ${fromB.status} ${await fromB.text()}`;
+      for (const status of [fromA.status, fromB.status]) statuses[status] = (statuses[status] ?? 0) + 1;
+      const won = (['a', 'b'] as const).filter((side) => outcome[side] === 204);
+      assert.equal(won.length, 1, `exactly one PATCH acknowledged: ${detail}`);
+      const winner = won[0]!;
+      const loser = winner === 'a' ? 'b' : 'a';
+      // tus's refusals: the offset moved on (409), or the lock stayed held past tus's wait (423).
+      assert.ok(outcome[loser] === 409 || outcome[loser] === 423, `the other refused by the protocol: ${detail}`);
+      assert.equal((winner === 'a' ? fromA : fromB).headers.get('upload-offset'), String(offset + chunkBytes), detail);
+      winners[winner] += 1;
+      accepted.push(bodies[winner]);
+    }
+    // Both processes see the whole upload, and the stored bytes are exactly the acknowledged bodies.
+    for (const server of [a, b]) {
+      assert.deepEqual(await uploadOffset(`${server.baseUrl}${path}`, user.headers), { status: 200, offset: length });
+    }
+    const object = await bucket!.client().send(new GetObjectCommand({ Bucket: bucket!.bucket, Key: `uploads/${id}` }));
+    const stored = Buffer.from(await object.Body!.transformToByteArray());
+    const expected = Buffer.concat(accepted);
+    assert.equal(stored.length, expected.length, `run ${index}: stored size`);
+    assert.equal(sha256(stored), sha256(expected), `run ${index}: stored bytes differ from the acknowledged bodies`);
+    return { statuses, winners };
+  }
+
+  test(`${runs} uploads of ${racesPerRun} same-offset races: one 204 per race, the other 409/423, bytes exact`, async (t) => {
+    const results: Awaited<ReturnType<typeof run>>[] = [];
+    for (let first = 0; first < runs; first += runsAtOnce) {
+      const batch = Array.from({ length: Math.min(runsAtOnce, runs - first) }, (_, i) => run(first + i));
+      results.push(...(await Promise.all(batch)));
+    }
+    const statuses: Record<string, number> = {};
+    const winners = { a: 0, b: 0 };
+    for (const result of results) {
+      for (const [status, count] of Object.entries(result.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
+      winners.a += result.winners.a;
+      winners.b += result.winners.b;
+    }
+    t.diagnostic(`statuses over ${runs * racesPerRun} races: ${JSON.stringify(statuses)}; won by A ${winners.a}, by B ${winners.b}`);
+    assert.equal(statuses['204'], runs * racesPerRun);
+  });
+});
