@@ -186,7 +186,7 @@ export const configOptions = {
     env: 'DATA_DIR',
     values: 'path',
     shownDefault: '`./data`',
-    doc: 'SQLite file, blobs, staging, the generated admin token and cursor secret',
+    doc: 'SQLite file, blobs, staging, resumable uploads in progress (with an S3 blob store only their bytes in transit), the generated admin token and cursor secret',
     parse: (value: string) => resolve(value),
     fallback: () => resolve('./data'),
   },

@@ -247,10 +247,7 @@ export class S3BlobStore implements BlobStore {
    * names the kind of failure only; the SDK's error, with hosts and keys, is the cause, for the log.
    */
   private translate(error: unknown): unknown {
-    if (error instanceof AppError || !isUnavailable(error)) return error;
-    const unavailable = new AppError('STORAGE_UNAVAILABLE', `The blob store is unavailable: ${kindOfFailure(error as Error)}`);
-    unavailable.cause = error;
-    return unavailable;
+    return translateS3Failure(error);
   }
 
   private objectKey(key: string): string {
@@ -260,6 +257,17 @@ export class S3BlobStore implements BlobStore {
     }
     return this.prefix + key;
   }
+}
+
+/**
+ * "The store cannot be reached or will not serve us" as STORAGE_UNAVAILABLE (503, retried by
+ * clients); any other error is returned as it is. The SDK's error, naming hosts and keys, is the cause.
+ */
+export function translateS3Failure(error: unknown): unknown {
+  if (error instanceof AppError || !isUnavailable(error)) return error;
+  const unavailable = new AppError('STORAGE_UNAVAILABLE', `The blob store is unavailable: ${kindOfFailure(error as Error)}`);
+  unavailable.cause = error;
+  return unavailable;
 }
 
 const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);

@@ -3,20 +3,23 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  type Part,
+  PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { type KvStore, type Locker, StreamSplitter } from '@tus/server';
+import { ERRORS, type KvStore, type Locker, StreamSplitter, type Upload } from '@tus/server';
 import { type MetadataValue, S3Store } from '@tus/s3-store';
 import type { LocalUploadFile, SealedBytes, UploadFiles } from '../../ports/upload-files.js';
-import { type S3Connection, s3ClientConfig } from '../blob/s3-blob-store.js';
+import { type S3Connection, s3ClientConfig, translateS3Failure } from '../blob/s3-blob-store.js';
 import { streamToNewFile } from '../blob/stream-to-file.js';
 
 /** Ids we turn into keys: @tus/server's are 32 hex characters; refuse anything else. */
@@ -69,6 +72,7 @@ export class TusS3UploadFiles implements UploadFiles {
     this.namespace = `${connection.prefix ?? ''}uploads/`;
     this.locker = options.locker;
     this.client = new S3Client(s3ClientConfig(connection));
+    translateFailures(this.client);
     this.datastore = new SharedS3Store(
       {
         s3ClientConfig: { ...s3ClientConfig(connection), bucket: connection.bucket },
@@ -153,9 +157,16 @@ export class TusS3UploadFiles implements UploadFiles {
     let keyMarker: string | undefined;
     let uploadIdMarker: string | undefined;
     for (;;) {
-      const page = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.namespace, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
-      );
+      let page;
+      try {
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.namespace, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+        );
+      } catch (error) {
+        // A store without multipart uploads (s3rver) has none to list; gc still sweeps the rest.
+        if ((error as Error).name === 'NotImplemented') break;
+        throw error;
+      }
       for (const upload of page.Uploads ?? []) note(upload.Key, upload.Initiated);
       if (!page.IsTruncated) break;
       keyMarker = page.NextKeyMarker;
@@ -178,7 +189,13 @@ export class TusS3UploadFiles implements UploadFiles {
  *   client prepends it to each request's `Key`;
  * - part buffers go to our directory instead of the OS temp directory it hard-codes;
  * - `remove` (tus termination, and our port's) aborts the multipart upload and deletes every
- *   object, tolerating any of them being gone already.
+ *   object, tolerating any of them being gone already;
+ * - a crash never loses acknowledged bytes. s3-store deletes the tail (`<id>.part`, the bytes past
+ *   the last whole part) as a PATCH starts and only re-sends it inside that PATCH's first part: a
+ *   process killed in between loses bytes it had acknowledged. Here the tail is kept until
+ *   replaced, and records which part it follows: once that part is no longer the last, the tail is
+ *   stale (its bytes are in the part) and ignored. Likewise only parts numbered 1, 2, 3… without a
+ *   gap count, as parts of one PATCH are sent concurrently and a crash may leave a later one alone.
  */
 class SharedS3Store extends S3Store {
   constructor(
@@ -197,6 +214,18 @@ class SharedS3Store extends S3Store {
       },
       { step: 'initialize', name: 'imagegramUploadNamespace' },
     );
+    translateFailures(this.client);
+  }
+
+  /** s3-store answers 404 for any failure to read the info; an unreachable store must be a 503, not "gone". */
+  override async getUpload(id: string): Promise<Upload> {
+    try {
+      await this.getMetadata(id);
+    } catch (error) {
+      if (isNotFound(error)) throw ERRORS.FILE_NOT_FOUND;
+      throw error;
+    }
+    return super.getUpload(id);
   }
 
   /** Bytes received so far, or null when the upload has no info (never created, or removed). */
@@ -229,6 +258,62 @@ class SharedS3Store extends S3Store {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: `${id}.part` }));
   }
 
+  override async write(src: Readable, id: string, offset: number): Promise<number> {
+    const metadata = await this.getMetadata(id);
+    const parts = await this.retrieveParts(id);
+    const lastPart = parts.at(-1)?.PartNumber ?? 0;
+    const tail = await this.downloadIncompletePart(id);
+    let body = src;
+    if (tail) {
+      const tailReader = tail.createReader({ cleanUpOnEnd: true });
+      body = Readable.from(
+        (async function* () {
+          yield* tailReader;
+          yield* src;
+        })(),
+      );
+    }
+    const { bytes, wroteTail } = await this.sendParts(metadata, body, lastPart + 1, offset - (tail?.size ?? 0));
+    const newOffset = offset - (tail?.size ?? 0) + bytes;
+    // The old tail went into a whole part: stale now, deleted (a crash first leaves it ignored).
+    if (tail && !wroteTail) await this.deleteIncompletePart(id);
+    if (metadata.file.size === newOffset) {
+      await this.finishMultipartUpload(metadata, await this.retrieveParts(id));
+      await this.clearCache(id);
+    }
+    return newOffset;
+  }
+
+  /** Parts 1…n with no gap: a part beyond a missing one holds bytes the offset cannot count yet. */
+  protected override async retrieveParts(id: string, partNumberMarker?: string): Promise<Part[]> {
+    const parts = await super.retrieveParts(id, partNumberMarker);
+    if (partNumberMarker !== undefined) return parts;
+    const consecutive = parts.findIndex((part, index) => part.PartNumber !== index + 1);
+    return consecutive === -1 ? parts : parts.slice(0, consecutive);
+  }
+
+  protected override async getIncompletePartSize(id: string): Promise<number | undefined> {
+    return (await this.currentTail(id))?.size;
+  }
+
+  protected override async getIncompletePart(id: string): Promise<Readable | undefined> {
+    if (!(await this.currentTail(id))) return undefined;
+    return super.getIncompletePart(id);
+  }
+
+  /** The tail, when it follows the last whole part; undefined when absent or stale. */
+  private async currentTail(id: string): Promise<{ size: number } | undefined> {
+    let head;
+    try {
+      head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: `${id}.part` }));
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    const lastPart = (await this.retrieveParts(id)).at(-1)?.PartNumber ?? 0;
+    return Number(head.Metadata?.[followsKey]) === lastPart ? { size: head.ContentLength ?? 0 } : undefined;
+  }
+
   override async remove(id: string): Promise<void> {
     await this.removeEverything(id);
   }
@@ -237,17 +322,23 @@ class SharedS3Store extends S3Store {
     return join(this.bufferDirectory, `${template}${randomUUID()}`);
   }
 
+  protected override async uploadParts(metadata: MetadataValue, readStream: Readable, currentPartNumber: number, offset: number): Promise<number> {
+    return (await this.sendParts(metadata, readStream, currentPartNumber, offset)).bytes;
+  }
+
   /**
-   * s3-store's own, with the buffer directory ours: the request body is cut into part-sized files,
-   * each sent as a part (or, short of S3's minimum and not the last, as the `.part` object) while
-   * the next fills. A part file is created only once one of `maxConcurrentPartUploads` permits is
+   * s3-store's `uploadParts`, with the buffer directory ours and the tail kept safe: the body is
+   * cut into part-sized files, each sent as a part while the next fills; a last piece short of
+   * S3's minimum (and not the upload's end) becomes the tail, written only once every part before
+   * it is stored. A part file is created only once one of `maxConcurrentPartUploads` permits is
    * free, which bounds the buffers.
    */
-  protected override async uploadParts(metadata: MetadataValue, readStream: Readable, currentPartNumber: number, offset: number): Promise<number> {
+  private async sendParts(metadata: MetadataValue, readStream: Readable, currentPartNumber: number, offset: number): Promise<{ bytes: number; wroteTail: boolean }> {
     const size = metadata.file.size;
     const promises: Promise<void>[] = [];
     let pendingChunkFilepath: string | null = null;
-    let bytesUploaded = 0;
+    let bytes = 0;
+    let wroteTail = false;
     let permit: { release(): Promise<void> } | undefined;
     const splitterStream = new StreamSplitter({ chunkSize: this.calcOptimalPartSize(size), directory: this.bufferDirectory })
       .on('beforeChunkStarted', async () => {
@@ -262,12 +353,19 @@ class SharedS3Store extends S3Store {
         const partNumber = currentPartNumber++;
         offset += partSize;
         const isFinalPart = size === offset;
+        const earlier = [...promises];
         const deferred = (async () => {
           try {
-            const readable = createReadStream(path);
-            if (partSize >= this.minPartSize || isFinalPart) await this.uploadPart(metadata, readable, partNumber);
-            else await this.uploadIncompletePart(metadata.file.id, readable);
-            bytesUploaded += partSize;
+            if (partSize >= this.minPartSize || isFinalPart) {
+              await this.uploadPart(metadata, createReadStream(path), partNumber);
+            } else {
+              await Promise.all(earlier);
+              await this.client.send(
+                new PutObjectCommand({ Bucket: this.bucket, Key: `${metadata.file.id}.part`, Body: createReadStream(path), ContentLength: partSize, Metadata: { [followsKey]: String(partNumber - 1) } }),
+              );
+              wroteTail = true;
+            }
+            bytes += partSize;
           } catch (error) {
             splitterStream.destroy(error as Error);
             throw error;
@@ -292,9 +390,26 @@ class SharedS3Store extends S3Store {
       await Promise.allSettled(promises);
     }
     await Promise.all(promises);
-    return bytesUploaded;
+    return { bytes, wroteTail };
   }
 }
+
+/** Every failure of `client` that means "S3 cannot serve us now" becomes STORAGE_UNAVAILABLE (503). */
+function translateFailures(client: { middlewareStack: S3Client['middlewareStack'] }): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        throw translateS3Failure(error);
+      }
+    },
+    { step: 'initialize', name: 'imagegramStorageUnavailable', priority: 'high' },
+  );
+}
+
+/** User metadata on the tail: the number of the whole part it follows. */
+const followsKey = 'follows-part';
 
 /** s3-store caches each upload's info per process; another process may change it any time, so nothing is cached. */
 const noCache: KvStore<MetadataValue> = {
