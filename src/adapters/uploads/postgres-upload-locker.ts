@@ -24,6 +24,8 @@ interface Session {
   client: pg.Client;
   /** Whether it broke (or was closed): its locks are gone. */
   lost: boolean;
+  /** The last statement sent: the next waits for it (one at a time on a connection, in order). */
+  queue: Promise<unknown>;
 }
 
 /**
@@ -146,7 +148,7 @@ export class PostgresUploadLocker implements UploadLocker {
 
   private async connect(): Promise<Session> {
     const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5_000 });
-    const session: Session = { client, lost: false };
+    const session: Session = { client, lost: false, queue: Promise.resolve() };
     client.on('notification', ({ channel, payload }) => {
       if (channel !== this.channel || payload === undefined) return;
       if (payload.startsWith(releaseRequest)) this.held.requestRelease(payload.slice(releaseRequest.length));
@@ -192,8 +194,10 @@ export class PostgresUploadLocker implements UploadLocker {
     if (session.lost) throw unavailable(new Error('the upload lock session was lost'));
     let timer: NodeJS.Timeout | undefined;
     try {
+      const result = session.queue.then(() => session.client.query<R>(text, values));
+      session.queue = result.catch(() => {});
       return await Promise.race([
-        session.client.query<R>(text, values),
+        result,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`upload lock statement took over ${queryTimeoutMs} ms`)), queryTimeoutMs);
         }),

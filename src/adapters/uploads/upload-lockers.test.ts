@@ -131,14 +131,15 @@ describe('PostgresUploadLocker beyond the contract', { skip: database === null &
       };
       const locks = ids.map((id) => locker.newLock(id));
       for (const lock of locks) await lock.lock(never, () => {});
-      const pids = await Promise.all(ids.map(holders));
+      const pids: number[][] = [];
+      for (const id of ids) pids.push(await holders(id));
       assert.deepEqual(pids.map((held) => held.length), [1, 1, 1]);
       assert.equal(new Set(pids.flat()).size, 1, 'one session holds them all');
       await locks[0]!.unlock();
       assert.deepEqual(await holders(ids[0]!), []);
       assert.equal((await holders(ids[1]!)).length, 1);
       await locker.close();
-      assert.deepEqual((await Promise.all(ids.map(holders))).flat(), []);
+      for (const id of ids) assert.deepEqual(await holders(id), []);
     } finally {
       await observer.end();
     }
