@@ -2,13 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Lock, RequestRelease } from '@tus/utils';
 import pg from 'pg';
 import type { UploadLocker } from '../../ports/upload-locker.js';
-import { acquireWithin, HeldLock, HeldLocks, type LockerLog, ReleaseNotices, unavailable, unavailableOnFailure } from './lock-waiting.js';
+import { acquireWithin, HeldLock, HeldLocks, type LockerLog, ReleaseNotices, unavailable } from './lock-waiting.js';
 
 export interface PostgresUploadLockerOptions {
   /** Longest `lock()` waits before ERR_LOCK_TIMEOUT (default 30 s, as @tus/server's MemoryLocker). */
   acquireLockTimeoutMs?: number;
-  /** Most connections held at once: one per upload request in flight, plus waiters' attempts (default 20). */
-  maxConnections?: number;
   /** The LISTEN/NOTIFY channel; every process of a deployment must use the same one. */
   channel?: string;
   log?: LockerLog;
@@ -18,32 +16,49 @@ const defaultChannel = 'imagegram_upload_locks';
 // Notice payloads: a waiter asks the holder of an upload to let go; a holder that was asked says it did.
 const releaseRequest = 'r:';
 const released = 'u:';
+/** A statement slower than this ends the session (see `query`). */
+const queryTimeoutMs = 10_000;
+
+/** The process's one session: it holds every lock the process has and listens for notices. */
+interface Session {
+  client: pg.Client;
+  /** Whether it broke (or was closed): its locks are gone. */
+  lost: boolean;
+  /** The last statement sent: the next waits for it (one at a time on a connection, in order). */
+  queue: Promise<unknown>;
+}
 
 /**
- * Upload locks shared by every process on one PostgreSQL database: a session-level advisory lock
- * (`pg_try_advisory_lock(int4, int4)`, 64 bits of SHA-256 of the upload id) taken on a pooled
- * connection that is held, out of the pool, for as long as the lock is. A process that dies
- * closes its connections and PostgreSQL frees its locks at once; nothing has to expire.
+ * Upload locks shared by every process on one PostgreSQL database: session-level advisory locks
+ * (`pg_try_advisory_lock(int4, int4)` on 64 bits of SHA-256 of the upload id), all held by one
+ * connection per process, which also LISTENs for release requests. A process that dies closes it
+ * and PostgreSQL frees all its locks at once; nothing has to expire. Within the process one
+ * request at a time holds an upload (advisory locks are re-entrant within a session, so the
+ * process keeps its own map of holders), and a busy process still needs one connection, not one
+ * per upload in flight.
  *
- * Release requests travel over LISTEN/NOTIFY on one channel, naming the upload: a waiter that
- * fails to take the lock NOTIFYs, and whichever process holds the upload calls its holder's
- * `requestRelease` (tus cancels that request, which unlocks). The holder NOTIFYs again when it
- * unlocks, so waiters retry at once instead of at their next short pause.
+ * Release requests travel over NOTIFY on one channel, naming the upload: a waiter that fails to
+ * take the lock NOTIFYs, and whichever process holds the upload calls its holder's
+ * `requestRelease` (tus cancels that request, which unlocks). A holder that was asked NOTIFYs when
+ * it unlocks, so waiters retry at once instead of at their next short pause.
+ *
+ * If the session breaks, every lock it held is gone: each holder is asked to release (its request
+ * must stop writing), and the next attempt opens a new session.
  */
 export class PostgresUploadLocker implements UploadLocker {
   private readonly held = new HeldLocks();
   private readonly notices = new ReleaseNotices();
-  /** Connections holding a lock, so close() can give them up. */
-  private readonly holding = new Set<pg.PoolClient>();
-  private listener: pg.Client | null = null;
+  /** The local holder of each upload this process holds (or is taking). */
+  private readonly holders = new Map<string, object>();
+  private session: Promise<Session> | null = null;
+  /** What `session` resolved to, to forget it synchronously when it breaks. */
+  private opened: Session | null = null;
   private closed = false;
-  private reconnectTimer: NodeJS.Timeout | undefined;
   private readonly timeoutMs: number;
   private readonly channel: string;
 
   private constructor(
     private readonly url: string,
-    private readonly pool: pg.Pool,
     options: PostgresUploadLockerOptions,
     private readonly log: LockerLog | undefined,
   ) {
@@ -51,141 +66,147 @@ export class PostgresUploadLocker implements UploadLocker {
     this.channel = options.channel ?? defaultChannel;
   }
 
-  /** Connects the notice listener (so release requests are heard from the first lock on) and returns the locker. */
+  /** Opens the session (so release requests are heard from the first lock on) and returns the locker. */
   static async open(url: string, options: PostgresUploadLockerOptions = {}): Promise<PostgresUploadLocker> {
-    const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 20, connectionTimeoutMillis: 5_000 });
-    // An idle connection whose server went away errors on the pool; the next attempt gets a new one.
-    pool.on('error', () => {});
-    const locker = new PostgresUploadLocker(url, pool, options, options.log);
-    try {
-      await locker.listen();
-    } catch (error) {
-      await pool.end();
-      throw unavailable(error);
-    }
+    const locker = new PostgresUploadLocker(url, options, options.log);
+    await locker.currentSession();
     return locker;
   }
 
   newLock(id: string): Lock {
     const [high, low] = advisoryKey(id);
-    let client: pg.PoolClient | null = null;
-    let holder: HeldLock | null = null;
-    let lost = false;
-    const onLost = () => {
-      // The connection broke: PostgreSQL has freed the lock, so the request must stop writing.
-      lost = true;
-      holder?.askedToRelease();
-    };
+    const me = {};
+    let holding: { session: Session; lock: HeldLock } | null = null;
     return {
       lock: async (signal: AbortSignal, requestRelease: RequestRelease) => {
         await acquireWithin(id, signal, this.timeoutMs, this.notices, {
           tryAcquire: async () => {
-            const connection = await unavailableOnFailure(() => this.pool.connect());
-            let acquired = false;
+            // Another request of this process holds it: the session would grant it again.
+            if (this.holders.has(id)) return false;
+            this.holders.set(id, me);
             try {
-              const result = await connection.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS locked', [high, low]);
-              acquired = result.rows[0]?.locked === true;
+              const session = await this.currentSession();
+              const result = await this.query<{ locked: boolean }>(session, 'SELECT pg_try_advisory_lock($1, $2) AS locked', [high, low]);
+              if (result.rows[0]?.locked !== true) {
+                this.holders.delete(id);
+                return false;
+              }
+              const lock = new HeldLock(requestRelease);
+              holding = { session, lock };
+              this.held.add(id, lock);
+              return true;
             } catch (error) {
-              connection.release(true);
-              throw unavailable(error);
+              this.holders.delete(id);
+              throw error;
             }
-            if (!acquired) {
-              connection.release();
-              return false;
-            }
-            client = connection;
-            holder = new HeldLock(requestRelease);
-            this.held.add(id, holder);
-            this.holding.add(connection);
-            connection.on('error', onLost);
-            return true;
           },
-          requestRelease: () => this.notify(releaseRequest, id),
+          requestRelease: async () => {
+            await this.query(await this.currentSession(), 'SELECT pg_notify($1, $2)', [this.channel, releaseRequest + id]);
+          },
         });
       },
       unlock: async () => {
-        const connection = client;
-        const lock = holder;
-        if (!connection || !lock) return;
-        client = null;
-        holder = null;
+        if (!holding) return;
+        const { session, lock } = holding;
+        holding = null;
         this.held.delete(id, lock);
-        this.holding.delete(connection);
-        connection.off('error', onLost);
-        if (lost) {
-          connection.release(true);
-          return;
-        }
         try {
-          await connection.query('SELECT pg_advisory_unlock($1, $2)', [high, low]);
-          if (lock.wanted) await connection.query('SELECT pg_notify($1, $2)', [this.channel, released + id]);
-          connection.release();
+          // A lost session freed the lock already; a new one never held it.
+          if (!session.lost) await this.query(session, 'SELECT pg_advisory_unlock($1, $2)', [high, low]);
         } catch {
-          // Closing the session frees the lock just as well.
-          connection.release(true);
+          // query() ended the session, which frees the lock just as well.
+        } finally {
+          if (this.holders.get(id) === me) this.holders.delete(id);
         }
+        if (lock.wanted && !session.lost) await this.query(session, 'SELECT pg_notify($1, $2)', [this.channel, released + id]).catch(() => {});
       },
     };
   }
 
+  /** Ends the session, which frees every lock it holds; requests still holding one are told to stop. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.reconnectTimer);
-    // Destroying a holding connection frees its lock; a request still writing was told to stop.
-    for (const lock of this.held.all()) lock.askedToRelease();
-    for (const connection of this.holding) connection.release(true);
-    this.holding.clear();
-    await this.listener?.end().catch(() => {});
-    this.listener = null;
-    await this.pool.end();
+    const session = await this.session?.catch(() => null);
+    if (!session) return;
+    this.lose(session);
+    await session.client.end().catch(() => {});
   }
 
-  /** NOTIFYs the channel: every process's listener (this one's too) hears it. */
-  private async notify(kind: string, id: string): Promise<void> {
-    await unavailableOnFailure(() => this.pool.query('SELECT pg_notify($1, $2)', [this.channel, kind + id]));
+  /** The open session, connecting (and listening) when there is none or it broke. */
+  private currentSession(): Promise<Session> {
+    if (this.closed) return Promise.reject(unavailable(new Error('the upload locker is closed')));
+    this.session ??= this.connect().then(
+      (session) => (this.opened = session),
+      (error: unknown) => {
+        this.session = null;
+        throw unavailable(error);
+      },
+    );
+    return this.session;
   }
 
-  private async listen(): Promise<void> {
+  private async connect(): Promise<Session> {
     const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 5_000 });
+    const session: Session = { client, lost: false, queue: Promise.resolve() };
     client.on('notification', ({ channel, payload }) => {
       if (channel !== this.channel || payload === undefined) return;
       if (payload.startsWith(releaseRequest)) this.held.requestRelease(payload.slice(releaseRequest.length));
       else if (payload.startsWith(released)) this.notices.released(payload.slice(released.length));
     });
-    let failed = false;
-    const onFailure = (error?: Error) => {
-      if (failed) return;
-      failed = true;
-      client.end().catch(() => {});
-      // A connection that never listened is the caller's failure to report.
-      if (this.closed || this.listener !== client) return;
-      this.listener = null;
-      // Until it is back, holders are not asked to let go: waiters wait for them to finish, or time out.
-      this.log?.warn({ err: error }, 'upload lock notices lost; reconnecting');
-      this.reconnectTimer = setTimeout(() => void this.reconnect(), 1_000).unref();
+    const broken = (error?: Error) => {
+      if (session.lost || this.closed) return;
+      this.log?.warn({ err: error }, 'upload lock session lost: its locks are freed and their requests stopped');
+      this.lose(session);
     };
-    client.on('error', onFailure);
-    client.on('end', () => onFailure());
+    client.on('error', broken);
+    client.on('end', () => broken());
     try {
       await client.connect();
       // Identifiers cannot be bound; quote it, doubling any quote inside.
       await client.query(`LISTEN "${this.channel.replaceAll('"', '""')}"`);
     } catch (error) {
-      failed = true;
+      session.lost = true;
       await client.end().catch(() => {});
       throw error;
     }
-    this.listener = client;
+    return session;
   }
 
-  private async reconnect(): Promise<void> {
-    if (this.closed) return;
+  /** Forgets a session whose locks are gone, asking every request that held one to stop. */
+  private lose(session: Session): void {
+    if (session.lost) return;
+    session.lost = true;
+    void session.client.end().catch(() => {});
+    if (this.opened === session) {
+      this.opened = null;
+      this.session = null;
+    }
+    // Every held lock was this session's: there is one at a time, and a new one opens only now.
+    for (const lock of this.held.all()) lock.askedToRelease();
+  }
+
+  /**
+   * Runs a statement on the session. Any failure ends the session: a statement that timed out
+   * here may still have taken a lock there, and only closing the session frees it for sure.
+   */
+  private async query<R extends pg.QueryResultRow>(session: Session, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    if (session.lost) throw unavailable(new Error('the upload lock session was lost'));
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.listen();
-      this.log?.info('upload lock notices restored');
-    } catch {
-      if (!this.closed) this.reconnectTimer = setTimeout(() => void this.reconnect(), 2_000).unref();
+      const result = session.queue.then(() => session.client.query<R>(text, values));
+      session.queue = result.catch(() => {});
+      return await Promise.race([
+        result,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`upload lock statement took over ${queryTimeoutMs} ms`)), queryTimeoutMs);
+        }),
+      ]);
+    } catch (error) {
+      this.lose(session);
+      throw unavailable(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -114,30 +114,56 @@ if (redisUrl === null) {
 }
 
 describe('PostgresUploadLocker beyond the contract', { skip: database === null && 'PostgreSQL not reachable' }, () => {
-  test('holds a session advisory lock on a connection of its own, and frees it on unlock and on close', async () => {
+  test('holds one session advisory lock per upload, all on one connection, and frees them on unlock and on close', async () => {
     const locker = await PostgresUploadLocker.open(database!.url);
     const observer = new pg.Client({ connectionString: database!.url });
     await observer.connect();
     try {
-      const id = 'a'.repeat(32);
-      const [high, low] = advisoryKey(id);
-      const held = async () => {
-        const { rows } = await observer.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objid = $2::oid AND objsubid = 2 AND granted",
+      const ids = ['a', 'b', 'c'].map((c) => c.repeat(32));
+      /** Backends holding each upload's advisory lock. */
+      const holders = async (id: string) => {
+        const [high, low] = advisoryKey(id);
+        const { rows } = await observer.query<{ pid: number }>(
+          "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objid = $2::oid AND objsubid = 2 AND granted",
           [high >>> 0, low >>> 0],
         );
-        return rows[0]!.n;
+        return rows.map((row) => row.pid);
       };
-      const lock = locker.newLock(id);
-      await lock.lock(never, () => {});
-      assert.equal(await held(), 1);
-      await lock.unlock();
-      assert.equal(await held(), 0);
-      await locker.newLock(id).lock(never, () => {});
-      assert.equal(await held(), 1);
+      const locks = ids.map((id) => locker.newLock(id));
+      for (const lock of locks) await lock.lock(never, () => {});
+      const pids: number[][] = [];
+      for (const id of ids) pids.push(await holders(id));
+      assert.deepEqual(pids.map((held) => held.length), [1, 1, 1]);
+      assert.equal(new Set(pids.flat()).size, 1, 'one session holds them all');
+      await locks[0]!.unlock();
+      assert.deepEqual(await holders(ids[0]!), []);
+      assert.equal((await holders(ids[1]!)).length, 1);
       await locker.close();
-      assert.equal(await held(), 0);
+      for (const id of ids) assert.deepEqual(await holders(id), []);
     } finally {
+      await observer.end();
+    }
+  });
+
+  test('a session that breaks asks every holder to release, and the next lock opens a new one', async () => {
+    const locker = await PostgresUploadLocker.open(database!.url);
+    const observer = new pg.Client({ connectionString: database!.url });
+    await observer.connect();
+    try {
+      let asked = () => {};
+      const released = new Promise<void>((resolve) => (asked = resolve));
+      const lock = locker.newLock('d'.repeat(32));
+      await lock.lock(never, asked);
+      const [high, low] = advisoryKey('d'.repeat(32));
+      const { rows } = await observer.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objid = $2::oid", [high >>> 0, low >>> 0]);
+      await observer.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
+      await released;
+      await lock.unlock();
+      const next = locker.newLock('d'.repeat(32));
+      await next.lock(never, () => assert.fail('nobody holds it any more'));
+      await next.unlock();
+    } finally {
+      await locker.close();
       await observer.end();
     }
   });
