@@ -37,6 +37,7 @@ export class RedisUploadLocker implements UploadLocker {
   private readonly timeoutMs: number;
   private readonly requests: string;
   private readonly releases: string;
+  private subscription: Promise<void> | null = null;
 
   private constructor(
     private readonly redis: Redis,
@@ -64,14 +65,26 @@ export class RedisUploadLocker implements UploadLocker {
       if (channel === locker.requests) locker.held.requestRelease(id);
       else if (channel === locker.releases) locker.notices.released(id);
     });
-    try {
-      await subscriber.connect();
-      await subscriber.subscribe(locker.requests, locker.releases);
-    } catch (error) {
-      subscriber.disconnect();
-      throw unavailable(error);
-    }
+    // Redis down at start-up does not stop the process (the page cache and rate limits fail open
+    // too): every lock() subscribes first, so uploads answer 503 until Redis is back.
+    await locker.subscribed().catch((error: unknown) => {
+      options.log?.warn({ err: error }, 'Redis is unreachable: resumable uploads answer 503 until it is back');
+    });
     return locker;
+  }
+
+  /** Resolves once release notices are heard; rejects (STORAGE_UNAVAILABLE) when Redis cannot be reached. */
+  private subscribed(): Promise<void> {
+    this.subscription ??= (async () => {
+      if (this.subscriber.status === 'wait' || this.subscriber.status === 'end') await this.subscriber.connect();
+      await this.subscriber.subscribe(this.requests, this.releases);
+    })().catch((error: unknown) => {
+      this.subscription = null;
+      // A failed connect leaves the connection retrying on its own; start afresh next time.
+      this.subscriber.disconnect();
+      throw unavailable(error);
+    });
+    return this.subscription;
   }
 
   newLock(id: string): Lock {
@@ -81,6 +94,7 @@ export class RedisUploadLocker implements UploadLocker {
     let stopRenewing = () => {};
     return {
       lock: async (signal: AbortSignal, requestRelease: RequestRelease) => {
+        await this.subscribed();
         await acquireWithin(id, signal, this.timeoutMs, this.notices, {
           tryAcquire: async () => {
             const set = await unavailableOnFailure(() => this.redis.set(key, token, 'PX', this.ttlMs, 'NX'));
