@@ -18,7 +18,7 @@ describe('fuzzing the GraphQL envelope', () => {
     await arena?.close();
   });
 
-  test('no 5xx, no exit, every answer within 2 s', async (t) => {
+  test('no 5xx, no exit, every answer within 10 s', async (t) => {
     const { world } = arena;
     const member = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: arb }, { weight: 1, arbitrary: anyJson }, { weight: 1, arbitrary: fc.constant(undefined) });
     const extensions = fc.oneof(

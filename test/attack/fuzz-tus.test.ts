@@ -17,7 +17,7 @@ describe('fuzzing the tus protocol', () => {
     await arena?.close();
   });
 
-  test('no 5xx, no exit, every answer within 2 s', async (t) => {
+  test('no 5xx, no exit, every answer within 10 s', async (t) => {
     const { world } = arena;
     const numberish = fc.oneof(fc.nat({ max: 6_000 }).map(String), fc.constantFrom('0', '-1', '1.0', '1e3', ' 5', '5 ', '0x10', '', '18446744073709551616', '104857600', '104857601', 'NaN'));
     const tusHeaders = fc.record(

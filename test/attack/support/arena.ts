@@ -11,10 +11,10 @@ import { Agent, request } from 'undici';
 import { startServer, type RunningServer, type StartOptions } from '../../support/server.js';
 import { buildWorld, type World } from './world.js';
 
-/** Generous: a fuzzed request is small, so anything slower means the server is stuck on it. */
-export const answerDeadlineMs = 2_000;
+/** A hang detector, not a speed test: a fuzzed request is small, so anything slower means the server is stuck on it (a loaded 2-core CI machine has taken 2.1 s). */
+export const answerDeadlineMs = 10_000;
 /** Past this the client gives up: the request has already failed, and must not hang the suite. */
-const giveUpMs = 3_000;
+const giveUpMs = 15_000;
 /** Requests in flight at once: keeps a suite with some stuck requests within its time budget. */
 const inFlight = 4;
 

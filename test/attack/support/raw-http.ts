@@ -11,7 +11,7 @@ import type { Outcome } from './arena.js';
  * `giveUpMs`. `endAfterWrite` half-closes the socket, as a client that has nothing more to send.
  */
 export function rawExchange(target: { host: string; port: number }, bytes: Buffer, options: { giveUpMs?: number; endAfterWrite?: boolean } = {}): Promise<Outcome> {
-  const giveUpMs = options.giveUpMs ?? 3_000;
+  const giveUpMs = options.giveUpMs ?? 10_000;
   return new Promise((resolve) => {
     const started = performance.now();
     const socket = connect(target);
