@@ -3,7 +3,7 @@
  * building (1.1M rows) but write exactly the rows the adapters' own row mappers produced, typed by
  * src/adapters/metadata/schema.ts, into the tables `store.migrate()` created.
  */
-import type BetterSqlite3 from 'better-sqlite3';
+import type { SqliteDatabase, SqliteStatement } from '../../src/adapters/metadata/sqlite-driver.js';
 import type pg from 'pg';
 import type { SeedChunk } from './seed-plan.js';
 
@@ -19,9 +19,9 @@ function rowsOf(chunk: SeedChunk, table: (typeof tables)[number]): readonly Row[
  * Inserts a chunk into SQLite with one prepared statement per table, in the caller's transaction.
  * better-sqlite3 binds named parameters from the row objects, so column lists come from the rows.
  */
-export function sqliteChunkWriter(db: BetterSqlite3.Database): (chunk: SeedChunk) => void {
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  const statementFor = (table: string, row: Row): BetterSqlite3.Statement => {
+export function sqliteChunkWriter(db: SqliteDatabase): (chunk: SeedChunk) => void {
+  const statements = new Map<string, SqliteStatement>();
+  const statementFor = (table: string, row: Row): SqliteStatement => {
     let statement = statements.get(table);
     if (!statement) {
       const columns = Object.keys(row);

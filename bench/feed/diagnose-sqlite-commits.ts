@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import BetterSqlite3 from 'better-sqlite3';
+import { BetterSqlite3 } from '../../src/adapters/metadata/sqlite-driver.js';
 import { newId } from '../../src/core/ids.js';
 import { fmt, median, percentile } from '../stats.js';
 import { copySqliteSeed, sqliteSeed } from './seed-sqlite.js';

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import BetterSqlite3 from 'better-sqlite3';
+import { BetterSqlite3 } from '../../src/adapters/metadata/sqlite-driver.js';
 import pg from 'pg';
 import type { KyselyMetadataStore } from '../../src/adapters/metadata/kysely-metadata-store.js';
 import { openPostgresMetadataStore } from '../../src/adapters/metadata/postgres.js';

@@ -8,7 +8,7 @@ import { copyFile, mkdir, mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import BetterSqlite3 from 'better-sqlite3';
+import { BetterSqlite3 } from '../../src/adapters/metadata/sqlite-driver.js';
 import { metadataMigrations } from '../../src/adapters/metadata/migrations.js';
 import { openSqliteMetadataStore, sqliteDialect } from '../../src/adapters/metadata/sqlite.js';
 import { sqliteChunkWriter } from './bulk-insert.js';

@@ -54,7 +54,7 @@ test('with every descriptor in use, staging and the fs blob store answer 503 SER
 });
 
 test('a real SQLITE_FULL (the database at its max_page_count) becomes STORAGE_FULL through the dialect wrapper', async () => {
-  const { default: BetterSqlite3 } = await import('better-sqlite3');
+  const { BetterSqlite3 } = await import('../../src/adapters/metadata/sqlite-driver.js');
   const { Kysely, SqliteDialect, sql } = await import('kysely');
   const { reportingUnavailableStorage } = await import('../../src/adapters/metadata/storage-unavailable-dialect.js');
   const { sqliteDialect } = await import('../../src/adapters/metadata/sqlite.js');

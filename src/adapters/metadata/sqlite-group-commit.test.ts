@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import BetterSqlite3 from 'better-sqlite3';
+import { BetterSqlite3 } from './sqlite-driver.js';
 import { type Kysely, sql } from 'kysely';
 import { isAppError } from '../../core/errors.js';
 import type { MetadataRepositories } from '../../ports/metadata-store.js';

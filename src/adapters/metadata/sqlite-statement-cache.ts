@@ -1,5 +1,5 @@
-import type BetterSqlite3 from 'better-sqlite3';
-import type { SqliteDatabase } from 'kysely';
+import type { SqliteDatabase as KyselySqliteDatabase } from 'kysely';
+import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js';
 
 /**
  * `database` as Kysely's SQLite driver sees it, but preparing each distinct SQL text once:
@@ -9,10 +9,10 @@ import type { SqliteDatabase } from 'kysely';
  * a list's length would otherwise grow the cache without bound.
  */
 export function cachingStatements(
-  database: BetterSqlite3.Database,
+  database: SqliteDatabase,
   capacity = 256,
-): SqliteDatabase {
-  const statements = new Map<string, BetterSqlite3.Statement>();
+): KyselySqliteDatabase {
+  const statements = new Map<string, SqliteStatement>();
   return {
     close: () => database.close(),
     prepare(sql) {

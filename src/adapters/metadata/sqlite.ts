@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
+import { BetterSqlite3, type SqliteDatabase } from './sqlite-driver.js';
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -54,7 +54,7 @@ export function openSqliteMetadataStore(
   return new KyselyMetadataStore(db, { ...sqliteDialect, groupCommit: limits });
 }
 
-function openDatabase(file: string): BetterSqlite3.Database {
+function openDatabase(file: string): SqliteDatabase {
   mkdirSync(dirname(file), { recursive: true });
   const database = new BetterSqlite3(file);
   // WAL: readers never block the writer (https://sqlite.org/wal.html).

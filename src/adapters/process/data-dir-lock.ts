@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { BetterSqlite3 as Database, type SqliteDatabase } from '../metadata/sqlite-driver.js';
 import { StartupError } from '../../startup-error.js';
 
 /** The lock of a data directory, held until `release()` or the process's end (a kill -9 included). */
@@ -51,7 +51,7 @@ export function lockDataDir(dataDir: string, command: string): DataDirLock {
 
 // Referenced from here, not only by the caller: a connection the garbage collector finalised would
 // close, and release the lock, while the process still runs.
-const held = new Set<Database.Database>();
+const held = new Set<SqliteDatabase>();
 
 function describeOwner(ownerPath: string): string {
   try {
