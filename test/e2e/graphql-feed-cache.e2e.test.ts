@@ -121,7 +121,11 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
     });
 
     test('never from the cache: POSTs, signed-in requests, cookies, and queries with me', async () => {
-      const url = graphqlGetUrl(server.baseUrl, feedQuery, { first: 2 });
+      // Each post's comments page is a statement of its own on either database, so an executed
+      // request always runs more than the one version read of a hit (on PostgreSQL the rest of
+      // a feed page is one statement).
+      const executedQuery = feedQuery.replace('lastComments {', 'comments(first: 1) { edges { node { id } } } lastComments {');
+      const url = graphqlGetUrl(server.baseUrl, executedQuery, { first: 2 });
       await get(url);
       assert.equal((await get(url)).queries, 1);
       for (const headers of [alice.headers, { cookie: 'session=x' }, { 'x-access-token': 'nope' }]) {
@@ -133,14 +137,14 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
       assert.equal(signedIn.headers['cache-control'], 'private, no-store');
 
       const posted = async () => {
-        const response = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: feedQuery, variables: { first: 2 } }) });
+        const response = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: executedQuery, variables: { first: 2 } }) });
         assert.equal(response.status, 200);
         return Number(response.headers.get('x-query-count'));
       };
       assert.ok((await posted()) > 1);
       assert.ok((await posted()) > 1);
 
-      const withMe = graphqlGetUrl(server.baseUrl, '{ me { id } posts(first: 2) { edges { node { id } } } }');
+      const withMe = graphqlGetUrl(server.baseUrl, '{ me { id } posts(first: 2) { edges { node { id comments(first: 1) { edges { node { id } } } } } } }');
       for (let i = 0; i < 2; i++) {
         const answer = await get(withMe);
         assert.ok(answer.body.includes('"me":null'));
