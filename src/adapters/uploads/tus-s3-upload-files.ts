@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -19,6 +19,7 @@ import {
 import { ERRORS, type KvStore, type Locker, StreamSplitter, type Upload } from '@tus/server';
 import { type MetadataValue, S3Store } from '@tus/s3-store';
 import type { LocalUploadFile, SealedBytes, UploadFiles } from '../../ports/upload-files.js';
+import { digestOf } from '../../core/blobs/stream-digest.js';
 import { type S3Connection, s3ClientConfig, translateS3Failure } from '../blob/s3-blob-store.js';
 import { streamToNewFile } from '../blob/stream-to-file.js';
 
@@ -108,14 +109,7 @@ export class TusS3UploadFiles implements UploadFiles {
 
   async seal(id: string): Promise<SealedBytes> {
     // S3 acknowledges the completed multipart upload only once it is durable: nothing to sync.
-    const body = await this.getObject(id);
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const chunk of body) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
-    return { sha256: hash.digest('hex'), size };
+    return digestOf(await this.getObject(id));
   }
 
   async localFile(id: string): Promise<LocalUploadFile> {

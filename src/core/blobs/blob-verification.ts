@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { digestOf } from './stream-digest.js';
 import pLimit from 'p-limit';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { MetadataStore } from '../../ports/metadata-store.js';
@@ -91,12 +91,5 @@ async function verifyBlobs(deps: { store: MetadataStore; blobs: BlobStore }, opt
 
 async function hashOf(blobs: BlobStore, key: string): Promise<{ sha256: string; size: number } | null> {
   const stream = await blobs.createReadStream(key);
-  if (!stream) return null;
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of stream) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), size };
+  return stream ? digestOf(stream) : null;
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { digestOf } from './stream-digest.js';
 import type { Readable } from 'node:stream';
 import type { BlobInfo, BlobStore } from '../../ports/blob-store.js';
 import type { LedgerEntry } from '../../ports/migration-ledger.js';
@@ -70,12 +70,5 @@ function sameVersion(a: BlobInfo, b: BlobInfo): boolean {
 }
 
 async function hashOf(stream: Readable | null): Promise<{ sha256: string; size: number } | null> {
-  if (!stream) return null;
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of stream) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), size };
+  return stream ? digestOf(stream) : null;
 }
