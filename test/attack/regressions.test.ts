@@ -35,6 +35,22 @@ describe('requests the fuzzers found answered with a 5xx', () => {
     });
   }
 
+  // busboy skipped a part without Content-Disposition with a resume() that flows only on the next
+  // tick; one bigger than 16 KiB, ending in the same write, stalled the parser and the request
+  // hung until the socket timed out (patched in patches/@fastify+busboy+*.patch).
+  for (const route of ['/images', '/posts', 'link'] as const) {
+    test(`a part without Content-Disposition larger than 16 KiB is skipped, not a hung request, on POST ${route}`, async () => {
+      const response = await fetch(`${server.baseUrl}${route === 'link' ? linkPath : route}`, {
+        method: 'POST',
+        headers: { ...alice.headers, 'content-type': 'multipart/form-data; boundary=b' },
+        body: `--b\r\nX-Other: 1\r\n\r\n${'a'.repeat(20_000)}\r\n--b--\r\n`,
+        signal: AbortSignal.timeout(5000),
+      });
+      assert.equal(response.status, 400);
+      assert.equal((await problemOf(response)).code, 'IMAGE_MISSING');
+    });
+  }
+
   // GraphiQL's static files were served inside the GraphQL scope, whose error formatter took
   // @fastify/send's 416 for a bug of ours. They are our own routes now; the answer must stay a 416.
   test('an unsatisfiable Range on a GraphiQL asset is a 416, not a 500', async () => {
