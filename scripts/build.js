@@ -35,3 +35,14 @@ if (result.status !== 0) {
   process.exit(result.status ?? 1);
 }
 renameSync(started, stamp);
+
+// The web app (web/, Preact) into dist/web, which the server serves at `/`. Vite is a
+// devDependency like TypeScript: without it (--omit=dev) the API runs and `/` serves no page.
+let vite;
+try {
+  vite = await import('vite');
+} catch {
+  process.stderr.write('imagegram: Vite is not installed (--omit=dev?), so the web app is not built; the API works without it\n');
+  process.exit(process.argv.includes('--optional') ? 0 : 1);
+}
+await vite.build({ configFile: `${root}web/vite.config.ts`, logLevel: 'warn' });
