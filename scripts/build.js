@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { buildWebApp } from './build-web.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const started = `${root}dist/.build-started`;
@@ -36,13 +37,9 @@ if (result.status !== 0) {
 }
 renameSync(started, stamp);
 
-// The web app (web/, Preact) into dist/web, which the server serves at `/`. Vite is a
-// devDependency like TypeScript: without it (--omit=dev) the API runs and `/` serves no page.
-let vite;
-try {
-  vite = await import('vite');
-} catch {
-  process.stderr.write('imagegram: Vite is not installed (--omit=dev?), so the web app is not built; the API works without it\n');
+// Then the web app (web/) into dist/web.
+const web = await buildWebApp();
+if (!web.built) {
+  process.stderr.write(`imagegram: ${web.reason}\n`);
   process.exit(process.argv.includes('--optional') ? 0 : 1);
 }
-await vite.build({ configFile: `${root}web/vite.config.ts`, logLevel: 'warn' });

@@ -65,6 +65,8 @@ export const webAppAssets: FastifyPluginAsync<{ dir: string }> = async (app, { d
     immutable: true,
     maxAge: '365d',
     index: false,
+    // The build writes .br and .gz beside each script and stylesheet.
+    preCompressed: true,
     schemaHide: true,
   });
 };
