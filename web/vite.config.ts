@@ -13,6 +13,14 @@ export default defineConfig({
     assetsDir: 'assets',
     target: 'es2022',
   },
-  // The API runs on the same origin; `npm run dev` of the server is the proxy target in development.
-  server: { proxy: { '^/(posts|images|uploads|users|sessions|me|admin|graphql|links/.+)': 'http://127.0.0.1:3000' } },
+  // In development (`npx vite -c web/vite.config.ts`) the API is `npm run dev` on :3000; a page
+  // navigation to an app path that shares a prefix with the API (/admin, /links/<token>) stays here.
+  server: {
+    proxy: {
+      '^/(posts|images|uploads|users|sessions|me|admin|graphql|links)(/|$)': {
+        target: 'http://127.0.0.1:3000',
+        bypass: (request) => (request.method === 'GET' && request.headers.accept?.includes('text/html') ? '/index.html' : undefined),
+      },
+    },
+  },
 });
