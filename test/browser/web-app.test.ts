@@ -268,6 +268,40 @@ describe('the web app in Chromium', { skip: missingBrowser ?? false }, () => {
     await page.context().close();
   });
 
+  test('my collections: create, rename, and add and remove an image', async () => {
+    const session = await postJson(server.baseUrl, '/sessions', alice);
+    const { token, user } = (await session.json()) as { token: string; user: { id: string } };
+    const me: TestUser = { ...alice, id: user.id, token, headers: { authorization: `Bearer ${token}` } };
+    const page = await newPage(me);
+    await page.goto(`${server.baseUrl}/library`);
+    await page.getByLabel('New collection').fill('Trips');
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    const trips = page.getByRole('region', { name: 'Collection Trips' });
+    await trips.getByLabel('Name').fill('Summer trips');
+    await trips.getByRole('button', { name: 'Rename' }).click();
+    const summer = page.getByRole('region', { name: 'Collection Summer trips' });
+    await summer.waitFor();
+
+    // Listing my images needs GET /me/images, which a server older than the web app may lack.
+    const images = await fetch(`${server.baseUrl}/me/images`, { headers: me.headers });
+    if (images.status === 404) {
+      process.stderr.write('\n*** web app: GET /me/images is not on this server: adding images to a collection was not tried ***\n\n');
+    } else {
+      assert.equal(images.status, 200);
+      await page.getByRole('list', { name: 'My images' }).getByRole('checkbox').first().check();
+      await summer.getByRole('button', { name: 'Add selected images (1)' }).click();
+      await summer.getByRole('img').waitFor();
+      await shoot(page, '09-collections');
+      await summer.getByRole('button', { name: 'Remove' }).click();
+      await summer.getByRole('img').waitFor({ state: 'detached' });
+    }
+    await images.arrayBuffer();
+    const listed = await postJson(server.baseUrl, '/graphql', { query: '{ collections { edges { node { name } } } }' }, me.headers);
+    assert.deepEqual(await listed.json(), { data: { collections: { edges: [{ node: { name: 'Summer trips' } }] } } });
+    await shoot(page, '09-library');
+    await page.context().close();
+  });
+
   test('the admin page charts the stats and lists events and parked jobs', async () => {
     const admin = { 'x-access-token': server.adminToken };
     // Camera models come from a background job run moments after the upload.
@@ -299,7 +333,7 @@ describe('the web app in Chromium', { skip: missingBrowser ?? false }, () => {
     assert.ok(painted > 0, 'the uploads-per-day chart drew something');
     assert.ok((await page.locator('table.events tbody tr').count()) > 0, 'recent events are listed');
     assert.ok(await page.getByText('No parked jobs.').isVisible());
-    await shoot(page, '09-admin');
+    await shoot(page, '10-admin');
     await page.context().close();
   });
 
@@ -315,13 +349,13 @@ describe('the web app in Chromium', { skip: missingBrowser ?? false }, () => {
     const page = await newPage();
     await page.goto(`${server.baseUrl}${relativePath}`);
     await page.getByRole('heading', { name: 'Send images' }).waitFor();
-    await shoot(page, '10-upload-link');
+    await shoot(page, '11-upload-link');
     await page.locator('input[type=file]').setInputFiles([good, bad]);
     await page.locator('.accepted li', { hasText: 'beach.png' }).waitFor();
     const refused = await page.locator('.refused li').allTextContents();
     assert.equal(refused.length, 1);
     assert.match(refused[0]!, /^notes\.jpg: \S/);
-    await shoot(page, '11-upload-link-result');
+    await shoot(page, '12-upload-link-result');
     // The link's API answers as before to a client that does not ask for HTML.
     const api = await fetch(`${server.baseUrl}${relativePath}`, { method: 'POST' });
     assert.equal(api.status, 400);

@@ -10,6 +10,8 @@ interface Collection {
 }
 
 const collectionFields = 'id name images { id url }';
+/** The newest 50: with their image lists, 100 would pass the server's query cost limit. */
+const collectionsShown = 50;
 
 /** My images (newest first, paged) and my collections: create, rename, delete, add and remove images. */
 export function LibraryPage() {
@@ -34,7 +36,7 @@ export function LibraryPage() {
     }
   };
   const loadCollections = async () => {
-    const data = await graphql<{ collections: { edges: { node: Collection }[] } }>(`{ collections(first: 100) { edges { node { ${collectionFields} } } } }`);
+    const data = await graphql<{ collections: { edges: { node: Collection }[] } }>(`{ collections(first: ${collectionsShown}) { edges { node { ${collectionFields} } } } }`);
     setCollections(data.collections.edges.map((edge) => edge.node));
   };
   /** Runs a change, then shows the collections as the server has them. */
