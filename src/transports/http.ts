@@ -20,7 +20,7 @@ import { commentRoutes } from './rest/comments.routes.js';
 import { postRoutes } from './rest/posts.routes.js';
 import { uploadLinkRoutes } from './rest/upload-links.routes.js';
 import { tusRoutes } from './tus/uploads.routes.js';
-import { loadWebApp, webAppAssets, webAppDir } from './web/web-app.js';
+import { loadWebApp, webAppDir, webAppRoutes } from './web/web-app.js';
 import { loginRateLimit, rateLimitedError, writeRateLimit } from './rest/rate-limits.js';
 import rateLimit from '@fastify/rate-limit';
 
@@ -120,7 +120,7 @@ export async function buildHttpServer(app: App) {
   await http.register(adminRoutes, { events: services.events, jobs: services.jobs, stats: services.stats, auth });
   await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes, pageCache: app.pageCache });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
-  if (web) await http.register(webAppAssets, { dir: web.dir });
+  if (web) await http.register(webAppRoutes, { web });
   return http;
 }
 

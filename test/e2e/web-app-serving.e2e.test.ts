@@ -50,6 +50,12 @@ describe('the web app is served at / without shadowing the API', () => {
       assert.equal(response.status, 404, path);
       assert.equal((await problemOf(response)).code, 'ROUTE_NOT_FOUND', path);
     }
+    for (const method of ['GET', 'HEAD']) {
+      const linkForApi = await get('/links/some-token', { accept: 'application/json' }, method);
+      assert.equal(linkForApi.status, 404, method);
+      if (method === 'GET') assert.equal((await problemOf(linkForApi)).code, 'ROUTE_NOT_FOUND');
+      else await linkForApi.arrayBuffer();
+    }
     const missingAsset = await get('/assets/nope.js', html);
     assert.equal(missingAsset.status, 404);
     await problemOf(missingAsset);
@@ -70,7 +76,7 @@ describe('the web app is served at / without shadowing the API', () => {
     assert.equal(link.status, 404);
     assert.equal((await problemOf(link)).code, 'UPLOAD_LINK_NOT_FOUND');
     const document = (await (await get('/openapi.json')).json()) as { paths: Record<string, unknown> };
-    assert.deepEqual(Object.keys(document.paths).filter((path) => path.startsWith('/assets')), [], 'the assets are not API');
+    assert.deepEqual(Object.keys(document.paths).filter((path) => path.startsWith('/assets') || (path.startsWith('/links/') && 'get' in (document.paths[path] as object))), [], 'the pages and assets are not API');
   });
 
   test('assets are immutable for a year and sent pre-compressed to clients that accept it', async () => {

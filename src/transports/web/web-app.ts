@@ -26,7 +26,7 @@ const pageHeaders = {
   'x-content-type-options': 'nosniff',
 };
 
-/** The built web app: its page for the app's paths (its assets are served by `webAppAssets`). */
+/** The built web app: its page for the app's paths (its assets are served by `webAppRoutes`). */
 export interface WebApp {
   dir: string;
   /** Whether a request no route matched should get the app's page. */
@@ -55,10 +55,14 @@ export function loadWebApp(dir = webAppDir): WebApp | null {
   };
 }
 
-/** `/assets/*`: content-hashed file names, so each is cached for a year and never revalidated. */
-export const webAppAssets: FastifyPluginAsync<{ dir: string }> = async (app, { dir }) => {
+/**
+ * `/assets/*`: content-hashed file names, so each is cached for a year and never revalidated. And
+ * the upload-link page as a route of its own, so that, like the link's API route, it logs only at
+ * warn: its URL carries the link's token.
+ */
+export const webAppRoutes: FastifyPluginAsync<{ web: WebApp }> = async (app, { web }) => {
   await app.register(fastifyStatic, {
-    root: join(dir, 'assets'),
+    root: join(web.dir, 'assets'),
     prefix: '/assets/',
     // Other plugins (Swagger UI) register their own copy; this one needs no reply decorators.
     decorateReply: false,
@@ -69,4 +73,5 @@ export const webAppAssets: FastifyPluginAsync<{ dir: string }> = async (app, { d
     preCompressed: true,
     schemaHide: true,
   });
+  app.get('/links/:token', { logLevel: 'warn', schema: { hide: true } }, (request, reply) => (web.serves(request) ? web.sendPage(reply) : reply.callNotFound()));
 };
