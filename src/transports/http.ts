@@ -20,6 +20,7 @@ import { commentRoutes } from './rest/comments.routes.js';
 import { postRoutes } from './rest/posts.routes.js';
 import { uploadLinkRoutes } from './rest/upload-links.routes.js';
 import { tusRoutes } from './tus/uploads.routes.js';
+import { loadWebApp, webAppDir, webAppRoutes } from './web/web-app.js';
 import { loginRateLimit, rateLimitedError, writeRateLimit } from './rest/rate-limits.js';
 import rateLimit from '@fastify/rate-limit';
 
@@ -84,9 +85,13 @@ export async function buildHttpServer(app: App) {
     else request.log.info({ code: problem.code, detail: problem.detail }, 'request refused');
     return sendProblem(reply, problem);
   });
-  http.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, { type: '/problems/not-found', title: 'No such route', status: 404, detail: `${request.method} ${request.url} does not exist`, code: 'ROUTE_NOT_FOUND' }),
-  );
+  // The web app's pages answer only requests no route matched (see loadWebApp).
+  const web = loadWebApp();
+  if (!web) app.logger.warn({ dir: webAppDir }, 'the web app is not built, so `/` serves no page: run `npm run build`');
+  http.setNotFoundHandler((request, reply) => {
+    if (web?.serves(request)) return web.sendPage(reply);
+    return sendProblem(reply, { type: '/problems/not-found', title: 'No such route', status: 404, detail: `${request.method} ${request.url} does not exist`, code: 'ROUTE_NOT_FOUND' });
+  });
 
   // Size limits are enforced by staging (one byte over the limit is a 413), not by throwing mid-part.
   await http.register(multipart, { throwFileSizeLimit: false });
@@ -115,6 +120,7 @@ export async function buildHttpServer(app: App) {
   await http.register(adminRoutes, { events: services.events, jobs: services.jobs, stats: services.stats, auth });
   await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes, pageCache: app.pageCache });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
+  if (web) await http.register(webAppRoutes, { web });
   return http;
 }
 
