@@ -101,7 +101,7 @@ type FeedComment = [string, string, string, number, string];
  * comments_post_id_id (a window over the page would number every comment of a popular post).
  * Positional arrays, not an object per post, author, image and comment: PostgreSQL 15's
  * json_build_object looks up every argument's type on every call, which made the statement cost
- * ~1.5× the backend CPU of this one, and the keys doubled the text to send and parse (BENCHMARKS.md,
+ * ~1.4× the backend CPU of this one, and the keys doubled the text to send and parse (BENCHMARKS.md,
  * "The GraphQL feed, executed, vs PostGraphile 5"). Two statements, not one with an optional
  * condition, so each keeps its index range plan; prepared once per connection, then planned once
  * (generic) and only executed.
