@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import { AppError } from '../errors.js';
 import type { OpaqueCursor } from './opaque-cursor.js';
@@ -17,6 +18,14 @@ export interface FeedPage {
  * can move across that boundary and be seen twice or not at all — docs/api.md says so.
  */
 export class FeedService {
+  /**
+   * Cursors of recently paged posts, by position. Readers mostly page the same first pages, so
+   * the same cursors are signed over and over (one HMAC per edge, a few % of a GraphQL feed
+   * request's CPU); a cursor depends only on the position and the secret, so a remembered one is
+   * the same string.
+   */
+  private readonly recentCursors = new LRUCache<string, string>({ max: 10_000 });
+
   constructor(
     private readonly store: MetadataStore,
     private readonly cursors: OpaqueCursor,
@@ -41,7 +50,13 @@ export class FeedService {
 
   /** The cursor that continues the feed right after `post`. */
   cursorOf(post: FeedPosition): string {
-    return this.cursors.encode('feed', [post.commentCount, post.id]);
+    const key = `${post.commentCount}:${post.id}`;
+    let cursor = this.recentCursors.get(key);
+    if (cursor === undefined) {
+      cursor = this.cursors.encode('feed', [post.commentCount, post.id]);
+      this.recentCursors.set(key, cursor);
+    }
+    return cursor;
   }
 }
 
