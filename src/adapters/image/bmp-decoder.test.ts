@@ -167,6 +167,14 @@ describe('BMP decoding: broken pixel data', () => {
     assert.deepEqual(rows[1], [white, white, white, [0, 0, 0]]);
     assert.deepEqual(rows[0], [white, white, white, white]);
   });
+  test('RLE: a run past the end of its row is cut there, not wrapped onto the next row', async () => {
+    const header = encodeBmp({ width: 4, height: 2, bitsPerPixel: 8, compression: 'rle', pixel: () => [255, 0, 0, 255] });
+    const { pixelOffset } = parseBmpHeader(header);
+    const bytes = Buffer.concat([header.subarray(0, pixelOffset), Buffer.from([255, 0, 255, 0, 0, 1])]);
+    const image = await decode(bytes);
+    assert.deepEqual([0, 1, 2, 3].map((x) => pixelAt(image, x, 1)), Array(4).fill([255, 0, 0]));
+    assert.deepEqual([0, 1, 2, 3].map((x) => pixelAt(image, x, 0)), Array(4).fill([255, 255, 255]));
+  });
 });
 
 describe('derivativeSourceWindow', () => {

@@ -246,8 +246,11 @@ async function decodeRle(read: ByteReader, header: BmpHeader, fileSize: number, 
     const count = input.byte();
     const value = input.byte();
     if (count > 0) {
-      // Encoded run: `count` pixels of one index (RLE4: two alternating ones).
-      for (let i = 0; i < count; i++) put(rle4 ? (i % 2 === 0 ? value >> 4 : value & 15) : value);
+      // Encoded run: `count` pixels of one index (RLE4: two alternating ones). Pixels past the row's
+      // end are dropped without a loop: 2 bytes must not buy 255 iterations of nothing.
+      const inRow = Math.max(0, Math.min(count, width - x));
+      for (let i = 0; i < inRow; i++) indices[x + i] = rle4 ? (i % 2 === 0 ? value >> 4 : value & 15) : value;
+      x += count;
       continue;
     }
     if (value === 0) {
