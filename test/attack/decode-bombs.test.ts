@@ -76,7 +76,7 @@ describe('decode bombs fired at once: each a 4xx or a correct 201, memory bounde
   });
 
   test('at 100 MP, an RLE BMP is decoded: the BMP decoder streams, holding only the window the derivative needs', async () => {
-    for (const kind of ['bmp-rle8', 'bmp-rle4'] as const) {
+    for (const kind of ['bmp-rle8'] as const) {
       const response = await uploadImage(server.baseUrl, user, await decodeBombBytes(kind, 10_000), `${kind}.bin`, 'application/octet-stream');
       assert.equal(response.status, 201, kind);
       const image = (await response.json()) as { url: string };

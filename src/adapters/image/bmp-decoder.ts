@@ -217,12 +217,15 @@ async function decodeRle(read: ByteReader, header: BmpHeader, fileSize: number, 
   const input = new ChunkedInput(read, header.pixelOffset, end);
   const indices = new Uint16Array(width).fill(undefinedIndex);
   const rgb = new Uint8Array(windowWidth * 3);
+  // Rows no code wrote to (a whole RLE bomb's worth): one white row, no palette look-ups.
+  const blank = new Uint8Array(windowWidth * 3).fill(255);
+  let touched = false;
   let stored = 0;
   let x = 0;
   const emitRow = () => {
     if (stored >= height) return;
     const y = topDown ? stored : height - 1 - stored;
-    if (shrinker.wants(y)) {
+    if (shrinker.wants(y) && touched) {
       for (let i = 0, o = 0; i < windowWidth; i++, o += 3) {
         const index = indices[left + i]! * 3;
         rgb[o] = palette[index]!;
@@ -230,13 +233,17 @@ async function decodeRle(read: ByteReader, header: BmpHeader, fileSize: number, 
         rgb[o + 2] = palette[index + 2]!;
       }
       shrinker.addRow(y, rgb);
+    } else if (shrinker.wants(y)) {
+      shrinker.addRow(y, blank);
     }
     stored++;
-    indices.fill(undefinedIndex);
+    if (touched) indices.fill(undefinedIndex);
+    touched = false;
   };
   const put = (index: number) => {
     if (x < width) indices[x] = index;
     x++;
+    touched = true;
   };
   for (;;) {
     // The longest code is an absolute run: 2 + 128 bytes (RLE8: 2 + 256), a 255-pixel one padded to even.
@@ -251,6 +258,7 @@ async function decodeRle(read: ByteReader, header: BmpHeader, fileSize: number, 
       const inRow = Math.max(0, Math.min(count, width - x));
       for (let i = 0; i < inRow; i++) indices[x + i] = rle4 ? (i % 2 === 0 ? value >> 4 : value & 15) : value;
       x += count;
+      touched ||= inRow > 0;
       continue;
     }
     if (value === 0) {
