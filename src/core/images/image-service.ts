@@ -4,6 +4,7 @@ import { AppError } from '../errors.js';
 import type { User } from '../users/user.js';
 import { derivativeEtag, derivativeKey } from './blob-keys.js';
 import type { Image } from './image.js';
+import { imageAsSeenBy, type SeenImage } from './image-visibility.js';
 import { imageDeletedEvent } from './image-events.js';
 import type { IncompleteUploadRepair } from './incomplete-upload-repair.js';
 
@@ -22,18 +23,18 @@ export class ImageService {
   ) {}
 
   /**
-   * The image's metadata as `viewer` may see it: GPS coordinates only for the owner.
+   * The image's metadata as `viewer` may see it (see imageAsSeenBy).
    * An incomplete upload is read-repaired first (status `pending` while it may still complete).
    * Throws IMAGE_NOT_FOUND.
    */
-  async get(id: string, viewer: User | null): Promise<Image> {
+  async get(id: string, viewer: User | null): Promise<SeenImage> {
     const image = await this.findRepaired(id);
     if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${id}`);
     return this.asSeenBy(image, viewer);
   }
 
   /** The images with those ids as `viewer` may see them, in that order, missing ones left out; one query (plus read repair of incomplete ones). */
-  async getMany(ids: readonly string[], viewer: User | null): Promise<Image[]> {
+  async getMany(ids: readonly string[], viewer: User | null): Promise<SeenImage[]> {
     const found = await this.store.images.findByIds(ids);
     const repaired = await Promise.all(found.map(async (image) => (image.uploadCompletedAt === null ? (await this.repair.repair(image)).image : image)));
     const byId = new Map(repaired.flatMap((image) => (image ? [[image.id, image] as const] : [])));
@@ -43,9 +44,9 @@ export class ImageService {
     });
   }
 
-  /** `image` as `viewer` may see it: GPS coordinates only for the owner. */
-  asSeenBy(image: Image, viewer: User | null): Image {
-    return viewer?.id === image.ownerId ? image : { ...image, gpsLatitude: null, gpsLongitude: null };
+  /** `image` as `viewer` may see it (see imageAsSeenBy, the one rule). */
+  asSeenBy(image: Image, viewer: User | null): SeenImage {
+    return imageAsSeenBy(image, viewer?.id ?? null);
   }
 
   /** The 600×600 JPEG. Throws IMAGE_NOT_FOUND, or IMAGE_NOT_READY while its upload is incomplete. */
