@@ -7,6 +7,8 @@ import type { Image } from './image.js';
 import { imageAsSeenBy, type SeenImage } from './image-visibility.js';
 import { imageDeletedEvent } from './image-events.js';
 import type { IncompleteUploadRepair } from './incomplete-upload-repair.js';
+import type { OpaqueCursor } from '../posts/opaque-cursor.js';
+import { assertPageLimit } from '../posts/post-rules.js';
 
 /** The servable form of an image's pixels. */
 export interface Derivative {
@@ -14,12 +16,20 @@ export interface Derivative {
   etag: string;
 }
 
-/** Reading and deleting images, with the ownership rules in one place for REST and GraphQL. */
+/** One page of a user's images. */
+export interface ImagePage {
+  images: SeenImage[];
+  /** Opaque; null on the last page. */
+  nextCursor: string | null;
+}
+
+/** Reading, listing and deleting images, with the ownership rules in one place for REST and GraphQL. */
 export class ImageService {
   constructor(
     private readonly store: MetadataStore,
     private readonly blobs: BlobStore,
     private readonly repair: IncompleteUploadRepair,
+    private readonly cursors: OpaqueCursor,
   ) {}
 
   /**
@@ -42,6 +52,22 @@ export class ImageService {
       const image = byId.get(id);
       return image ? [this.asSeenBy(image, viewer)] : [];
     });
+  }
+
+  /**
+   * The viewer's own images, newest first, in pages of `limit` (1–100); incomplete uploads are
+   * read-repaired like `getMany` (a retired one drops out of its page). Throws VALIDATION_FAILED,
+   * INVALID_CURSOR (also for another listing's cursor).
+   */
+  async listMine(viewer: User, cursor: string | null, limit: number): Promise<ImagePage> {
+    assertPageLimit(limit);
+    const after = cursor === null ? null : ownerPosition(this.cursors.decode('images', cursor), viewer.id);
+    const found = await this.store.images.listByOwner(viewer.id, after, limit + 1);
+    const page = found.slice(0, limit);
+    const last = page.at(-1);
+    const nextCursor = found.length > limit && last ? this.cursors.encode('images', { ownerId: viewer.id, id: last.id }) : null;
+    const repaired = await Promise.all(page.map(async (image) => (image.uploadCompletedAt === null ? (await this.repair.repair(image)).image : image)));
+    return { images: repaired.flatMap((image) => (image ? [this.asSeenBy(image, viewer)] : [])), nextCursor };
   }
 
   /** `image` as `viewer` may see it (see imageAsSeenBy, the one rule). */
@@ -77,4 +103,11 @@ export class ImageService {
     if (!image || image.uploadCompletedAt !== null) return image;
     return (await this.repair.repair(image)).image;
   }
+}
+
+/** The image id a cursor of `ownerId`'s listing continues after. Throws INVALID_CURSOR. */
+function ownerPosition(value: unknown, ownerId: string): string {
+  const position = value as { ownerId?: unknown; id?: unknown } | null;
+  if (typeof position?.id !== 'string' || position.ownerId !== ownerId) throw new AppError('INVALID_CURSOR', 'The cursor belongs to another listing');
+  return position.id;
 }
