@@ -39,7 +39,7 @@ describe('my account over REST: profile, my images and posts, captions, password
     assert.deepEqual(Object.keys(body).sort(), ['createdAt', 'id', 'username']);
     assert.equal(body.id, alice.id);
     assert.equal(body.username, alice.username);
-    for (const headers of [{}, { authorization: 'Bearer not-a-token' }]) {
+    for (const headers of [{}, { authorization: 'Bearer not-a-token' }] as Record<string, string>[]) {
       const refused = await fetch(`${server.baseUrl}/me`, { headers });
       assert.equal(refused.status, 401);
       assert.equal((await problemOf(refused)).code, 'UNAUTHENTICATED');

@@ -65,9 +65,14 @@ export class ImageService {
     const found = await this.store.images.listByOwner(viewer.id, after, limit + 1);
     const page = found.slice(0, limit);
     const last = page.at(-1);
-    const nextCursor = found.length > limit && last ? this.cursors.encode('images', { ownerId: viewer.id, id: last.id }) : null;
+    const nextCursor = found.length > limit && last ? this.cursorOf(last) : null;
     const repaired = await Promise.all(page.map(async (image) => (image.uploadCompletedAt === null ? (await this.repair.repair(image)).image : image)));
     return { images: repaired.flatMap((image) => (image ? [this.asSeenBy(image, viewer)] : [])), nextCursor };
+  }
+
+  /** The cursor that continues its owner's listing right after `image`. */
+  cursorOf(image: Pick<Image, 'id' | 'ownerId'>): string {
+    return this.cursors.encode('images', { ownerId: image.ownerId, id: image.id });
   }
 
   /** `image` as `viewer` may see it (see imageAsSeenBy, the one rule). */
