@@ -167,7 +167,7 @@ async function composeServices(
   const cursors = new OpaqueCursor(await loadOrCreateCursorSecret(config, store, logger));
   const wakeup = new JobWakeup();
   const repair = new IncompleteUploadRepair({ store, blobs }, { maxAgeMs: config.gc.readRepairAfterMs });
-  const images = new ImageService(store, blobs, repair);
+  const images = new ImageService(store, blobs, repair, cursors);
   const ingest = new ImageIngest(
     { store, blobs, staging, processor, wakeup },
     { ...limits, maxBytes: config.maxUploadBytes, decodeBudget },
@@ -187,7 +187,7 @@ async function composeServices(
     images,
     ingest,
     admin: new AdminAuth(adminToken),
-    posts: new PostService(store, idempotent),
+    posts: new PostService(store, idempotent, cursors),
     comments: new CommentService(store, idempotent, cursors),
     feed: new FeedService(store, cursors),
     collections,

@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController } from 'fastify';
 import type { App } from '../app.js';
+import { CorsPolicy, registerCors } from './cors.js';
 import { graphqlPlugin } from './graphql/graphql.plugin.js';
 import { refuseNonFiniteNumbers } from './finite-numbers.js';
 import { hideServerPaths, sendProblem, toProblem } from './problem.js';
@@ -15,6 +16,7 @@ import { healthRoutes } from './rest/health.routes.js';
 import { imageRoutes } from './rest/images.routes.js';
 import { ProblemSchema } from './rest/schemas.js';
 import { accountRoutes } from './rest/users.routes.js';
+import { meRoutes } from './rest/me.routes.js';
 import { adminRoutes } from './rest/admin.routes.js';
 import { commentRoutes } from './rest/comments.routes.js';
 import { postRoutes } from './rest/posts.routes.js';
@@ -54,6 +56,9 @@ export async function buildHttpServer(app: App) {
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Before every other hook: a refusal (a 429 from the upload cap, say) must be readable by the page too.
+  const cors = new CorsPolicy(limits.corsOrigins);
+  registerCors(http, cors);
   hideServerPaths(app.config.dataDir, ...localBlobRoot(app.config.blobStoreUrl));
   // Node closes connections over the cap at once: better than running out of descriptors, which
   // would fail uploads already in flight (each needs a staging file) instead of new arrivals.
@@ -112,10 +117,11 @@ export async function buildHttpServer(app: App) {
   const { services, config } = app;
   await http.register(healthRoutes, { store: app.store, blobs: app.blobs, staging: app.staging, metrics });
   await http.register(accountRoutes, { accounts: services.accounts, auth, writeRateLimit: writes, loginRateLimit: logins });
+  await http.register(meRoutes, { accounts: services.accounts, images: services.images, posts: services.posts, auth, passwordRateLimit: logins });
   await http.register(imageRoutes, { images: services.images, ingest: services.ingest, uploads: services.uploads, auth, metrics, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
-  await http.register(postRoutes, { posts: services.posts, feed: services.feed, ingest: services.ingest, uploads: services.uploads, auth, pageCache: app.pageCache, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
+  await http.register(postRoutes, { accounts: services.accounts, posts: services.posts, feed: services.feed, ingest: services.ingest, uploads: services.uploads, auth, pageCache: app.pageCache, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
   await http.register(commentRoutes, { comments: services.comments, auth, writeRateLimit: writes });
-  await http.register(tusRoutes, { uploads: services.uploads, auth, ...app.tus, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
+  await http.register(tusRoutes, { uploads: services.uploads, auth, cors, ...app.tus, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
   await http.register(uploadLinkRoutes, { links: services.uploadLinks, ingest: services.ingest, auth, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
   await http.register(adminRoutes, { events: services.events, jobs: services.jobs, stats: services.stats, auth });
   await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes, pageCache: app.pageCache });
