@@ -38,6 +38,11 @@ export class FeedService {
     return this.#version.version();
   }
 
+  /** Starts hearing feed changes; false if other processes are not heard within `withinMs` (see RememberedFeedVersion). */
+  listenForChanges(withinMs: number): Promise<boolean> {
+    return this.#version.listen(withinMs);
+  }
+
   /** Stops listening for feed changes (call before the store closes). */
   close(): void {
     this.#version.close();

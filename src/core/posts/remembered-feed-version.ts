@@ -52,6 +52,28 @@ export class RememberedFeedVersion {
     return known.version;
   }
 
+  /**
+   * Starts listening for changes now rather than at the first read, and resolves true once
+   * other processes are heard, false if they are not within `withinMs` (until they are, every
+   * version is read from the database). Resolves true at once when nothing is remembered.
+   */
+  listen(withinMs: number): Promise<boolean> {
+    if (this.options.maxAgeMs <= 0 || this.#closed) return Promise.resolve(true);
+    this.#subscribe();
+    return new Promise((resolve) => {
+      if (this.changes.heard()) return resolve(true);
+      const done = (heard: boolean) => {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve(heard);
+      };
+      const timer = setTimeout(() => done(false), withinMs);
+      const unsubscribe = this.changes.subscribe(() => {
+        if (this.changes.heard()) done(true);
+      });
+    });
+  }
+
   /** Stops listening for changes (the version is then read every time). */
   close(): void {
     this.#unsubscribe?.();
@@ -61,7 +83,7 @@ export class RememberedFeedVersion {
   }
 
   async #readAndRemember(): Promise<number> {
-    if (this.#unsubscribe === null && this.options.maxAgeMs > 0 && !this.#closed) this.#unsubscribe = this.changes.subscribe(() => this.#forget());
+    this.#subscribe();
     const generation = this.#generation;
     // Aged from before the read: whatever it returns is at least this fresh.
     const readAt = this.#now();
@@ -70,6 +92,10 @@ export class RememberedFeedVersion {
       this.#known = { version, readAt };
     }
     return version;
+  }
+
+  #subscribe(): void {
+    if (this.#unsubscribe === null && this.options.maxAgeMs > 0 && !this.#closed) this.#unsubscribe = this.changes.subscribe(() => this.#forget());
   }
 
   #forget(): void {
