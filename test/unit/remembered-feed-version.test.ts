@@ -98,6 +98,17 @@ describe('feed version remembered between writes (SQLite, the only writing proce
     feed.close();
   });
 
+  test('a clock that went backwards proves nothing: the version is read again', async () => {
+    const clock = manualClock();
+    const feed = new FeedService(store, cursors, { versionMaxAgeMs: maxAgeMs, now: clock.now });
+    await feed.version();
+    const statements = counter.statements;
+    clock.advance(-1);
+    await feed.version();
+    assert.equal(counter.statements, statements + 1);
+    feed.close();
+  });
+
   test('maxAgeMs 0 reads the version every time', async () => {
     const feed = new FeedService(store, cursors, { versionMaxAgeMs: 0 });
     await feed.version();
