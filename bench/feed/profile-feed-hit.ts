@@ -52,7 +52,8 @@ try {
   await exited;
   await copy.remove();
 }
-const file = (await readdir(out)).find((name) => name.endsWith('.cpuprofile'));
+// The main thread's profile has the lowest thread number (tsx's loader thread writes one too).
+const file = (await readdir(out)).filter((name) => name.endsWith('.cpuprofile')).sort()[0];
 if (!file) throw new Error(`no profile in ${out}`);
 const profile = JSON.parse(await readFile(join(out, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
 const self = new Map<string, number>();
