@@ -189,7 +189,7 @@ async function composeServices(
     admin: new AdminAuth(adminToken),
     posts: new PostService(store, idempotent, cursors),
     comments: new CommentService(store, idempotent, cursors),
-    feed: new FeedService(store, cursors),
+    feed: new FeedService(store, cursors, { versionMaxAgeMs: config.feedVersionMaxAgeMs }),
     collections,
     uploads: new UploadService({ store, files: uploadFiles, ingest }, { expiryMs: uploadExpiryMs, maxBytes: config.maxUploadBytes }),
     uploadLinks: new UploadLinkService({ store, ingest }, { maxBytes: config.uploads.linkMaxBytes, maxImages: config.uploads.linkMaxImages }),
@@ -238,6 +238,7 @@ async function composeServices(
       await worker?.stop();
       await processor.close();
       await uploadLocker.close();
+      services.feed.close();
       await store.close();
       await closeCache();
       releaseDataDir();

@@ -38,6 +38,8 @@ export interface Config {
   idempotencyTtlSeconds: number;
   /** 0 turns the in-process page cache off. */
   feedCacheBytes: number;
+  /** 0 reads the feed version for every request. */
+  feedVersionMaxAgeMs: number;
   /** Unset keeps the page cache and rate-limit counters in the process. */
   redisUrl: string | undefined;
   redisKeyPrefix: string;
@@ -321,6 +323,13 @@ export const configOptions = {
     about: '64 MiB',
     doc: 'memory for cached feed pages in the process (unused with `REDIS_URL`); `0` turns the cache off',
   }),
+  'feed-version-max-age-ms': integerOption('FEED_VERSION_MAX_AGE_MS', {
+    min: 0,
+    max: 60_000,
+    fallback: 1_000,
+    about: '1 s',
+    doc: 'how long a process reuses the feed version it read, so a feed cache hit needs no SQL; its own writes and (on PostgreSQL) the ones other processes announce end it at once, so this bounds only how late a write whose announcement was lost can show; `0` reads it for every request',
+  }),
   'redis-url': {
     env: 'REDIS_URL',
     values: '`redis://…` or `rediss://…` (TLS)',
@@ -428,6 +437,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     loginRateLimitPerMinute: v['login-rate-limit-per-minute'],
     idempotencyTtlSeconds: v['idempotency-ttl-seconds'],
     feedCacheBytes: v['feed-cache-bytes'],
+    feedVersionMaxAgeMs: v['feed-version-max-age-ms'],
     redisUrl: v['redis-url'],
     redisKeyPrefix: v['redis-key-prefix'],
     uploads: {

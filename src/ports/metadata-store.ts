@@ -29,6 +29,8 @@ export interface MetadataStore extends MetadataRepositories {
   ping(): Promise<void>;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
+  /** News that the feed version may have moved, so a process can remember it between writes. */
+  readonly feedChanges: FeedChanges;
 }
 
 /** The repositories, bound either to the store (autocommit) or to one transaction. */
@@ -243,6 +245,28 @@ export interface FeedState {
   version(): Promise<number>;
   /** Increments the version; call inside the transaction that changes posts or comments. */
   bump(): Promise<void>;
+}
+
+/**
+ * Tells a process when the feed version may have moved, so it may keep the version in memory
+ * instead of reading it for every request. Spurious news is harmless; missed news is not: while
+ * `heard()` is true, every bump by this process is reported before its transaction settles, and
+ * other processes' bumps are reported as they are heard of (their delivery is not instant and
+ * can be lost, so a remembered version must also expire; see RememberedFeedVersion).
+ */
+export interface FeedChanges {
+  /**
+   * Calls `listener` (synchronously; it must not throw) whenever the version may have moved: after
+   * every transaction of this store that bumped it ends, committed or not, before its promise
+   * settles; when another process's bump is heard of; and whenever `heard()` changes. The first
+   * subscription may open the channel that hears other processes. Returns the unsubscribe.
+   */
+  subscribe(listener: () => void): () => void;
+  /**
+   * Whether other processes' bumps are being heard (always true where no other process writes):
+   * false until the channel is up and while it is down, when a remembered version must not be used.
+   */
+  heard(): boolean;
 }
 
 export interface IdempotencyRepository {

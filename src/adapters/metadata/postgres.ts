@@ -1,6 +1,7 @@
 import { type CompiledQuery, Kysely, PostgresDialect, type SqlBool, sql } from 'kysely';
 import pg from 'pg';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
+import { PostgresFeedChanges, type PostgresFeedChangesOptions } from './postgres-feed-changes.js';
 import type { FeedPosition, PostView } from '../../core/posts/post.js';
 import { pageLimitMax } from '../../core/posts/post-rules.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
@@ -12,6 +13,8 @@ export interface PostgresMetadataStoreOptions {
   max?: number;
   /** Called with the SQL of every statement the store runs (Kysely's `log`), e.g. to count them. */
   onQuery?: (sql: string) => void;
+  /** How processes hear of each other's feed writes (LISTEN/NOTIFY channel, reconnect pause). */
+  feedChanges?: PostgresFeedChangesOptions;
 }
 
 /**
@@ -47,7 +50,7 @@ export function openPostgresMetadataStore(
     ),
     log: logQueriesTo(opts.onQuery),
   });
-  return new KyselyMetadataStore(db, postgresDialect);
+  return new KyselyMetadataStore(db, postgresDialect, new PostgresFeedChanges(url, pool, opts.feedChanges));
 }
 
 /** Statement text → name, for the few hot statements worth preparing on every connection. */

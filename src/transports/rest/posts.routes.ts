@@ -61,7 +61,8 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (a
     },
   }, async (request, reply) => {
     const { limit, cursor } = request.query;
-    // Keyed by the feed version every post/comment write bumps in its transaction: a hit is exact.
+    // Keyed by the feed version every post/comment write bumps in its transaction: a hit is exact
+    // (and runs no SQL while the version is remembered, see RememberedFeedVersion).
     const key = `feed:${await feed.version()}:${limit}:${cursor ?? ''}`;
     const body = await feedPages.get(key, async () => {
       const page = await feed.page(cursor ?? null, limit);
