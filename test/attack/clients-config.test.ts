@@ -12,7 +12,16 @@ test('client limits default to values a slow phone survives and a greedy client 
     maxConcurrentUploadsPerUser: 4,
     maxConcurrentUploadsPerIp: 16,
     trustProxy: false,
+    corsOrigins: [],
   });
+});
+
+test('CORS_ORIGINS is a list of origins, normalised, or * for any; anything with a path or another scheme is refused', () => {
+  assert.deepEqual(loadConfig([], { CORS_ORIGINS: ' https://App.example.com , http://localhost:5173/,' }).clients.corsOrigins, ['https://app.example.com', 'http://localhost:5173']);
+  assert.equal(loadConfig([], { CORS_ORIGINS: '*' }).clients.corsOrigins, '*');
+  for (const bad of ['app.example.com', 'https://app.example.com/path', 'ftp://x.example', 'https://user:pw@x.example', 'https://x.example/?q=1']) {
+    assert.throws(() => loadConfig([], { CORS_ORIGINS: bad }), (error: unknown) => error instanceof ConfigError && /CORS_ORIGINS/.test(error.message), bad);
+  }
 });
 
 test('client limits read environment and flags; 0 turns the upload caps off', () => {
