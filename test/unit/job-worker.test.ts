@@ -288,8 +288,8 @@ describe('JobWorker over a real SQLite job table', () => {
     const stopAt = performance.now();
     await running.stop();
     const took = performance.now() - stopAt;
+    // Timers never fire early, so this lower bound holds on any machine; an upper bound would not.
     assert.ok(took >= 140, `stop() returned after ${took.toFixed(0)} ms, before drainMs`);
-    assert.ok(took < 2_000, `stop() took ${took.toFixed(0)} ms`);
     assert.equal(sawAbort, true);
     const released = await job(id);
     assert.equal(released.state, 'queued');
@@ -306,14 +306,17 @@ describe('JobWorker over a real SQLite job table', () => {
     assert.equal(done.attempts, 1);
   });
 
-  test('stop() lets a handler that finishes within drainMs complete normally', async () => {
+  // A drain of a minute against the test's 30 s timeout: stop() waiting out the drain instead of
+  // returning when the handler ends fails the test, whatever the machine's speed.
+  test('stop() lets a handler that finishes within drainMs complete normally, and returns when it does', { timeout: 30_000 }, async () => {
     const started = gate();
+    const finish = gate();
     const { id } = await store.jobs.enqueue(metadataJob('quick'), Date.now());
-    const running = worker({ 'image.extract-metadata': async () => { started.open(); await sleep(80); } }, { drainMs: 2_000 }).start();
+    const running = worker({ 'image.extract-metadata': async () => { started.open(); await finish.promise; } }, { drainMs: 60_000 }).start();
     await started.promise;
-    const stopAt = performance.now();
-    await running.stop();
-    assert.ok(performance.now() - stopAt < 1_500, 'stop() waited for the whole drain');
+    const stopping = running.stop();
+    finish.open();
+    await stopping;
     const done = await job(id);
     assert.deepEqual([done.state, done.attempts], ['done', 1]);
   });
