@@ -9,8 +9,8 @@ export interface FeedChangeChannel extends FeedChanges {
 }
 
 /**
- * FeedChanges where this process is the only writer (SQLite: the data directory is locked by
- * one process), so its own transactions are all the news there is and `heard()` is always true.
+ * FeedChanges where this process is the only writer, so its own transactions are all the news
+ * there is and `heard()` is always true (in-memory stores, tests).
  */
 export class LocalFeedChanges implements FeedChangeChannel {
   readonly #listeners = new Set<() => void>();
@@ -44,5 +44,38 @@ export class LocalFeedChanges implements FeedChangeChannel {
   /** Tells every listener the version may have moved. */
   protected emit(): void {
     for (const listener of this.#listeners) listener();
+  }
+}
+
+/** The piece of a better-sqlite3 connection SqliteFeedChanges reads. */
+interface DataVersionSource {
+  prepare(sql: string): { pluck(): { get(): unknown } };
+}
+
+/**
+ * FeedChanges on a SQLite file. The server's data directory is locked to one process, but the
+ * file itself may be written by others (the CLI, a second server given the same DATABASE_URL):
+ * `PRAGMA data_version` moves when another connection commits
+ * (https://sqlite.org/pragma.html#pragma_data_version), so `heard()` is true only while it has not
+ * moved since the connection opened or since it last moved; when it has, listeners are told and
+ * the next read goes to the database. It is read from the WAL index in memory: no disk I/O.
+ */
+export class SqliteFeedChanges extends LocalFeedChanges {
+  #statement: { get(): unknown } | undefined;
+  #seen: unknown;
+
+  /** Starts watching `connection`; called as the store opens it, before any query runs on it. */
+  bind(connection: DataVersionSource): void {
+    this.#statement = connection.prepare('PRAGMA data_version').pluck();
+    this.#seen = this.#statement.get();
+  }
+
+  override heard(): boolean {
+    if (this.#statement === undefined) return false;
+    const version = this.#statement.get();
+    if (version === this.#seen) return true;
+    this.#seen = version;
+    this.emit();
+    return false;
   }
 }

@@ -15,6 +15,7 @@ import {
   sql,
 } from 'kysely';
 import type { GroupCommitLimits } from './group-commit.js';
+import { SqliteFeedChanges } from './feed-change-channel.js';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
 import type { Database } from './schema.js';
@@ -42,8 +43,13 @@ export function openSqliteMetadataStore(
   file: string,
   options: SqliteMetadataStoreOptions = {},
 ): KyselyMetadataStore {
+  const feedChanges = new SqliteFeedChanges();
   const dialect = new ImmediateTransactionSqliteDialect({
-    database: async () => cachingStatements(openDatabase(file)),
+    database: async () => {
+      const database = openDatabase(file);
+      feedChanges.bind(database);
+      return cachingStatements(database);
+    },
   });
   const db = new Kysely<Database>({
     dialect: reportingUnavailableStorage(dialect, sqliteDialect.isUnavailable),
@@ -51,7 +57,7 @@ export function openSqliteMetadataStore(
   });
   const { groupCommit = true } = options;
   const limits = groupCommit === true ? sqliteDialect.groupCommit : groupCommit || null;
-  return new KyselyMetadataStore(db, { ...sqliteDialect, groupCommit: limits });
+  return new KyselyMetadataStore(db, { ...sqliteDialect, groupCommit: limits }, feedChanges);
 }
 
 function openDatabase(file: string): SqliteDatabase {
