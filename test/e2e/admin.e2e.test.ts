@@ -289,8 +289,8 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const printed: AdminEvent[] = [];
     let stderr = '';
-    child.stderr!.on('data', (chunk) => (stderr += chunk));
-    createInterface({ input: child.stdout! }).on('line', (line) => printed.push(JSON.parse(line) as AdminEvent));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    createInterface({ input: child.stdout }).on('line', (line) => printed.push(JSON.parse(line) as AdminEvent));
     try {
       // The last event before it started: the tail is running.
       await eventually(async () => (printed.length > 0 ? true : undefined), { timeoutMs: 20_000, what: `the tail to start (${stderr})` });

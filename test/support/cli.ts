@@ -21,8 +21,8 @@ export function runImagegram(env: Record<string, string>, args: string[], { time
     const child = spawnTracked(process.execPath, ['bin/imagegram.js', ...args], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk));
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk));
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`imagegram ${args.join(' ')} ran over ${timeoutMs} ms:\n${stdout}\n${stderr}`));

@@ -20,8 +20,11 @@ const exitWithParent = new URL(`./exit-with-parent.mjs?parent=${process.pid}`, i
 /**
  * `child_process.spawn`, tracked: the child is SIGKILLed when this test file ends however it ends.
  * A Node child (`process.execPath`) also ends itself if this process dies without a chance to act.
+ * Typed as `spawn` itself, so each call keeps spawn's precise stdio types.
  */
-export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+export const spawnTracked = ((command: string, argsOrOptions?: readonly string[] | SpawnOptions, maybeOptions?: SpawnOptions): ChildProcess => {
+  const args = Array.isArray(argsOrOptions) ? (argsOrOptions as readonly string[]) : [];
+  const options = (Array.isArray(argsOrOptions) ? maybeOptions : (argsOrOptions as SpawnOptions | undefined)) ?? {};
   const isNode = command === process.execPath;
   const child = spawn(command, isNode ? ['--import', exitWithParent, ...args] : [...args], options);
   running.add(child);
@@ -30,7 +33,7 @@ export function spawnTracked(command: string, args: readonly string[], options: 
   // A spawn that fails (ENOENT, EMFILE) emits 'error' and no 'close' may follow.
   child.once('error', () => running.delete(child));
   return child;
-}
+}) as typeof spawn;
 
 /** SIGKILLs every tracked child that is still running; safe to call from an 'exit' handler. */
 export function killTrackedProcesses(): number {
