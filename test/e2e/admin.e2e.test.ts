@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { addComment, createPost, distinctPng, eventually, postJson, problemOf, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
 import { cameraExif } from '../support/fixtures.js';
+import { runImagegram } from '../support/cli.js';
 import { graphql } from '../support/graphql.js';
+import { spawnTracked } from '../support/processes.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -54,8 +55,10 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
   /** The whole log, read in one page (the suite writes far fewer than 1,000 events). */
   const allEvents = async () => (await adminJson<{ events: AdminEvent[] }>('/admin/events?after=0&limit=1000')).events;
   const lastPosition = async () => (await allEvents()).at(-1)?.position ?? 0;
-  const cli = (...args: string[]) =>
-    spawnSync(process.execPath, ['bin/imagegram.js', ...args], { cwd: projectRoot, env: { ...process.env, ...server.env }, encoding: 'utf8', timeout: 30_000 });
+  // Asynchronous, not spawnSync: while the event loop is blocked, fetch cannot retire its idle
+  // keep-alive connections ahead of the server's timeout (it does so 1-2 s early); the first request
+  // after a CLI run could then go out on a connection the server was closing ("other side closed").
+  const cli = (...args: string[]) => runImagegram(server.env, args);
   const upload = async (user: TestUser, bytes: Buffer, type = 'image/jpeg') => {
     const response = await uploadImage(server.baseUrl, user, bytes, 'photo', type);
     assert.ok(response.status === 201 || response.status === 200, `upload: ${response.status} ${await response.clone().text()}`);
@@ -141,10 +144,10 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
     assert.deepEqual(afterDeletes.uploadFrequency30Days[0], { date: today, uploads: 4 });
 
     // The CLI reads the same projection.
-    const json = cli('stats', '--json');
+    const json = await cli('stats', '--json');
     assert.equal(json.status, 0, json.stderr);
     assert.deepEqual(JSON.parse(json.stdout), await stats());
-    const table = cli('stats');
+    const table = await cli('stats');
     assert.equal(table.status, 0, table.stderr);
     assert.match(table.stdout, /jpeg/);
     assert.match(table.stdout, /EOS 5D/);
@@ -267,18 +270,18 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
   test('`imagegram events --after N --limit M` prints exactly those events as JSON lines', async () => {
     const whole = await allEvents();
     const after = whole[5]!.position;
-    const result = cli('events', '--after', String(after), '--limit', '4');
+    const result = await cli('events', '--after', String(after), '--limit', '4');
     assert.equal(result.status, 0, result.stderr);
     const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as AdminEvent);
     assert.deepEqual(lines, whole.slice(6, 10));
 
-    const bad = cli('events', '--limit', '0');
+    const bad = await cli('events', '--limit', '0');
     assert.notEqual(bad.status, 0);
   });
 
   test('`imagegram events --follow` prints events committed after it started, until SIGTERM', async () => {
     const end = await lastPosition();
-    const child = spawn(process.execPath, ['bin/imagegram.js', 'events', '--follow', '--after', String(end - 1)], {
+    const child = spawnTracked(process.execPath, ['bin/imagegram.js', 'events', '--follow', '--after', String(end - 1)], {
       cwd: projectRoot,
       env: { ...process.env, ...server.env },
       stdio: ['ignore', 'pipe', 'pipe'],

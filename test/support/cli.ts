@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { spawnTracked } from './processes.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -18,7 +18,7 @@ export interface CliRun {
  */
 export function runImagegram(env: Record<string, string>, args: string[], { timeoutMs = 60_000 } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/imagegram.js', ...args], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked(process.execPath, ['bin/imagegram.js', ...args], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
@@ -31,7 +31,8 @@ export function runImagegram(env: Record<string, string>, args: string[], { time
       clearTimeout(timer);
       reject(error);
     });
-    child.once('exit', (status) => {
+    // 'close', not 'exit': by then stdout and stderr are read to their end.
+    child.once('close', (status) => {
       clearTimeout(timer);
       resolve({ status, stdout, stderr });
     });

@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createThrowawayPostgresDatabase, isPostgresRequested } from './postgres.js';
+import { spawnTracked } from './processes.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -61,8 +62,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     ...options.env,
   };
   const launch = async (): Promise<RunningServer> => {
-    const { child, baseUrl, output } = await spawnServer(env);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const { child, baseUrl, output, exited } = await spawnServer(env);
     const server: RunningServer = {
       baseUrl,
       dataDir,
@@ -87,35 +87,55 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
     };
     return server;
   };
-  return launch();
+  try {
+    return await launch();
+  } catch (error) {
+    // Nobody gets a handle to clean up after a server that never listened: do it here.
+    await rm(dataDir, { recursive: true, force: true });
+    await database?.drop();
+    throw error;
+  }
 }
 
-async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; output: string[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+/** Starts `imagegram serve`; resolves once it listens, else kills it and rejects (never leaves it running). */
+async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; output: string[]; exited: Promise<void> }> {
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: projectRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // 'close', not 'exit': once its pipes are drained too, so the last lines are in `output`.
+  const exited = new Promise<void>((resolve) => {
+    child.once('close', () => resolve());
+    child.once('error', () => resolve());
+  });
   const output: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => output.push(line));
-  const baseUrl = await new Promise<string>((resolve, reject) => {
-    // A server that never listens is killed, not left behind to hold the test run open.
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`server did not start within 60 s:\n${output.join('\n')}`));
-    }, 60_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      output.push(line);
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-      if (match?.[1]) {
+  try {
+    const baseUrl = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start within 60 s:\n${output.join('\n')}`)), 60_000);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        output.push(line);
+        const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+        if (match?.[1]) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+      child.once('error', (error) => {
         clearTimeout(timer);
-        resolve(match[1]);
-      }
+        reject(error);
+      });
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code ?? signal} before listening:\n${output.join('\n')}`));
+      });
     });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${output.join('\n')}`));
-    });
-  });
-  return { child, baseUrl, output };
+    return { child, baseUrl, output, exited };
+  } catch (error) {
+    // A server that never listens is killed and waited for, not left to hold the test run open.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    throw error;
+  }
 }

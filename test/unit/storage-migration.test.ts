@@ -4,7 +4,6 @@
  * detected and reported, a dry run that writes nothing.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { access, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import type { BlobStore } from '../../src/ports/blob-store.js';
 import { runImagegram } from '../support/cli.js';
 import { eventually } from '../support/client.js';
 import { testBucket, type TestBucket } from '../support/radosgw.js';
+import { spawnTracked } from '../support/processes.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
@@ -241,7 +241,7 @@ describe('storage migration, disk → S3 (RADOS Gateway)', { skip }, () => {
     const to = w.bucket.blobStoreUrl();
     const env = { DATA_DIR: w.dir, ...w.bucket.env, LOG_LEVEL: 'warn' };
     const ledger = migrationLedgerPath(w.dir, `file:${join(w.dir, 'blobs')}`, blobStoreUrl(to));
-    const child = spawn(process.execPath, ['bin/imagegram.js', 'migrate-storage', '--to', to], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: 'ignore' });
+    const child = spawnTracked(process.execPath, ['bin/imagegram.js', 'migrate-storage', '--to', to], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: 'ignore' });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
     try {
       await eventually(async () => ((await readFile(ledger, 'utf8').catch(() => '')).split('\n').length > 40 ? true : undefined), { timeoutMs: 120_000, intervalMs: 10, what: '40 copies recorded' });

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,6 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openSqliteMetadataStore } from './sqlite.js';
+import { spawnTracked } from '../../../test/support/processes.js';
 
 const sqliteModule = fileURLToPath(new URL('./sqlite.ts', import.meta.url));
 
@@ -42,7 +42,7 @@ test('kill -9 under concurrent load loses no acknowledged transaction', async ()
   const dir = await mkdtemp(join(tmpdir(), 'imagegram-kill-9-'));
   try {
     const file = join(dir, 'metadata.sqlite');
-    const child = spawn(
+    const child = spawnTracked(
       process.execPath,
       ['--import', 'tsx', '--input-type=module', '-e', writerScript(file)],
       { stdio: ['ignore', 'pipe', 'inherit'] },

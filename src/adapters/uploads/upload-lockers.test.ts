@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -14,13 +13,14 @@ import { MemoryUploadLocker } from './memory-upload-locker.js';
 import { advisoryKey, PostgresUploadLocker } from './postgres-upload-locker.js';
 import { RedisUploadLocker } from './redis-upload-locker.js';
 import { openUploadLocker } from './upload-locker.js';
+import { spawnTracked } from '../../../test/support/processes.js';
 
 const projectRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const never = new AbortController().signal;
 
 /** Runs the lock-holder child (test/support/upload-lock-holder.child.ts) and waits until it holds the lock. */
 async function holdInChild(args: string[]): Promise<LockHoldingProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/upload-lock-holder.child.ts', ...args], {
+  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'test/support/upload-lock-holder.child.ts', ...args], {
     cwd: projectRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
