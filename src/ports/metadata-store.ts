@@ -170,6 +170,12 @@ export interface PostRepository {
 export interface CommentRepository {
   /** Inserts a comment (its post must exist). */
   insert(comment: Comment): Promise<void>;
+  /**
+   * Adds a comment with everything that commits with it, atomically: its post's commentCount + 1,
+   * the comment, a feed version bump and `event` appended to the log. Resolves false, having
+   * written nothing, when the post does not exist. Outside a transaction it commits on its own.
+   */
+  add(comment: Comment, event: NewEvent): Promise<boolean>;
   /** The comment with that id, or null. */
   findById(id: string): Promise<Comment | null>;
   /** Deletes the comment; returns whether it existed (false when a concurrent delete won). */

@@ -20,7 +20,7 @@ const writeMethods = {
   images: ['insertOrGetExisting', 'delete', 'markUploadCompleted', 'markFailed', 'setMetadata'],
   events: ['append'],
   posts: ['insert', 'delete', 'adjustCommentCount'],
-  comments: ['insert', 'delete'],
+  comments: ['insert', 'add', 'delete'],
   feed: ['bump'],
   idempotency: ['claim', 'complete', 'release', 'deleteExpired'],
   collections: ['insert', 'rename', 'delete', 'addImages', 'removeImages'],

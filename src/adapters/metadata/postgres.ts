@@ -1,9 +1,12 @@
 import { type CompiledQuery, Kysely, PostgresDialect, type SqlBool, sql } from 'kysely';
 import pg from 'pg';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
-import type { FeedPosition, PostView } from '../../core/posts/post.js';
+import type { NewEvent } from '../../core/events/event.js';
+import type { Comment, FeedPosition, PostView } from '../../core/posts/post.js';
 import { pageLimitMax } from '../../core/posts/post-rules.js';
+import { feedVersionBuckets } from './feed-version-buckets-migration.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
+import { eventToRow } from './row-mapping.js';
 import type { Database } from './schema.js';
 import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
 
@@ -120,6 +123,49 @@ async function feedPage(db: Kysely<Database>, after: FeedPosition | null, limit:
   return result.rows[0]?.page ?? [];
 }
 
+/**
+ * `CommentRepository.add` as ONE statement: outside a transaction it is its own, one round trip
+ * whose locks (the post row, one feed counter) are held only for the commit, not across the five
+ * round trips of BEGIN … COMMIT. Each step reads the previous one's rows, which fixes their order:
+ * the post row is locked before a feed counter (as every other writer does, so no deadlock), no
+ * step runs when the post is absent, and the appender's announcement (see beforeEventAppend) is
+ * taken per row before the insert draws that row's position. The counter is picked as in
+ * KyselyFeedState.bump: any one not held by an in-flight writer, searched from a random one.
+ */
+async function addComment(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean> {
+  const start = Math.floor(Math.random() * feedVersionBuckets);
+  const buckets = sql.lit(feedVersionBuckets);
+  const row = eventToRow(event, Date.now());
+  const statement = sql<{ added: number }>`
+    with counted as (
+      update posts set comment_count = comment_count + 1 where id = ${comment.postId} returning id
+    ), inserted as (
+      insert into comments (id, post_id, author_id, body, created_at)
+      select ${comment.id}, counted.id, ${comment.authorId}, ${comment.body}, ${comment.createdAt}::int8 from counted
+      returning id
+    ), picked as (
+      select coalesce(free.bucket, ${start}::int) as bucket
+      from inserted left join lateral (
+        select f.bucket from feed_versions f where inserted.id is not null
+        order by (f.bucket + ${buckets} - ${start}::int) % ${buckets} limit 1
+        for update skip locked
+      ) free on true
+    ), bumped as (
+      update feed_versions set version = version + 1 where bucket = (select bucket from picked) returning bucket
+    ), appended as (
+      insert into events (type, actor_id, subject_id, at, payload)
+      select ${row.type}, ${row.actor_id}, ${row.subject_id}, ${row.at}::int8, ${row.payload}
+      from bumped cross join lateral (
+        select pg_advisory_xact_lock_shared(${appenderLockBase} + coalesce(pg_sequence_last_value(${positionSequence}), 0))
+        where bumped.bucket is not null
+      ) announced
+      returning position
+    )
+    select count(*)::int4 as added from appended`;
+  const result = await db.executeQuery(namedStatement('imagegram_add_comment', statement.compile(db)));
+  return (result.rows[0]?.added ?? 0) > 0;
+}
+
 // int8 (bigint, count(*)) arrives as a string because it may exceed 2^53; our epoch-ms values
 // and counts never do, so parse it to a number for this pool only (not pg's global registry).
 const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
@@ -213,6 +259,7 @@ export const postgresDialect: MetadataDialect = {
       .orderBy('id', 'desc')
       .limit(limit),
   feedPage,
+  addComment,
   newestComments: (db, postIds, perPost) =>
     // LATERAL runs the LIMIT-ed index scan once per post; a row_number() window over the page
     // would number every comment of a popular post first.
