@@ -4,7 +4,7 @@ import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '../../.
 import type { StoredEvent } from '../../core/events/event.js';
 import { metadataStoreContract } from '../../ports/metadata-store.contract.js';
 import type { MetadataRepositories } from '../../ports/metadata-store.js';
-import { anEvent } from '../../ports/metadata-store.support.contract.js';
+import { aComment, anEvent, anImage, aPost, aUser } from '../../ports/metadata-store.support.contract.js';
 import type { KyselyMetadataStore } from './kysely-metadata-store.js';
 import { openPostgresMetadataStore } from './postgres.js';
 
@@ -90,6 +90,39 @@ describe('PostgreSQL: concurrent writers from two pools', { skip: probe === null
     const [kept] = await second.events.append(anEvent('kept'));
     assert.deepEqual((await first.events.list(start, 10)).map((e) => e.subjectId), ['kept']);
     assert.equal(await first.events.lastPosition(), kept!.position);
+  });
+
+  test('comments.add is one statement; it waits neither for an open writer nor lets readers past its event', async () => {
+    const author = aUser();
+    const image = anImage(author.id, { status: 'ready' });
+    const post = aPost(author.id, image.id);
+    await first.transaction(async (tx) => {
+      await tx.users.insert(author);
+      await tx.images.insertOrGetExisting(image);
+      await tx.posts.insert(post);
+    });
+    const start = await second.events.lastPosition();
+    const version = await second.feed.version();
+    // An open transaction holding a feed counter and an announced, uncommitted event position.
+    const slow = await heldOpen(first, async (tx) => {
+      await tx.feed.bump();
+      await tx.events.append(anEvent('early'));
+    });
+    const statements: string[] = [];
+    const counted = openPostgresMetadataStore(database.url, { onQuery: (sql) => statements.push(sql) });
+    try {
+      const comment = aComment(post.id, author.id);
+      // Completes while `slow` is open: it picks another counter and does not wait on the appender lock.
+      assert.equal(await counted.comments.add(comment, anEvent(comment.id)), true);
+      assert.equal(statements.length, 1);
+      assert.equal(await second.feed.version(), version + 1);
+      assert.deepEqual(await second.events.list(start, 10), []);
+      await slow.commit();
+      assert.deepEqual((await second.events.list(start, 10)).map((e) => e.subjectId), ['early', comment.id]);
+      assert.equal(await second.feed.version(), version + 2);
+    } finally {
+      await counted.close();
+    }
   });
 
   test('feed bumps do not wait for each other; the version counts exactly the committed ones', async () => {
