@@ -6,6 +6,8 @@ import {
   aComment,
   addComment,
   anEvent,
+  anImage,
+  aPost,
   aUser,
   commentView,
   type ContractScope,
@@ -73,6 +75,31 @@ export function postsContract(scope: ContractScope): void {
       for (const comment of comments) assert.equal(await store.comments.findById(comment.id), null);
       assert.deepEqual(await store.comments.findById(survivor.id), survivor);
       assert.equal(await store.posts.delete(doomed.id), false);
+    });
+
+    test('add: post, feed version and event commit together; a missing image: false, nothing written', async () => {
+      const { store } = scope;
+      const author = aUser();
+      const image = anImage(author.id, { status: 'ready' });
+      await store.transaction(async (tx) => {
+        await tx.users.insert(author);
+        await tx.images.insertOrGetExisting(image);
+      });
+      const post = aPost(author.id, image.id);
+      const version = await store.feed.version();
+      const lastEvent = await store.events.lastPosition();
+      const event = { type: 'PostCreated', actorId: author.id, subjectId: post.id, payload: { imageId: image.id } } as const;
+      assert.equal(await store.posts.add(post, event), true);
+      assert.deepEqual(await store.posts.findById(post.id), post);
+      assert.equal(await store.feed.version(), version + 1);
+      const logged = await store.events.list(lastEvent, 10);
+      assert.deepEqual(logged.map(({ type, actorId, subjectId, payload }) => ({ type, actorId, subjectId, payload })), [event]);
+
+      const orphan = aPost(author.id, randomUUID());
+      assert.equal(await store.posts.add(orphan, { ...event, subjectId: orphan.id }), false);
+      assert.equal(await store.posts.findById(orphan.id), null);
+      assert.equal(await store.feed.version(), version + 1);
+      assert.equal(await store.events.lastPosition(), logged[0]!.position);
     });
 
     test('adjustCommentCount adds the delta and reports whether the post exists', async () => {

@@ -141,6 +141,12 @@ export interface EventLog {
 export interface PostRepository {
   /** Inserts a post (its image must exist; commentCount is stored as given, normally 0). */
   insert(post: Post): Promise<void>;
+  /**
+   * Adds a post with everything that commits with it, atomically: the post, a feed version bump
+   * and `event` appended to the log. Resolves false, having written nothing, when its image does
+   * not exist (any more). Outside a transaction it commits on its own.
+   */
+  add(post: Post, event: NewEvent): Promise<boolean>;
   /** The post with that id, or null. */
   findById(id: string): Promise<Post | null>;
   /**

@@ -19,7 +19,7 @@ const writeMethods = {
   sessions: ['insert', 'delete', 'deleteExpired'],
   images: ['insertOrGetExisting', 'delete', 'markUploadCompleted', 'markFailed', 'setMetadata'],
   events: ['append'],
-  posts: ['insert', 'delete', 'adjustCommentCount'],
+  posts: ['insert', 'add', 'delete', 'adjustCommentCount'],
   comments: ['insert', 'add', 'delete'],
   feed: ['bump'],
   idempotency: ['claim', 'complete', 'release', 'deleteExpired'],

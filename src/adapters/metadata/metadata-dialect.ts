@@ -9,7 +9,7 @@ import type {
   SqlBool,
 } from 'kysely';
 import type { NewEvent } from '../../core/events/event.js';
-import type { Comment, FeedPosition, PostView } from '../../core/posts/post.js';
+import type { Comment, FeedPosition, Post, PostView } from '../../core/posts/post.js';
 import type { GroupCommitLimits } from './group-commit.js';
 import type { CommentViewRow } from './post-row-mapping.js';
 import type { Database, PostsTable } from './schema.js';
@@ -77,6 +77,8 @@ export interface MetadataDialect {
    * in ONE statement, so no lock is held across round trips. Absent: the portable steps.
    */
   addComment?(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean>;
+  /** Likewise `PostRepository.add` (post, feed bump, event) in ONE statement. */
+  addPost?(db: Kysely<Database>, post: Post, event: NewEvent): Promise<boolean>;
   /**
    * The newest `perPost` comments of each post in `postIds` (newest first) with their authors'
    * usernames, in ONE query that reads only those comments, however many a post has.
