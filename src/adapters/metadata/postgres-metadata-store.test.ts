@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '../../../test/support/postgres.js';
 import type { StoredEvent } from '../../core/events/event.js';
 import { metadataStoreContract } from '../../ports/metadata-store.contract.js';
@@ -123,6 +124,38 @@ describe('PostgreSQL: concurrent writers from two pools', { skip: probe === null
     } finally {
       await counted.close();
     }
+  });
+
+  test('posts.add waiting on an image being deleted: false once the delete commits, nothing written', async () => {
+    const author = aUser();
+    const image = anImage(author.id, { status: 'ready' });
+    await first.transaction(async (tx) => {
+      await tx.users.insert(author);
+      await tx.images.insertOrGetExisting(image);
+    });
+    const version = await second.feed.version();
+    const lastEvent = await second.events.lastPosition();
+    const deleting = await heldOpen(first, async (tx) => void (await tx.images.delete(image.id)));
+    const post = aPost(author.id, image.id);
+    let settled = false;
+    const adding = second.posts.add(post, anEvent(post.id)).finally(() => (settled = true));
+    // Its foreign-key check waits on the deleting transaction's row lock; commit only then (or
+    // when it settled without waiting, which the assertions below then report).
+    const watcher = new pg.Client({ connectionString: database.url });
+    await watcher.connect();
+    try {
+      while (!settled) {
+        const { rows } = await watcher.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%insert into posts%'`);
+        if (rows.length > 0) break;
+      }
+    } finally {
+      await watcher.end();
+    }
+    await deleting.commit();
+    assert.equal(await adding, false);
+    assert.equal(await second.posts.findById(post.id), null);
+    assert.equal(await second.feed.version(), version);
+    assert.equal(await second.events.lastPosition(), lastEvent);
   });
 
   test('feed bumps do not wait for each other; the version counts exactly the committed ones', async () => {
