@@ -37,12 +37,12 @@ export interface BenchServer {
  * `info` level: two lines per request, as in production) go to a file in the data dir, not through
  * a pipe into this process, whose event loop must stay free to measure; and the child's pid is known.
  */
-export async function startBenchServer(env: Record<string, string> = {}): Promise<BenchServer> {
+export async function startBenchServer(env: Record<string, string> = {}, root: string = projectRoot): Promise<BenchServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'imagegram-bench-server-'));
   const port = await freePort();
   const log = await open(join(dataDir, 'server.log'), 'a');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
-    cwd: projectRoot,
+    cwd: root,
     env: {
       ...process.env,
       DATA_DIR: dataDir,

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { buildWebApp } from './build-web.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const started = `${root}dist/.build-started`;
@@ -35,3 +36,10 @@ if (result.status !== 0) {
   process.exit(result.status ?? 1);
 }
 renameSync(started, stamp);
+
+// Then the web app (web/) into dist/web.
+const web = await buildWebApp();
+if (!web.built) {
+  process.stderr.write(`imagegram: ${web.reason}\n`);
+  process.exit(process.argv.includes('--optional') ? 0 : 1);
+}

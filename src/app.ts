@@ -167,7 +167,7 @@ async function composeServices(
   const cursors = new OpaqueCursor(await loadOrCreateCursorSecret(config, store, logger));
   const wakeup = new JobWakeup();
   const repair = new IncompleteUploadRepair({ store, blobs }, { maxAgeMs: config.gc.readRepairAfterMs });
-  const images = new ImageService(store, blobs, repair);
+  const images = new ImageService(store, blobs, repair, cursors);
   const ingest = new ImageIngest(
     { store, blobs, staging, processor, wakeup },
     { ...limits, maxBytes: config.maxUploadBytes, decodeBudget },
@@ -187,9 +187,9 @@ async function composeServices(
     images,
     ingest,
     admin: new AdminAuth(adminToken),
-    posts: new PostService(store, idempotent),
+    posts: new PostService(store, idempotent, cursors),
     comments: new CommentService(store, idempotent, cursors),
-    feed: new FeedService(store, cursors),
+    feed: new FeedService(store, cursors, { versionMaxAgeMs: config.feedVersionMaxAgeMs }),
     collections,
     uploads: new UploadService({ store, files: uploadFiles, ingest }, { expiryMs: uploadExpiryMs, maxBytes: config.maxUploadBytes }),
     uploadLinks: new UploadLinkService({ store, ingest }, { maxBytes: config.uploads.linkMaxBytes, maxImages: config.uploads.linkMaxImages }),
@@ -238,6 +238,7 @@ async function composeServices(
       await worker?.stop();
       await processor.close();
       await uploadLocker.close();
+      services.feed.close();
       await store.close();
       await closeCache();
       releaseDataDir();

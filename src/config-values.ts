@@ -53,6 +53,26 @@ export function trustProxy(value: string): boolean | number | string {
   return entries.join(',');
 }
 
+/**
+ * CORS_ORIGINS: `*` (any origin) or origins (`scheme://host[:port]`) joined by commas, each
+ * normalised as browsers send it in `Origin` (lower-case, default port left out).
+ */
+export function corsOrigins(value: string): '*' | string[] {
+  if (value.trim() === '*') return '*';
+  return value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '').map((entry) => {
+    let url: URL;
+    try {
+      url = new URL(entry);
+    } catch {
+      throw new ConfigError(`CORS_ORIGINS entries must be origins like https://app.example.com, got "${entry}"`);
+    }
+    if (!['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+      throw new ConfigError(`CORS_ORIGINS entries must be origins (http[s]://host[:port], no path), got "${entry}"`);
+    }
+    return url.origin;
+  });
+}
+
 export function databaseUrl(value: string): string {
   if (/^postgres(ql)?:\/\//.test(value)) return value;
   if (value.startsWith('sqlite:')) return `sqlite:${resolve(value.slice('sqlite:'.length))}`;

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { blobStoreUrl, boolean, ConfigError, databaseUrl, duration, integer, logLevel, redisKeyPrefix, redisUrl, secret, trustProxy } from './config-values.js';
+import { blobStoreUrl, boolean, ConfigError, corsOrigins, databaseUrl, duration, integer, logLevel, redisKeyPrefix, redisUrl, secret, trustProxy } from './config-values.js';
 
 export { ConfigError } from './config-values.js';
 
@@ -38,6 +38,8 @@ export interface Config {
   idempotencyTtlSeconds: number;
   /** 0 turns the in-process page cache off. */
   feedCacheBytes: number;
+  /** 0 reads the feed version for every request. */
+  feedVersionMaxAgeMs: number;
   /** Unset keeps the page cache and rate-limit counters in the process. */
   redisUrl: string | undefined;
   redisKeyPrefix: string;
@@ -89,6 +91,8 @@ export interface ClientLimitsConfig {
   maxConcurrentUploadsPerIp: number;
   /** Fastify's `trustProxy`: off, on, a hop count, or addresses/CIDRs joined by commas. */
   trustProxy: boolean | number | string;
+  /** Origins whose browser pages may call the API (CORS), or `*` for any; empty: same origin only. */
+  corsOrigins: '*' | string[];
 }
 
 export interface UploadsConfig {
@@ -302,6 +306,15 @@ export const configOptions = {
     parse: (value: string) => trustProxy(value),
     fallback: (): boolean | number | string => false,
   },
+  'cors-origins': {
+    env: 'CORS_ORIGINS',
+    values: '`*` or origins joined by commas',
+    shownDefault: 'none',
+    doc: 'web pages on other origins allowed to call the API from a browser (CORS), e.g. `https://app.example.com`',
+    more: 'The web app served by this server at `/` is same-origin and needs nothing. Requests from an origin not listed get no CORS headers and their preflights a 403, so the browser refuses them; other clients are not affected. `*` allows any origin (safe for bearer tokens, which browsers never send on their own).',
+    parse: (value: string) => corsOrigins(value),
+    fallback: (): '*' | string[] => [],
+  },
   'idempotency-ttl-seconds': integerOption('IDEMPOTENCY_TTL_SECONDS', { min: 60, max: 30 * 24 * 3600, fallback: 24 * 3600, about: '24 h', doc: 'how long an `Idempotency-Key` is remembered' }),
   'feed-cache-bytes': integerOption('FEED_CACHE_BYTES', {
     min: 0,
@@ -309,6 +322,13 @@ export const configOptions = {
     fallback: 64 * 1024 * 1024,
     about: '64 MiB',
     doc: 'memory for cached feed pages in the process (unused with `REDIS_URL`); `0` turns the cache off',
+  }),
+  'feed-version-max-age-ms': integerOption('FEED_VERSION_MAX_AGE_MS', {
+    min: 0,
+    max: 60_000,
+    fallback: 1_000,
+    about: '1 s',
+    doc: 'how long a process reuses the feed version it read, so a feed cache hit needs no SQL; its own writes and (on PostgreSQL) the ones other processes announce end it at once, so this bounds only how late a write whose announcement was lost can show; `0` reads it for every request',
   }),
   'redis-url': {
     env: 'REDIS_URL',
@@ -417,6 +437,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
     loginRateLimitPerMinute: v['login-rate-limit-per-minute'],
     idempotencyTtlSeconds: v['idempotency-ttl-seconds'],
     feedCacheBytes: v['feed-cache-bytes'],
+    feedVersionMaxAgeMs: v['feed-version-max-age-ms'],
     redisUrl: v['redis-url'],
     redisKeyPrefix: v['redis-key-prefix'],
     uploads: {
@@ -434,6 +455,7 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
       maxConcurrentUploadsPerUser: v['max-concurrent-uploads-per-user'],
       maxConcurrentUploadsPerIp: v['max-concurrent-uploads-per-ip'],
       trustProxy: v['trust-proxy'],
+      corsOrigins: v['cors-origins'],
     },
     graphql: {
       maxDepth: v['graphql-max-depth'],

@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/feed/graphql-vs-postgraphile.ts [--first 20,100] [--pairs 5] [--seconds 5] [--pool 10]`:
+ * `node --import tsx bench/feed/graphql-vs-postgraphile.ts [--first 20,100] [--pairs 5] [--seconds 5] [--pool 10] [--before <checkout>]`:
  * imagegram's GraphQL feed, executed (never from the page cache), against PostGraphile 5 (amber
  * preset) on the same PostgreSQL copy of the seeded feed (100k posts, 1M comments), the same
  * pool size, the same rows and fields. Flat out (autocannon, 10 connections) in interleaved A/B
@@ -10,6 +10,9 @@
  * PostGraphile is a bench-only dependency with its own lockfile in bench/postgraphile, installed
  * here on first use (`npm ci --prefix bench/postgraphile`), never by the project's `npm ci`.
  * Set BENCH_POSTGRES_DB to seed and copy a database of your own (default `imagegram_bench`).
+ * `--before <dir>`: a third side, imagegram served from another checkout (e.g. `git worktree add
+ * /tmp/before main`, node_modules linked), in the same interleaved rounds: a change's before/after
+ * ratios come from one window of the machine's load, not two.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -28,6 +31,7 @@ const { values } = parseArgs({
     pairs: { type: 'string', default: '5' },
     seconds: { type: 'string', default: '5' },
     pool: { type: 'string', default: '10' },
+    before: { type: 'string' },
   },
 });
 const pageSizes = values.first.split(',').map(Number);
@@ -76,15 +80,16 @@ try {
   cleanups.unshift(() => imagegram.cleanup());
   const postgraphile = await startPostgraphile(target.serverEnv.DATABASE_URL!, poolSize);
   cleanups.unshift(() => postgraphile.stop());
+  const imagegramSide = (name: string, server: { baseUrl: string; pid: number }): Side => ({
+    name,
+    baseUrl: server.baseUrl,
+    pid: server.pid,
+    path: (first) => `/graphql?query=${encodeURIComponent(imagegramQuery(first))}`,
+    headers: { cookie: 'bench=uncached' },
+    ids: (body) => (body as { data: { posts: { edges: { node: { id: string } }[] } } }).data.posts.edges.map((edge) => edge.node.id),
+  });
   const sides: Side[] = [
-    {
-      name: 'imagegram (executed)',
-      baseUrl: imagegram.baseUrl,
-      pid: imagegram.pid,
-      path: (first) => `/graphql?query=${encodeURIComponent(imagegramQuery(first))}`,
-      headers: { cookie: 'bench=uncached' },
-      ids: (body) => (body as { data: { posts: { edges: { node: { id: string } }[] } } }).data.posts.edges.map((edge) => edge.node.id),
-    },
+    imagegramSide('imagegram (executed)', imagegram),
     {
       name: 'PostGraphile 5.1.5 (amber)',
       baseUrl: postgraphile.baseUrl,
@@ -93,6 +98,12 @@ try {
       ids: (body) => (body as { data: { allPosts: { edges: { node: { rowId: string } }[] } } }).data.allPosts.edges.map((edge) => edge.node.rowId),
     },
   ];
+
+  if (values.before !== undefined) {
+    const before = await startBenchServer(target.serverEnv, values.before);
+    cleanups.unshift(() => before.cleanup());
+    sides.push(imagegramSide(`imagegram before (${values.before})`, before));
+  }
 
   const sections: string[] = [];
   for (const first of pageSizes) {
@@ -106,12 +117,13 @@ try {
       bytes.set(side, Buffer.byteLength(text));
       pages.set(side, side.ids(JSON.parse(text)).join(','));
     }
-    if (pages.get(sides[0]!) !== pages.get(sides[1]!)) throw new Error(`first: ${first}: the two servers answered different pages`);
+    if (sides.some((side) => pages.get(side) !== pages.get(sides[0]!))) throw new Error(`first: ${first}: the servers answered different pages`);
 
     const rates = new Map<Side, number[]>(sides.map((side) => [side, []]));
     const cpuPerRequest = new Map<Side, number[]>(sides.map((side) => [side, []]));
     const databaseCpuPerRequest = new Map<Side, number[]>(sides.map((side) => [side, []]));
     const ratios: number[] = [];
+    const beforeRatios: number[] = [];
     for (let pair = 0; pair < pairs; pair++) {
       // Alternating the order spreads warm-up and neighbours' noise over both alike.
       const order = pair % 2 === 0 ? sides : [...sides].reverse();
@@ -128,6 +140,7 @@ try {
         databaseCpuPerRequest.get(side)!.push((databaseCpuSeconds * 1e6) / (result.rate * seconds));
       }
       ratios.push(rates.get(sides[0]!)!.at(-1)! / rates.get(sides[1]!)!.at(-1)!);
+      if (sides[2]) beforeRatios.push(rates.get(sides[2])!.at(-1)! / rates.get(sides[1]!)!.at(-1)!);
     }
     const [ours, theirs] = sides.map((side) => median(rates.get(side)!)) as [number, number];
     sections.push(
@@ -137,6 +150,7 @@ try {
         `| ${side.name} | ${rates.get(side)!.map((value) => fmt(value, 0)).join(', ')} | ${fmt(median(rates.get(side)!), 0)} | ${fmt(median(cpuPerRequest.get(side)!), 0)} / ${fmt(median(databaseCpuPerRequest.get(side)!), 0)} | ${bytes.get(side)} |`),
       '',
       `imagegram / PostGraphile, first: ${first}: ratio of medians **${fmt(ours / theirs, 2)}**; per-pair ratios ${ratios.map((ratio) => fmt(ratio, 2)).join(', ')} (median ${fmt(median(ratios), 2)}).`,
+      ...(sides[2] ? [`imagegram before / PostGraphile, first: ${first}: ratio of medians **${fmt(median(rates.get(sides[2])!) / theirs, 2)}**; per-pair ratios ${beforeRatios.map((ratio) => fmt(ratio, 2)).join(', ')} (median ${fmt(median(beforeRatios), 2)}).`] : []),
       '',
     );
   }

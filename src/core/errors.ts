@@ -7,6 +7,8 @@ export const errorCodes = {
   VALIDATION_FAILED: { kind: 'invalid', title: 'The request is not valid' },
   USERNAME_TAKEN: { kind: 'conflict', title: 'That username is taken' },
   INVALID_CREDENTIALS: { kind: 'unauthenticated', title: 'Wrong username or password' },
+  WRONG_PASSWORD: { kind: 'forbidden', title: 'The password is wrong' },
+  USER_NOT_FOUND: { kind: 'not_found', title: 'No such user' },
   UNAUTHENTICATED: { kind: 'unauthenticated', title: 'Authentication is required' },
   FORBIDDEN: { kind: 'forbidden', title: 'Not allowed' },
   NOT_OWNER: { kind: 'forbidden', title: 'Only the owner may do this' },

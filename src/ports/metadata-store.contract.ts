@@ -6,6 +6,7 @@ import { noPhotoMetadata } from '../core/images/image.js';
 import type { User } from '../core/users/user.js';
 import type { StoredEvent } from '../core/events/event.js';
 import type { MetadataStore } from './metadata-store.js';
+import { accountsContract } from './metadata-store.accounts.contract.js';
 import { blobRecordsContract } from './metadata-store.blob-records.contract.js';
 import { collectionsContract } from './metadata-store.collections.contract.js';
 import { idempotencyContract } from './metadata-store.idempotency.contract.js';
@@ -349,6 +350,11 @@ export function metadataStoreContract(
     describe('posts, comments and the feed', () => {
       migrated();
       postsContract(scope);
+    });
+
+    describe('per-user listings, password changes and account deletion', () => {
+      migrated();
+      accountsContract(scope);
     });
 
     describe('idempotency keys', () => {

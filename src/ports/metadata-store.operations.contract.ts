@@ -161,6 +161,7 @@ export function operationsContract(scope: ContractScope): void {
       await scope.store.images.insertOrGetExisting(image);
       const outcome = await whileHeldOpen(
         scope.store,
+        // biome-ignore lint/suspicious/noThenProperty: a step list read by this suite, never awaited.
         { first: (tx) => tx.images.markFailed(image.id), then: async (tx) => void (await tx.images.delete(image.id, now)) },
         () => scope.store.images.markUploadCompleted(image.id, now),
       );

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import type { Comment, Post } from '../core/posts/post.js';
+import type { FeedChanges } from './metadata-store.js';
 import {
   aComment,
   addComment,
@@ -289,11 +290,48 @@ export function postsContract(scope: ContractScope): void {
       assert.equal(await store.feed.version(), start + 2);
     });
 
+    test('subscribers hear of every bump before its transaction settles, committed or not', async () => {
+      const { store } = scope;
+      await untilHeard(store.feedChanges);
+      let told = 0;
+      const unsubscribe = store.feedChanges.subscribe(() => told++);
+      await store.transaction((tx) => tx.feed.bump());
+      assert.ok(told >= 1, 'told of a committed transaction');
+      told = 0;
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.feed.bump();
+          throw new Error('abandoned');
+        }),
+        /abandoned/,
+      );
+      assert.ok(told >= 1, 'told of a rolled-back one (it may have committed as far as anyone knows)');
+      told = 0;
+      await store.feed.bump();
+      assert.ok(told >= 1, 'told of a bump on the store');
+      unsubscribe();
+      told = 0;
+      await store.transaction((tx) => tx.feed.bump());
+      assert.equal(told, 0, 'not after unsubscribing');
+    });
+
     test('20 concurrent bumps are all counted', async () => {
       const { store } = scope;
       const start = await store.feed.version();
       await Promise.all(Array.from({ length: 20 }, () => store.transaction((tx) => tx.feed.bump())));
       assert.equal(await store.feed.version(), start + 20);
+    });
+  });
+}
+
+/** Resolves once `changes` hears other processes (at once where there are none). */
+export function untilHeard(changes: FeedChanges): Promise<void> {
+  return new Promise((resolve) => {
+    if (changes.heard()) return resolve();
+    const unsubscribe = changes.subscribe(() => {
+      if (!changes.heard()) return;
+      unsubscribe();
+      resolve();
     });
   });
 }

@@ -29,6 +29,8 @@ export interface MetadataStore extends MetadataRepositories {
   ping(): Promise<void>;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
+  /** News that the feed version may have moved, so a process can remember it between writes. */
+  readonly feedChanges: FeedChanges;
 }
 
 /** The repositories, bound either to the store (autocommit) or to one transaction. */
@@ -67,6 +69,14 @@ export interface UserRepository {
   findById(id: string): Promise<User | null>;
   /** The users with those ids (missing ids are left out), in no particular order. */
   findByIds(ids: readonly string[]): Promise<User[]>;
+  /** Replaces the user's password hash; returns whether the user exists. */
+  setPasswordHash(id: string, passwordHash: string): Promise<boolean>;
+  /**
+   * Deletes the user with their sessions, idempotency keys, resumable-upload records and import
+   * ledger (by cascade); returns whether one existed. Their images, posts, comments and
+   * collections must be gone first (the foreign keys refuse otherwise).
+   */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface SessionRepository {
@@ -76,6 +86,8 @@ export interface SessionRepository {
   findActive(tokenHash: string, now: number): Promise<{ session: Session; user: User } | null>;
   /** Deletes the session; returns whether one existed. */
   delete(tokenHash: string): Promise<boolean>;
+  /** Deletes every session of the user except the one with token hash `keep` (none kept when null); returns how many. */
+  deleteByUser(userId: string, keep: string | null): Promise<number>;
   /** Deletes sessions expired at `now` (they are refused already); returns how many. */
   deleteExpired(now: number): Promise<number>;
 }
@@ -92,6 +104,14 @@ export interface ImageRepository {
   findById(id: string): Promise<Image | null>;
   /** The images with those ids (missing ids left out), in no particular order; one query whatever `ids.length`. */
   findByIds(ids: readonly string[]): Promise<Image[]>;
+  /** Up to `limit` of the owner's images, newest first (id desc), strictly after the image id `after`. */
+  listByOwner(ownerId: string, after: string | null, limit: number): Promise<Image[]>;
+  /**
+   * Deletes every image of the owner (and their collection memberships); returns how many. Blobs
+   * no image references any more are marked unreferenced since `now`, as by `delete`. The owner's
+   * posts must be gone first: throws AppError('IMAGE_IN_USE') while a post shows one.
+   */
+  deleteByOwner(ownerId: string, now: number): Promise<number>;
   /** The owner's image of those bytes, or null. */
   findByOwnerAndHash(ownerId: string, sha256: string): Promise<Image | null>;
   /**
@@ -159,10 +179,19 @@ export interface PostRepository {
    * (from the start when null). Costs a constant number of queries whatever `limit`.
    */
   feedPage(after: FeedPosition | null, limit: number): Promise<PostView[]>;
+  /**
+   * Up to `limit` of the author's post views, newest first (id desc), strictly after the post id
+   * `after`. Costs a constant number of queries whatever `limit`.
+   */
+  listByAuthor(authorId: string, after: string | null, limit: number): Promise<PostView[]>;
+  /** Replaces the caption; returns whether the post exists. */
+  setCaption(id: string, caption: string): Promise<boolean>;
+  /** Deletes every post of the author with their comments (anyone's); returns how many posts. */
+  deleteByAuthor(authorId: string): Promise<number>;
   /** Deletes the post and its comments; returns whether it existed. */
   delete(id: string): Promise<boolean>;
   /**
-   * Adds `delta` (±1) to the post's commentCount atomically (safe under concurrent writers) and
+   * Adds `delta` (any integer, normally ±1) to the post's commentCount atomically (safe under concurrent writers) and
    * returns whether the post exists. The update locks the post row until commit, so a concurrent
    * delete of the post waits: call it before inserting a comment to know the post is there.
    */
@@ -188,6 +217,11 @@ export interface CommentRepository {
   delete(id: string): Promise<boolean>;
   /** Up to `limit` of the post's comments, newest first (id desc), strictly after the comment id `after`. */
   listByPost(postId: string, after: string | null, limit: number): Promise<CommentView[]>;
+  /**
+   * Deletes every comment the author wrote, on any post; returns how many went from each post
+   * (posts without any left out), so the caller can adjust their commentCount in the same transaction.
+   */
+  deleteByAuthor(authorId: string): Promise<{ postId: string; removed: number }[]>;
   /** How many comments the post has (counted, not the stored commentCount). */
   countByPost(postId: string): Promise<number>;
   /**
@@ -225,6 +259,28 @@ export interface FeedState {
   bump(): Promise<void>;
 }
 
+/**
+ * Tells a process when the feed version may have moved, so it may keep the version in memory
+ * instead of reading it for every request. Spurious news is harmless; missed news is not: while
+ * `heard()` is true, every bump by this process is reported before its transaction settles, and
+ * other processes' bumps are reported as they are heard of (their delivery is not instant and
+ * can be lost, so a remembered version must also expire; see RememberedFeedVersion).
+ */
+export interface FeedChanges {
+  /**
+   * Calls `listener` (synchronously; it must not throw) whenever the version may have moved: after
+   * every transaction of this store that bumped it ends, committed or not, before its promise
+   * settles; when another process's bump is heard of; and whenever `heard()` changes. The first
+   * subscription may open the channel that hears other processes. Returns the unsubscribe.
+   */
+  subscribe(listener: () => void): () => void;
+  /**
+   * Whether other processes' bumps are being heard (always true where no other process writes):
+   * false until the channel is up and while it is down, when a remembered version must not be used.
+   */
+  heard(): boolean;
+}
+
 export interface IdempotencyRepository {
   /**
    * Claims `record.key` for `record.userId`. Succeeds (`claimed: true`) when the key is unknown,
@@ -257,6 +313,8 @@ export interface CollectionRepository {
   listByOwner(ownerId: string, after: string | null, limit: number): Promise<Collection[]>;
   /** Renames it; returns whether it exists. */
   rename(id: string, name: string): Promise<boolean>;
+  /** Deletes every collection of the owner and their memberships (not the images); returns how many. */
+  deleteByOwner(ownerId: string): Promise<number>;
   /** Deletes it and its memberships (not the images); returns whether it existed. */
   delete(id: string): Promise<boolean>;
   /**

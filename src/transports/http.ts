@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController } from 'fastify';
 import type { App } from '../app.js';
+import { CorsPolicy, registerCors } from './cors.js';
 import { graphqlPlugin } from './graphql/graphql.plugin.js';
 import { refuseNonFiniteNumbers } from './finite-numbers.js';
 import { hideServerPaths, sendProblem, toProblem } from './problem.js';
@@ -15,11 +16,13 @@ import { healthRoutes } from './rest/health.routes.js';
 import { imageRoutes } from './rest/images.routes.js';
 import { ProblemSchema } from './rest/schemas.js';
 import { accountRoutes } from './rest/users.routes.js';
+import { meRoutes } from './rest/me.routes.js';
 import { adminRoutes } from './rest/admin.routes.js';
 import { commentRoutes } from './rest/comments.routes.js';
 import { postRoutes } from './rest/posts.routes.js';
 import { uploadLinkRoutes } from './rest/upload-links.routes.js';
 import { tusRoutes } from './tus/uploads.routes.js';
+import { loadWebApp, webAppDir, webAppRoutes } from './web/web-app.js';
 import { loginRateLimit, rateLimitedError, writeRateLimit } from './rest/rate-limits.js';
 import rateLimit from '@fastify/rate-limit';
 
@@ -53,6 +56,9 @@ export async function buildHttpServer(app: App) {
   http.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Before every other hook: a refusal (a 429 from the upload cap, say) must be readable by the page too.
+  const cors = new CorsPolicy(limits.corsOrigins);
+  registerCors(http, cors);
   hideServerPaths(app.config.dataDir, ...localBlobRoot(app.config.blobStoreUrl));
   // Node closes connections over the cap at once: better than running out of descriptors, which
   // would fail uploads already in flight (each needs a staging file) instead of new arrivals.
@@ -84,9 +90,13 @@ export async function buildHttpServer(app: App) {
     else request.log.info({ code: problem.code, detail: problem.detail }, 'request refused');
     return sendProblem(reply, problem);
   });
-  http.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, { type: '/problems/not-found', title: 'No such route', status: 404, detail: `${request.method} ${request.url} does not exist`, code: 'ROUTE_NOT_FOUND' }),
-  );
+  // The web app's pages answer only requests no route matched (see loadWebApp).
+  const web = loadWebApp();
+  if (!web) app.logger.warn({ dir: webAppDir }, 'the web app is not built, so `/` serves no page: run `npm run build`');
+  http.setNotFoundHandler((request, reply) => {
+    if (web?.serves(request)) return web.sendPage(reply);
+    return sendProblem(reply, { type: '/problems/not-found', title: 'No such route', status: 404, detail: `${request.method} ${request.url} does not exist`, code: 'ROUTE_NOT_FOUND' });
+  });
 
   // Size limits are enforced by staging (one byte over the limit is a 413), not by throwing mid-part.
   await http.register(multipart, { throwFileSizeLimit: false });
@@ -107,14 +117,16 @@ export async function buildHttpServer(app: App) {
   const { services, config } = app;
   await http.register(healthRoutes, { store: app.store, blobs: app.blobs, staging: app.staging, metrics });
   await http.register(accountRoutes, { accounts: services.accounts, auth, writeRateLimit: writes, loginRateLimit: logins });
+  await http.register(meRoutes, { accounts: services.accounts, images: services.images, posts: services.posts, auth, passwordRateLimit: logins });
   await http.register(imageRoutes, { images: services.images, ingest: services.ingest, uploads: services.uploads, auth, metrics, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
-  await http.register(postRoutes, { posts: services.posts, feed: services.feed, ingest: services.ingest, uploads: services.uploads, auth, pageCache: app.pageCache, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
+  await http.register(postRoutes, { accounts: services.accounts, posts: services.posts, feed: services.feed, ingest: services.ingest, uploads: services.uploads, auth, pageCache: app.pageCache, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
   await http.register(commentRoutes, { comments: services.comments, auth, writeRateLimit: writes });
-  await http.register(tusRoutes, { uploads: services.uploads, auth, ...app.tus, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
+  await http.register(tusRoutes, { uploads: services.uploads, auth, cors, ...app.tus, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
   await http.register(uploadLinkRoutes, { links: services.uploadLinks, ingest: services.ingest, auth, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
   await http.register(adminRoutes, { events: services.events, jobs: services.jobs, stats: services.stats, auth });
   await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes, pageCache: app.pageCache });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
+  if (web) await http.register(webAppRoutes, { web });
   return http;
 }
 

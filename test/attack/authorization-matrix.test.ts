@@ -71,6 +71,19 @@ async function throwawaySession(world: World, actor: Actor): Promise<Record<stri
 }
 
 /**
+ * A fresh account for the actor's user to change or delete (never alice's or bob's, which later
+ * cases need), with its password; anyone else keeps their own headers and gets refused.
+ */
+async function throwawayAccount(world: World, actor: Actor): Promise<{ headers?: Record<string, string>; password: string }> {
+  const password = 'correct horse battery staple';
+  if (actor !== 'owner' && actor !== 'other') return { password };
+  const username = `throwaway${world.seed++}`;
+  await postJson(world.server.baseUrl, '/users', { username, password });
+  const response = await postJson(world.server.baseUrl, '/sessions', { username, password });
+  return { headers: { authorization: `Bearer ${((await response.json()) as { token: string }).token}` }, password };
+}
+
+/**
  * Every REST/tus route, keyed as in the OpenAPI document, with one or more ways to call it. In
  * each, ids are the owner's (alice's): what `other` (bob) sends is exactly what alice would.
  * Phase 2 runs in this order, so within a route later variants may rely on earlier ones.
@@ -83,6 +96,32 @@ const restCases: Record<string, RestCase[]> = {
   'POST /sessions': [{ name: "log in (bob's credentials)", policy: 'open', writes: true, call: (w) => ({ path: '/sessions', json: { username: w.bob.username, password: w.bob.password } }) }],
   'DELETE /sessions/current': [{ name: 'log out a session of your own', policy: 'user', writes: true, call: async (w, actor) => ({ path: '/sessions/current', headers: await throwawaySession(w, actor) }) }],
   'POST /images': [{ name: "use alice's finished upload", policy: 'owner', writes: true, call: (w) => ({ path: '/images', json: { uploadId: w.upload.forImages } }) }],
+  'GET /me': [{ name: 'the signed-in user', policy: 'user', writes: false, call: () => ({ path: '/me' }) }],
+  'GET /me/images': [{ name: 'my images', policy: 'user', writes: false, call: () => ({ path: '/me/images' }) }],
+  'GET /me/posts': [{ name: 'my posts', policy: 'user', writes: false, call: () => ({ path: '/me/posts' }) }],
+  'GET /users/{username}/posts': [{ name: "alice's posts", policy: 'public', writes: false, call: (w) => ({ path: `/users/${w.alice.username}/posts` }) }],
+  'PUT /me/password': [
+    {
+      name: 'change the password of an account of your own',
+      policy: 'user',
+      writes: true,
+      call: async (w, actor) => {
+        const { headers, password } = await throwawayAccount(w, actor);
+        return { path: '/me/password', headers, json: { currentPassword: password, newPassword: 'another long password' } };
+      },
+    },
+  ],
+  'DELETE /me': [
+    {
+      name: 'delete an account of your own',
+      policy: 'user',
+      writes: true,
+      call: async (w, actor) => {
+        const { headers, password } = await throwawayAccount(w, actor);
+        return { path: '/me', headers, json: { password } };
+      },
+    },
+  ],
   'GET /images/{id}': [{ name: "alice's image", policy: 'public', writes: false, call: (w) => ({ path: `/images/${w.image.posted}` }) }],
   'DELETE /images/{id}': [{ name: "alice's image", policy: 'owner', writes: true, call: (w) => ({ path: `/images/${w.image.forRestDelete}` }) }],
   'GET /images/{id}.jpg': [{ name: "alice's JPEG", policy: 'public', writes: false, call: (w) => ({ path: `/images/${w.image.posted}.jpg` }) }],
@@ -98,6 +137,7 @@ const restCases: Record<string, RestCase[]> = {
     { name: "alice's comment under bob's post", policy: 'nobody', writes: true, call: (w) => ({ path: `/posts/${w.bobPost}/comments/${w.comment}` }) },
     { name: "alice's comment", policy: 'owner', writes: true, call: (w) => ({ path: `/posts/${w.post}/comments/${w.comment}` }) },
   ],
+  'PATCH /posts/{id}': [{ name: "alice's post's caption", policy: 'owner', writes: true, call: (w) => ({ path: `/posts/${w.post}`, json: { caption: 'edited' } }) }],
   'DELETE /posts/{id}': [{ name: "alice's post", policy: 'owner', writes: true, call: (w) => ({ path: `/posts/${w.post}` }) }],
   'OPTIONS /uploads': [{ name: 'tus capabilities', policy: 'public', writes: false, call: () => ({ path: '/uploads' }) }],
   'POST /uploads': [{ name: 'create an upload', policy: 'user', writes: true, call: () => ({ path: '/uploads', headers: { ...tus, 'upload-length': '100' } }) }],
@@ -199,6 +239,19 @@ const graphqlCases: Record<string, GraphqlCase[]> = {
     { name: "alice's comment under bob's post", policy: 'nobody', writes: true, query: deleteComment, variables: (w) => ({ p: w.bobPost, c: w.graphqlComment }) },
     { name: "alice's comment", policy: 'owner', writes: true, query: deleteComment, variables: (w) => ({ p: w.graphqlPost, c: w.graphqlComment }) },
   ],
+  'Mutation.updatePostCaption': [{ name: "alice's post", policy: 'owner', writes: true, query: 'mutation($id: ID!) { updatePostCaption(id: $id, caption: "edited") { id } }', variables: (w) => ({ id: w.graphqlPost }) }],
+  // Alice and bob share a password: each "changes" theirs to the same, which ends no session this matrix uses.
+  'Mutation.changePassword': [
+    {
+      name: 'your own password',
+      policy: 'user',
+      writes: true,
+      query: 'mutation($p: String!) { changePassword(currentPassword: $p, newPassword: $p) }',
+      variables: (w) => ({ p: w.alice.password }),
+    },
+  ],
+  // Only refusals here (a wrong password): the owner deleting alice would end the world; the e2e suites delete accounts.
+  'Mutation.deleteAccount': [{ name: 'with a wrong password', policy: 'nobody', writes: true, query: 'mutation { deleteAccount(password: "not the password") }', variables: () => ({}) }],
   'Mutation.deletePost': [{ name: "alice's post", policy: 'owner', writes: true, query: 'mutation($id: ID!) { deletePost(id: $id) }', variables: (w) => ({ id: w.graphqlPost }) }],
 };
 

@@ -46,7 +46,8 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
     let restHitQueries: number;
 
     before(async () => {
-      const env: Record<string, string> = { IMAGEGRAM_DEBUG_QUERY_COUNT: '1', ...(options.redis ? { REDIS_URL: redisUrl!, REDIS_KEY_PREFIX: prefix } : {}) };
+      // The longest the version may be remembered: a hit runs no SQL however slow the machine is.
+      const env: Record<string, string> = { IMAGEGRAM_DEBUG_QUERY_COUNT: '1', FEED_VERSION_MAX_AGE_MS: '60000', ...(options.redis ? { REDIS_URL: redisUrl!, REDIS_KEY_PREFIX: prefix } : {}) };
       server = await startServer({ env });
       if (options.redis) redis = await connectTestRedis(redisUrl!);
       alice = await signUpAndLogIn(server.baseUrl, 'alice');
@@ -68,7 +69,7 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
       }
     });
 
-    test('a hit is byte-identical to the miss before it, with the same headers, and runs no SQL but the version read', async () => {
+    test('a hit is byte-identical to the miss before it, with the same headers, and runs no SQL', async () => {
       for (const accept of [undefined, modernAccept]) {
         const headers: Record<string, string> = accept ? { accept } : {};
         const url = graphqlGetUrl(server.baseUrl, feedQuery, { first: 2 });
@@ -81,22 +82,22 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
         assert.equal(hit.headers['content-type'], `${accept ? 'application/graphql-response+json' : 'application/json'}; charset=utf-8`);
         assert.equal(hit.headers['cache-control'], 'public, max-age=5');
         assert.ok(hit.headers.etag);
-        assert.ok(miss.queries > 1, `a miss executes (${miss.queries} statements)`);
-        assert.equal(hit.queries, 1, 'only the feed version is read');
+        assert.ok(miss.queries >= 1, `a miss executes (${miss.queries} statements)`);
+        assert.equal(hit.queries, 0, 'the feed version is remembered, the answer cached');
         assert.equal(hit.queries, restHitQueries, 'as for a REST feed hit');
         const notModified = await get(url, { ...headers, 'if-none-match': hit.headers.etag! });
         assert.equal(notModified.status, 304);
-        assert.equal(notModified.queries, 1);
+        assert.equal(notModified.queries, 0);
       }
     });
 
     test('exact: a new comment or post changes the next answer', async () => {
       const url = graphqlGetUrl(server.baseUrl, feedQuery, { first: 3 });
       const before = await get(url);
-      assert.equal((await get(url)).queries, 1, 'cached');
+      assert.equal((await get(url)).queries, 0, 'cached');
       assert.equal((await addComment(server.baseUrl, alice, postId, 'fresh comment')).status, 201);
       const afterComment = await get(url);
-      assert.ok(afterComment.queries > 1, 'the write made it a miss');
+      assert.ok(afterComment.queries >= 1, 'the write made it a miss');
       assert.notEqual(afterComment.body, before.body);
       assert.ok(afterComment.body.includes('fresh comment'));
       assert.equal((await get(url)).body, afterComment.body);
@@ -111,23 +112,23 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
       const query = '{ posts(first: 1) { edges { node { id } } } }';
       const first = await get(graphqlGetUrl(server.baseUrl, query));
       const respaced = await get(graphqlGetUrl(server.baseUrl, `# same\n${query.replaceAll(' ', '\n  ')}`, { unused: 1 }));
-      assert.equal(respaced.queries, 1);
+      assert.equal(respaced.queries, 0);
       assert.equal(respaced.body, first.body);
       const other = await get(graphqlGetUrl(server.baseUrl, feedQuery, { first: 1, after: null }));
-      assert.ok(other.queries > 1);
+      assert.ok(other.queries >= 1);
       const named = await get(`${graphqlGetUrl(server.baseUrl, feedQuery, { first: 1, after: null })}&operationName=Feed`);
-      assert.ok(named.queries > 1, 'naming the operation is another request');
+      assert.ok(named.queries >= 1, 'naming the operation is another request');
       assert.equal(named.body, other.body);
     });
 
     test('never from the cache: POSTs, signed-in requests, cookies, and queries with me', async () => {
       // Each post's comments page is a statement of its own on either database, so an executed
-      // request always runs more than the one version read of a hit (on PostgreSQL the rest of
-      // a feed page is one statement).
+      // request always runs more than one statement (on PostgreSQL the rest of a feed page is
+      // one), where a hit runs none.
       const executedQuery = feedQuery.replace('lastComments {', 'comments(first: 1) { edges { node { id } } } lastComments {');
       const url = graphqlGetUrl(server.baseUrl, executedQuery, { first: 2 });
       await get(url);
-      assert.equal((await get(url)).queries, 1);
+      assert.equal((await get(url)).queries, 0);
       for (const headers of [alice.headers, { cookie: 'session=x' }, { 'x-access-token': 'nope' }]) {
         const answer = await get(url, headers as Record<string, string>);
         assert.equal(answer.status, 200);
@@ -169,11 +170,11 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
       assert.match((await get(byHash)).body, /PERSISTED_QUERY_NOT_FOUND/);
       const plain = await get(graphqlGetUrl(server.baseUrl, query));
       const registering = await get(graphqlGetUrl(server.baseUrl, query, undefined, { persistedQuery }));
-      assert.equal(registering.queries, 1, 'the registration was a hit');
+      assert.equal(registering.queries, 0, 'the registration was a hit');
       assert.equal(registering.body, plain.body);
       const hashOnly = await get(byHash);
       assert.equal(hashOnly.status, 200);
-      assert.equal(hashOnly.queries, 1);
+      assert.equal(hashOnly.queries, 0);
       assert.equal(hashOnly.body, plain.body);
       const mismatch = await get(graphqlGetUrl(server.baseUrl, `${query} `, undefined, { persistedQuery }));
       assert.match(mismatch.body, /provided sha does not match query/);
@@ -184,7 +185,7 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
       const answers = await Promise.all(Array.from({ length: 8 }, () => get(graphqlGetUrl(server.baseUrl, feedQuery, { first: 4 }))));
       assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
       assert.equal(new Set(answers.map((a) => a.body)).size, 1);
-      // One execution; the others read the version and then joined it or hit what it stored.
+      // One execution; the others joined it or hit what it stored.
       assert.ok(answers.reduce((sum, a) => sum + a.queries, 0) <= oneMiss + 7, answers.map((a) => a.queries).join());
       // A failed execution is not shared: the requests waiting on it run and answer on their own.
       const failures = await Promise.all(Array.from({ length: 8 }, () => get(graphqlGetUrl(server.baseUrl, feedQuery, { first: 1000 }))));

@@ -26,8 +26,9 @@ describe('GraphQL: the feed, posts and comments', () => {
   const ids = new Map<string, string>();
 
   before(async () => {
-    // The debug header lets the test count each request's SQL statements.
-    server = await startServer({ env: { IMAGEGRAM_DEBUG_QUERY_COUNT: '1' } });
+    // The debug header lets the test count each request's SQL statements; the feed version is
+    // read for every request, so two pages count the same whenever they run.
+    server = await startServer({ env: { IMAGEGRAM_DEBUG_QUERY_COUNT: '1', FEED_VERSION_MAX_AGE_MS: '0' } });
     [alice, bob] = await Promise.all([signUpAndLogIn(server.baseUrl, 'alice'), signUpAndLogIn(server.baseUrl, 'bob')]);
     // 24 posts; comment counts 0, 1 or 2 by index, so the order mixes counts and ties.
     for (let i = 0; i < 24; i++) {

@@ -106,7 +106,7 @@ describe('images: upload, dedup, derivative, metadata, delete', () => {
     assert.equal((await problemOf(unsatisfiable)).code, 'RANGE_NOT_SATISFIABLE');
   });
 
-  test('GET /images/{id} shows metadata (read from EXIF by a job moments later); GPS coordinates only to the owner', async () => {
+  test('GET /images/{id} shows metadata (read from EXIF by a job moments later); when and where it was taken only to the owner', async () => {
     const { id } = (await (await uploadImage(server.baseUrl, alice, jpeg)).json()) as { id: string };
     const asOwner = await eventually(async () => {
       const image = (await (await fetch(`${server.baseUrl}/images/${id}`, { headers: alice.headers })).json()) as Record<string, any>;
@@ -118,6 +118,9 @@ describe('images: upload, dedup, derivative, metadata, delete', () => {
     for (const headers of [bob.headers, {}]) {
       const asOther = (await (await fetch(`${server.baseUrl}/images/${id}`, { headers })).json()) as Record<string, any>;
       assert.equal(asOther.gps, null);
+      assert.equal(asOther.hasGps, null);
+      assert.equal(asOther.takenAt, null);
+      assert.deepEqual(asOther.camera, { make: 'Canon', model: 'EOS 5D' });
       assert.equal(asOther.status, 'ready');
       assert.equal(asOther.hash, sha256(jpeg));
     }

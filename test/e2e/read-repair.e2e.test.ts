@@ -119,7 +119,8 @@ describe('read repair of images whose upload never completed', () => {
     // The repair queued the missing rendering and the EXIF read.
     const jpeg = await eventually(async () => {
       const response = await fetch(`${server.baseUrl}/images/${image.id}.jpg`);
-      return response.status === 200 ? Buffer.from(await response.arrayBuffer()) : (await response.arrayBuffer(), undefined);
+      const bytes = Buffer.from(await response.arrayBuffer());
+      return response.status === 200 ? bytes : undefined;
     }, { what: 'the derivative of the repaired image' });
     const rendered = await sharp(jpeg).metadata();
     assert.deepEqual([rendered.format, rendered.width, rendered.height], ['jpeg', 600, 600]);

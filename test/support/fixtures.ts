@@ -57,7 +57,7 @@ export const bmpVariants: Record<string, BmpVariant> = {
   'rle8-eol-after-last-row': { spec: { bitsPerPixel: 8, compression: 'rle', rleEolAfterLastRow: true }, expected: quadrantColours },
   '16-bit-555': { spec: { bitsPerPixel: 16 }, expected: quadrantColours },
   '16-bit-565-bitfields': { spec: { bitsPerPixel: 16, compression: 'bitfields' }, expected: quadrantColours },
-  // Rows without padding: bmpimagejs's bounds check is off by one for these.
+  // Rows without padding: a classic off-by-one in BMP decoders' bounds checks.
   '16-bit-565-even-width': { spec: { bitsPerPixel: 16, compression: 'bitfields' }, width: 40, expected: quadrantColours },
   '24-bit': { spec: { bitsPerPixel: 24 }, expected: quadrantColours },
   '24-bit-top-down': { spec: { bitsPerPixel: 24, topDown: true }, expected: quadrantColours },
@@ -85,7 +85,7 @@ export const bmpVariants: Record<string, BmpVariant> = {
   },
   'os2-8-bit': { spec: { bitsPerPixel: 8, header: 'core' }, expected: quadrantColours },
   'os2-24-bit': { spec: { bitsPerPixel: 24, header: 'core' }, expected: quadrantColours },
-  // Smaller than a 256-entry palette of 4-byte entries, which bmpimagejs wrongly expects.
+  // Smaller than a 256-entry palette of 4-byte entries, which some decoders wrongly expect.
   'os2-8-bit-small': { spec: { bitsPerPixel: 8, header: 'core' }, width: 6, expected: quadrantColours },
 };
 

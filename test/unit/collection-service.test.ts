@@ -23,8 +23,9 @@ describe('CollectionService: changes and their CollectionChanged events commit t
     store = openSqliteMetadataStore(join(dir, 'metadata.sqlite'));
     await store.migrate();
     const blobs = new FsBlobStore(join(dir, 'blobs'));
-    const images = new ImageService(store, blobs, new IncompleteUploadRepair({ store, blobs }, { maxAgeMs: 3_600_000 }));
-    collections = new CollectionService(store, images, new OpaqueCursor('secret-secret-secret'));
+    const cursors = new OpaqueCursor('secret-secret-secret');
+    const images = new ImageService(store, blobs, new IncompleteUploadRepair({ store, blobs }, { maxAgeMs: 3_600_000 }), cursors);
+    collections = new CollectionService(store, images, cursors);
   });
   after(async () => {
     await store.close();
@@ -80,6 +81,8 @@ describe('CollectionService: changes and their CollectionChanged events commit t
     const [forOwner] = (await collections.imagesOf([id], user)).get(id)!;
     const [forOthers] = (await collections.imagesOf([id], null)).get(id)!;
     assert.notEqual(forOwner!.gpsLatitude, null);
+    assert.notEqual(forOwner!.visible.gps, null);
     assert.equal(forOthers!.gpsLatitude, null);
+    assert.deepEqual({ gps: forOthers!.visible.gps, takenAt: forOthers!.visible.takenAt, hasGps: forOthers!.visible.hasGps }, { gps: null, takenAt: null, hasGps: null });
   });
 });

@@ -1,7 +1,8 @@
 /**
- * Piscina task: decodes one BMP file off the main thread (a 12 MP BMP is about a second of
- * JavaScript) and renders its derivative here too, so the full-size pixels never cross threads:
- * only the 600×600 JPEG comes back, by transfer.
+ * Piscina task: decodes one BMP file off the main thread (a 100 MB BMP is a few hundred ms of
+ * JavaScript) by streaming it through `decodeBmpWindow`, which holds a chunk of the file and the
+ * shrunk window the derivative needs, never the file or a full-size frame; renders the derivative
+ * here too, so only the 600×600 JPEG comes back, by transfer.
  */
 import { open } from 'node:fs/promises';
 import { setPriority } from 'node:os';
@@ -9,9 +10,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import sharp from 'sharp';
-import { BmpDataError, bmpBufferLayout, decodeBmp } from './bmp-decoder.js';
+import { BmpDataError, decodeBmpWindow } from './bmp-decoder.js';
 import type { BmpHeader } from './bmp-header.js';
-import { toDerivative } from './derivative-recipe.js';
+import { derivativeSourceWindow, toDerivative } from './derivative-recipe.js';
 
 export interface BmpRenderTask {
   path: string;
@@ -31,10 +32,10 @@ try {
 }
 
 /**
- * A full collection of this thread's heap. The file and the RGBA frame (hundreds of MB for a
- * decode bomb) are garbage once a task ends, but V8 frees large buffers only when it next collects,
- * which an idle thread may not do for its whole 30 s idle life: meanwhile the decode budget has
- * handed that memory to the next decode. Collecting here, off the main thread, costs a few ms.
+ * A full collection of this thread's heap. The read chunk and the window's pixels (up to ~20 MB)
+ * are garbage once a task ends, but V8 frees large buffers only when it next collects, which an
+ * idle thread may not do for its whole 30 s idle life: meanwhile the decode budget has handed that
+ * memory to the next decode. Collecting here, off the main thread, costs a few ms.
  */
 const collectGarbage: () => void = (() => {
   setFlagsFromString('--expose-gc');
@@ -57,36 +58,23 @@ export default async function renderBmpFile(task: BmpRenderTask): Promise<BmpRen
 }
 
 async function render(task: BmpRenderTask): Promise<BmpRenderResult> {
-  const { readLength, bufferLength } = bmpBufferLayout(task.header, task.fileSize);
-  const file = new ArrayBuffer(bufferLength);
-  const bytesRead = await readInto(task.path, new Uint8Array(file, 0, readLength));
-  if (bytesRead < readLength) return { ok: false, detail: 'the BMP pixel data is shorter than its header promises' };
+  const { header } = task;
+  const window = derivativeSourceWindow(header.width, header.height);
+  const handle = await open(task.path, 'r');
   let image;
   try {
-    image = decodeBmp(file, task.header, collectGarbage);
+    const read = async (target: Uint8Array, position: number) => (await handle.read(target, 0, target.length, position)).bytesRead;
+    image = await decodeBmpWindow(read, header, task.fileSize, window);
   } catch (error) {
     if (error instanceof BmpDataError) return { ok: false, detail: error.message };
     throw error;
+  } finally {
+    await handle.close();
   }
-  const { width, height, channels, pixels } = image;
-  const jpeg = await toDerivative(sharp(pixels, { raw: { width, height, channels }, limitInputPixels: task.maxPixels }));
+  const { width, height, pixels } = image;
+  const jpeg = await toDerivative(sharp(pixels, { raw: { width, height, channels: 3 }, limitInputPixels: task.maxPixels }));
   // A Buffer from sharp may share a pool: copy into a buffer of its own, which can be transferred.
   const own = new Uint8Array(jpeg.byteLength);
   own.set(jpeg);
   return { ok: true, jpeg: own.buffer, byteLength: own.byteLength };
-}
-
-async function readInto(path: string, target: Uint8Array): Promise<number> {
-  const handle = await open(path, 'r');
-  try {
-    let done = 0;
-    while (done < target.length) {
-      const { bytesRead } = await handle.read(target, done, target.length - done, done);
-      if (bytesRead === 0) break;
-      done += bytesRead;
-    }
-    return done;
-  } finally {
-    await handle.close();
-  }
 }

@@ -20,6 +20,10 @@ export interface BmpHeader {
   pixelBytes: number;
   /** Bytes of one stored row of an uncompressed bitmap, padded to 4. */
   stride: number;
+  /** Palette entries the header declares (biClrUsed; 0: as many as the depth allows). */
+  colorsUsed: number;
+  /** Where the palette starts, from the start of the file (it ends at `pixelOffset` at the latest). */
+  paletteOffset: number;
   /** Where each channel sits in a 16- or 32-bit pixel (alpha 0: none); null for other depths. */
   channelMasks: { red: number; green: number; blue: number; alpha: number } | null;
 }
@@ -83,6 +87,8 @@ export function parseBmpHeader(bytes: Buffer): BmpHeader {
     pixelOffset,
     pixelBytes: rle ? bytes.readUInt32LE(34) : stride * height,
     stride,
+    colorsUsed: core ? 0 : bytes.readUInt32LE(46),
+    paletteOffset: 14 + dibHeaderSize + masksAfterHeader,
     channelMasks: readChannelMasks(bytes, compression, bitsPerPixel, dibHeaderSize),
   };
 }

@@ -1,4 +1,5 @@
 import type { ImageFormat } from '../../core/images/image.js';
+import { derivativeSourceWindow } from './derivative-recipe.js';
 
 /** Header facts that decide how much a decode holds. */
 export interface DecodeShape {
@@ -14,8 +15,6 @@ export interface DecodeShape {
   interlaced: boolean;
   /** JPEG only, e.g. '4:2:0': chroma planes are smaller than the luma one. */
   chromaSubsampling?: string;
-  /** The file's size: the BMP worker reads the whole file into memory. */
-  fileBytes: number;
 }
 
 const MiB = 2 ** 20;
@@ -35,7 +34,8 @@ const derivativeSide = 600;
  * process before the decode; sharp's operation cache off):
  *   non-interlaced PNG 66 MB · baseline JPEG 9 MB (shrink-on-load) · WebP 51–112 MB · TIFF 37–59 MB
  *   interlaced 16-bit RGBA PNG 848 MB · progressive 4:2:0 JPEG 295 MB (4:4:4 at 64 MP: 374 MB)
- *   GIF 448 MB · RLE BMP 405–417 MB · AVIF 294 MB at only 16 MP (libheif's planes plus RGBA).
+ *   GIF 448 MB · AVIF 294 MB at only 16 MP (libheif's planes plus RGBA) · BMP (our streaming decoder) 34 MB
+ *   for a real 100 MB file (33 MP), the first on a fresh server.
  * Whole-frame decoders are counted in full; sequential ones by the rows they keep.
  */
 export function decodeFootprint(shape: DecodeShape): number {
@@ -54,9 +54,12 @@ export function decodeFootprint(shape: DecodeShape): number {
     case 'webp':
       // libwebp scales while it decodes; measured about the same as a sequential decode, plus its own buffers.
       return 2 * baseBytes + rows(width);
-    case 'bmp':
-      // Our worker holds the file and an RGBA frame (see bmp-decode.worker.ts); sharp reads that frame in place.
-      return baseBytes + shape.fileBytes + width * height * 4;
+    case 'bmp': {
+      // Our streaming decoder holds a 1 MiB read chunk and the shrunk window of RGB pixels the
+      // derivative needs (see bmp-decoder.ts), whatever the file's size.
+      const window = derivativeSourceWindow(width, height);
+      return baseBytes + 2 ** 20 + Math.ceil(window.width / window.shrink) * Math.ceil(window.height / window.shrink) * 3;
+    }
     case 'gif':
       // libnsgif decodes into an RGBA frame whatever the palette.
       return baseBytes + width * height * 4;

@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { AppError, isAppError } from '../../core/errors.js';
 import type { ImageProbe, PhotoMetadata } from '../../core/images/image.js';
@@ -11,12 +10,9 @@ import { readPhotoMetadata } from './exif-reader.js';
 import { detectImageFormat } from './format-detection.js';
 import { assertWithinLimits } from './image-limits.js';
 
-// bmpimagejs keeps sizes in 16 bits.
-const bmpMaxSide = 0xffff;
-
 /**
- * ImageProcessor on sharp (libvips) for PNG, JPEG, WebP, GIF, TIFF and AVIF, and on a worker-thread
- * decoder for BMP, which libvips cannot read. Call `close()` on shutdown.
+ * ImageProcessor on sharp (libvips) for PNG, JPEG, WebP, GIF, TIFF and AVIF, and on a streaming
+ * decoder of our own in worker threads for BMP, which libvips cannot read. Call `close()` on shutdown.
  */
 export class SharpImageProcessor implements ImageProcessor {
   private readonly bmpDecoders = new BmpDecoderPool();
@@ -31,18 +27,18 @@ export class SharpImageProcessor implements ImageProcessor {
   async probe(path: string): Promise<ImageProbe> {
     const format = await detectImageFormat(path);
     if (format === 'bmp') {
-      const { header, fileSize } = await readBmpHeader(path);
+      const { header } = await readBmpHeader(path);
       const { width, height } = header;
-      const decodeBytes = decodeFootprint({ format, width, height, bands: 4, bytesPerSample: 1, interlaced: false, fileBytes: fileSize });
+      const decodeBytes = decodeFootprint({ format, width, height, bands: 3, bytesPerSample: 1, interlaced: false });
       return { format, width, height, decodeBytes };
     }
     try {
       // metadata() reads the header only; no limit here, the core judges the returned size.
-      const [metadata, { size }] = await Promise.all([sharp(path, { limitInputPixels: false }).metadata(), stat(path)]);
+      const metadata = await sharp(path, { limitInputPixels: false }).metadata();
       // Width and height as displayed: EXIF orientations 5–8 swap them.
       const { width, height } = metadata.autoOrient;
       if (!width || !height) throw new AppError('CORRUPT_IMAGE', 'The image header has no size');
-      return { format, width, height, decodeBytes: decodeFootprint({ format, ...decodeShape(metadata), fileBytes: size }) };
+      return { format, width, height, decodeBytes: decodeFootprint({ format, ...decodeShape(metadata) }) };
     } catch (error) {
       throw toAppError(error, path, this.limits);
     }
@@ -86,7 +82,6 @@ export class SharpImageProcessor implements ImageProcessor {
     const { header, fileSize } = await readBmpHeader(path);
     // The header, not the probe, is what the decoder will trust: check it before decoding.
     assertWithinLimits(header.width, header.height, this.limits);
-    assertWithinLimits(header.width, header.height, { maxPixels: Infinity, maxDimension: bmpMaxSide });
     assertPixelDataPresent(header, fileSize);
     return this.bmpDecoders.renderDerivative(path, header, fileSize, this.limits.maxPixels);
   }

@@ -39,6 +39,8 @@ export class GroupCommit {
     private readonly db: Kysely<Database>,
     private readonly repositoriesFor: (tx: Kysely<Database>) => MetadataRepositories,
     private readonly limits: GroupCommitLimits,
+    /** Called when a batch's transaction has ended (committed or not), before any of its works settles. */
+    private readonly afterBatch: () => void = () => {},
   ) {}
 
   /** Runs `work` in the next batch; resolves with its result once the batch has committed. */
@@ -82,12 +84,14 @@ export class GroupCommit {
         }
       });
     } catch (error) {
+      this.afterBatch();
       // BEGIN, a savepoint command or COMMIT failed: nothing of this batch is durable.
       for (const pending of batch) {
         pending.reject(pending.outcome?.ok === false ? pending.outcome.error : error);
       }
       return;
     }
+    this.afterBatch();
     for (const pending of batch) {
       const outcome = pending.outcome as Outcome;
       if (outcome.ok) pending.resolve(outcome.value);

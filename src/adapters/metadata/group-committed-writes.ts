@@ -15,15 +15,15 @@ type Methods = Record<string, (...args: unknown[]) => Promise<unknown>>;
  * method missing from this list still works, it just commits alone.
  */
 const writeMethods = {
-  users: ['insert'],
-  sessions: ['insert', 'delete', 'deleteExpired'],
-  images: ['insertOrGetExisting', 'delete', 'markUploadCompleted', 'markFailed', 'setMetadata'],
+  users: ['insert', 'setPasswordHash', 'delete'],
+  sessions: ['insert', 'delete', 'deleteByUser', 'deleteExpired'],
+  images: ['insertOrGetExisting', 'delete', 'deleteByOwner', 'markUploadCompleted', 'markFailed', 'setMetadata'],
   events: ['append'],
-  posts: ['insert', 'add', 'delete', 'adjustCommentCount'],
-  comments: ['insert', 'add', 'delete'],
+  posts: ['insert', 'add', 'setCaption', 'delete', 'deleteByAuthor', 'adjustCommentCount'],
+  comments: ['insert', 'add', 'delete', 'deleteByAuthor'],
   feed: ['bump'],
   idempotency: ['claim', 'complete', 'release', 'deleteExpired'],
-  collections: ['insert', 'rename', 'delete', 'addImages', 'removeImages'],
+  collections: ['insert', 'rename', 'delete', 'deleteByOwner', 'addImages', 'removeImages'],
   uploads: ['insert', 'recordReceived', 'markFinished', 'claim', 'releaseClaim', 'markConsumed', 'deleteIdle', 'deleteExpired'],
   uploadLinks: ['insert', 'reserve', 'release'],
   jobs: ['enqueue', 'lease', 'extendLease', 'complete', 'retryLater', 'park', 'release', 'requeue', 'deleteFinished', 'claimSchedule'],

@@ -117,7 +117,7 @@ export class KyselyBlobRecordRepository implements BlobRecordRepository {
       const record = await this.dialect
         .lockRows(tx.selectFrom('blob_records').selectAll().where('sha256', '=', sha256), { skipLocked: false })
         .executeTakeFirst();
-      if (!record || record.state !== 'live' || record.unreferenced_since === null || record.unreferenced_since > unreferencedBefore) return false;
+      if (record?.state !== 'live' || record.unreferenced_since === null || record.unreferenced_since > unreferencedBefore) return false;
       const image = await tx.selectFrom('images').select('id').where('sha256', '=', sha256).limit(1).executeTakeFirst();
       if (image) return false;
       const pin = await tx.selectFrom('blob_pins').select('id').where('sha256', '=', sha256).where('expires_at', '>', now).limit(1).executeTakeFirst();
@@ -132,7 +132,7 @@ export class KyselyBlobRecordRepository implements BlobRecordRepository {
     const record = await this.dialect
       .lockRows(this.db.selectFrom('blob_records').selectAll().where('sha256', '=', sha256), { skipLocked: false })
       .executeTakeFirst();
-    if (!record || record.state !== 'live' || record.missing_since === null || record.missing_since > missingBefore) return false;
+    if (record?.state !== 'live' || record.missing_since === null || record.missing_since > missingBefore) return false;
     const pin = await this.db.selectFrom('blob_pins').select('id').where('sha256', '=', sha256).where('expires_at', '>', now).limit(1).executeTakeFirst();
     return pin === undefined;
   }

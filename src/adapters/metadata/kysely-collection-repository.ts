@@ -51,6 +51,11 @@ export class KyselyCollectionRepository implements CollectionRepository {
     return result.numUpdatedRows > 0n;
   }
 
+  async deleteByOwner(ownerId: string): Promise<number> {
+    const result = await this.db.deleteFrom('collections').where('owner_id', '=', ownerId).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async delete(id: string): Promise<boolean> {
     // Memberships go by ON DELETE CASCADE, in the same statement.
     const result = await this.db.deleteFrom('collections').where('id', '=', id).executeTakeFirst();

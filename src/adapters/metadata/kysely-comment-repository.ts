@@ -48,6 +48,13 @@ export class KyselyCommentRepository implements CommentRepository {
     return result.numDeletedRows > 0n;
   }
 
+  async deleteByAuthor(authorId: string): Promise<{ postId: string; removed: number }[]> {
+    const removed = await this.db.deleteFrom('comments').where('author_id', '=', authorId).returning('post_id').execute();
+    const byPost = new Map<string, number>();
+    for (const { post_id } of removed) byPost.set(post_id, (byPost.get(post_id) ?? 0) + 1);
+    return [...byPost].map(([postId, count]) => ({ postId, removed: count }));
+  }
+
   async listByPost(postId: string, after: string | null, limit: number): Promise<CommentView[]> {
     const found = await this.db
       .selectFrom('comments as c')

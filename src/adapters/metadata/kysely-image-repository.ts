@@ -6,6 +6,9 @@ import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './row-mapping.js';
 import type { Database } from './schema.js';
 
+// Both databases bind a limited number of parameters per statement.
+const hashesPerQuery = 1000;
+
 /** Images over Kysely; one row per owner and blob. */
 export class KyselyImageRepository implements ImageRepository {
   constructor(
@@ -48,6 +51,44 @@ export class KyselyImageRepository implements ImageRepository {
     if (ids.length === 0) return [];
     const found = await this.db.selectFrom('images').selectAll().where(this.dialect.isIn('id', ids)).execute();
     return found.map(rows.imageFromRow);
+  }
+
+  async listByOwner(ownerId: string, after: string | null, limit: number): Promise<Image[]> {
+    const found = await this.db
+      .selectFrom('images')
+      .selectAll()
+      .where('owner_id', '=', ownerId)
+      // Keyset along images(owner_id, id): a deep page costs the same as the first.
+      .$if(after !== null, (query) => query.where('id', '<', after as string))
+      .orderBy('id', 'desc')
+      .limit(limit)
+      .execute();
+    return found.map(rows.imageFromRow);
+  }
+
+  async deleteByOwner(ownerId: string, now: number): Promise<number> {
+    if (!this.db.isTransaction) return this.db.transaction().execute((tx) => new KyselyImageRepository(tx, this.dialect).deleteByOwner(ownerId, now));
+    let deleted;
+    try {
+      deleted = await this.db.deleteFrom('images').where('owner_id', '=', ownerId).returning('sha256').execute();
+    } catch (error) {
+      if (this.dialect.isForeignKeyViolation(error)) throw new AppError('IMAGE_IN_USE', 'A post shows one of these images: delete the posts first');
+      throw error;
+    }
+    const hashes = [...new Set(deleted.map((row) => row.sha256))];
+    // As in `delete`: a blob whose last reference went may be collected after its grace.
+    for (let start = 0; start < hashes.length; start += hashesPerQuery) {
+      await this.db
+        .updateTable('blob_records')
+        .set({ unreferenced_since: now })
+        .where(this.dialect.isIn('sha256', hashes.slice(start, start + hashesPerQuery)))
+        .where('unreferenced_since', 'is', null)
+        .where(({ not, exists, selectFrom }) =>
+          not(exists(selectFrom('images').select('images.id').whereRef('images.sha256', '=', 'blob_records.sha256'))),
+        )
+        .execute();
+    }
+    return deleted.length;
   }
 
   async findByOwnerAndHash(ownerId: string, sha256: string): Promise<Image | null> {

@@ -3,6 +3,7 @@ import { isAppError } from '../../core/errors.js';
 import type {
   CommentRepository,
   EventLog,
+  FeedChanges,
   FeedState,
   CollectionRepository,
   IdempotencyRepository,
@@ -17,6 +18,7 @@ import type {
 import type { BlobRecordRepository, ImportLedgerRepository, StatsRepository } from '../../ports/blob-records.js';
 import type { JobQueue } from '../../ports/job-queue.js';
 import type { UploadLinkRepository, UploadRepository } from '../../ports/upload-repositories.js';
+import { type FeedChangeChannel, LocalFeedChanges } from './feed-change-channel.js';
 import { GroupCommit } from './group-commit.js';
 import { committingWritesInGroups } from './group-committed-writes.js';
 import { KyselyRepositories } from './kysely-repositories.js';
@@ -46,16 +48,27 @@ export class KyselyMetadataStore implements MetadataStore {
   readonly stats: StatsRepository;
   readonly importLedger: ImportLedgerRepository;
   readonly settings: InstanceSettings;
+  readonly feedChanges: FeedChanges;
+  readonly #feedChanges: FeedChangeChannel;
   /** Null when the dialect runs each transaction on its own. */
   readonly #groupCommit: GroupCommit | null;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: MetadataDialect,
+    /** Where news of feed writes goes; by default this process is taken to be the only writer. */
+    feedChanges: FeedChangeChannel = new LocalFeedChanges(),
   ) {
+    this.feedChanges = this.#feedChanges = feedChanges;
     const limits = dialect.groupCommit;
-    const inTransaction = (tx: Kysely<Database>) => new KyselyRepositories(tx, dialect);
-    const groupCommit = limits && new GroupCommit(db, inTransaction, limits);
+    // Batches run one after another on the one connection, so one flag serves them all.
+    let batchBumped = false;
+    const inBatch = (tx: Kysely<Database>) => noticingBumps(new KyselyRepositories(tx, dialect), () => (batchBumped = true));
+    const afterBatch = () => {
+      if (batchBumped) feedChanges.wrote();
+      batchBumped = false;
+    };
+    const groupCommit = limits && new GroupCommit(db, inBatch, limits, afterBatch);
     this.#groupCommit = groupCommit;
     const direct = new KyselyRepositories(db, dialect);
     // With group commit, single writes on the store join a batch too, not paying an fsync each.
@@ -66,9 +79,12 @@ export class KyselyMetadataStore implements MetadataStore {
     this.sessions = root.sessions;
     this.images = root.images;
     this.events = root.events;
-    this.posts = root.posts;
-    this.comments = root.comments;
-    this.feed = root.feed;
+    // A bump on the store commits on its own (with group commit it is a batch's work already);
+    // so does `add` on posts and comments, which bumps the feed version inside.
+    const wrote = () => feedChanges.wrote();
+    this.posts = groupCommit ? root.posts : noticingAdds(root.posts, wrote, 'after');
+    this.comments = groupCommit ? root.comments : noticingAdds(root.comments, wrote, 'after');
+    this.feed = groupCommit ? root.feed : { version: () => root.feed.version(), bump: () => root.feed.bump().finally(wrote) };
     this.idempotency = root.idempotency;
     this.collections = root.collections;
     this.uploads = root.uploads;
@@ -88,7 +104,13 @@ export class KyselyMetadataStore implements MetadataStore {
    */
   transaction<T>(work: (tx: MetadataRepositories) => Promise<T>): Promise<T> {
     if (this.#groupCommit !== null) return this.#groupCommit.run(work);
-    return this.db.transaction().execute((tx) => work(new KyselyRepositories(tx, this.dialect)));
+    let bumped = false;
+    return this.db
+      .transaction()
+      .execute((tx) => work(noticingBumps(new KyselyRepositories(tx, this.dialect), () => (bumped = true))))
+      .finally(() => {
+        if (bumped) this.#feedChanges.wrote();
+      });
   }
 
   /**
@@ -112,6 +134,44 @@ export class KyselyMetadataStore implements MetadataStore {
   /** Lets queued transactions finish (and commit) first, then closes the connections. */
   async close(): Promise<void> {
     await this.#groupCommit?.drained();
+    await this.#feedChanges.close();
     await this.db.destroy();
   }
+}
+
+/** `repositories` with `onBump` called as the feed version is bumped through them. */
+function noticingBumps(repositories: KyselyRepositories, onBump: () => void): MetadataRepositories {
+  const { feed } = repositories;
+  return {
+    ...repositories,
+    posts: noticingAdds(repositories.posts, onBump, 'before'),
+    comments: noticingAdds(repositories.comments, onBump, 'before'),
+    feed: {
+      version: () => feed.version(),
+      bump: () => {
+        onBump();
+        return feed.bump();
+      },
+    },
+  };
+}
+
+/**
+ * `repository` with `notice` called `before` its `add` runs (a transaction's flag, read after its
+ * commit) or `after` it settled (an add that commits on its own): `add` bumps the feed version.
+ */
+function noticingAdds<R extends { add(...args: never[]): Promise<boolean> }>(repository: R, notice: () => void, when: 'before' | 'after'): R {
+  const add = (...args: Parameters<R['add']>) => {
+    if (when === 'before') notice();
+    const added = repository.add(...args);
+    return when === 'after' ? added.finally(notice) : added;
+  };
+  // A Proxy, not a copy: the repositories are class instances whose methods use #private members.
+  return new Proxy(repository, {
+    get(target, property) {
+      if (property === 'add') return add;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

@@ -69,6 +69,29 @@ export class KyselyPostRepository implements PostRepository {
     return this.#views(page);
   }
 
+  async listByAuthor(authorId: string, after: string | null, limit: number): Promise<PostView[]> {
+    const page = this.db
+      .selectFrom('posts')
+      .selectAll()
+      .where('author_id', '=', authorId)
+      // Keyset along posts(author_id, id): a deep page costs the same as the first.
+      .$if(after !== null, (query) => query.where('id', '<', after as string))
+      .orderBy('id', 'desc')
+      .limit(limit);
+    return this.#views(page, 'newest');
+  }
+
+  async setCaption(id: string, caption: string): Promise<boolean> {
+    const result = await this.db.updateTable('posts').set({ caption }).where('id', '=', id).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async deleteByAuthor(authorId: string): Promise<number> {
+    // Their comments, anyone's, go by ON DELETE CASCADE in the same statement.
+    const result = await this.db.deleteFrom('posts').where('author_id', '=', authorId).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async delete(id: string): Promise<boolean> {
     // The comments go by ON DELETE CASCADE, in the same statement.
     const result = await this.db.deleteFrom('posts').where('id', '=', id).executeTakeFirst();
@@ -99,8 +122,8 @@ export class KyselyPostRepository implements PostRepository {
     return found.map(rows.postFromRow);
   }
 
-  /** The posts of `source` as views in feed order: one query for them, one for their comments. */
-  async #views(source: AliasableExpression<Selectable<PostsTable>>): Promise<PostView[]> {
+  /** The posts of `source` as views in feed order (or newest first): one query for them, one for their comments. */
+  async #views(source: AliasableExpression<Selectable<PostsTable>>, order: 'feed' | 'newest' = 'feed'): Promise<PostView[]> {
     const found = await this.db
       .selectFrom(source.as('p'))
       .innerJoin('users as u', 'u.id', 'p.author_id')
@@ -112,7 +135,7 @@ export class KyselyPostRepository implements PostRepository {
         'i.width as image_width',
         'i.height as image_height',
       ])
-      .orderBy('p.comment_count', 'desc')
+      .$if(order === 'feed', (query) => query.orderBy('p.comment_count', 'desc'))
       .orderBy('p.id', 'desc')
       .execute();
     if (found.length === 0) return [];

@@ -42,6 +42,15 @@ export class KyselySessionRepository implements SessionRepository {
     return result.numDeletedRows > 0n;
   }
 
+  async deleteByUser(userId: string, keep: string | null): Promise<number> {
+    const result = await this.db
+      .deleteFrom('sessions')
+      .where('user_id', '=', userId)
+      .$if(keep !== null, (query) => query.where('token_hash', '<>', keep as string))
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   async deleteExpired(now: number): Promise<number> {
     const result = await this.db.deleteFrom('sessions').where('expires_at', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows);

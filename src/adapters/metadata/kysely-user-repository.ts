@@ -42,6 +42,16 @@ export class KyselyUserRepository implements UserRepository {
     return row ? rows.userFromRow(row) : null;
   }
 
+  async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
+    const result = await this.db.updateTable('users').set({ password_hash: passwordHash }).where('id', '=', id).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const result = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
   async findByIds(ids: readonly string[]): Promise<User[]> {
     const unique = [...new Set(ids)];
     const users: User[] = [];

@@ -19,8 +19,20 @@ export function metadataMigrations(dialect: MetadataDialect): MigrationProvider 
     '0005_operations': { up: (db) => operationsMigration(db) },
     '0006_instance_settings': { up: (db) => instanceSettings(db) },
     '0007_feed_version_buckets': { up: (db) => feedVersionBucketsMigration(db) },
+    '0008_owner_listings': { up: (db) => ownerListings(db) },
   };
   return { getMigrations: async () => migrations };
+}
+
+/**
+ * A user's posts newest first walk `posts(author_id, id)` from the top (images have
+ * `images(owner_id, id)` since 0004; the composite replaces `posts_author_id`, whose queries it
+ * serves), and deleting an account finds the comments its user wrote without a table scan.
+ */
+async function ownerListings(db: Kysely<unknown>): Promise<void> {
+  await db.schema.createIndex('posts_author_id_id').on('posts').columns(['author_id', 'id']).execute();
+  await db.schema.dropIndex('posts_author_id').execute();
+  await db.schema.createIndex('comments_author_id').on('comments').column('author_id').execute();
 }
 
 /** Users, sessions, images and the event log. */

@@ -61,7 +61,12 @@ describe('PostgreSQL: concurrent writers from two pools', { skip: probe === null
       await gate;
     });
     await Promise.race([worked, committed]);
-    return { commit: () => (commit(), committed) };
+    return {
+      commit: () => {
+        commit();
+        return committed;
+      },
+    };
   }
 
   test('a later position commits first: readers see neither until the earlier one commits, then both in order', async () => {

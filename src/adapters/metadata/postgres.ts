@@ -1,6 +1,7 @@
 import { type CompiledQuery, Kysely, PostgresDialect, type RawBuilder, type SqlBool, sql } from 'kysely';
 import pg from 'pg';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
+import { PostgresFeedChanges, type PostgresFeedChangesOptions } from './postgres-feed-changes.js';
 import type { NewEvent } from '../../core/events/event.js';
 import type { Comment, FeedPosition, Post, PostView } from '../../core/posts/post.js';
 import { pageLimitMax } from '../../core/posts/post-rules.js';
@@ -15,6 +16,8 @@ export interface PostgresMetadataStoreOptions {
   max?: number;
   /** Called with the SQL of every statement the store runs (Kysely's `log`), e.g. to count them. */
   onQuery?: (sql: string) => void;
+  /** How processes hear of each other's feed writes (LISTEN/NOTIFY channel, reconnect pause). */
+  feedChanges?: PostgresFeedChangesOptions;
 }
 
 /**
@@ -50,7 +53,7 @@ export function openPostgresMetadataStore(
     ),
     log: logQueriesTo(opts.onQuery),
   });
-  return new KyselyMetadataStore(db, postgresDialect);
+  return new KyselyMetadataStore(db, postgresDialect, new PostgresFeedChanges(url, pool, opts.feedChanges));
 }
 
 /** Statement text → name, for the few hot statements worth preparing on every connection. */
@@ -89,12 +92,25 @@ function runNamedStatementsPrepared(client: pg.PoolClient): void {
 const feedRowsCeiling = pageLimitMax + 1;
 
 /**
- * A feed page built by PostgreSQL as one JSON array of post views, in feed order: no row mapping
- * here, one parse. Authors, images and each post's newest comments are correlated subqueries,
- * i.e. index lookups per post whatever the planner guesses for the parameters; the comments are a
- * LIMIT-ed scan of comments_post_id_id (a window over the page would number every comment of a
- * popular post). Two statements, not one with an optional condition, so each keeps its index
- * range plan; prepared once per connection, then planned once (generic) and only executed.
+ * A post of a feed page, positional: id, author_id, image_id, caption, created_at, comment_count,
+ * the author's username, [image sha256, width, height], and the newest comments (null for none).
+ */
+type FeedRow = [string, string, string, string, number, number, string, [string, number, number], FeedComment[] | null];
+/** A comment of a feed row: id, author_id, body, created_at, the author's username. */
+type FeedComment = [string, string, string, number, string];
+
+/**
+ * A feed page in ONE statement, as one JSON array of posts in feed order, each with its author's
+ * name, its image and its newest comments. Authors, images and each post's newest comments are
+ * correlated subqueries, i.e. index lookups per post whatever the planner guesses for the
+ * parameters (joins get hash joins over whole tables); the comments are a LIMIT-ed scan of
+ * comments_post_id_id (a window over the page would number every comment of a popular post).
+ * Positional arrays, not an object per post, author, image and comment: PostgreSQL 15's
+ * json_build_object looks up every argument's type on every call, which made the statement cost
+ * ~1.4× the backend CPU of this one, and the keys doubled the text to send and parse (BENCHMARKS.md,
+ * "The GraphQL feed, executed, vs PostGraphile 5"). Two statements, not one with an optional
+ * condition, so each keeps its index range plan; prepared once per connection, then planned once
+ * (generic) and only executed.
  */
 async function feedPage(db: Kysely<Database>, after: FeedPosition | null, limit: number, commentsPerPost: number): Promise<PostView[]> {
   const ceiling = sql.lit(Math.max(limit, feedRowsCeiling));
@@ -102,25 +118,40 @@ async function feedPage(db: Kysely<Database>, after: FeedPosition | null, limit:
     ? sql`select * from posts order by comment_count desc, id desc limit ${ceiling}`
     : sql`select * from posts where (comment_count, id) < (${after.commentCount}::integer, ${after.id}::text)
           order by comment_count desc, id desc limit ${ceiling}`;
-  const page = sql<{ page: PostView[] }>`select coalesce(json_agg(json_build_object(
-      'id', p.id, 'authorId', p.author_id, 'imageId', p.image_id, 'caption', p.caption,
-      'createdAt', p.created_at, 'commentCount', p.comment_count,
-      'author', (select json_build_object('id', u.id, 'username', u.username) from users u where u.id = p.author_id),
-      'image', (select json_build_object('id', i.id, 'sha256', i.sha256, 'width', i.width, 'height', i.height)
-                from images i where i.id = p.image_id),
-      'lastComments', coalesce((
-        select json_agg(json_build_object(
-            'id', c.id, 'postId', c.post_id, 'authorId', c.author_id, 'body', c.body, 'createdAt', c.created_at,
-            'author', (select json_build_object('id', cu.id, 'username', cu.username) from users cu where cu.id = c.author_id))
-          order by c.id desc)
-        from (select * from comments where post_id = p.id order by id desc limit ${commentsPerPost}) c), '[]'::json)
+  const page = sql<{ page: FeedRow[] }>`select coalesce(json_agg(json_build_array(
+      p.id, p.author_id, p.image_id, p.caption, p.created_at, p.comment_count,
+      (select u.username from users u where u.id = p.author_id),
+      (select json_build_array(i.sha256, i.width, i.height) from images i where i.id = p.image_id),
+      (select json_agg(json_build_array(c.id, c.author_id, c.body, c.created_at, (select cu.username from users cu where cu.id = c.author_id)) order by c.id desc)
+        from (select * from comments where post_id = p.id order by id desc limit ${commentsPerPost}) c)
     ) order by p.comment_count desc, p.id desc), '[]'::json) as page
     from (select * from (${posts}) feed limit ${limit}) p`;
   const compiled = page.compile(db);
   // Only the usual statements are prepared; a larger limit (never asked by the core) runs unnamed.
   const statement = limit > feedRowsCeiling ? compiled : namedStatement(after === null ? 'imagegram_feed_first_page' : 'imagegram_feed_page_after', compiled);
   const result = await db.executeQuery(statement);
-  return result.rows[0]?.page ?? [];
+  return (result.rows[0]?.page ?? []).map(postViewOf);
+}
+
+function postViewOf([id, authorId, imageId, caption, createdAt, commentCount, username, [sha256, width, height], comments]: FeedRow): PostView {
+  return {
+    id,
+    authorId,
+    imageId,
+    caption,
+    createdAt,
+    commentCount,
+    author: { id: authorId, username },
+    image: { id: imageId, sha256, width, height },
+    lastComments: (comments ?? []).map(([commentId, commentAuthorId, body, commentCreatedAt, commentUsername]) => ({
+      id: commentId,
+      postId: id,
+      authorId: commentAuthorId,
+      body,
+      createdAt: commentCreatedAt,
+      author: { id: commentAuthorId, username: commentUsername },
+    })),
+  };
 }
 
 /**

@@ -36,6 +36,7 @@ export function reportingUnavailableStorage(
     createDriver: () => new TranslatingDriver(dialect.createDriver(), translate),
     createQueryCompiler: (): QueryCompiler => dialect.createQueryCompiler(),
     createAdapter: (): DialectAdapter => dialect.createAdapter(),
+    // biome-ignore lint/suspicious/noExplicitAny: Kysely's Dialect interface declares it so.
     createIntrospector: (db: Kysely<any>): DatabaseIntrospector => dialect.createIntrospector(db),
   };
 }

@@ -1,8 +1,8 @@
 import type { MetadataRepositories, MetadataStore } from '../../ports/metadata-store.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { Image } from '../images/image.js';
 import type { ImageService } from '../images/image-service.js';
+import type { SeenImage } from '../images/image-visibility.js';
 import type { OpaqueCursor } from '../posts/opaque-cursor.js';
 import { assertPageLimit } from '../posts/post-rules.js';
 import type { User } from '../users/user.js';
@@ -126,8 +126,8 @@ export class CollectionService {
   }
 
   /** Each collection's images as `viewer` may see them (see ImageService.get), newest first; one query for all. */
-  async imagesOf(collectionIds: readonly string[], viewer: User | null): Promise<Map<string, Image[]>> {
-    const byCollection = new Map<string, Image[]>(collectionIds.map((id) => [id, []]));
+  async imagesOf(collectionIds: readonly string[], viewer: User | null): Promise<Map<string, SeenImage[]>> {
+    const byCollection = new Map<string, SeenImage[]>(collectionIds.map((id) => [id, []]));
     for (const { collectionId, image } of await this.store.collections.imagesIn(collectionIds)) {
       byCollection.get(collectionId)?.push(this.images.asSeenBy(image, viewer));
     }

@@ -1,11 +1,14 @@
 /** Domain event types written to the event log. */
 export type EventType =
   | 'UserRegistered'
+  | 'PasswordChanged'
+  | 'AccountDeleted'
   | 'ImageCreated'
   | 'UploadCompleted'
   | 'ImageDeleted'
   | 'BlobMissing'
   | 'PostCreated'
+  | 'PostEdited'
   | 'PostDeleted'
   | 'CommentAdded'
   | 'CommentDeleted'

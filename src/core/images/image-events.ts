@@ -2,7 +2,7 @@ import type { NewEvent } from '../events/event.js';
 import type { Image } from './image.js';
 
 /** Why an image row went away, recorded in its `ImageDeleted` event. */
-export type ImageDeletionReason = 'deleted-by-owner' | 'upload-never-completed' | 'blob-missing';
+export type ImageDeletionReason = 'deleted-by-owner' | 'account-deleted' | 'upload-never-completed' | 'blob-missing';
 
 /**
  * The `ImageDeleted` event of `image`. Every path that deletes images builds it here: the stats

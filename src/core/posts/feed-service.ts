@@ -1,8 +1,10 @@
+import { LRUCache } from 'lru-cache';
 import type { MetadataStore } from '../../ports/metadata-store.js';
 import { AppError } from '../errors.js';
 import type { OpaqueCursor } from './opaque-cursor.js';
 import type { FeedPosition, PostView } from './post.js';
 import { assertPageLimit } from './post-rules.js';
+import { RememberedFeedVersion } from './remembered-feed-version.js';
 
 /** One page of the feed. */
 export interface FeedPage {
@@ -17,14 +19,41 @@ export interface FeedPage {
  * can move across that boundary and be seen twice or not at all — docs/api.md says so.
  */
 export class FeedService {
+  /**
+   * Cursors of recently paged posts, by position. Readers mostly page the same first pages, so
+   * the same cursors are signed over and over (one HMAC per edge, a few % of a GraphQL feed
+   * request's CPU); a cursor depends only on the position and the secret, so a remembered one is
+   * the same string.
+   */
+  private readonly recentCursors = new LRUCache<string, string>({ max: 10_000 });
+  readonly #version: RememberedFeedVersion;
+
   constructor(
     private readonly store: MetadataStore,
     private readonly cursors: OpaqueCursor,
-  ) {}
+    /** How long the feed version may be remembered between writes (default 0: read every time). */
+    options: { versionMaxAgeMs?: number; now?: () => number } = {},
+  ) {
+    const { versionMaxAgeMs = 0, now } = options;
+    this.#version = new RememberedFeedVersion(() => store.feed.version(), store.feedChanges, { maxAgeMs: versionMaxAgeMs, ...(now ? { now } : {}) });
+  }
 
-  /** The feed version: changes with every committed post or comment write (for exact caching). */
+  /**
+   * The feed version: changes with every committed post or comment write (for exact caching).
+   * Remembered between writes when `versionMaxAgeMs` > 0 (see RememberedFeedVersion).
+   */
   version(): Promise<number> {
-    return this.store.feed.version();
+    return this.#version.version();
+  }
+
+  /** Starts hearing feed changes; false if other processes are not heard within `withinMs` (see RememberedFeedVersion). */
+  listenForChanges(withinMs: number): Promise<boolean> {
+    return this.#version.listen(withinMs);
+  }
+
+  /** Stops listening for feed changes (call before the store closes). */
+  close(): void {
+    this.#version.close();
   }
 
   /** A page of up to `limit` (1–100) posts after `cursor`. Throws VALIDATION_FAILED, INVALID_CURSOR. */
@@ -41,7 +70,13 @@ export class FeedService {
 
   /** The cursor that continues the feed right after `post`. */
   cursorOf(post: FeedPosition): string {
-    return this.cursors.encode('feed', [post.commentCount, post.id]);
+    const key = `${post.commentCount}:${post.id}`;
+    let cursor = this.recentCursors.get(key);
+    if (cursor === undefined) {
+      cursor = this.cursors.encode('feed', [post.commentCount, post.id]);
+      this.recentCursors.set(key, cursor);
+    }
+    return cursor;
   }
 }
 

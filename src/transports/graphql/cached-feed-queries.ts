@@ -42,7 +42,8 @@ const json = 'application/json; charset=utf-8';
 /**
  * Anonymous GET queries that read only the feed (feed-documents.ts) are answered from the page
  * cache the REST feed uses, under a key embedding the feed version every post and comment write
- * bumps: a hit is as exact as a fresh execution, and costs only the version read. The stored body
+ * bumps: a hit is as exact as a fresh execution, and costs no SQL while the version is remembered
+ * (RememberedFeedVersion), else only the version read. The stored body
  * is the exact bytes Mercurius sent, so hits and misses differ in nothing but timing (the HTTP
  * caching headers are set the same way). Never from the cache: requests with credentials (a key
  * must never mix viewers), POSTs, anything else Mercurius executes; only clean 200 answers are stored.

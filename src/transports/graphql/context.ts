@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Services } from '../../app.js';
 import type { User } from '../../core/users/user.js';
-import type { RequestAuth } from '../request-auth.js';
+import { bearerToken, type RequestAuth } from '../request-auth.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /** What every resolver gets: who is asking, the services, and this request's loaders. */
@@ -12,10 +12,12 @@ export interface GraphqlContext {
   viewer(): Promise<User | null>;
   /** The signed-in user. Throws UNAUTHENTICATED. */
   requireViewer(): Promise<User>;
+  /** The bearer token the request came with, if any (the session a password change keeps). */
+  sessionToken(): string | null;
 }
 
 /** Builds the context of one request; the viewer is resolved once, on first use. */
 export function contextFor(request: FastifyRequest, services: Services, auth: RequestAuth): GraphqlContext {
   const viewer = () => auth.user(request);
-  return { services, loaders: createLoaders(services, viewer), viewer, requireViewer: () => auth.requireUser(request) };
+  return { services, loaders: createLoaders(services, viewer), viewer, requireViewer: () => auth.requireUser(request), sessionToken: () => bearerToken(request) ?? null };
 }

@@ -53,7 +53,7 @@ export interface FeedDocument {
 export function feedDocumentOf(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): FeedDocument | null {
   const operation = selectedOperation(document, operationName);
   const root = schema.getQueryType();
-  if (!operation || operation.operation !== 'query' || !root || !plainDirectives(operation.directives)) return null;
+  if (operation?.operation !== 'query' || !root || !plainDirectives(operation.directives)) return null;
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Services } from '../../app.js';
 import type { Collection } from '../../core/collections/collection.js';
-import type { Image } from '../../core/images/image.js';
+import type { SeenImage } from '../../core/images/image-visibility.js';
 import type { CommentPage } from '../../core/posts/comment-service.js';
 import type { PostView } from '../../core/posts/post.js';
 import type { PublicUser, User } from '../../core/users/user.js';
@@ -26,10 +26,10 @@ export function createLoaders(services: Services, viewer: () => Promise<User | n
 
   return {
     users: byId<PublicUser>((ids) => services.accounts.publicUsers(ids)),
-    images: byId<Image>(async (ids) => services.images.getMany(ids, await viewer())),
+    images: byId<SeenImage>(async (ids) => services.images.getMany(ids, await viewer())),
     posts: byId<PostView>((ids) => services.posts.getMany(ids)),
     collections: byId<Collection>((ids) => services.collections.getMany(ids)),
-    imagesOfCollection: grouped<Image>(async (ids) => services.collections.imagesOf(ids, await viewer())),
+    imagesOfCollection: grouped<SeenImage>(async (ids) => services.collections.imagesOf(ids, await viewer())),
     collectionsOfImage: grouped<Collection>((ids) => services.collections.collectionsOf(ids)),
     /** First pages of posts' comments; one query per distinct page size asked for. */
     firstComments: new DataLoader<{ postId: string; first: number }, CommentPage, string>(

@@ -41,7 +41,8 @@ const FromUploadJson = Type.Object({
 
 const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
-const ImageMetadata = Type.Object({
+/** `GET /images/{id}`, also each item of `GET /me/images`. */
+export const ImageMetadata = Type.Object({
   id: Type.String(),
   ownerId: Type.String(),
   hash: Type.String(),
@@ -54,9 +55,9 @@ const ImageMetadata = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   uploadCompletedAt: Nullable(Type.String({ format: 'date-time' })),
   camera: Nullable(Type.Object({ make: Nullable(Type.String()), model: Nullable(Type.String()) })),
-  takenAt: Nullable(Type.String({ format: 'date-time' })),
-  hasGps: Type.Boolean(),
-  gps: Nullable(Type.Object({ latitude: Type.Number(), longitude: Type.Number() })),
+  takenAt: Nullable(Type.String({ format: 'date-time', description: 'Only the owner sees it; null for others' })),
+  hasGps: Nullable(Type.Boolean({ description: 'Only the owner sees it; null for others' })),
+  gps: Nullable(Type.Object({ latitude: Type.Number(), longitude: Type.Number() }, { description: 'Only the owner sees it; null for others' })),
   metadataExtractedAt: Nullable(Type.String({ format: 'date-time', description: 'When camera, takenAt and GPS were read from the EXIF (a background job, moments after upload); null until then' })),
 });
 
@@ -110,7 +111,7 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
   });
 
   app.get('/images/:id', {
-    schema: { tags: ['images'], summary: 'Image metadata (GPS only for the owner)', params: IdParams, response: { 200: ImageMetadata, ...problems(404) } },
+    schema: { tags: ['images'], summary: 'Image metadata (when and where it was taken only for the owner)', params: IdParams, response: { 200: ImageMetadata, ...problems(404) } },
   }, async (request) => presentImage(await images.get(request.params.id, await auth.user(request))));
 
   app.get('/images/:id.jpg', {

@@ -8,6 +8,7 @@ import { fingerprintOf, parseIdempotencyKey, type IdempotencyClaim } from '../..
 import type { ImageIngest } from '../../core/images/image-ingest.js';
 import type { FeedService } from '../../core/posts/feed-service.js';
 import type { PostService } from '../../core/posts/post-service.js';
+import type { AccountService } from '../../core/users/account-service.js';
 import type { UploadService } from '../../core/uploads/upload-service.js';
 import { assertValidCaption } from '../../core/posts/post-rules.js';
 import type { User } from '../../core/users/user.js';
@@ -15,10 +16,11 @@ import type { PageCache } from '../../ports/page-cache.js';
 import type { RequestAuth } from '../request-auth.js';
 import { receiveMultipartUpload, refuseDeclaredOversize } from './multipart-upload.js';
 import { presentPost } from './presenters.js';
-import { IdParams, PageQuery, PostSchema, problems } from './schemas.js';
+import { IdParams, PageQuery, PostPageSchema, PostSchema, problems } from './schemas.js';
 import type { WriteRateLimit } from './rate-limits.js';
 
 export interface PostRoutesOptions {
+  accounts: AccountService;
   posts: PostService;
   feed: FeedService;
   ingest: ImageIngest;
@@ -36,25 +38,31 @@ const CreatePostJson = Type.Object({
 });
 const createPostHint = 'Send multipart/form-data (image + caption) or JSON {caption, imageId} or {caption, uploadId}';
 
-const FeedPageSchema = Type.Object({ posts: Type.Array(PostSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 /** The feed is sent as cached, already-serialized JSON; the schema documents its shape. */
-const SerializedFeedPage = Type.Unsafe<string>(FeedPageSchema);
+const SerializedFeedPage = Type.Unsafe<string>(PostPageSchema);
+/**
+ * The feed takes `limit` and `cursor` only: anything else (`?author=`…) is a 400 rather than
+ * silently ignored, so a client never mistakes the whole feed for a filtered one.
+ */
+const FeedQuery = Type.Object(PageQuery.properties, { additionalProperties: false });
+const UsernameParams = Type.Object({ username: Type.String({ minLength: 1, maxLength: 64 }) });
 
 /** Posts and the feed. */
 export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (app, options) => {
-  const { posts, feed, ingest, uploads, auth, pageCache, writeRateLimit, maxUploadBytes } = options;
+  const { accounts, posts, feed, ingest, uploads, auth, pageCache, writeRateLimit, maxUploadBytes } = options;
   const feedPages = new RenderOnce(pageCache);
 
   app.get('/posts', {
     schema: {
       tags: ['posts'],
       summary: 'The feed: posts by comment count, then newest first, each with its last 2 comments',
-      querystring: PageQuery,
+      querystring: FeedQuery,
       response: { 200: SerializedFeedPage, ...problems(400) },
     },
   }, async (request, reply) => {
     const { limit, cursor } = request.query;
-    // Keyed by the feed version every post/comment write bumps in its transaction: a hit is exact.
+    // Keyed by the feed version every post/comment write bumps in its transaction: a hit is exact
+    // (and runs no SQL while the version is remembered, see RememberedFeedVersion).
     const key = `feed:${await feed.version()}:${limit}:${cursor ?? ''}`;
     const body = await feedPages.get(key, async () => {
       const page = await feed.page(cursor ?? null, limit);
@@ -115,6 +123,26 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (a
   app.get('/posts/:id', {
     schema: { tags: ['posts'], summary: 'One post with its last 2 comments', params: IdParams, response: { 200: PostSchema, ...problems(404) } },
   }, async (request) => presentPost(await posts.get(request.params.id)));
+
+  app.patch('/posts/:id', {
+    config: { rateLimit: writeRateLimit },
+    schema: {
+      tags: ['posts'],
+      summary: "Edit your post's caption",
+      params: IdParams,
+      body: Type.Object({ caption: Type.String({ maxLength: 10_000, description: '0–2,200 characters' }) }),
+      security: [{ bearer: [] }],
+      response: { 200: PostSchema, ...problems(400, 401, 403, 404, 429) },
+    },
+  }, async (request) => presentPost(await posts.editCaption(request.params.id, await auth.requireUser(request), request.body.caption)));
+
+  app.get('/users/:username/posts', {
+    schema: { tags: ['posts'], summary: "A user's posts, newest first, paged", params: UsernameParams, querystring: PageQuery, response: { 200: PostPageSchema, ...problems(400, 404) } },
+  }, async (request) => {
+    const author = await accounts.publicUserNamed(request.params.username);
+    const page = await posts.listByAuthor(author.id, request.query.cursor ?? null, request.query.limit);
+    return { posts: page.posts.map(presentPost), nextCursor: page.nextCursor };
+  });
 
   app.delete('/posts/:id', {
     config: { rateLimit: writeRateLimit },

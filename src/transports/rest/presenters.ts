@@ -1,4 +1,5 @@
 import type { Image } from '../../core/images/image.js';
+import type { SeenImage } from '../../core/images/image-visibility.js';
 import type { CommentView, PostView } from '../../core/posts/post.js';
 import type { PublicUser } from '../../core/users/user.js';
 
@@ -29,8 +30,9 @@ export function presentUploadedImage(image: Image, duplicate: boolean) {
   };
 }
 
-export function presentImage(image: Image) {
-  const gps = image.gpsLatitude !== null && image.gpsLongitude !== null ? { latitude: image.gpsLatitude, longitude: image.gpsLongitude } : null;
+/** An image's metadata as its viewer may see it: the EXIF facts come only from `visible` (the core's rule). */
+export function presentImage(image: SeenImage) {
+  const { visible } = image;
   return {
     id: image.id,
     ownerId: image.ownerId,
@@ -43,14 +45,13 @@ export function presentImage(image: Image) {
     url: imageUrl(image),
     createdAt: new Date(image.createdAt).toISOString(),
     uploadCompletedAt: isoTime(image.uploadCompletedAt),
-    camera: image.cameraMake || image.cameraModel ? { make: image.cameraMake, model: image.cameraModel } : null,
-    takenAt: isoTime(image.takenAt),
-    hasGps: image.hasGps,
-    gps,
+    camera: visible.cameraMake || visible.cameraModel ? { make: visible.cameraMake, model: visible.cameraModel } : null,
+    takenAt: isoTime(visible.takenAt),
+    hasGps: visible.hasGps,
+    gps: visible.gps,
     metadataExtractedAt: isoTime(image.metadataExtractedAt),
   };
 }
-
 
 export function presentComment(comment: CommentView) {
   return {

@@ -45,6 +45,9 @@ export const PostSchema = Type.Object({
   lastComments: Type.Array(CommentSchema, { description: 'At most 2, newest first' }),
 });
 
+/** A page of posts: the feed, a user's posts. */
+export const PostPageSchema = Type.Object({ posts: Type.Array(PostSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+
 /** `?limit=&cursor=` of paged lists (limit 1–100, default 20). */
 export const PageQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),

@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError } from '../../core/errors.js';
 import { newUploadId } from '../../core/uploads/upload-id.js';
 import type { UploadService } from '../../core/uploads/upload-service.js';
+import { type CorsPolicy, exposedHeaders } from '../cors.js';
 import { asKnownFailure, toProblem } from '../problem.js';
 
 export interface TusServerOptions {
@@ -12,6 +13,8 @@ export interface TusServerOptions {
   locker: Locker;
   maxUploadBytes: number;
   logger: FastifyBaseLogger;
+  /** Which origins get CORS headers (the API's one policy; @tus/server would answer `*` to any). */
+  cors: CorsPolicy;
 }
 
 /**
@@ -42,7 +45,7 @@ const unsupportedExtensions: ReadonlySet<unknown> = new Set([
  * The checksum extension is not offered: @tus/server 2.x does not implement it.
  */
 export function createTusServer(options: TusServerOptions): TrackedTusServer {
-  const { uploads, datastore, locker, maxUploadBytes, logger } = options;
+  const { uploads, datastore, locker, maxUploadBytes, logger, cors } = options;
   const owners = new WeakMap<IncomingMessage, string>();
   const uploadIds = new WeakMap<IncomingMessage, string>();
   const server = new Server({
@@ -52,6 +55,10 @@ export function createTusServer(options: TusServerOptions): TrackedTusServer {
     maxSize: maxUploadBytes,
     // `Location: /uploads/<id>`: right behind any proxy, whatever Host header reached us.
     relativeLocation: true,
+    // Preflights never reach tus (cors.ts answers them); its other responses name the origin only
+    // when the policy allows it, and expose what a browser client reads beyond tus's own headers.
+    allowedOrigins: (origin) => cors.allows(origin),
+    exposedHeaders,
     namingFunction: () => newUploadId(),
     // @tus/server would take the id from the end of the whole URL, query string included
     // (`/uploads/<mine>?/<yours>` names yours), not from the path our ownership check read. It gets

@@ -4,6 +4,7 @@ import { errorCodes, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { AppError } from '../../core/errors.js';
 import type { UploadService } from '../../core/uploads/upload-service.js';
+import type { CorsPolicy } from '../cors.js';
 import type { RequestAuth } from '../request-auth.js';
 import type { WriteRateLimit } from '../rest/rate-limits.js';
 import { problems } from '../rest/schemas.js';
@@ -12,6 +13,8 @@ import { createTusServer } from './tus-server.js';
 export interface TusRoutesOptions {
   uploads: UploadService;
   auth: RequestAuth;
+  /** The API's CORS policy: tus writes its own responses, so it applies it itself. */
+  cors: CorsPolicy;
   datastore: DataStore;
   locker: Locker;
   maxUploadBytes: number;
@@ -32,7 +35,8 @@ const patchContentType = 'application/offset+octet-stream';
  */
 export const tusRoutes: FastifyPluginAsyncTypebox<TusRoutesOptions> = async (app, options) => {
   const { uploads, auth, maxUploadBytes, writeRateLimit } = options;
-  const tus = createTusServer({ uploads, datastore: options.datastore, locker: options.locker, maxUploadBytes, logger: app.log });
+  const { cors } = options;
+  const tus = createTusServer({ uploads, datastore: options.datastore, locker: options.locker, maxUploadBytes, logger: app.log, cors });
 
   // PATCH bodies are the upload's bytes: left unread for tus to stream, never buffered by Fastify
   // (https://github.com/tus/tus-node-server/tree/main/packages/server#example-integrate-tus-into-fastify).
@@ -68,6 +72,9 @@ export const tusRoutes: FastifyPluginAsyncTypebox<TusRoutesOptions> = async (app
 
   const handOver = async (request: FastifyRequest, reply: FastifyReply, serve: () => Promise<void>) => {
     reply.hijack();
+    // Headers set on `reply` are not written for a hijacked response; caches must still keep
+    // answers to different origins apart.
+    if (cors.active) reply.raw.setHeader('vary', 'Origin');
     try {
       await serve();
     } catch (error) {

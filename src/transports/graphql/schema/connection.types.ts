@@ -26,6 +26,13 @@ builder.objectType('CollectionEdge', {
   fields: (t) => ({ node: t.expose('node', { type: 'Collection' }), cursor: t.exposeString('cursor') }),
 });
 
+builder.objectType('ImageConnection', {
+  fields: (t) => ({ edges: t.expose('edges', { type: ['ImageEdge'] }), pageInfo: t.expose('pageInfo', { type: 'PageInfo' }) }),
+});
+builder.objectType('ImageEdge', {
+  fields: (t) => ({ node: t.expose('node', { type: 'Image' }), cursor: t.exposeString('cursor') }),
+});
+
 builder.objectType('CommentConnection', {
   fields: (t) => ({ edges: t.expose('edges', { type: ['CommentEdge'] }), pageInfo: t.expose('pageInfo', { type: 'PageInfo' }) }),
 });

@@ -1,7 +1,7 @@
 import { imageUrl } from '../../rest/presenters.js';
 import { builder } from './builder.js';
 import { iso } from './connections.js';
-import { referencedUser, wholeImage } from './loaded.js';
+import { referencedUser, visibleFacts, wholeImage } from './loaded.js';
 
 // A post view embeds its image's id, hash and dimensions; other fields load the whole image, batched.
 builder.objectType('Image', {
@@ -17,6 +17,27 @@ builder.objectType('Image', {
     size: t.int({ description: 'Bytes of the original.', resolve: async (image, _args, context) => (await wholeImage(image, context)).size }),
     url: t.string({ description: 'The 600×600 JPEG: the only form in which the pixels are served.', resolve: (image) => imageUrl(image) }),
     createdAt: t.string({ resolve: async (image, _args, context) => iso((await wholeImage(image, context)).createdAt) }),
+    cameraMake: t.string({ nullable: true, resolve: async (image, _args, context) => (await visibleFacts(image, context)).cameraMake }),
+    cameraModel: t.string({ nullable: true, resolve: async (image, _args, context) => (await visibleFacts(image, context)).cameraModel }),
+    takenAt: t.string({
+      nullable: true,
+      description: 'When the photo was taken (EXIF), for its owner only: null for everyone else, and when unknown.',
+      resolve: async (image, _args, context) => {
+        const { takenAt } = await visibleFacts(image, context);
+        return takenAt === null ? null : iso(takenAt);
+      },
+    }),
+    hasGps: t.boolean({
+      nullable: true,
+      description: 'Whether the original carries a GPS position: for its owner only, null for everyone else.',
+      resolve: async (image, _args, context) => (await visibleFacts(image, context)).hasGps,
+    }),
+    gps: t.field({
+      type: 'GeoPoint',
+      nullable: true,
+      description: "Where the photo was taken, for its owner only: null for everyone else, and when it has none. (The served JPEG never carries it.)",
+      resolve: async (image, _args, context) => (await visibleFacts(image, context)).gps,
+    }),
     owner: t.field({ type: 'User', resolve: async (image, _args, context) => referencedUser((await wholeImage(image, context)).ownerId, context) }),
     collections: t.field({
       type: ['Collection'],
@@ -24,6 +45,10 @@ builder.objectType('Image', {
       resolve: (image, _args, { loaders }) => loaders.collectionsOfImage.load(image.id),
     }),
   }),
+});
+
+builder.objectType('GeoPoint', {
+  fields: (t) => ({ latitude: t.exposeFloat('latitude'), longitude: t.exposeFloat('longitude') }),
 });
 
 builder.objectType('UploadImagePayload', {

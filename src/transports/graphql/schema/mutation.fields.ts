@@ -94,6 +94,12 @@ builder.mutationType({
         throw new AppError('VALIDATION_FAILED', 'Name the image with exactly one of imageId and uploadId');
       },
     }),
+    updatePostCaption: t.field({
+      type: 'Post',
+      description: "Replaces your post's caption (0–2,200 characters); FORBIDDEN for someone else's.",
+      args: { id: t.arg.id({ required: true }), caption: t.arg.string({ required: true }) },
+      resolve: async (_root, { id, caption }, { services, requireViewer }) => services.posts.editCaption(id, await requireViewer(), caption),
+    }),
     deletePost: t.boolean({
       description: 'Deletes your post and its comments.',
       args: { id: t.arg.id({ required: true }) },
@@ -110,6 +116,22 @@ builder.mutationType({
         const viewer = await requireViewer();
         const claim = claimOf(viewer, idempotencyKey, 'comment', postId, body);
         return (await services.comments.add(viewer, postId, body, claim)).comment;
+      },
+    }),
+    changePassword: t.boolean({
+      description: 'Changes your password (WRONG_PASSWORD if currentPassword is wrong); every other session of yours ends, this one stays.',
+      args: { currentPassword: t.arg.string({ required: true }), newPassword: t.arg.string({ required: true }) },
+      resolve: async (_root, { currentPassword, newPassword }, { services, requireViewer, sessionToken }) => {
+        await services.accounts.changePassword(await requireViewer(), sessionToken(), currentPassword, newPassword);
+        return true;
+      },
+    }),
+    deleteAccount: t.boolean({
+      description: 'Deletes your account with its posts, comments, collections and images (bytes go with garbage collection); WRONG_PASSWORD if password is wrong.',
+      args: { password: t.arg.string({ required: true }) },
+      resolve: async (_root, { password }, { services, requireViewer }) => {
+        await services.accounts.deleteAccount(await requireViewer(), password);
+        return true;
       },
     }),
     deleteComment: t.boolean({
