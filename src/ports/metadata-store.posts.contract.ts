@@ -315,6 +315,34 @@ export function postsContract(scope: ContractScope): void {
       assert.equal(told, 0, 'not after unsubscribing');
     });
 
+    test('subscribers hear of posts.add and comments.add (they bump) before they settle', async () => {
+      const { store } = scope;
+      await untilHeard(store.feedChanges);
+      const author = aUser();
+      const image = anImage(author.id, { status: 'ready' });
+      await store.transaction(async (tx) => {
+        await tx.users.insert(author);
+        await tx.images.insertOrGetExisting(image);
+      });
+      let told = 0;
+      const unsubscribe = store.feedChanges.subscribe(() => told++);
+      try {
+        const post = aPost(author.id, image.id);
+        assert.equal(await store.posts.add(post, anEvent(post.id)), true);
+        assert.ok(told >= 1, 'told of posts.add on the store');
+        told = 0;
+        const comment = aComment(post.id, author.id);
+        assert.equal(await store.comments.add(comment, anEvent(comment.id)), true);
+        assert.ok(told >= 1, 'told of comments.add on the store');
+        told = 0;
+        const another = aComment(post.id, author.id);
+        await store.transaction((tx) => tx.comments.add(another, anEvent(another.id)));
+        assert.ok(told >= 1, 'told of comments.add in a transaction');
+      } finally {
+        unsubscribe();
+      }
+    });
+
     test('20 concurrent bumps are all counted', async () => {
       const { store } = scope;
       const start = await store.feed.version();
