@@ -6,6 +6,9 @@ import type { FeedChanges } from './metadata-store.js';
 import {
   aComment,
   addComment,
+  anEvent,
+  anImage,
+  aPost,
   aUser,
   commentView,
   type ContractScope,
@@ -73,6 +76,31 @@ export function postsContract(scope: ContractScope): void {
       for (const comment of comments) assert.equal(await store.comments.findById(comment.id), null);
       assert.deepEqual(await store.comments.findById(survivor.id), survivor);
       assert.equal(await store.posts.delete(doomed.id), false);
+    });
+
+    test('add: post, feed version and event commit together; a missing image: false, nothing written', async () => {
+      const { store } = scope;
+      const author = aUser();
+      const image = anImage(author.id, { status: 'ready' });
+      await store.transaction(async (tx) => {
+        await tx.users.insert(author);
+        await tx.images.insertOrGetExisting(image);
+      });
+      const post = aPost(author.id, image.id);
+      const version = await store.feed.version();
+      const lastEvent = await store.events.lastPosition();
+      const event = { type: 'PostCreated', actorId: author.id, subjectId: post.id, payload: { imageId: image.id } } as const;
+      assert.equal(await store.posts.add(post, event), true);
+      assert.deepEqual(await store.posts.findById(post.id), post);
+      assert.equal(await store.feed.version(), version + 1);
+      const logged = await store.events.list(lastEvent, 10);
+      assert.deepEqual(logged.map(({ type, actorId, subjectId, payload }) => ({ type, actorId, subjectId, payload })), [event]);
+
+      const orphan = aPost(author.id, randomUUID());
+      assert.equal(await store.posts.add(orphan, { ...event, subjectId: orphan.id }), false);
+      assert.equal(await store.posts.findById(orphan.id), null);
+      assert.equal(await store.feed.version(), version + 1);
+      assert.equal(await store.events.lastPosition(), logged[0]!.position);
     });
 
     test('adjustCommentCount adds the delta and reports whether the post exists', async () => {
@@ -146,6 +174,62 @@ export function postsContract(scope: ContractScope): void {
       assert.equal(await store.comments.delete(comment.id), true);
       assert.equal(await store.comments.findById(comment.id), null);
       assert.equal(await store.comments.delete(comment.id), false);
+    });
+
+    test('add: count, comment, feed version and event commit together; absent post: false, nothing written', async () => {
+      const { store } = scope;
+      const { author, posts } = await publishPosts(store, [0]);
+      const post = posts[0]!;
+      const comment = aComment(post.id, author.id);
+      const version = await store.feed.version();
+      const lastEvent = await store.events.lastPosition();
+      const event = { type: 'CommentAdded', actorId: author.id, subjectId: comment.id, payload: { postId: post.id } } as const;
+      assert.equal(await store.comments.add(comment, event), true);
+      assert.deepEqual(await store.comments.findById(comment.id), comment);
+      assert.equal((await store.posts.findById(post.id))?.commentCount, 1);
+      assert.equal(await store.feed.version(), version + 1);
+      const logged = await store.events.list(lastEvent, 10);
+      assert.deepEqual(logged.map(({ type, actorId, subjectId, payload }) => ({ type, actorId, subjectId, payload })), [event]);
+
+      const orphan = aComment(randomUUID(), author.id);
+      assert.equal(await store.comments.add(orphan, { ...event, subjectId: orphan.id }), false);
+      assert.equal(await store.comments.findById(orphan.id), null);
+      assert.equal(await store.feed.version(), version + 1);
+      assert.equal(await store.events.lastPosition(), logged[0]!.position);
+    });
+
+    test('add in a transaction that rolls back leaves nothing behind', async () => {
+      const { store } = scope;
+      const { author, posts } = await publishPosts(store, [0]);
+      const comment = aComment(posts[0]!.id, author.id);
+      const version = await store.feed.version();
+      const lastEvent = await store.events.lastPosition();
+      const rolledBack = store.transaction(async (tx) => {
+        assert.equal(await tx.comments.add(comment, anEvent(comment.id)), true);
+        throw new Error('undo');
+      });
+      await assert.rejects(rolledBack, /undo/);
+      assert.equal(await store.comments.findById(comment.id), null);
+      assert.equal((await store.posts.findById(posts[0]!.id))?.commentCount, 0);
+      assert.equal(await store.feed.version(), version);
+      assert.equal(await store.events.lastPosition(), lastEvent);
+    });
+
+    test('40 concurrent adds on two posts: counts exact, every bump counted, every event logged once', async () => {
+      const { store } = scope;
+      const { author, posts } = await publishPosts(store, [0, 0]);
+      const version = await store.feed.version();
+      const lastEvent = await store.events.lastPosition();
+      const comments = Array.from({ length: 40 }, (_, i) => aComment(posts[i % 2]!.id, author.id));
+      const added = await Promise.all(comments.map((comment) => store.comments.add(comment, anEvent(comment.id))));
+      assert.ok(added.every(Boolean));
+      for (const post of posts) {
+        assert.equal((await store.posts.findById(post.id))?.commentCount, 20);
+        assert.equal(await store.comments.countByPost(post.id), 20);
+      }
+      assert.equal(await store.feed.version(), version + 40);
+      const logged = await store.events.list(lastEvent, 100);
+      assert.deepEqual(logged.map((e) => e.subjectId).sort(), comments.map((c) => c.id).sort());
     });
 
     test("listByPost pages a post's comments newest first, with authors", async () => {
@@ -229,6 +313,34 @@ export function postsContract(scope: ContractScope): void {
       told = 0;
       await store.transaction((tx) => tx.feed.bump());
       assert.equal(told, 0, 'not after unsubscribing');
+    });
+
+    test('subscribers hear of posts.add and comments.add (they bump) before they settle', async () => {
+      const { store } = scope;
+      await untilHeard(store.feedChanges);
+      const author = aUser();
+      const image = anImage(author.id, { status: 'ready' });
+      await store.transaction(async (tx) => {
+        await tx.users.insert(author);
+        await tx.images.insertOrGetExisting(image);
+      });
+      let told = 0;
+      const unsubscribe = store.feedChanges.subscribe(() => told++);
+      try {
+        const post = aPost(author.id, image.id);
+        assert.equal(await store.posts.add(post, anEvent(post.id)), true);
+        assert.ok(told >= 1, 'told of posts.add on the store');
+        told = 0;
+        const comment = aComment(post.id, author.id);
+        assert.equal(await store.comments.add(comment, anEvent(comment.id)), true);
+        assert.ok(told >= 1, 'told of comments.add on the store');
+        told = 0;
+        const another = aComment(post.id, author.id);
+        await store.transaction((tx) => tx.comments.add(another, anEvent(another.id)));
+        assert.ok(told >= 1, 'told of comments.add in a transaction');
+      } finally {
+        unsubscribe();
+      }
     });
 
     test('20 concurrent bumps are all counted', async () => {

@@ -161,6 +161,12 @@ export interface EventLog {
 export interface PostRepository {
   /** Inserts a post (its image must exist; commentCount is stored as given, normally 0). */
   insert(post: Post): Promise<void>;
+  /**
+   * Adds a post with everything that commits with it, atomically: the post, a feed version bump
+   * and `event` appended to the log. Resolves false, having written nothing, when its image does
+   * not exist (any more). Outside a transaction it commits on its own.
+   */
+  add(post: Post, event: NewEvent): Promise<boolean>;
   /** The post with that id, or null. */
   findById(id: string): Promise<Post | null>;
   /**
@@ -199,6 +205,12 @@ export interface PostRepository {
 export interface CommentRepository {
   /** Inserts a comment (its post must exist). */
   insert(comment: Comment): Promise<void>;
+  /**
+   * Adds a comment with everything that commits with it, atomically: its post's commentCount + 1,
+   * the comment, a feed version bump and `event` appended to the log. Resolves false, having
+   * written nothing, when the post does not exist. Outside a transaction it commits on its own.
+   */
+  add(comment: Comment, event: NewEvent): Promise<boolean>;
   /** The comment with that id, or null. */
   findById(id: string): Promise<Comment | null>;
   /** Deletes the comment; returns whether it existed (false when a concurrent delete won). */

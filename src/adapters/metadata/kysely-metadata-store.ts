@@ -79,10 +79,12 @@ export class KyselyMetadataStore implements MetadataStore {
     this.sessions = root.sessions;
     this.images = root.images;
     this.events = root.events;
-    this.posts = root.posts;
-    this.comments = root.comments;
-    // A bump on the store commits on its own (with group commit it is a batch's work already).
-    this.feed = groupCommit ? root.feed : { version: () => root.feed.version(), bump: () => root.feed.bump().finally(() => feedChanges.wrote()) };
+    // A bump on the store commits on its own (with group commit it is a batch's work already);
+    // so does `add` on posts and comments, which bumps the feed version inside.
+    const wrote = () => feedChanges.wrote();
+    this.posts = groupCommit ? root.posts : noticingAdds(root.posts, wrote, 'after');
+    this.comments = groupCommit ? root.comments : noticingAdds(root.comments, wrote, 'after');
+    this.feed = groupCommit ? root.feed : { version: () => root.feed.version(), bump: () => root.feed.bump().finally(wrote) };
     this.idempotency = root.idempotency;
     this.collections = root.collections;
     this.uploads = root.uploads;
@@ -142,6 +144,8 @@ function noticingBumps(repositories: KyselyRepositories, onBump: () => void): Me
   const { feed } = repositories;
   return {
     ...repositories,
+    posts: noticingAdds(repositories.posts, onBump, 'before'),
+    comments: noticingAdds(repositories.comments, onBump, 'before'),
     feed: {
       version: () => feed.version(),
       bump: () => {
@@ -150,4 +154,24 @@ function noticingBumps(repositories: KyselyRepositories, onBump: () => void): Me
       },
     },
   };
+}
+
+/**
+ * `repository` with `notice` called `before` its `add` runs (a transaction's flag, read after its
+ * commit) or `after` it settled (an add that commits on its own): `add` bumps the feed version.
+ */
+function noticingAdds<R extends { add(...args: never[]): Promise<boolean> }>(repository: R, notice: () => void, when: 'before' | 'after'): R {
+  const add = (...args: Parameters<R['add']>) => {
+    if (when === 'before') notice();
+    const added = repository.add(...args);
+    return when === 'after' ? added.finally(notice) : added;
+  };
+  // A Proxy, not a copy: the repositories are class instances whose methods use #private members.
+  return new Proxy(repository, {
+    get(target, property) {
+      if (property === 'add') return add;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

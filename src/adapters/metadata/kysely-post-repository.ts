@@ -1,6 +1,9 @@
 import type { AliasableExpression, Kysely, Selectable } from 'kysely';
+import type { NewEvent } from '../../core/events/event.js';
 import type { CommentView, FeedPosition, Post, PostView } from '../../core/posts/post.js';
 import type { PostRepository } from '../../ports/metadata-store.js';
+import { KyselyEventLog } from './kysely-event-log.js';
+import { KyselyFeedState } from './kysely-feed-state.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './post-row-mapping.js';
 import type { Database, PostsTable } from './schema.js';
@@ -21,6 +24,19 @@ export class KyselyPostRepository implements PostRepository {
 
   async insert(post: Post): Promise<void> {
     await this.db.insertInto('posts').values(rows.postToRow(post)).execute();
+  }
+
+  async add(post: Post, event: NewEvent): Promise<boolean> {
+    if (this.dialect.addPost) return this.dialect.addPost(this.db, post, event);
+    // Portable: the same steps one statement at a time; the image row is read in the transaction.
+    const write = async (tx: Kysely<Database>): Promise<boolean> => {
+      if (!(await tx.selectFrom('images').select('id').where('id', '=', post.imageId).executeTakeFirst())) return false;
+      await tx.insertInto('posts').values(rows.postToRow(post)).execute();
+      await new KyselyFeedState(tx, this.dialect).bump();
+      await new KyselyEventLog(tx, this.dialect).append(event);
+      return true;
+    };
+    return this.db.isTransaction ? write(this.db) : this.db.transaction().execute(write);
   }
 
   async findById(id: string): Promise<Post | null> {

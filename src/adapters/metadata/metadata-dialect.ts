@@ -8,7 +8,8 @@ import type {
   SelectQueryBuilder,
   SqlBool,
 } from 'kysely';
-import type { FeedPosition, PostView } from '../../core/posts/post.js';
+import type { NewEvent } from '../../core/events/event.js';
+import type { Comment, FeedPosition, Post, PostView } from '../../core/posts/post.js';
 import type { GroupCommitLimits } from './group-commit.js';
 import type { CommentViewRow } from './post-row-mapping.js';
 import type { Database, PostsTable } from './schema.js';
@@ -71,6 +72,13 @@ export interface MetadataDialect {
    * repository's portable two queries.
    */
   feedPage?(db: Kysely<Database>, after: FeedPosition | null, limit: number, commentsPerPost: number): Promise<PostView[]>;
+  /**
+   * When the database can do it better: `CommentRepository.add` (count, comment, feed bump, event)
+   * in ONE statement, so no lock is held across round trips. Absent: the portable steps.
+   */
+  addComment?(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean>;
+  /** Likewise `PostRepository.add` (post, feed bump, event) in ONE statement. */
+  addPost?(db: Kysely<Database>, post: Post, event: NewEvent): Promise<boolean>;
   /**
    * The newest `perPost` comments of each post in `postIds` (newest first) with their authors'
    * usernames, in ONE query that reads only those comments, however many a post has.

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '../../../test/support/postgres.js';
 import type { StoredEvent } from '../../core/events/event.js';
 import { metadataStoreContract } from '../../ports/metadata-store.contract.js';
 import type { MetadataRepositories } from '../../ports/metadata-store.js';
-import { anEvent } from '../../ports/metadata-store.support.contract.js';
+import { aComment, anEvent, anImage, aPost, aUser } from '../../ports/metadata-store.support.contract.js';
 import type { KyselyMetadataStore } from './kysely-metadata-store.js';
 import { openPostgresMetadataStore } from './postgres.js';
 
@@ -95,6 +96,71 @@ describe('PostgreSQL: concurrent writers from two pools', { skip: probe === null
     const [kept] = await second.events.append(anEvent('kept'));
     assert.deepEqual((await first.events.list(start, 10)).map((e) => e.subjectId), ['kept']);
     assert.equal(await first.events.lastPosition(), kept!.position);
+  });
+
+  test('comments.add is one statement; it waits neither for an open writer nor lets readers past its event', async () => {
+    const author = aUser();
+    const image = anImage(author.id, { status: 'ready' });
+    const post = aPost(author.id, image.id);
+    await first.transaction(async (tx) => {
+      await tx.users.insert(author);
+      await tx.images.insertOrGetExisting(image);
+      await tx.posts.insert(post);
+    });
+    const start = await second.events.lastPosition();
+    const version = await second.feed.version();
+    // An open transaction holding a feed counter and an announced, uncommitted event position.
+    const slow = await heldOpen(first, async (tx) => {
+      await tx.feed.bump();
+      await tx.events.append(anEvent('early'));
+    });
+    const statements: string[] = [];
+    const counted = openPostgresMetadataStore(database.url, { onQuery: (sql) => statements.push(sql) });
+    try {
+      const comment = aComment(post.id, author.id);
+      // Completes while `slow` is open: it picks another counter and does not wait on the appender lock.
+      assert.equal(await counted.comments.add(comment, anEvent(comment.id)), true);
+      assert.equal(statements.length, 1);
+      assert.equal(await second.feed.version(), version + 1);
+      assert.deepEqual(await second.events.list(start, 10), []);
+      await slow.commit();
+      assert.deepEqual((await second.events.list(start, 10)).map((e) => e.subjectId), ['early', comment.id]);
+      assert.equal(await second.feed.version(), version + 2);
+    } finally {
+      await counted.close();
+    }
+  });
+
+  test('posts.add waiting on an image being deleted: false once the delete commits, nothing written', async () => {
+    const author = aUser();
+    const image = anImage(author.id, { status: 'ready' });
+    await first.transaction(async (tx) => {
+      await tx.users.insert(author);
+      await tx.images.insertOrGetExisting(image);
+    });
+    const version = await second.feed.version();
+    const lastEvent = await second.events.lastPosition();
+    const deleting = await heldOpen(first, async (tx) => void (await tx.images.delete(image.id)));
+    const post = aPost(author.id, image.id);
+    let settled = false;
+    const adding = second.posts.add(post, anEvent(post.id)).finally(() => (settled = true));
+    // Its foreign-key check waits on the deleting transaction's row lock; commit only then (or
+    // when it settled without waiting, which the assertions below then report).
+    const watcher = new pg.Client({ connectionString: database.url });
+    await watcher.connect();
+    try {
+      while (!settled) {
+        const { rows } = await watcher.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and query like '%insert into posts%'`);
+        if (rows.length > 0) break;
+      }
+    } finally {
+      await watcher.end();
+    }
+    await deleting.commit();
+    assert.equal(await adding, false);
+    assert.equal(await second.posts.findById(post.id), null);
+    assert.equal(await second.feed.version(), version);
+    assert.equal(await second.events.lastPosition(), lastEvent);
   });
 
   test('feed bumps do not wait for each other; the version counts exactly the committed ones', async () => {

@@ -1,10 +1,13 @@
-import { type CompiledQuery, Kysely, PostgresDialect, type SqlBool, sql } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresDialect, type RawBuilder, type SqlBool, sql } from 'kysely';
 import pg from 'pg';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
 import { PostgresFeedChanges, type PostgresFeedChangesOptions } from './postgres-feed-changes.js';
-import type { FeedPosition, PostView } from '../../core/posts/post.js';
+import type { NewEvent } from '../../core/events/event.js';
+import type { Comment, FeedPosition, Post, PostView } from '../../core/posts/post.js';
 import { pageLimitMax } from '../../core/posts/post-rules.js';
+import { feedVersionBuckets } from './feed-version-buckets-migration.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
+import { eventToRow } from './row-mapping.js';
 import type { Database } from './schema.js';
 import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
 
@@ -151,6 +154,73 @@ function postViewOf([id, authorId, imageId, caption, createdAt, commentCount, us
   };
 }
 
+/**
+ * `CommentRepository.add` and `PostRepository.add` as ONE statement each: outside a transaction it
+ * is its own, one round trip whose locks (the post or image row, one feed counter) are held only
+ * for the commit, not across the round trips of BEGIN … COMMIT. `written` (the CTEs of `head`,
+ * the last named `written`) yields one row when the row was written; each later step reads the
+ * previous one's rows, which fixes their order: the post/image row is locked before a feed counter
+ * (as every other writer does, so no deadlock), nothing more runs when nothing was written, and the
+ * appender's announcement (see beforeEventAppend) is taken per row before the insert draws that
+ * row's position. The counter is picked as in KyselyFeedState.bump: any one not held by an
+ * in-flight writer, searched from a random one.
+ */
+async function writeWithFeedBump(db: Kysely<Database>, name: string, head: RawBuilder<unknown>, event: NewEvent): Promise<boolean> {
+  const start = Math.floor(Math.random() * feedVersionBuckets);
+  const buckets = sql.lit(feedVersionBuckets);
+  const row = eventToRow(event, Date.now());
+  const statement = sql<{ added: number }>`
+    with ${head}, picked as (
+      select coalesce(free.bucket, ${start}::int) as bucket
+      from written left join lateral (
+        select f.bucket from feed_versions f where written.id is not null
+        order by (f.bucket + ${buckets} - ${start}::int) % ${buckets} limit 1
+        for update skip locked
+      ) free on true
+    ), bumped as (
+      update feed_versions set version = version + 1 where bucket = (select bucket from picked) returning bucket
+    ), appended as (
+      insert into events (type, actor_id, subject_id, at, payload)
+      select ${row.type}, ${row.actor_id}, ${row.subject_id}, ${row.at}::int8, ${row.payload}
+      from bumped cross join lateral (
+        select pg_advisory_xact_lock_shared(${appenderLockBase} + coalesce(pg_sequence_last_value(${positionSequence}), 0))
+        where bumped.bucket is not null
+      ) announced
+      returning position
+    )
+    select count(*)::int4 as added from appended`;
+  const result = await db.executeQuery(namedStatement(name, statement.compile(db)));
+  return (result.rows[0]?.added ?? 0) > 0;
+}
+
+/** See writeWithFeedBump: the post's count goes up first, which also proves it exists and locks it. */
+function addComment(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean> {
+  return writeWithFeedBump(db, 'imagegram_add_comment', sql`counted as (
+      update posts set comment_count = comment_count + 1 where id = ${comment.postId} returning id
+    ), written as (
+      insert into comments (id, post_id, author_id, body, created_at)
+      select ${comment.id}, counted.id, ${comment.authorId}, ${comment.body}, ${comment.createdAt}::int8 from counted
+      returning id
+    )`, event);
+}
+
+/** See writeWithFeedBump: the post is inserted only while its image exists (a deleted one: false). */
+async function addPost(db: Kysely<Database>, post: Post, event: NewEvent): Promise<boolean> {
+  const head = sql`written as (
+      insert into posts (id, author_id, image_id, caption, created_at, comment_count)
+      select ${post.id}, ${post.authorId}, i.id, ${post.caption}, ${post.createdAt}::int8, ${post.commentCount}::int4
+      from images i where i.id = ${post.imageId}
+      returning id
+    )`;
+  try {
+    return await writeWithFeedBump(db, 'imagegram_add_post', head, event);
+  } catch (error) {
+    // The image was deleted after this statement's snapshot: its foreign key check fails.
+    if (postgresDialect.isForeignKeyViolation(error)) return false;
+    throw error;
+  }
+}
+
 // int8 (bigint, count(*)) arrives as a string because it may exceed 2^53; our epoch-ms values
 // and counts never do, so parse it to a number for this pool only (not pg's global registry).
 const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
@@ -244,6 +314,8 @@ export const postgresDialect: MetadataDialect = {
       .orderBy('id', 'desc')
       .limit(limit),
   feedPage,
+  addComment,
+  addPost,
   newestComments: (db, postIds, perPost) =>
     // LATERAL runs the LIMIT-ed index scan once per post; a row_number() window over the page
     // would number every comment of a popular post first.

@@ -43,23 +43,29 @@ export class PostService {
     const { result, replayed } = await this.idempotent.run<PostView>(claim, async (record) => {
       const imageId = typeof input.imageId === 'string' ? input.imageId : await input.imageId();
       const post: Post = { id: newId(), authorId: author.id, imageId, caption: input.caption, createdAt: this.now(), commentCount: 0 };
-      return this.store.transaction(async (tx) => {
-        const image = await tx.images.findById(imageId);
-        if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${imageId}`);
-        if (image.ownerId !== author.id) throw new AppError('NOT_OWNER', 'You can only post your own images');
-        if (image.status !== 'ready') throw new AppError('IMAGE_NOT_READY');
-        await tx.posts.insert(post);
-        await tx.feed.bump();
-        const view: PostView = {
-          ...post,
-          author: { id: author.id, username: author.username },
-          image: { id: image.id, sha256: image.sha256, width: image.width, height: image.height },
-          lastComments: [],
-        };
-        await record(tx, view);
-        await tx.events.append({ type: 'PostCreated', actorId: author.id, subjectId: post.id, payload: { imageId: image.id } });
-        return view;
-      });
+      // Read before writing, outside the write: an image's owner never changes and a ready image
+      // stays ready, so only its deletion can race, and `posts.add` refuses a deleted image.
+      const image = await this.store.images.findById(imageId);
+      if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${imageId}`);
+      if (image.ownerId !== author.id) throw new AppError('NOT_OWNER', 'You can only post your own images');
+      if (image.status !== 'ready') throw new AppError('IMAGE_NOT_READY');
+      const view: PostView = {
+        ...post,
+        author: { id: author.id, username: author.username },
+        image: { id: image.id, sha256: image.sha256, width: image.width, height: image.height },
+        lastComments: [],
+      };
+      const event = { type: 'PostCreated', actorId: author.id, subjectId: post.id, payload: { imageId: image.id } } as const;
+      // Without an idempotency record to commit with it, one store call (one statement on PostgreSQL).
+      const added = claim === null
+        ? await this.store.posts.add(post, event)
+        : await this.store.transaction(async (tx) => {
+          if (!(await tx.posts.add(post, event))) return false;
+          await record(tx, view);
+          return true;
+        });
+      if (!added) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${imageId}`);
+      return view;
     });
     return { post: result, replayed };
   }
