@@ -92,10 +92,33 @@ const restCases: Record<string, RestCase[]> = {
   'GET /healthz': [{ name: 'liveness', policy: 'public', writes: false, call: () => ({ path: '/healthz' }) }],
   'GET /readyz': [{ name: 'readiness', policy: 'public', writes: false, call: () => ({ path: '/readyz' }) }],
   'GET /metrics': [{ name: 'metrics', policy: 'public', writes: false, call: () => ({ path: '/metrics' }) }],
-  'POST /users': [{ name: 'sign up', policy: 'open', writes: true, call: (w) => ({ path: '/users', json: { username: `someone${w.seed++}`, password: 'correct horse battery staple' } }) }],
-  'POST /sessions': [{ name: "log in (bob's credentials)", policy: 'open', writes: true, call: (w) => ({ path: '/sessions', json: { username: w.bob.username, password: w.bob.password } }) }],
-  'DELETE /sessions/current': [{ name: 'log out a session of your own', policy: 'user', writes: true, call: async (w, actor) => ({ path: '/sessions/current', headers: await throwawaySession(w, actor) }) }],
-  'POST /images': [{ name: "use alice's finished upload", policy: 'owner', writes: true, call: (w) => ({ path: '/images', json: { uploadId: w.upload.forImages } }) }],
+  'POST /users': [
+    {
+      name: 'sign up',
+      policy: 'open',
+      writes: true,
+      call: (w) => ({ path: '/users', json: { username: `someone${w.seed++}`, password: 'correct horse battery staple' } }),
+    },
+  ],
+  'POST /sessions': [
+    {
+      name: "log in (bob's credentials)",
+      policy: 'open',
+      writes: true,
+      call: (w) => ({ path: '/sessions', json: { username: w.bob.username, password: w.bob.password } }),
+    },
+  ],
+  'DELETE /sessions/current': [
+    {
+      name: 'log out a session of your own',
+      policy: 'user',
+      writes: true,
+      call: async (w, actor) => ({ path: '/sessions/current', headers: await throwawaySession(w, actor) }),
+    },
+  ],
+  'POST /images': [
+    { name: "use alice's finished upload", policy: 'owner', writes: true, call: (w) => ({ path: '/images', json: { uploadId: w.upload.forImages } }) },
+  ],
   'GET /me': [{ name: 'the signed-in user', policy: 'user', writes: false, call: () => ({ path: '/me' }) }],
   'GET /me/images': [{ name: 'my images', policy: 'user', writes: false, call: () => ({ path: '/me/images' }) }],
   'GET /me/posts': [{ name: 'my posts', policy: 'user', writes: false, call: () => ({ path: '/me/posts' }) }],
@@ -128,35 +151,63 @@ const restCases: Record<string, RestCase[]> = {
   'GET /posts': [{ name: 'the feed', policy: 'public', writes: false, call: () => ({ path: '/posts' }) }],
   'POST /posts': [
     { name: "post alice's image", policy: 'owner', writes: true, call: (w) => ({ path: '/posts', json: { caption: 'x', imageId: w.image.collected } }) },
-    { name: "post alice's finished upload", policy: 'owner', writes: true, call: (w) => ({ path: '/posts', json: { caption: 'x', uploadId: w.upload.forPosts } }) },
+    {
+      name: "post alice's finished upload",
+      policy: 'owner',
+      writes: true,
+      call: (w) => ({ path: '/posts', json: { caption: 'x', uploadId: w.upload.forPosts } }),
+    },
   ],
   'GET /posts/{id}': [{ name: "alice's post", policy: 'public', writes: false, call: (w) => ({ path: `/posts/${w.post}` }) }],
-  'POST /posts/{id}/comments': [{ name: "comment on alice's post", policy: 'user', writes: true, call: (w) => ({ path: `/posts/${w.post}/comments`, json: { body: 'hi' } }) }],
+  'POST /posts/{id}/comments': [
+    { name: "comment on alice's post", policy: 'user', writes: true, call: (w) => ({ path: `/posts/${w.post}/comments`, json: { body: 'hi' } }) },
+  ],
   'GET /posts/{id}/comments': [{ name: "alice's post's comments", policy: 'public', writes: false, call: (w) => ({ path: `/posts/${w.post}/comments` }) }],
   'DELETE /posts/{id}/comments/{commentId}': [
     { name: "alice's comment under bob's post", policy: 'nobody', writes: true, call: (w) => ({ path: `/posts/${w.bobPost}/comments/${w.comment}` }) },
     { name: "alice's comment", policy: 'owner', writes: true, call: (w) => ({ path: `/posts/${w.post}/comments/${w.comment}` }) },
   ],
-  'PATCH /posts/{id}': [{ name: "alice's post's caption", policy: 'owner', writes: true, call: (w) => ({ path: `/posts/${w.post}`, json: { caption: 'edited' } }) }],
+  'PATCH /posts/{id}': [
+    { name: "alice's post's caption", policy: 'owner', writes: true, call: (w) => ({ path: `/posts/${w.post}`, json: { caption: 'edited' } }) },
+  ],
   'DELETE /posts/{id}': [{ name: "alice's post", policy: 'owner', writes: true, call: (w) => ({ path: `/posts/${w.post}` }) }],
   'OPTIONS /uploads': [{ name: 'tus capabilities', policy: 'public', writes: false, call: () => ({ path: '/uploads' }) }],
-  'POST /uploads': [{ name: 'create an upload', policy: 'user', writes: true, call: () => ({ path: '/uploads', headers: { ...tus, 'upload-length': '100' } }) }],
+  'POST /uploads': [
+    { name: 'create an upload', policy: 'user', writes: true, call: () => ({ path: '/uploads', headers: { ...tus, 'upload-length': '100' } }) },
+  ],
   'OPTIONS /uploads/{id}': [{ name: 'tus capabilities', policy: 'public', writes: false, call: (w) => ({ path: `/uploads/${w.upload.partial}` }) }],
-  'HEAD /uploads/{id}': [{ name: "alice's upload offset", policy: 'owner', writes: false, call: (w) => ({ path: `/uploads/${w.upload.partial}`, headers: tus }) }],
+  'HEAD /uploads/{id}': [
+    { name: "alice's upload offset", policy: 'owner', writes: false, call: (w) => ({ path: `/uploads/${w.upload.partial}`, headers: tus }) },
+  ],
   'PATCH /uploads/{id}': [
     {
       name: "append to alice's upload",
       policy: 'owner',
       writes: true,
-      call: (w) => ({ path: `/uploads/${w.upload.partial}`, headers: { ...tus, 'upload-offset': String(w.partialOffset), 'content-type': 'application/offset+octet-stream' }, body: Buffer.alloc(10, 1) }),
+      call: (w) => ({
+        path: `/uploads/${w.upload.partial}`,
+        headers: { ...tus, 'upload-offset': String(w.partialOffset), 'content-type': 'application/offset+octet-stream' },
+        body: Buffer.alloc(10, 1),
+      }),
     },
   ],
-  'DELETE /uploads/{id}': [{ name: "terminate alice's upload", policy: 'owner', writes: true, call: (w) => ({ path: `/uploads/${w.upload.forDelete}`, headers: tus }) }],
-  'POST /admin/upload-links': [{ name: 'mint a link', policy: 'admin', writes: true, call: () => ({ path: '/admin/upload-links', json: { sinceNow: 'PT1H' } }) }],
+  'DELETE /uploads/{id}': [
+    { name: "terminate alice's upload", policy: 'owner', writes: true, call: (w) => ({ path: `/uploads/${w.upload.forDelete}`, headers: tus }) },
+  ],
+  'POST /admin/upload-links': [
+    { name: 'mint a link', policy: 'admin', writes: true, call: () => ({ path: '/admin/upload-links', json: { sinceNow: 'PT1H' } }) },
+  ],
   'GET /admin/upload-links/{id}': [{ name: 'a link', policy: 'admin', writes: false, call: (w) => ({ path: `/admin/upload-links/${w.link.id}` }) }],
-  'GET /admin/upload-links/{id}/images': [{ name: "a link's images", policy: 'admin', writes: false, call: (w) => ({ path: `/admin/upload-links/${w.link.id}/images` }) }],
+  'GET /admin/upload-links/{id}/images': [
+    { name: "a link's images", policy: 'admin', writes: false, call: (w) => ({ path: `/admin/upload-links/${w.link.id}/images` }) },
+  ],
   'POST /links/{token}': [
-    { name: 'a token nobody was given', policy: 'unknownLink', writes: false, call: async (w) => ({ path: `/links/${'A'.repeat(43)}`, body: await imagePart(w) }) },
+    {
+      name: 'a token nobody was given',
+      policy: 'unknownLink',
+      writes: false,
+      call: async (w) => ({ path: `/links/${'A'.repeat(43)}`, body: await imagePart(w) }),
+    },
     { name: 'upload through the link', policy: 'open', writes: true, call: async (w) => ({ path: `/links/${w.link.token}`, body: await imagePart(w) }) },
   ],
   'GET /admin/events': [{ name: 'the event log', policy: 'admin', writes: false, call: () => ({ path: '/admin/events' }) }],
@@ -198,8 +249,24 @@ const deleteComment = 'mutation($p: ID!, $c: ID!) { deleteComment(postId: $p, co
 /** Every mutation field and every query field, with alice's ids in every id argument. */
 const graphqlCases: Record<string, GraphqlCase[]> = {
   'Query.me': [{ name: 'the viewer', policy: 'public', writes: false, query: '{ me { id } }', variables: () => ({}) }],
-  'Query.image': [{ name: "alice's image", policy: 'public', writes: false, query: 'query($id: ID!) { image(id: $id) { id owner { id } } }', variables: (w) => ({ id: w.image.posted }) }],
-  'Query.collection': [{ name: "alice's collection", policy: 'public', writes: false, query: 'query($id: ID!) { collection(id: $id) { id images { id } } }', variables: (w) => ({ id: w.collection.shared }) }],
+  'Query.image': [
+    {
+      name: "alice's image",
+      policy: 'public',
+      writes: false,
+      query: 'query($id: ID!) { image(id: $id) { id owner { id } } }',
+      variables: (w) => ({ id: w.image.posted }),
+    },
+  ],
+  'Query.collection': [
+    {
+      name: "alice's collection",
+      policy: 'public',
+      writes: false,
+      query: 'query($id: ID!) { collection(id: $id) { id images { id } } }',
+      variables: (w) => ({ id: w.collection.shared }),
+    },
+  ],
   'Query.collections': [
     {
       name: "continue alice's listing with her cursor",
@@ -210,16 +277,71 @@ const graphqlCases: Record<string, GraphqlCase[]> = {
       variables: (w) => ({ after: w.collectionsCursor }),
     },
   ],
-  'Query.post': [{ name: "alice's post", policy: 'public', writes: false, query: 'query($id: ID!) { post(id: $id) { id comments { edges { node { id } } } } }', variables: (w) => ({ id: w.post }) }],
+  'Query.post': [
+    {
+      name: "alice's post",
+      policy: 'public',
+      writes: false,
+      query: 'query($id: ID!) { post(id: $id) { id comments { edges { node { id } } } } }',
+      variables: (w) => ({ id: w.post }),
+    },
+  ],
   'Query.posts': [{ name: 'the feed', policy: 'public', writes: false, query: '{ posts(first: 5) { edges { node { id } } } }', variables: () => ({}) }],
-  'Mutation.uploadImage': [{ name: 'upload an image', policy: 'user', writes: true, upload: true, query: 'mutation($file: Upload!) { uploadImage(file: $file) { image { id } } }', variables: () => ({}) }],
-  'Mutation.deleteImage': [{ name: "alice's image", policy: 'owner', writes: true, query: 'mutation($id: ID!) { deleteImage(id: $id) }', variables: (w) => ({ id: w.image.forGraphqlDelete }) }],
-  'Mutation.createCollection': [{ name: 'a new collection', policy: 'user', writes: true, query: 'mutation { createCollection(name: "new") { id } }', variables: () => ({}) }],
-  'Mutation.renameCollection': [{ name: "alice's collection", policy: 'owner', writes: true, query: 'mutation($id: ID!) { renameCollection(id: $id, name: "renamed") { id } }', variables: (w) => ({ id: w.collection.shared }) }],
-  'Mutation.deleteCollection': [{ name: "alice's collection", policy: 'owner', writes: true, query: 'mutation($id: ID!) { deleteCollection(id: $id) }', variables: (w) => ({ id: w.collection.forDelete }) }],
+  'Mutation.uploadImage': [
+    {
+      name: 'upload an image',
+      policy: 'user',
+      writes: true,
+      upload: true,
+      query: 'mutation($file: Upload!) { uploadImage(file: $file) { image { id } } }',
+      variables: () => ({}),
+    },
+  ],
+  'Mutation.deleteImage': [
+    {
+      name: "alice's image",
+      policy: 'owner',
+      writes: true,
+      query: 'mutation($id: ID!) { deleteImage(id: $id) }',
+      variables: (w) => ({ id: w.image.forGraphqlDelete }),
+    },
+  ],
+  'Mutation.createCollection': [
+    { name: 'a new collection', policy: 'user', writes: true, query: 'mutation { createCollection(name: "new") { id } }', variables: () => ({}) },
+  ],
+  'Mutation.renameCollection': [
+    {
+      name: "alice's collection",
+      policy: 'owner',
+      writes: true,
+      query: 'mutation($id: ID!) { renameCollection(id: $id, name: "renamed") { id } }',
+      variables: (w) => ({ id: w.collection.shared }),
+    },
+  ],
+  'Mutation.deleteCollection': [
+    {
+      name: "alice's collection",
+      policy: 'owner',
+      writes: true,
+      query: 'mutation($id: ID!) { deleteCollection(id: $id) }',
+      variables: (w) => ({ id: w.collection.forDelete }),
+    },
+  ],
   'Mutation.addImagesToCollection': [
-    { name: "alice's image into bob's collection", policy: 'nobody', writes: true, query: addImages, variables: (w) => ({ c: w.bobCollection, i: [w.image.posted] }) },
-    { name: "alice's image into alice's collection", policy: 'owner', writes: true, query: addImages, variables: (w) => ({ c: w.collection.shared, i: [w.image.posted] }) },
+    {
+      name: "alice's image into bob's collection",
+      policy: 'nobody',
+      writes: true,
+      query: addImages,
+      variables: (w) => ({ c: w.bobCollection, i: [w.image.posted] }),
+    },
+    {
+      name: "alice's image into alice's collection",
+      policy: 'owner',
+      writes: true,
+      query: addImages,
+      variables: (w) => ({ c: w.collection.shared, i: [w.image.posted] }),
+    },
   ],
   'Mutation.removeImagesFromCollection': [
     {
@@ -234,12 +356,34 @@ const graphqlCases: Record<string, GraphqlCase[]> = {
     { name: "alice's image", policy: 'owner', writes: true, query: createPost, variables: (w) => ({ imageId: w.image.collected }) },
     { name: "alice's finished upload", policy: 'owner', writes: true, query: createPost, variables: (w) => ({ uploadId: w.upload.forGraphql }) },
   ],
-  'Mutation.addComment': [{ name: "on alice's post", policy: 'user', writes: true, query: 'mutation($p: ID!) { addComment(postId: $p, body: "hi") { id } }', variables: (w) => ({ p: w.graphqlPost }) }],
+  'Mutation.addComment': [
+    {
+      name: "on alice's post",
+      policy: 'user',
+      writes: true,
+      query: 'mutation($p: ID!) { addComment(postId: $p, body: "hi") { id } }',
+      variables: (w) => ({ p: w.graphqlPost }),
+    },
+  ],
   'Mutation.deleteComment': [
-    { name: "alice's comment under bob's post", policy: 'nobody', writes: true, query: deleteComment, variables: (w) => ({ p: w.bobPost, c: w.graphqlComment }) },
+    {
+      name: "alice's comment under bob's post",
+      policy: 'nobody',
+      writes: true,
+      query: deleteComment,
+      variables: (w) => ({ p: w.bobPost, c: w.graphqlComment }),
+    },
     { name: "alice's comment", policy: 'owner', writes: true, query: deleteComment, variables: (w) => ({ p: w.graphqlPost, c: w.graphqlComment }) },
   ],
-  'Mutation.updatePostCaption': [{ name: "alice's post", policy: 'owner', writes: true, query: 'mutation($id: ID!) { updatePostCaption(id: $id, caption: "edited") { id } }', variables: (w) => ({ id: w.graphqlPost }) }],
+  'Mutation.updatePostCaption': [
+    {
+      name: "alice's post",
+      policy: 'owner',
+      writes: true,
+      query: 'mutation($id: ID!) { updatePostCaption(id: $id, caption: "edited") { id } }',
+      variables: (w) => ({ id: w.graphqlPost }),
+    },
+  ],
   // Alice and bob share a password: each "changes" theirs to the same, which ends no session this matrix uses.
   'Mutation.changePassword': [
     {
@@ -251,8 +395,12 @@ const graphqlCases: Record<string, GraphqlCase[]> = {
     },
   ],
   // Only refusals here (a wrong password): the owner deleting alice would end the world; the e2e suites delete accounts.
-  'Mutation.deleteAccount': [{ name: 'with a wrong password', policy: 'nobody', writes: true, query: 'mutation { deleteAccount(password: "not the password") }', variables: () => ({}) }],
-  'Mutation.deletePost': [{ name: "alice's post", policy: 'owner', writes: true, query: 'mutation($id: ID!) { deletePost(id: $id) }', variables: (w) => ({ id: w.graphqlPost }) }],
+  'Mutation.deleteAccount': [
+    { name: 'with a wrong password', policy: 'nobody', writes: true, query: 'mutation { deleteAccount(password: "not the password") }', variables: () => ({}) },
+  ],
+  'Mutation.deletePost': [
+    { name: "alice's post", policy: 'owner', writes: true, query: 'mutation($id: ID!) { deletePost(id: $id) }', variables: (w) => ({ id: w.graphqlPost }) },
+  ],
 };
 
 /** One call of the matrix: a route's variant, by one actor, and what it must get. */
@@ -283,11 +431,15 @@ function restCell(method: string, key: string, variant: RestCase, actor: Actor):
       const text = method === 'HEAD' ? '' : await response.text();
       const { status } = response;
       const fits =
-        expected === 'ok' ? (status >= 200 && status < 300) || (variant.alsoOk ?? []).includes(status)
-        : expected === 'unauthenticated' ? status === 401
-        : expected === 'forbidden' ? status === 403
-        : expected === 'denied' ? status === 403 || status === 404
-        : status === 404;
+        expected === 'ok'
+          ? (status >= 200 && status < 300) || (variant.alsoOk ?? []).includes(status)
+          : expected === 'unauthenticated'
+            ? status === 401
+            : expected === 'forbidden'
+              ? status === 403
+              : expected === 'denied'
+                ? status === 403 || status === 404
+                : status === 404;
       return fits ? undefined : `expected ${expected}, got ${status} ${text.slice(0, 200)}`;
     },
   };
@@ -316,9 +468,11 @@ function graphqlCell(key: string, variant: GraphqlCase, actor: Actor): Cell {
       const codes = (result.errors ?? []).map((error) => error.extensions?.code ?? '?');
       const denied = ['FORBIDDEN', 'NOT_FOUND', ...(variant.deniedAlso ?? [])];
       const fits =
-        expected === 'ok' ? response.status === 200 && codes.length === 0
-        : expected === 'unauthenticated' ? codes.length > 0 && codes.every((code) => code === 'UNAUTHENTICATED')
-        : codes.length > 0 && codes.every((code) => denied.includes(code));
+        expected === 'ok'
+          ? response.status === 200 && codes.length === 0
+          : expected === 'unauthenticated'
+            ? codes.length > 0 && codes.every((code) => code === 'UNAUTHENTICATED')
+            : codes.length > 0 && codes.every((code) => denied.includes(code));
       return fits ? undefined : `expected ${expected}, got ${response.status} ${JSON.stringify(result).slice(0, 300)}`;
     },
   };
@@ -333,7 +487,9 @@ async function declaredRoutes(server: RunningServer): Promise<string[]> {
 /** `Query.field` and `Mutation.field` of the served schema, by introspection. */
 async function declaredFields(server: RunningServer): Promise<string[]> {
   const response = await postJson(server.baseUrl, '/graphql', { query: '{ __schema { queryType { fields { name } } mutationType { fields { name } } } }' });
-  const { data } = (await response.json()) as { data: { __schema: { queryType: { fields: { name: string }[] }; mutationType: { fields: { name: string }[] } } } };
+  const { data } = (await response.json()) as {
+    data: { __schema: { queryType: { fields: { name: string }[] }; mutationType: { fields: { name: string }[] } } };
+  };
   return [...data.__schema.queryType.fields.map(({ name }) => `Query.${name}`), ...data.__schema.mutationType.fields.map(({ name }) => `Mutation.${name}`)];
 }
 
@@ -368,11 +524,27 @@ describe('authorization matrix: every route and GraphQL field × every actor, ag
 
   test('every declared route and GraphQL field has a case (a new one must be added here)', () => {
     const hint = 'add it to restCases/graphqlCases in test/attack/authorization-matrix.test.ts: who may call it, with whose ids';
-    assert.deepEqual(routes.filter((route) => !(route in restCases)), [], `routes not in the authorization matrix: ${hint}`);
-    assert.deepEqual(fields.filter((field) => !(field in graphqlCases)), [], `GraphQL fields not in the authorization matrix: ${hint}`);
+    assert.deepEqual(
+      routes.filter((route) => !(route in restCases)),
+      [],
+      `routes not in the authorization matrix: ${hint}`,
+    );
+    assert.deepEqual(
+      fields.filter((field) => !(field in graphqlCases)),
+      [],
+      `GraphQL fields not in the authorization matrix: ${hint}`,
+    );
     // A case for something the server no longer has is a stale matrix.
-    assert.deepEqual(Object.keys(restCases).filter((route) => !routes.includes(route)), [], 'cases for routes the server does not declare');
-    assert.deepEqual(Object.keys(graphqlCases).filter((field) => !fields.includes(field)), [], 'cases for fields the schema does not have');
+    assert.deepEqual(
+      Object.keys(restCases).filter((route) => !routes.includes(route)),
+      [],
+      'cases for routes the server does not declare',
+    );
+    assert.deepEqual(
+      Object.keys(graphqlCases).filter((field) => !fields.includes(field)),
+      [],
+      'cases for fields the schema does not have',
+    );
   });
 
   test('phase 1: refused calls and reads change nothing of the owner’s, and log nothing', async (t) => {
@@ -403,7 +575,9 @@ describe('authorization matrix: every route and GraphQL field × every actor, ag
       const wrong = await cell.run(world);
       if (wrong) failures.push(`${cell.label}: ${wrong}`);
     }
-    t.diagnostic(`phase 2: ${allowed.length} allowed writes; in all ${routes.length} declared routes (plus Fastify's HEAD for each GET) and ${fields.length} GraphQL fields, ${cells.length / actors.length} variants × ${actors.length} actors = ${cells.length} calls`);
+    t.diagnostic(
+      `phase 2: ${allowed.length} allowed writes; in all ${routes.length} declared routes (plus Fastify's HEAD for each GET) and ${fields.length} GraphQL fields, ${cells.length / actors.length} variants × ${actors.length} actors = ${cells.length} calls`,
+    );
     assert.deepEqual(failures, []);
   });
 });

@@ -78,7 +78,12 @@ export async function buildWorld(server: RunningServer): Promise<World> {
   const graphqlComment = (await created(postJson(baseUrl, `/posts/${graphqlPost}/comments`, { body: 'mine too' }, alice.headers))).id as string;
   const newCollection = async (user: TestUser, name: string, imageIds: string[]) => {
     const { createCollection } = await gql('mutation($n: String!) { createCollection(name: $n) { id } }', { n: name }, user);
-    if (imageIds.length > 0) await gql('mutation($c: ID!, $i: [ID!]!) { addImagesToCollection(collectionId: $c, imageIds: $i) { id } }', { c: createCollection.id, i: imageIds }, user);
+    if (imageIds.length > 0)
+      await gql(
+        'mutation($c: ID!, $i: [ID!]!) { addImagesToCollection(collectionId: $c, imageIds: $i) { id } }',
+        { c: createCollection.id, i: imageIds },
+        user,
+      );
     return createCollection.id as string;
   };
   const collection = { shared: await newCollection(alice, 'shared', [images.collected]), forDelete: await newCollection(alice, 'doomed', []) };
@@ -129,11 +134,14 @@ export async function buildWorld(server: RunningServer): Promise<World> {
 /** Waits until the background jobs the fixtures caused have run, so the snapshot holds still. */
 async function quiet(world: World): Promise<void> {
   const { baseUrl } = world.server;
-  await eventually(async () => {
-    const response = await fetch(`${baseUrl}/admin/jobs`, { headers: world.headersOf.admin });
-    const { counts } = (await response.json()) as { counts: Record<string, number> };
-    return (counts.queued ?? 0) + (counts.running ?? 0) === 0 ? true : undefined;
-  }, { what: 'the job queue to drain' });
+  await eventually(
+    async () => {
+      const response = await fetch(`${baseUrl}/admin/jobs`, { headers: world.headersOf.admin });
+      const { counts } = (await response.json()) as { counts: Record<string, number> };
+      return (counts.queued ?? 0) + (counts.running ?? 0) === 0 ? true : undefined;
+    },
+    { what: 'the job queue to drain' },
+  );
 }
 
 /** Alice's objects as she sees them, and the link's usage: what no refused request may change. */
@@ -164,7 +172,10 @@ export async function snapshot(world: World): Promise<string> {
 }
 
 /** Events appended after `position` that a request caused (background work left out). */
-export async function requestEventsAfter(world: World, position: number): Promise<{ events: { type: string; subjectId: string; actorId: string | null }[]; last: number }> {
+export async function requestEventsAfter(
+  world: World,
+  position: number,
+): Promise<{ events: { type: string; subjectId: string; actorId: string | null }[]; last: number }> {
   const response = await fetch(`${world.server.baseUrl}/admin/events?after=${position}&limit=1000`, { headers: world.headersOf.admin });
   const page = (await response.json()) as { events: { type: string; subjectId: string; actorId: string | null; position: number }[]; nextAfter: number };
   return { events: page.events.filter((event) => !backgroundEvents.has(event.type)), last: page.nextAfter };

@@ -10,7 +10,23 @@ import { buildHttpServer } from '../../src/transports/http.js';
 
 const adminToken = 'test-admin-token-0123456789abcdef';
 /** Spellings that once slipped past `{type: 'integer', minimum, maximum}` (Ajv coerces them to ±Infinity) or are plainly out of range. */
-const hostile = ['Infinity', '-Infinity', '+Infinity', 'NaN', '1e309', '-1e309', '-1', '0', '2.5', '1e20', '99999999999999999999999', '0x10', ' ', 'null', '[]'];
+const hostile = [
+  'Infinity',
+  '-Infinity',
+  '+Infinity',
+  'NaN',
+  '1e309',
+  '-1e309',
+  '-1',
+  '0',
+  '2.5',
+  '1e20',
+  '99999999999999999999999',
+  '0x10',
+  ' ',
+  'null',
+  '[]',
+];
 
 type OpenApi = { paths: Record<string, Record<string, { parameters?: { in: string; name: string; schema?: { type?: string } }[] }>> };
 
@@ -45,7 +61,13 @@ describe('every numeric query or path parameter refuses hostile numbers with a 4
     }
     // The list must not silently shrink to nothing (a renamed schema, a changed generator).
     const names = numeric.map((p) => `${p.method} ${p.path} ${p.name}`);
-    for (const expected of ['GET /posts limit', 'GET /admin/events after', 'GET /admin/events limit', 'GET /admin/jobs limit', 'GET /admin/upload-links/{id}/images limit']) {
+    for (const expected of [
+      'GET /posts limit',
+      'GET /admin/events after',
+      'GET /admin/events limit',
+      'GET /admin/jobs limit',
+      'GET /admin/upload-links/{id}/images limit',
+    ]) {
       assert.ok(names.includes(expected), `${expected} is among ${names.join(', ')}`);
     }
     const failures: string[] = [];
@@ -64,7 +86,7 @@ describe('every numeric query or path parameter refuses hostile numbers with a 4
     assert.deepEqual(failures, []);
   });
 
-  test('?limit=Infinity on an upload link\'s images is a 400 naming the parameter', async () => {
+  test("?limit=Infinity on an upload link's images is a 400 naming the parameter", async () => {
     const created = await http.inject({ method: 'POST', url: '/admin/upload-links', headers: { 'x-access-token': adminToken }, payload: { sinceNow: 'PT1H' } });
     assert.equal(created.statusCode, 201);
     const { id } = created.json() as { id: string };
@@ -78,7 +100,12 @@ describe('every numeric query or path parameter refuses hostile numbers with a 4
 
   test('a JSON body cannot smuggle Infinity in as a string either', async () => {
     for (const maxBytes of ['Infinity', '1e309', '-Infinity']) {
-      const response = await http.inject({ method: 'POST', url: '/admin/upload-links', headers: { 'x-access-token': adminToken }, payload: { sinceNow: 'PT1H', maxBytes } });
+      const response = await http.inject({
+        method: 'POST',
+        url: '/admin/upload-links',
+        headers: { 'x-access-token': adminToken },
+        payload: { sinceNow: 'PT1H', maxBytes },
+      });
       assert.equal(response.statusCode, 400, `maxBytes ${maxBytes}`);
     }
   });

@@ -52,12 +52,21 @@ test('a failing metrics callback or logger never turns the handler into a second
 });
 
 test('on the real process, a throw from a timer and an unawaited rejection are survived and logged', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/support/process-guard.child.ts'], { cwd: projectRoot, timeout: 60_000 });
-  const lines = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'test/support/process-guard.child.ts'], {
+    cwd: projectRoot,
+    timeout: 60_000,
+  });
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
   const report = lines.find((line) => line.alive === true);
   assert.ok(report, `the process went on after both faults:\n${stdout}`);
   assert.deepEqual([...(report.faults as string[])].sort(), ['uncaught_exception', 'unhandled_rejection']);
-  const logged = lines.filter((line) => line.level === 50).map((line) => (line.err as { message: string }).message).sort();
+  const logged = lines
+    .filter((line) => line.level === 50)
+    .map((line) => (line.err as { message: string }).message)
+    .sort();
   assert.deepEqual(logged, ['rejected and never awaited', 'thrown from a timer callback']);
 });
 
@@ -71,7 +80,14 @@ test('a failure during start-up still exits 1 with a message (the guard is insta
   const port = (taken.address() as { port: number }).port;
   const dataDir = await mkdtemp(join(tmpdir(), 'imagegram-startup-'));
   try {
-    const env = { ...process.env, DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: String(port), ADMIN_TOKEN: 'test-admin-token-0123456789abcdef', RUN_WORKER: 'off' };
+    const env = {
+      ...process.env,
+      DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      ADMIN_TOKEN: 'test-admin-token-0123456789abcdef',
+      RUN_WORKER: 'off',
+    };
     const outcome = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: projectRoot, env, timeout: 60_000 }).then(
       () => ({ code: 0, stderr: '' }),
       (error: { code: number; stderr: string }) => error,

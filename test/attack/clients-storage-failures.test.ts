@@ -37,7 +37,11 @@ test('with every descriptor in use, staging and the fs blob store answer 503 SER
   const dir = await mkdtemp(join(tmpdir(), 'imagegram-emfile-'));
   try {
     // A low soft limit for the child alone, so the exhaustion is real (EMFILE from the kernel), quick and contained.
-    const child = await promisify(execFile)('/bin/sh', ['-c', `ulimit -n 128 && exec "${process.execPath}" --import tsx test/support/descriptor-exhaustion.child.ts "${dir}"`], { cwd: projectRoot, timeout: 60_000 });
+    const child = await promisify(execFile)(
+      '/bin/sh',
+      ['-c', `ulimit -n 128 && exec "${process.execPath}" --import tsx test/support/descriptor-exhaustion.child.ts "${dir}"`],
+      { cwd: projectRoot, timeout: 60_000 },
+    );
     const report = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { heldDescriptors: number; results: Record<string, string>; leftovers: string[] };
     assert.ok(report.heldDescriptors > 0);
     assert.deepEqual(report.results, {
@@ -65,13 +69,22 @@ test('a real SQLITE_FULL (the database at its max_page_count) becomes STORAGE_FU
     await sql`create table t (bytes blob)`.execute(db);
     // A database that may not grow past a few pages: the next big insert fails the way a full disk does.
     database.pragma('max_page_count = 4');
-    const failure = await sql`insert into t (bytes) values (zeroblob(1000000))`.execute(db).then(() => null, (error: unknown) => error);
+    const failure = await sql`insert into t (bytes) values (zeroblob(1000000))`.execute(db).then(
+      () => null,
+      (error: unknown) => error,
+    );
     assert.ok(isAppError(failure, 'STORAGE_FULL'), `got ${String(failure)}`);
     assert.match(String((failure.cause as { code?: string }).code), /^SQLITE_FULL/);
     assert.equal(toProblem(failure).status, 503);
     // Inside a transaction too: SQLite may roll back by itself on SQLITE_FULL, and the ROLLBACK
     // that follows must not replace the full disk with "no transaction is active" (a 500).
-    const inTransaction = await db.transaction().execute((tx) => sql`insert into t (bytes) values (zeroblob(1000000))`.execute(tx)).then(() => null, (error: unknown) => error);
+    const inTransaction = await db
+      .transaction()
+      .execute((tx) => sql`insert into t (bytes) values (zeroblob(1000000))`.execute(tx))
+      .then(
+        () => null,
+        (error: unknown) => error,
+      );
     assert.ok(isAppError(inTransaction, 'STORAGE_FULL'), `got ${String(inTransaction)}`);
   } finally {
     await db.destroy();

@@ -20,7 +20,8 @@ describe('fuzzing the GraphQL envelope', () => {
 
   test('no 5xx, no exit, every answer within 10 s', async (t) => {
     const { world } = arena;
-    const member = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: arb }, { weight: 1, arbitrary: anyJson }, { weight: 1, arbitrary: fc.constant(undefined) });
+    const member = <T>(arb: fc.Arbitrary<T>) =>
+      fc.oneof({ weight: 3, arbitrary: arb }, { weight: 1, arbitrary: anyJson }, { weight: 1, arbitrary: fc.constant(undefined) });
     const extensions = fc.oneof(
       fc.constant({ persistedQuery: { version: 1, sha256Hash: 'ecf4edb46db40b5132295c0291d62fb65d6759a9eedfa4d5d612dd5ec54a6b38' } }),
       fc.constant({ persistedQuery: { version: 2, sha256Hash: 'x' } }),
@@ -45,21 +46,40 @@ describe('fuzzing the GraphQL envelope', () => {
           { weight: 1, arbitrary: brokenJson },
           { weight: 1, arbitrary: anyJson.map((v) => JSON.stringify(v) ?? '') },
           // Variables nested far deeper than any schema: a validator that recurses runs out of stack.
-          { weight: 1, arbitrary: fc.constantFrom(100, 5_000, 30_000).map((depth) => `{"query":"query Q($v: String) { __typename }","variables":{"v":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}`) },
+          {
+            weight: 1,
+            arbitrary: fc
+              .constantFrom(100, 5_000, 30_000)
+              .map((depth) => `{"query":"query Q($v: String) { __typename }","variables":{"v":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}`),
+          },
         ),
-        contentType: fc.constantFrom('application/json', 'application/json', 'application/graphql', 'application/graphql-response+json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-16'),
+        contentType: fc.constantFrom(
+          'application/json',
+          'application/json',
+          'application/graphql',
+          'application/graphql-response+json',
+          'text/plain',
+          'application/x-www-form-urlencoded',
+          'application/json; charset=utf-16',
+        ),
         csrf: fc.constantFrom<Record<string, string>>({}, { 'apollo-require-preflight': 'true' }),
         auth,
       })
-      .map(({ body, contentType, csrf, auth: a }): Probe => ({ method: 'POST', path: '/graphql', headers: { ...a, ...csrf, 'content-type': contentType }, body, label: `POST /graphql [${contentType}]` }));
-    const get = fc
-      .record({ e: envelope, raw: fc.boolean(), auth })
-      .map(({ e, raw, auth: a }): Probe => {
-        const params = Object.entries(e)
-          .filter(([, v]) => v !== undefined)
-          .map(([k, v]) => `${k}=${encodeURIComponent(safe(raw || typeof v !== 'string' ? JSON.stringify(v) ?? '' : v))}`);
-        return { method: 'GET', path: `/graphql?${params.join('&')}`, headers: a, label: 'GET /graphql' };
-      });
+      .map(
+        ({ body, contentType, csrf, auth: a }): Probe => ({
+          method: 'POST',
+          path: '/graphql',
+          headers: { ...a, ...csrf, 'content-type': contentType },
+          body,
+          label: `POST /graphql [${contentType}]`,
+        }),
+      );
+    const get = fc.record({ e: envelope, raw: fc.boolean(), auth }).map(({ e, raw, auth: a }): Probe => {
+      const params = Object.entries(e)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}=${encodeURIComponent(safe(raw || typeof v !== 'string' ? (JSON.stringify(v) ?? '') : v))}`);
+      return { method: 'GET', path: `/graphql?${params.join('&')}`, headers: a, label: 'GET /graphql' };
+    });
 
     const seed = fuzzSeed(20_260_605);
     await arena.run(fc.oneof(post, get), seed, fuzzRuns(800));

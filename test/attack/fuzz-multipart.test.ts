@@ -42,12 +42,21 @@ describe('fuzzing multipart framing', () => {
         .record({
           parts: fc.array(part(fields.file, fields.fields), { minLength: 0, maxLength: 6 }),
           framing: framingArb,
-          auth: fc.oneof({ weight: 5, arbitrary: fc.constant({ variant: 'alice', headers: { authorization: `Bearer ${world.alice.token}` } }) }, { weight: 1, arbitrary: authFor(world) }),
+          auth: fc.oneof(
+            { weight: 5, arbitrary: fc.constant({ variant: 'alice', headers: { authorization: `Bearer ${world.alice.token}` } }) },
+            { weight: 1, arbitrary: authFor(world) },
+          ),
           link: fc.constantFrom(world.linkToken, world.linkToken, 'not-a-token'),
         })
         .map(({ parts, framing, auth, link }): Probe => {
           const { body, contentType } = encodeMultipart(parts, framing);
-          return { method, path: path.replace('{token}', link), headers: { ...auth.headers, 'content-type': contentType }, body, label: `${key} [${auth.variant}]` };
+          return {
+            method,
+            path: path.replace('{token}', link),
+            headers: { ...auth.headers, 'content-type': contentType },
+            body,
+            label: `${key} [${auth.variant}]`,
+          };
         });
     });
 
@@ -60,7 +69,19 @@ describe('fuzzing multipart framing', () => {
     );
     const map = fc.oneof(
       fc.constant('{"0":["variables.file"]}'),
-      fc.constantFrom('{"0":["variables.__proto__"]}', '{"0":["variables.file.x.y"]}', '{"0":["0.variables.file"]}', '{"0":"variables.file"}', '{"0":[]}', '{"0":[1]}', '[]', '{}', '{"__proto__":["variables.file"]}', '{"0":["variables.file"],"1":["variables.file"]}', `{"0":["${'variables.'.repeat(2_000)}file"]}`),
+      fc.constantFrom(
+        '{"0":["variables.__proto__"]}',
+        '{"0":["variables.file.x.y"]}',
+        '{"0":["0.variables.file"]}',
+        '{"0":"variables.file"}',
+        '{"0":[]}',
+        '{"0":[1]}',
+        '[]',
+        '{}',
+        '{"__proto__":["variables.file"]}',
+        '{"0":["variables.file"],"1":["variables.file"]}',
+        `{"0":["${'variables.'.repeat(2_000)}file"]}`,
+      ),
       brokenJson,
     );
     const graphqlProbe = fc
@@ -87,7 +108,13 @@ describe('fuzzing multipart framing', () => {
           'file-twice': [opsPart, mapPart, filePart, filePart],
         }[order];
         const { body, contentType } = encodeMultipart(parts, framing);
-        return { method: 'POST', path: '/graphql', headers: { ...auth, ...csrf, 'content-type': contentType }, body, label: `POST /graphql multipart [${order}]` };
+        return {
+          method: 'POST',
+          path: '/graphql',
+          headers: { ...auth, ...csrf, 'content-type': contentType },
+          body,
+          label: `POST /graphql multipart [${order}]`,
+        };
       });
 
     const seed = fuzzSeed(20_260_602);

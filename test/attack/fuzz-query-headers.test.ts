@@ -44,9 +44,38 @@ const rawQueries = [
   `${'a'.repeat(8_000)}=1`,
 ];
 
-const rangeValues = ['bytes=0-0', 'bytes=0-', 'bytes=-1', 'bytes=-0', 'bytes=5-1', 'bytes=0-99999999999999999999', 'bytes=99999999999999999999-', 'bytes=0-1,2-3', `bytes=${'0-0,'.repeat(2_000)}0-0`, 'bytes=', 'bytes', 'items=0-1', 'bytes=a-b', 'bytes=-', 'bytes=--1'];
+const rangeValues = [
+  'bytes=0-0',
+  'bytes=0-',
+  'bytes=-1',
+  'bytes=-0',
+  'bytes=5-1',
+  'bytes=0-99999999999999999999',
+  'bytes=99999999999999999999-',
+  'bytes=0-1,2-3',
+  `bytes=${'0-0,'.repeat(2_000)}0-0`,
+  'bytes=',
+  'bytes',
+  'items=0-1',
+  'bytes=a-b',
+  'bytes=-',
+  'bytes=--1',
+];
 const etagValues = ['*', '"x"', 'W/"x"', '', ',,,', `${'"a",'.repeat(2_000)}"b"`, 'W/', '"'];
-const contentTypes = ['application/json', 'application/json; charset=latin1', 'text/plain', 'multipart/form-data', 'multipart/form-data; boundary=', 'application/x-www-form-urlencoded', 'application/offset+octet-stream', '', ';;;', 'a/b/c', `application/${'x'.repeat(5_000)}`, 'application/json; x="unterminated'];
+const contentTypes = [
+  'application/json',
+  'application/json; charset=latin1',
+  'text/plain',
+  'multipart/form-data',
+  'multipart/form-data; boundary=',
+  'application/x-www-form-urlencoded',
+  'application/offset+octet-stream',
+  '',
+  ';;;',
+  'a/b/c',
+  `application/${'x'.repeat(5_000)}`,
+  'application/json; x="unterminated',
+];
 
 describe('fuzzing query strings and headers', () => {
   let arena: Arena;
@@ -81,13 +110,41 @@ describe('fuzzing query strings and headers', () => {
       { requiredKeys: [] },
     );
     // Header values that repeat (two lines of one header) are where "string or array" code breaks.
-    const repeated = fc.subarray(['authorization', 'x-access-token', 'content-type', 'idempotency-key', 'range', 'if-none-match', 'x-request-id', 'tus-resumable', 'upload-length']);
+    const repeated = fc.subarray([
+      'authorization',
+      'x-access-token',
+      'content-type',
+      'idempotency-key',
+      'range',
+      'if-none-match',
+      'x-request-id',
+      'tus-resumable',
+      'upload-length',
+    ]);
 
-    const operations = [...operationsOf(arena.openapi), ...undeclaredOperations.map((key) => ({ key, method: key.split(' ')[0]!, path: key.split(' ')[1]!, operation: {} as OpenApiOperation }))];
+    const operations = [
+      ...operationsOf(arena.openapi),
+      ...undeclaredOperations.map((key) => ({ key, method: key.split(' ')[0]!, path: key.split(' ')[1]!, operation: {} as OpenApiOperation })),
+    ];
     const probes = operations.map(({ key, method, path, operation }) => {
       const ids = routeGenerators[key]?.ids?.(world) ?? {};
-      const filled = fc.tuple(...[...path.matchAll(/\{(\w+)\}/g)].map((m) => fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...(ids[m[1]!] ?? ['x'])) }, { weight: 1, arbitrary: garbageSegment }))).map((values) => values.reduce<string>((p, v) => p.replace(/\{\w+\}/, v), path));
-      const query = fc.oneof({ weight: 2, arbitrary: queryFor((operation.parameters ?? []).filter((p) => p.in === 'query'), hints) }, { weight: 1, arbitrary: fc.constantFrom(...rawQueries).map((q) => `?${q}`) });
+      const filled = fc
+        .tuple(
+          ...[...path.matchAll(/\{(\w+)\}/g)].map((m) =>
+            fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...(ids[m[1]!] ?? ['x'])) }, { weight: 1, arbitrary: garbageSegment }),
+          ),
+        )
+        .map((values) => values.reduce<string>((p, v) => p.replace(/\{\w+\}/, v), path));
+      const query = fc.oneof(
+        {
+          weight: 2,
+          arbitrary: queryFor(
+            (operation.parameters ?? []).filter((p) => p.in === 'query'),
+            hints,
+          ),
+        },
+        { weight: 1, arbitrary: fc.constantFrom(...rawQueries).map((q) => `?${q}`) },
+      );
       return fc.record({ auth: authFor(world), path: filled, query, headers, repeated }).map(({ auth, path: p, query: q, headers: h, repeated: r }): Probe => {
         const all: Record<string, string | string[]> = { ...h, ...auth.headers };
         for (const name of r) {

@@ -10,11 +10,24 @@ export interface RawResponse {
  * One HTTP request with the request target sent byte for byte as given: unlike fetch, nothing is
  * normalised (`..`, `//`, `#`, percent-encodings reach the server as written).
  */
-export function rawRequest(baseUrl: string, method: string, target: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<RawResponse> {
+export function rawRequest(
+  baseUrl: string,
+  method: string,
+  target: string,
+  headers: Record<string, string> = {},
+  body?: Buffer | string,
+): Promise<RawResponse> {
   const { hostname, port } = new URL(baseUrl);
   return new Promise((resolve, reject) => {
     // A fresh connection each time: a refusal that closes one cannot fail the next request.
-    const request = httpRequest({ agent: false, hostname, port, method, path: target, headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) } });
+    const request = httpRequest({
+      agent: false,
+      hostname,
+      port,
+      method,
+      path: target,
+      headers: { ...headers, ...(body === undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }) },
+    });
     request.on('error', reject);
     request.on('response', (response) => {
       const chunks: Buffer[] = [];

@@ -14,7 +14,11 @@ describe('requests the fuzzers found answered with a 5xx', () => {
   before(async () => {
     server = await startServer();
     alice = await signUpAndLogIn(server.baseUrl, 'alice');
-    const link = await fetch(`${server.baseUrl}/admin/upload-links`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-access-token': server.adminToken }, body: '{"sinceNow":"PT1H"}' });
+    const link = await fetch(`${server.baseUrl}/admin/upload-links`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-access-token': server.adminToken },
+      body: '{"sinceNow":"PT1H"}',
+    });
     linkPath = ((await link.json()) as { relativePath: string }).relativePath;
   });
   after(async () => {
@@ -55,7 +59,9 @@ describe('requests the fuzzers found answered with a 5xx', () => {
   // @fastify/send's 416 for a bug of ours. They are our own routes now; the answer must stay a 416.
   test('an unsatisfiable Range on a GraphiQL asset is a 416, not a 500', async () => {
     // Headers as the fuzzer sent them.
-    const response = await fetch(`${server.baseUrl}/graphiql/assets/graphiql.min.js`, { headers: { range: 'bytes=-0', 'if-none-match': '"x"', accept: 'a/b;q=2' } });
+    const response = await fetch(`${server.baseUrl}/graphiql/assets/graphiql.min.js`, {
+      headers: { range: 'bytes=-0', 'if-none-match': '"x"', accept: 'a/b;q=2' },
+    });
     assert.equal(response.status, 416);
     assert.equal((await problemOf(response)).code, 'RANGE_NOT_SATISFIABLE');
   });

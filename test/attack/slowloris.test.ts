@@ -36,9 +36,19 @@ describe('slowloris', () => {
     const answers = await Promise.all([
       arena.send({ method: 'GET', path: '/healthz', label: 'GET /healthz during slowloris' }),
       arena.send({ method: 'GET', path: '/posts?limit=5', label: 'GET /posts during slowloris' }),
-      arena.send({ method: 'POST', path: `/posts/${arena.world.postIds[0]}/comments`, headers: { ...arena.world.alice.headers, 'content-type': 'application/json' }, body: '{"body":"still here"}', label: 'POST comment during slowloris' }),
+      arena.send({
+        method: 'POST',
+        path: `/posts/${arena.world.postIds[0]}/comments`,
+        headers: { ...arena.world.alice.headers, 'content-type': 'application/json' },
+        body: '{"body":"still here"}',
+        label: 'POST comment during slowloris',
+      }),
     ]);
-    assert.deepEqual(answers.map((a) => a.status), [200, 200, 201], 'normal requests answered while the slow connections hang on');
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      [200, 200, 201],
+      'normal requests answered while the slow connections hang on',
+    );
     const stillOpen = clients.filter((client) => !client.closedByServer).length;
     t.diagnostic(`slow connections still open when the normal requests were answered: ${stillOpen} of ${connections}`);
     // The deadline is part of arena.send's verdict below; here only that they were answered.

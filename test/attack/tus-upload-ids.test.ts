@@ -24,7 +24,10 @@ describe('tus upload ids: the upload acted on is the one whose ownership was che
 
   /** Both uploads as their owners see them: nothing an attack does may change either. */
   async function offsets(): Promise<{ mine: number | null; theirs: number | null }> {
-    const [a, b] = await Promise.all([uploadOffset(`${server.baseUrl}/uploads/${mine}`, attacker.headers), uploadOffset(`${server.baseUrl}/uploads/${theirs}`, victim.headers)]);
+    const [a, b] = await Promise.all([
+      uploadOffset(`${server.baseUrl}/uploads/${mine}`, attacker.headers),
+      uploadOffset(`${server.baseUrl}/uploads/${theirs}`, victim.headers),
+    ]);
     assert.equal(a.status, 200);
     assert.equal(b.status, 200);
     return { mine: a.offset, theirs: b.offset };
@@ -179,7 +182,9 @@ describe('tus headers: every malformed or unsupported one is a 4xx, and nothing 
     assert.equal(head.headers.get('upload-metadata'), large);
     // Node answers 431 and closes the connection, possibly before the client has read it.
     const huge = `name ${Buffer.alloc(20_000, 1).toString('base64')}`;
-    const refused = await rawRequest(server.baseUrl, 'POST', '/uploads', { ...alice.headers, ...tus, 'upload-length': '100', 'upload-metadata': huge }).catch((error: NodeJS.ErrnoException) => error.code);
+    const refused = await rawRequest(server.baseUrl, 'POST', '/uploads', { ...alice.headers, ...tus, 'upload-length': '100', 'upload-metadata': huge }).catch(
+      (error: NodeJS.ErrnoException) => error.code,
+    );
     assert.ok(refused === 'ECONNRESET' || (typeof refused === 'object' && refused.status === 431), String(refused));
   });
 
@@ -212,7 +217,9 @@ describe('tus headers: every malformed or unsupported one is a 4xx, and nothing 
       const all: Record<string, string> = { ...alice.headers, 'tus-resumable': '1.0.0', 'upload-offset': '10', 'content-type': octets, ...headers };
       // An empty value stands for "header left out".
       for (const [key, value] of Object.entries(headers)) if (value === '' && !name.includes('empty')) delete all[key];
-      const response = await rawRequest(server.baseUrl, 'PATCH', target, all, Buffer.alloc(5, 2)).catch((error: Error) => assert.fail(`${name}: ${error.message}`));
+      const response = await rawRequest(server.baseUrl, 'PATCH', target, all, Buffer.alloc(5, 2)).catch((error: Error) =>
+        assert.fail(`${name}: ${error.message}`),
+      );
       assert.ok(response.status >= 400 && response.status < 500, `${name}: ${response.status} ${response.body}`);
       if (expected !== undefined) assert.equal(response.status, expected, `${name}: ${response.body}`);
     }

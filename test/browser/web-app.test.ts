@@ -59,7 +59,10 @@ async function twelveMegapixelJpeg(): Promise<Buffer> {
   const pixels = randomBytes(width * height * 3);
   // Noise over a gradient: compresses like a photo (several MB), not like a flat colour.
   for (let i = 0; i < pixels.length; i++) pixels[i] = (pixels[i]! & 127) + ((i % (width * 3)) >> 7);
-  return sharp(pixels, { raw: { width, height, channels: 3 } }).withExif({ IFD0: { Make: 'Nikon', Model: 'Z 6' } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(pixels, { raw: { width, height, channels: 3 } })
+    .withExif({ IFD0: { Make: 'Nikon', Model: 'Z 6' } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 /** What the test reads of the page's globals (the test itself is compiled without the DOM's types). */
@@ -220,9 +223,11 @@ describe('the web app in Chromium', { skip: missingBrowser ?? false }, () => {
     await page.getByRole('button', { name: 'Post', exact: true }).click();
     await page.waitForURL(/\/p\/[^/]+$/, { timeout: 30_000 });
     alicePostId = decodeURIComponent(new URL(page.url()).pathname.split('/').pop()!);
-    await page.getByRole('img', { name: `Photo by ${alice.username}: Holiday at the lake` }).waitFor();
+    await page.getByRole('img', { name: `Posted by ${alice.username}: Holiday at the lake` }).waitFor();
     // The 600×600 rendition, loaded (not a broken image).
-    await page.waitForFunction(() => [...(globalThis as unknown as PageGlobals).document.images].some((image) => image.complete && image.naturalWidth === 600 && image.naturalHeight === 600));
+    await page.waitForFunction(() =>
+      [...(globalThis as unknown as PageGlobals).document.images].some((image) => image.complete && image.naturalWidth === 600 && image.naturalHeight === 600),
+    );
 
     await page.getByRole('textbox', { name: 'Your comment' }).fill('What a view');
     await page.getByRole('button', { name: 'Comment', exact: true }).click();
@@ -305,10 +310,13 @@ describe('the web app in Chromium', { skip: missingBrowser ?? false }, () => {
   test('the admin page charts the stats and lists events and parked jobs', async () => {
     const admin = { 'x-access-token': server.adminToken };
     // Camera models come from a background job run moments after the upload.
-    await eventually(async () => {
-      const stats = (await (await fetch(`${server.baseUrl}/admin/stats`, { headers: admin })).json()) as { top10CameraModels: { model: string }[] };
-      return stats.top10CameraModels.some((row) => row.model === 'Z 6') ? true : undefined;
-    }, { what: 'the camera model in /admin/stats' });
+    await eventually(
+      async () => {
+        const stats = (await (await fetch(`${server.baseUrl}/admin/stats`, { headers: admin })).json()) as { top10CameraModels: { model: string }[] };
+        return stats.top10CameraModels.some((row) => row.model === 'Z 6') ? true : undefined;
+      },
+      { what: 'the camera model in /admin/stats' },
+    );
 
     const page = await newPage();
     await page.goto(`${server.baseUrl}/admin`);

@@ -27,7 +27,12 @@ describe('accounts: sign up, log in, log out', () => {
   });
 
   test('invalid sign-ups are 400 with a reason', async () => {
-    for (const body of [{ username: 'x', password: 'a long enough password' }, { username: 'carol', password: 'short' }, { username: 'carol' }, { username: 'bad name', password: 'a long enough password' }]) {
+    for (const body of [
+      { username: 'x', password: 'a long enough password' },
+      { username: 'carol', password: 'short' },
+      { username: 'carol' },
+      { username: 'bad name', password: 'a long enough password' },
+    ]) {
       const response = await postJson(server.baseUrl, '/users', body);
       assert.equal(response.status, 400, JSON.stringify(body));
       assert.equal((await problemOf(response)).code, 'VALIDATION_FAILED');
@@ -44,7 +49,10 @@ describe('accounts: sign up, log in, log out', () => {
     const session = (await ok.json()) as { token: string; user: { username: string } };
     assert.ok(session.token.length >= 43);
     assert.equal(session.user.username, 'dave');
-    for (const wrong of [{ username: 'dave', password: 'not the password' }, { username: 'nobody', password: 'a long enough password' }]) {
+    for (const wrong of [
+      { username: 'dave', password: 'not the password' },
+      { username: 'nobody', password: 'a long enough password' },
+    ]) {
       const response = await postJson(server.baseUrl, '/sessions', wrong);
       assert.equal(response.status, 401);
       assert.equal((await problemOf(response)).code, 'INVALID_CREDENTIALS');

@@ -65,10 +65,13 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
     return (await response.json()) as { id: string; duplicate: boolean; format: string };
   };
   const metadataExtracted = (id: string) =>
-    eventually(async () => {
-      const image = (await (await fetch(`${server.baseUrl}/images/${id}`)).json()) as { metadataExtractedAt: string | null };
-      return image.metadataExtractedAt ? image : undefined;
-    }, { what: `metadata extraction of ${id}` });
+    eventually(
+      async () => {
+        const image = (await (await fetch(`${server.baseUrl}/images/${id}`)).json()) as { metadataExtractedAt: string | null };
+        return image.metadataExtractedAt ? image : undefined;
+      },
+      { what: `metadata extraction of ${id}` },
+    );
   const deleteImage = async (user: TestUser, id: string) => {
     const response = await fetch(`${server.baseUrl}/images/${id}`, { method: 'DELETE', headers: user.headers });
     assert.equal(response.status, 204);
@@ -92,7 +95,10 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
 
     const canon = { Make: 'Canon', Model: 'EOS 5D' };
     const [canon1, canon2, canon3, plainJpeg] = await Promise.all([jpeg(10, canon), jpeg(20, canon), jpeg(30, canon), jpeg(40)]);
-    const nikonPng = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#884422' } }).withExif(cameraExif).png().toBuffer();
+    const nikonPng = await sharp({ create: { width: 16, height: 16, channels: 3, background: '#884422' } })
+      .withExif(cameraExif)
+      .png()
+      .toBuffer();
     const plainPng = await distinctPng(1);
 
     const ids: Record<string, string> = {};
@@ -198,7 +204,10 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
 
     const events = (await allEvents()).filter((event) => event.position > start);
     const positions = events.map((event) => event.position);
-    assert.ok(positions.every((position, index) => index === 0 || position > positions[index - 1]!), `positions not increasing: ${positions}`);
+    assert.ok(
+      positions.every((position, index) => index === 0 || position > positions[index - 1]!),
+      `positions not increasing: ${positions}`,
+    );
     for (const event of events) assert.ok(!Number.isNaN(Date.parse(event.at)), event.at);
     // Background work (EXIF, renderings) logs too; the writes' own events are these, in this order.
     const background = new Set(['ImageMetadataExtracted', 'DerivativeRendered']);
@@ -227,7 +236,8 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
     // No password, session token, admin token or link token anywhere in the log, nor a field for one.
     const log = JSON.stringify(await allEvents());
     const linkToken = link.relativePath.split('/').pop()!;
-    for (const secret of [carol.password, carol.token, alice.token, bob.token, server.adminToken, linkToken]) assert.equal(log.includes(secret), false, 'a secret is in the event log');
+    for (const secret of [carol.password, carol.token, alice.token, bob.token, server.adminToken, linkToken])
+      assert.equal(log.includes(secret), false, 'a secret is in the event log');
     const keys = (value: unknown): string[] =>
       value && typeof value === 'object' ? Object.entries(value).flatMap(([key, inner]) => [key, ...keys(inner)]) : [];
     for (const event of await allEvents()) {
@@ -272,7 +282,10 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
     const after = whole[5]!.position;
     const result = await cli('events', '--after', String(after), '--limit', '4');
     assert.equal(result.status, 0, result.stderr);
-    const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as AdminEvent);
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AdminEvent);
     assert.deepEqual(lines, whole.slice(6, 10));
 
     const bad = await cli('events', '--limit', '0');
@@ -302,7 +315,10 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
       });
       assert.ok(registered.position > end);
       const positions = printed.map((event) => event.position);
-      assert.deepEqual(positions, [...positions].sort((a, b) => a - b));
+      assert.deepEqual(
+        positions,
+        [...positions].sort((a, b) => a - b),
+      );
       assert.equal(new Set(positions).size, positions.length);
     } finally {
       child.kill('SIGTERM');
@@ -312,15 +328,20 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
 
   test('jobs: the metadata job of an upload is done after one attempt; bad state 400, unknown id 404, retrying a done job 409', async () => {
     const image = await upload(alice, await jpeg(77, { Make: 'Fujifilm', Model: 'X-T4' }));
-    const job = await eventually(async () => {
-      const { jobs } = await adminJson<{ jobs: AdminJob[] }>('/admin/jobs?name=image.extract-metadata&limit=200');
-      const mine = jobs.find((candidate) => candidate.payload.imageId === image.id);
-      return mine?.state === 'done' ? mine : undefined;
-    }, { what: 'the metadata job to finish' });
+    const job = await eventually(
+      async () => {
+        const { jobs } = await adminJson<{ jobs: AdminJob[] }>('/admin/jobs?name=image.extract-metadata&limit=200');
+        const mine = jobs.find((candidate) => candidate.payload.imageId === image.id);
+        return mine?.state === 'done' ? mine : undefined;
+      },
+      { what: 'the metadata job to finish' },
+    );
     assert.equal(job.attempts, 1);
     assert.equal(job.name, 'image.extract-metadata');
 
-    const listed = await adminJson<{ jobs: AdminJob[]; counts: Record<string, number>; nextBefore: string | null }>('/admin/jobs?state=done&name=image.extract-metadata');
+    const listed = await adminJson<{ jobs: AdminJob[]; counts: Record<string, number>; nextBefore: string | null }>(
+      '/admin/jobs?state=done&name=image.extract-metadata',
+    );
     assert.ok(listed.jobs.length >= 8);
     assert.ok(listed.jobs.every((candidate) => candidate.state === 'done' && candidate.name === 'image.extract-metadata'));
     for (const state of ['queued', 'running', 'done', 'parked']) assert.equal(typeof listed.counts[state], 'number', state);
@@ -333,7 +354,10 @@ describe('admin: event log, jobs, stats (REST and CLI)', () => {
     assert.equal(page1.nextBefore, page1.jobs[1]!.id);
     const page2 = await adminJson<{ jobs: AdminJob[] }>(`/admin/jobs?name=image.extract-metadata&limit=2&before=${page1.nextBefore}`);
     const everyOne = await adminJson<{ jobs: AdminJob[] }>('/admin/jobs?name=image.extract-metadata&limit=200');
-    assert.deepEqual([...page1.jobs, ...page2.jobs].map((candidate) => candidate.id), everyOne.jobs.slice(0, 4).map((candidate) => candidate.id));
+    assert.deepEqual(
+      [...page1.jobs, ...page2.jobs].map((candidate) => candidate.id),
+      everyOne.jobs.slice(0, 4).map((candidate) => candidate.id),
+    );
 
     const one = await adminJson<AdminJob>(`/admin/jobs/${job.id}`);
     assert.deepEqual(one, job);

@@ -28,7 +28,9 @@ describe('bad uploads get clear 4xx problems and leave nothing behind', () => {
   before(async () => {
     server = await startServer({ env: { MAX_UPLOAD_BYTES: String(maxUploadBytes), MAX_IMAGE_PIXELS: '50000000' } });
     user = await signUpAndLogIn(server.baseUrl);
-    jpeg = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#884422' } }).jpeg().toBuffer();
+    jpeg = await sharp({ create: { width: 800, height: 600, channels: 3, background: '#884422' } })
+      .jpeg()
+      .toBuffer();
   });
   after(() => server.cleanup());
 
@@ -43,7 +45,17 @@ describe('bad uploads get clear 4xx problems and leave nothing behind', () => {
     ['a PDF', async () => Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\n'), 415, 'UNSUPPORTED_FORMAT'],
     ['an empty file', async () => Buffer.alloc(0), 415, 'UNSUPPORTED_FORMAT'],
     ['a truncated JPEG', async () => jpeg.subarray(0, Math.floor(jpeg.length / 2)), 422, 'CORRUPT_IMAGE'],
-    ['a truncated PNG', async () => { const png = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 30 } } }).png().toBuffer(); return png.subarray(0, Math.floor(png.length / 2)); }, 422, 'CORRUPT_IMAGE'],
+    [
+      'a truncated PNG',
+      async () => {
+        const png = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 30 } } })
+          .png()
+          .toBuffer();
+        return png.subarray(0, Math.floor(png.length / 2));
+      },
+      422,
+      'CORRUPT_IMAGE',
+    ],
     ['a JPEG header followed by garbage', async () => Buffer.concat([jpeg.subarray(0, 200), Buffer.alloc(5000, 0x41)]), 422, 'CORRUPT_IMAGE'],
     ['a PNG pixel bomb (tiny file, huge header)', bombPngBytes, 422, 'IMAGE_DIMENSIONS_TOO_LARGE'],
     ['a BMP pixel bomb', bombBmpBytes, 422, 'IMAGE_DIMENSIONS_TOO_LARGE'],
@@ -90,7 +102,10 @@ describe('bad uploads get clear 4xx problems and leave nothing behind', () => {
       });
       request.on('response', (response) => {
         let text = '';
-        response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        response
+          .setEncoding('utf8')
+          .on('data', (chunk: string) => (text += chunk))
+          .on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
       });
       request.on('error', reject);
       request.write(Buffer.alloc(64 * 1024, 1));

@@ -87,7 +87,11 @@ describe('CORS with CORS_ORIGINS set: REST, GraphQL and tus follow one list', ()
     const fromOther = await fetch(`${server.baseUrl}/graphql?query=${query}`, { headers: { origin: other } });
     assert.equal(fromOther.status, 200);
     assert.equal(fromOther.headers.get('access-control-allow-origin'), null);
-    const posted = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', origin: allowed, ...alice.headers }, body: JSON.stringify({ query: '{ me { id } }' }) });
+    const posted = await fetch(`${server.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: allowed, ...alice.headers },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
     assert.equal(posted.headers.get('access-control-allow-origin'), allowed);
     assert.equal(((await posted.json()) as { data: { me: { id: string } } }).data.me.id, alice.id);
   });

@@ -39,7 +39,12 @@ describe('imagegram create-bucket, on a real S3 (RADOS Gateway)', { skip: s3 ===
   test('serve refuses to start on a bucket that does not exist, and names the command that creates it', async () => {
     const run = await runImagegram({ ...env, HOST: '127.0.0.1', PORT: '0', ADMIN_TOKEN: 'create-bucket-admin-token-0123' }, ['serve']);
     assert.equal(run.status, 1, run.stderr);
-    assert.match(run.stderr, new RegExp(`cannot start: the bucket "${bucket}" \\(BLOB_STORE_URL\\) at http://127\\.0\\.0\\.1:\\d+ does not exist\\. Create it once with \`imagegram create-bucket\``));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `cannot start: the bucket "${bucket}" \\(BLOB_STORE_URL\\) at http://127\\.0\\.0\\.1:\\d+ does not exist\\. Create it once with \`imagegram create-bucket\``,
+      ),
+    );
   });
 
   test('creates the bucket, then a second run finds it and changes nothing (exit 0 both times)', async () => {
@@ -59,8 +64,14 @@ describe('imagegram create-bucket, on a real S3 (RADOS Gateway)', { skip: s3 ===
 
   test('refused keys, an unreachable endpoint, an invalid name and a directory URL exit 1 with the cause', async () => {
     const cases: [Record<string, string>, RegExp][] = [
-      [{ AWS_SECRET_ACCESS_KEY: 'not-the-secret' }, /could not create the bucket ".*" at http:\/\/127\.0\.0\.1:\d+: access denied \(check the AWS_\* credentials/],
-      [{ BLOB_STORE_URL: 's3://imagegram-nowhere?endpoint=http%3A%2F%2F127.0.0.1%3A9&forcePathStyle=true' }, /could not create the bucket "imagegram-nowhere" at http:\/\/127\.0\.0\.1:9: S3 endpoint not reachable \(ECONNREFUSED\)/],
+      [
+        { AWS_SECRET_ACCESS_KEY: 'not-the-secret' },
+        /could not create the bucket ".*" at http:\/\/127\.0\.0\.1:\d+: access denied \(check the AWS_\* credentials/,
+      ],
+      [
+        { BLOB_STORE_URL: 's3://imagegram-nowhere?endpoint=http%3A%2F%2F127.0.0.1%3A9&forcePathStyle=true' },
+        /could not create the bucket "imagegram-nowhere" at http:\/\/127\.0\.0\.1:9: S3 endpoint not reachable \(ECONNREFUSED\)/,
+      ],
       [{ BLOB_STORE_URL: urlOf('Not_A_Bucket') }, /BLOB_STORE_URL has no valid bucket name/],
       [{ BLOB_STORE_URL: `file:${dataDir}/blobs` }, /BLOB_STORE_URL is a directory \(file:.*\), not a bucket: set BLOB_STORE_URL=s3:\/\/<bucket>/],
     ];

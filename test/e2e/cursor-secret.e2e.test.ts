@@ -30,7 +30,8 @@ describe('page cursors are signed with a cursor secret of their own, not the adm
   before(async () => {
     server = await startServer();
     const ada = await signUpAndLogIn(server.baseUrl, 'ada');
-    for (const caption of ['first', 'second']) assert.equal((await createPost(server.baseUrl, ada, await distinctPng(caption.length * 40), caption)).status, 201);
+    for (const caption of ['first', 'second'])
+      assert.equal((await createPost(server.baseUrl, ada, await distinctPng(caption.length * 40), caption)).status, 201);
     const first = (await (await page('?limit=1')).json()) as FeedPage;
     assert.ok(first.nextCursor);
     cursor = first.nextCursor;
@@ -53,7 +54,10 @@ describe('page cursors are signed with a cursor secret of their own, not the adm
     await restartWith({ ADMIN_TOKEN: rotated });
     const response = await page(`?limit=1&cursor=${encodeURIComponent(cursor)}`);
     assert.equal(response.status, 200);
-    assert.deepEqual(((await response.json()) as FeedPage).posts.map((post) => post.id), [secondPostId]);
+    assert.deepEqual(
+      ((await response.json()) as FeedPage).posts.map((post) => post.id),
+      [secondPostId],
+    );
   });
 
   test('another cursor secret refuses it: 400 INVALID_CURSOR, not a 5xx', async () => {
@@ -68,6 +72,9 @@ describe('page cursors are signed with a cursor secret of their own, not the adm
     await restartWith({});
     const response = await page(`?limit=1&cursor=${encodeURIComponent(issued)}`);
     assert.equal(response.status, 200);
-    assert.deepEqual(((await response.json()) as FeedPage).posts.map((post) => post.id), [secondPostId]);
+    assert.deepEqual(
+      ((await response.json()) as FeedPage).posts.map((post) => post.id),
+      [secondPostId],
+    );
   });
 });

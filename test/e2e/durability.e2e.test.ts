@@ -15,7 +15,9 @@ describe('nothing acknowledged is lost', () => {
     const user = await signUpAndLogIn(server.baseUrl);
     const uploads = await Promise.all(
       ['#ff0000', '#00ff00', '#0000ff', '#ffff00'].map(async (background) => {
-        const png = await sharp({ create: { width: 320, height: 240, channels: 3, background } }).png().toBuffer();
+        const png = await sharp({ create: { width: 320, height: 240, channels: 3, background } })
+          .png()
+          .toBuffer();
         const response = await uploadImage(server.baseUrl, user, png, 'x.png', 'image/png');
         assert.equal(response.status, 201);
         return (await response.json()) as { id: string; hash: string };
@@ -66,7 +68,10 @@ describe('nothing acknowledged is lost', () => {
     let cursor: string | null = null;
     do {
       const query: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
-      const page = (await (await fetch(`${server.baseUrl}/posts/${post.id}/comments?limit=100${query}`)).json()) as { comments: { id: string }[]; nextCursor: string | null };
+      const page = (await (await fetch(`${server.baseUrl}/posts/${post.id}/comments?limit=100${query}`)).json()) as {
+        comments: { id: string }[];
+        nextCursor: string | null;
+      };
       for (const comment of page.comments) stored.add(comment.id);
       cursor = page.nextCursor;
     } while (cursor);

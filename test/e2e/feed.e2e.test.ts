@@ -46,16 +46,25 @@ describe('the feed: posts by comment count, newest first, with their last 2 comm
 
   test('order: commentCount desc, ties newest first; each post carries the fields the client needs', async () => {
     const feed = await page('');
-    assert.deepEqual(feed.posts.map((p) => p.caption), ['p3', 'p1', 'p5', 'p2', 'p4', 'p0']);
+    assert.deepEqual(
+      feed.posts.map((p) => p.caption),
+      ['p3', 'p1', 'p5', 'p2', 'p4', 'p0'],
+    );
     assert.equal(feed.nextCursor, null);
     const p3 = feed.posts[0]!;
     assert.equal(p3.commentCount, 3);
     assert.equal(p3.author.username, bob.username);
     assert.equal(p3.image.url, `/images/${p3.image.id}.jpg`);
     assert.deepEqual([p3.image.width, p3.image.height], [48, 32]);
-    assert.deepEqual(p3.lastComments.map((c) => c.body), ['p3 comment 2', 'p3 comment 1']);
+    assert.deepEqual(
+      p3.lastComments.map((c) => c.body),
+      ['p3 comment 2', 'p3 comment 1'],
+    );
     assert.equal(p3.lastComments[0]!.author.username, bob.username);
-    assert.deepEqual(feed.posts.find((p) => p.caption === 'p2')!.lastComments.map((c) => c.body), ['p2 comment 0']);
+    assert.deepEqual(
+      feed.posts.find((p) => p.caption === 'p2')!.lastComments.map((c) => c.body),
+      ['p2 comment 0'],
+    );
     assert.deepEqual(feed.posts.find((p) => p.caption === 'p0')!.lastComments, []);
   });
 
@@ -80,8 +89,18 @@ describe('the feed: posts by comment count, newest first, with their last 2 comm
     await addComment(server.baseUrl, alice, p5, 'p5 newer');
     const afterwards = await page('?limit=3');
     assert.notDeepEqual(afterwards, before);
-    assert.deepEqual(afterwards.posts.map((p) => [p.caption, p.commentCount]), [['p5', 4], ['p3', 3], ['p1', 3]]);
-    assert.deepEqual(afterwards.posts[0]!.lastComments.map((c) => c.body), ['p5 newer', 'p5 new']);
+    assert.deepEqual(
+      afterwards.posts.map((p) => [p.caption, p.commentCount]),
+      [
+        ['p5', 4],
+        ['p3', 3],
+        ['p1', 3],
+      ],
+    );
+    assert.deepEqual(
+      afterwards.posts[0]!.lastComments.map((c) => c.body),
+      ['p5 newer', 'p5 new'],
+    );
   });
 
   test('limit outside 1–100 or not a number is a 400', async () => {
@@ -98,7 +117,15 @@ describe('the feed: posts by comment count, newest first, with their last 2 comm
     assert.ok(nextCursor);
     const [payload, signature] = nextCursor.split('.');
     const forged = Buffer.from(JSON.stringify(['feed', [0, 'zzzz']])).toString('base64url');
-    for (const cursor of ['garbage', `${payload}`, `${payload}.AAAA${signature!.slice(4)}`, `${forged}.${signature}`, '.', `${payload}.${signature}.x`, '%00']) {
+    for (const cursor of [
+      'garbage',
+      `${payload}`,
+      `${payload}.AAAA${signature!.slice(4)}`,
+      `${forged}.${signature}`,
+      '.',
+      `${payload}.${signature}.x`,
+      '%00',
+    ]) {
       const response = await fetch(`${server.baseUrl}/posts?cursor=${encodeURIComponent(cursor)}`);
       assert.equal(response.status, 400, cursor);
       assert.equal((await problemOf(response)).code, 'INVALID_CURSOR');

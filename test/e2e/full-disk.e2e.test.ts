@@ -47,7 +47,9 @@ async function stagingLeftovers(dataDir: string): Promise<string[]> {
 
 const mountPoint = await mountSmallTmpfs();
 
-describe('a full data disk: 503 STORAGE_FULL with Retry-After, nothing half-written, /readyz 503 until space returns', { skip: mountPoint === null ? 'cannot mount a tmpfs (needs root)' : false }, () => {
+describe('a full data disk: 503 STORAGE_FULL with Retry-After, nothing half-written, /readyz 503 until space returns', {
+  skip: mountPoint === null ? 'cannot mount a tmpfs (needs root)' : false,
+}, () => {
   const dataDir = mountPoint!;
   const filler = join(dataDir, 'filler');
   let server: RunningServer;
@@ -112,10 +114,13 @@ describe('a full data disk: 503 STORAGE_FULL with Retry-After, nothing half-writ
       assert.equal((await problemOf(comment)).code, 'STORAGE_FULL');
     }
 
-    const ready = await eventually(async () => {
-      const response = await fetch(`${server.baseUrl}/readyz`);
-      return response.status === 503 ? ((await response.json()) as { checks: Record<string, string> }) : undefined;
-    }, { what: '/readyz to report the full disk' });
+    const ready = await eventually(
+      async () => {
+        const response = await fetch(`${server.baseUrl}/readyz`);
+        return response.status === 503 ? ((await response.json()) as { checks: Record<string, string> }) : undefined;
+      },
+      { what: '/readyz to report the full disk' },
+    );
     assert.match(ready.checks.dataDir!, /^failed: /);
     assert.ok(!JSON.stringify(ready).includes(dataDir));
   });

@@ -259,8 +259,15 @@ describe('gc: unreferenced blobs, vanished blobs, lost JPEGs, staging files, bad
     assert.equal(postDeleted[0]!.subjectId, lostPost.id);
     assert.equal(postDeleted[0]!.payload.commentCount, 2);
     const restored = events2.filter((event) => event.type === 'BlobRestored');
-    assert.deepEqual(restored.map((event) => event.subjectId), [back]);
-    assert.equal(events2.some((event) => event.subjectId === backPost.id || event.subjectId === backPost.image.id), false, 'the restored one was touched');
+    assert.deepEqual(
+      restored.map((event) => event.subjectId),
+      [back],
+    );
+    assert.equal(
+      events2.some((event) => event.subjectId === backPost.id || event.subjectId === backPost.image.id),
+      false,
+      'the restored one was touched',
+    );
 
     assert.equal(await status(server, `/posts/${lostPost.id}`), 404);
     assert.equal(await status(server, `/posts/${lostPost.id}/comments`), 404);
@@ -392,14 +399,21 @@ describe('gc: expired resumable uploads', () => {
     const id = url.slice(url.lastIndexOf('/') + 1);
     assert.equal((await patchUpload(url, alice.headers, 0, Buffer.alloc(100, 7))).status, 204);
     const uploads = join(server.dataDir, 'uploads');
-    assert.ok((await readdir(uploads)).some((name) => name.startsWith(id)), 'upload bytes stored');
+    assert.ok(
+      (await readdir(uploads)).some((name) => name.startsWith(id)),
+      'upload bytes stored',
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_500));
 
     const report = await gc(server, '--grace', '0s');
     const expired = report.kind('expired-uploads');
     assert.ok(expired.removed >= 1, JSON.stringify(expired));
     assert.ok(expired.bytesFreed >= 100, JSON.stringify(expired));
-    assert.equal((await readdir(uploads)).some((name) => name.startsWith(id)), false, 'upload bytes left behind');
+    assert.equal(
+      (await readdir(uploads)).some((name) => name.startsWith(id)),
+      false,
+      'upload bytes left behind',
+    );
     const head = await fetch(url, { method: 'HEAD', headers: { ...alice.headers, 'tus-resumable': '1.0.0' } });
     assert.ok(head.status === 404 || head.status === 410, `HEAD after expiry: ${head.status}`);
   });
@@ -429,7 +443,9 @@ describe('gc under load: never deletes bytes an acknowledged upload needs', () =
     // user (a blob with several owners) and three of each user's own (whose delete drops the last
     // reference, leaving the blob collectable until the same bytes come back).
     const shared = await Promise.all([0, 1].map((i) => distinctPng(500 + i)));
-    const pools = await Promise.all(users.map(async (_, owner) => [...shared, ...(await Promise.all([0, 1, 2].map((i) => distinctPng(600 + owner * 10 + i))))]));
+    const pools = await Promise.all(
+      users.map(async (_, owner) => [...shared, ...(await Promise.all([0, 1, 2].map((i) => distinctPng(600 + owner * 10 + i))))]),
+    );
     let nextDistinct = 1_000;
     const live = new Map<string, { hash: string; owner: number }>();
     const failures: string[] = [];
@@ -532,7 +548,9 @@ describe('gc under load: never deletes bytes an acknowledged upload needs', () =
     const unreferenced = gcReports.map((report) => report.kinds.find((kind) => kind.kind === 'unreferenced-blobs')!);
     const removed = unreferenced.reduce((sum, kind) => sum + kind.removed, 0);
     const keptInUse = unreferenced.reduce((sum, kind) => sum + (kind.details.keptInUse ?? 0), 0);
-    const periodic = (await (await fetch(`${server.baseUrl}/admin/jobs?name=gc.collect&state=done&limit=200`, { headers: { 'x-access-token': server.adminToken } })).json()) as { jobs: unknown[] };
+    const periodic = (await (
+      await fetch(`${server.baseUrl}/admin/jobs?name=gc.collect&state=done&limit=200`, { headers: { 'x-access-token': server.adminToken } })
+    ).json()) as { jobs: unknown[] };
     t.diagnostic(
       `${uploads} uploads (${reuploadsAfterDelete} right after a delete); ${gcReports.length} gc CLI runs removed ${removed} blobs, ` +
         `${keptInUse} kept in use at the last moment; ${periodic.jobs.length} periodic collections in the server`,
@@ -575,7 +593,11 @@ describe('gc as a periodic job (GC_INTERVAL_SECONDS, GC_GRACE)', () => {
     assert.ok(await exists(original));
     await deleteImage(server, alice, image.id);
 
-    await eventually(async () => ((await exists(original)) || (await exists(derivative)) ? undefined : true), { timeoutMs: 20_000, intervalMs: 200, what: 'the periodic gc to remove the blob' });
+    await eventually(async () => ((await exists(original)) || (await exists(derivative)) ? undefined : true), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+      what: 'the periodic gc to remove the blob',
+    });
     // The blob goes before the worker records the run as done: wait for that too.
     await eventually(
       async () => {
@@ -588,7 +610,10 @@ describe('gc as a periodic job (GC_INTERVAL_SECONDS, GC_GRACE)', () => {
       { what: 'a gc.collect job recorded as done' },
     );
     const deleted = (await eventsAfter(server)).filter((event) => event.type === 'BlobDeleted');
-    assert.deepEqual(deleted.map((event) => event.subjectId), [image.hash]);
+    assert.deepEqual(
+      deleted.map((event) => event.subjectId),
+      [image.hash],
+    );
     // And it never touches what is referenced.
     const kept = await upload(server, alice, await distinctPng(8));
     await new Promise((resolve) => setTimeout(resolve, 2_500));

@@ -37,7 +37,9 @@ function tagsOf(html: string): { name: string; attributes: Record<string, string
 
 /** Absolute http(s) or protocol-relative URLs in `text` that do not point at `origin`. */
 function foreignUrls(text: string, origin: string): string[] {
-  return [...text.matchAll(/(?:https?:)?\/\/[^\s"'<>)]+/gi)].map(([url]) => url).filter((url) => !url.startsWith(`${origin}/`) && /^(https?:)?\/\/[a-z0-9]/i.test(url));
+  return [...text.matchAll(/(?:https?:)?\/\/[^\s"'<>)]+/gi)]
+    .map(([url]) => url)
+    .filter((url) => !url.startsWith(`${origin}/`) && /^(https?:)?\/\/[a-z0-9]/i.test(url));
 }
 
 describe('GraphiQL is served from this server, offline', () => {
@@ -54,10 +56,12 @@ describe('GraphiQL is served from this server, offline', () => {
   test('the page is HTML under a CSP allowing scripts and styles from this origin only', () => {
     assert.equal(page.status, 200);
     assert.equal(page.headers.get('content-type'), 'text/html; charset=utf-8');
-    const csp = Object.fromEntries((page.headers.get('content-security-policy') ?? '').split(';').map((part) => {
-      const [directive, ...sources] = part.trim().split(/\s+/);
-      return [directive, sources.join(' ')];
-    }));
+    const csp = Object.fromEntries(
+      (page.headers.get('content-security-policy') ?? '').split(';').map((part) => {
+        const [directive, ...sources] = part.trim().split(/\s+/);
+        return [directive, sources.join(' ')];
+      }),
+    );
     assert.equal(csp['default-src'], "'none'");
     assert.equal(csp['script-src'], "'self'");
     assert.equal(csp['style-src'], "'self'");
@@ -148,7 +152,7 @@ describe('GraphiQL is served from this server, offline', () => {
     const unsatisfiable = await get(url, { range: `bytes=${onDisk.length}-` });
     assert.equal(unsatisfiable.status, 416);
     assert.equal(unsatisfiable.headers.get('content-range'), `bytes */${onDisk.length}`);
-    assert.equal((await unsatisfiable.json() as { code: string }).code, 'RANGE_NOT_SATISFIABLE');
+    assert.equal(((await unsatisfiable.json()) as { code: string }).code, 'RANGE_NOT_SATISFIABLE');
 
     const several = await get(url, { range: 'bytes=0-1,5-6' });
     assert.equal(several.status, 200);
@@ -164,7 +168,12 @@ describe('GraphiQL is served from this server, offline', () => {
     const head = await fetch(`${server.baseUrl}/graphiql/assets/graphiql.min.css`, { method: 'HEAD', signal: AbortSignal.timeout(10_000) });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get('content-length'), String(readFileSync(join(installed('graphiql'), 'graphiql.min.css')).length));
-    for (const path of ['/graphiql/assets/nope.js', '/graphiql/assets/..%2Fpackage.json', '/graphiql/assets/%2E%2E%2F%2E%2E%2Fpackage.json', '/graphiql/sw.js']) {
+    for (const path of [
+      '/graphiql/assets/nope.js',
+      '/graphiql/assets/..%2Fpackage.json',
+      '/graphiql/assets/%2E%2E%2F%2E%2E%2Fpackage.json',
+      '/graphiql/sw.js',
+    ]) {
       const response = await get(`${server.baseUrl}${path}`);
       assert.equal(response.status, 404, path);
       await response.arrayBuffer();
@@ -174,7 +183,12 @@ describe('GraphiQL is served from this server, offline', () => {
   test('GraphiQL’s requests work as its fetcher sends them: plain JSON, and a pasted bearer token', async () => {
     // createGraphiQLFetcher sends only Content-Type (plus the headers editor's): no CSRF header.
     const post = (body: unknown, headers: Record<string, string> = {}) =>
-      fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      fetch(`${server.baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
     const schema = await post({ query: getIntrospectionQuery(), operationName: 'IntrospectionQuery' });
     assert.equal(schema.status, 200);
     assert.equal(((await schema.json()) as { data: { __schema: { queryType: { name: string } } } }).data.__schema.queryType.name, 'Query');
@@ -218,7 +232,10 @@ describe('GraphiQL is not served where introspection is off', () => {
       await response.arrayBuffer();
     }
     const document = (await (await get(`${server.baseUrl}/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    assert.deepEqual(Object.keys(document.paths).filter((path) => path.startsWith('/graphiql')), []);
+    assert.deepEqual(
+      Object.keys(document.paths).filter((path) => path.startsWith('/graphiql')),
+      [],
+    );
   });
 });
 

@@ -32,7 +32,12 @@ describe('GraphQL: collections of images', () => {
   }
 
   async function create(user: TestUser, name: string): Promise<CollectionData> {
-    const { body } = await graphql<{ createCollection: CollectionData }>(server.baseUrl, `mutation($name: String!) { createCollection(name: $name) { ${collectionFields} } }`, { name }, user);
+    const { body } = await graphql<{ createCollection: CollectionData }>(
+      server.baseUrl,
+      `mutation($name: String!) { createCollection(name: $name) { ${collectionFields} } }`,
+      { name },
+      user,
+    );
     assert.ok(body.data?.createCollection, JSON.stringify(body));
     return body.data.createCollection;
   }
@@ -58,8 +63,14 @@ describe('GraphQL: collections of images', () => {
 
     const best = await create(alice, 'Best');
     await add(alice, best.id, [two]);
-    const seen = await graphql<{ image: { collections: { id: string; name: string }[] } }>(server.baseUrl, '{ image(id: "' + two + '") { collections { id name } } }');
-    assert.deepEqual(seen.body.data?.image.collections, [{ id: best.id, name: 'Best' }, { id: trip.id, name: 'Trip 🏔' }]);
+    const seen = await graphql<{ image: { collections: { id: string; name: string }[] } }>(
+      server.baseUrl,
+      '{ image(id: "' + two + '") { collections { id name } } }',
+    );
+    assert.deepEqual(seen.body.data?.image.collections, [
+      { id: best.id, name: 'Best' },
+      { id: trip.id, name: 'Trip 🏔' },
+    ]);
 
     const removed = await graphql<{ removeImagesFromCollection: CollectionData }>(
       server.baseUrl,
@@ -67,7 +78,10 @@ describe('GraphQL: collections of images', () => {
       { c: trip.id, i: [two, 'not-in-it'] },
       alice,
     );
-    assert.deepEqual(removed.body.data?.removeImagesFromCollection.images.map((i) => i.id), [one]);
+    assert.deepEqual(
+      removed.body.data?.removeImagesFromCollection.images.map((i) => i.id),
+      [one],
+    );
     const twoNow = await graphql<{ image: { collections: { id: string }[] } }>(server.baseUrl, `{ image(id: "${two}") { collections { id } } }`);
     assert.deepEqual(twoNow.body.data?.image.collections, [{ id: best.id }]);
   });
@@ -76,7 +90,12 @@ describe('GraphQL: collections of images', () => {
     const names = ['c1', 'c2', 'c3'];
     const made: CollectionData[] = [];
     for (const name of names) made.push(await create(bob, name));
-    const renamed = await graphql<{ renameCollection: { name: string } }>(server.baseUrl, `mutation { renameCollection(id: "${made[0]!.id}", name: "first") { name } }`, {}, bob);
+    const renamed = await graphql<{ renameCollection: { name: string } }>(
+      server.baseUrl,
+      `mutation { renameCollection(id: "${made[0]!.id}", name: "first") { name } }`,
+      {},
+      bob,
+    );
     assert.equal(renamed.body.data?.renameCollection.name, 'first');
 
     const page = (after: string | null) =>
@@ -87,10 +106,16 @@ describe('GraphQL: collections of images', () => {
         bob,
       );
     const one = (await page(null)).body.data!.collections;
-    assert.deepEqual(one.edges.map((e) => e.node.name), ['c3', 'c2']);
+    assert.deepEqual(
+      one.edges.map((e) => e.node.name),
+      ['c3', 'c2'],
+    );
     assert.equal(one.pageInfo.hasNextPage, true);
     const two = (await page(one.pageInfo.endCursor)).body.data!.collections;
-    assert.deepEqual(two.edges.map((e) => e.node.name), ['first']);
+    assert.deepEqual(
+      two.edges.map((e) => e.node.name),
+      ['first'],
+    );
     assert.equal(two.pageInfo.hasNextPage, false);
 
     const deleted = await graphql(server.baseUrl, `mutation { deleteCollection(id: "${made[1]!.id}") }`, {}, bob);
@@ -101,7 +126,7 @@ describe('GraphQL: collections of images', () => {
     assert.deepEqual(onlyError(again.body), { code: 'NOT_FOUND', errorCode: 'COLLECTION_NOT_FOUND', message: `No collection with id ${made[1]!.id}` });
   });
 
-  test("only the owner changes a collection, and only with their own images: FORBIDDEN", async () => {
+  test('only the owner changes a collection, and only with their own images: FORBIDDEN', async () => {
     const mine = await create(alice, 'mine');
     const bobsImage = await anImage(bob);
     const alicesImage = await anImage(alice);
@@ -124,7 +149,7 @@ describe('GraphQL: collections of images', () => {
     assert.equal(name.body.data?.collection.name, 'mine');
   });
 
-  test('anonymous writes and the anonymous viewer\'s list are UNAUTHENTICATED', async () => {
+  test("anonymous writes and the anonymous viewer's list are UNAUTHENTICATED", async () => {
     const mine = await create(alice, 'private-ish');
     const anonymous = [
       graphql(server.baseUrl, 'mutation { createCollection(name: "x") { id } }'),
@@ -141,20 +166,40 @@ describe('GraphQL: collections of images', () => {
       graphql(server.baseUrl, 'mutation { createCollection(name: "   ") { id } }', {}, alice),
       graphql(server.baseUrl, `mutation { createCollection(name: "${'x'.repeat(101)}") { id } }`, {}, alice),
       add(alice, mine.id, []),
-      add(alice, mine.id, Array.from({ length: 101 }, (_, i) => `id-${i}`)),
+      add(
+        alice,
+        mine.id,
+        Array.from({ length: 101 }, (_, i) => `id-${i}`),
+      ),
       graphql(server.baseUrl, '{ collections(first: 0) { edges { cursor } } }', {}, alice),
       graphql(server.baseUrl, '{ collections(after: "forged.cursor") { edges { cursor } } }', {}, alice),
       // A variable of the wrong type never reaches a resolver.
       graphql(server.baseUrl, 'mutation($n: String!) { createCollection(name: $n) { id } }', { n: 42 }, alice),
     ];
     const codes = (await Promise.all(refusals)).map(({ body }) => onlyError(body));
-    assert.deepEqual(codes.map((c) => c.code), Array(7).fill('BAD_USER_INPUT'));
-    assert.deepEqual(codes.slice(0, 6).map((c) => c.errorCode), ['VALIDATION_FAILED', 'VALIDATION_FAILED', 'VALIDATION_FAILED', 'VALIDATION_FAILED', 'VALIDATION_FAILED', 'INVALID_CURSOR']);
+    assert.deepEqual(
+      codes.map((c) => c.code),
+      Array(7).fill('BAD_USER_INPUT'),
+    );
+    assert.deepEqual(
+      codes.slice(0, 6).map((c) => c.errorCode),
+      ['VALIDATION_FAILED', 'VALIDATION_FAILED', 'VALIDATION_FAILED', 'VALIDATION_FAILED', 'VALIDATION_FAILED', 'INVALID_CURSOR'],
+    );
     // Bob's cursor is not Alice's.
     await create(bob, 'b1');
     await create(bob, 'b2');
-    const bobs = await graphql<{ collections: { pageInfo: { endCursor: string } } }>(server.baseUrl, '{ collections(first: 1) { pageInfo { endCursor } } }', {}, bob);
-    const foreign = await graphql(server.baseUrl, 'query($a: String) { collections(after: $a) { edges { cursor } } }', { a: bobs.body.data!.collections.pageInfo.endCursor }, alice);
+    const bobs = await graphql<{ collections: { pageInfo: { endCursor: string } } }>(
+      server.baseUrl,
+      '{ collections(first: 1) { pageInfo { endCursor } } }',
+      {},
+      bob,
+    );
+    const foreign = await graphql(
+      server.baseUrl,
+      'query($a: String) { collections(after: $a) { edges { cursor } } }',
+      { a: bobs.body.data!.collections.pageInfo.endCursor },
+      alice,
+    );
     assert.equal(onlyError(foreign.body).errorCode, 'INVALID_CURSOR');
   });
 
@@ -166,7 +211,10 @@ describe('GraphQL: collections of images', () => {
     await add(alice, b.id, [image]);
     const deleted = await graphql(server.baseUrl, `mutation { deleteImage(id: "${image}") }`, {}, alice);
     assert.deepEqual(deleted.body, { data: { deleteImage: true } });
-    const both = await graphql<{ a: CollectionData; b: CollectionData }>(server.baseUrl, `{ a: collection(id: "${a.id}") { images { id } } b: collection(id: "${b.id}") { images { id } } }`);
+    const both = await graphql<{ a: CollectionData; b: CollectionData }>(
+      server.baseUrl,
+      `{ a: collection(id: "${a.id}") { images { id } } b: collection(id: "${b.id}") { images { id } } }`,
+    );
     assert.deepEqual(both.body.data, { a: { images: [] }, b: { images: [] } });
   });
 });

@@ -47,7 +47,11 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
 
     before(async () => {
       // The longest the version may be remembered: a hit runs no SQL however slow the machine is.
-      const env: Record<string, string> = { IMAGEGRAM_DEBUG_QUERY_COUNT: '1', FEED_VERSION_MAX_AGE_MS: '60000', ...(options.redis ? { REDIS_URL: redisUrl!, REDIS_KEY_PREFIX: prefix } : {}) };
+      const env: Record<string, string> = {
+        IMAGEGRAM_DEBUG_QUERY_COUNT: '1',
+        FEED_VERSION_MAX_AGE_MS: '60000',
+        ...(options.redis ? { REDIS_URL: redisUrl!, REDIS_KEY_PREFIX: prefix } : {}),
+      };
       server = await startServer({ env });
       if (options.redis) redis = await connectTestRedis(redisUrl!);
       alice = await signUpAndLogIn(server.baseUrl, 'alice');
@@ -138,7 +142,11 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
       assert.equal(signedIn.headers['cache-control'], 'private, no-store');
 
       const posted = async () => {
-        const response = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: executedQuery, variables: { first: 2 } }) });
+        const response = await fetch(`${server.baseUrl}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: executedQuery, variables: { first: 2 } }),
+        });
         assert.equal(response.status, 200);
         return Number(response.headers.get('x-query-count'));
       };

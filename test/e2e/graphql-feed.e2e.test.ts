@@ -7,7 +7,17 @@ import { startServer, type RunningServer } from '../support/server.js';
 
 interface FeedData {
   posts: {
-    edges: { cursor: string; node: { id: string; caption: string; commentCount: number; author: { username: string }; image: { url: string; width: number }; lastComments: { body: string; author: { username: string } }[] } }[];
+    edges: {
+      cursor: string;
+      node: {
+        id: string;
+        caption: string;
+        commentCount: number;
+        author: { username: string };
+        image: { url: string; width: number };
+        lastComments: { body: string; author: { username: string } }[];
+      };
+    }[];
     pageInfo: { hasNextPage: boolean; endCursor: string | null };
   };
 }
@@ -41,7 +51,9 @@ describe('GraphQL: the feed, posts and comments', () => {
   after(() => server.cleanup());
 
   test('posts is a Relay connection in the order of GET /posts, with the same fields', async () => {
-    const rest = (await (await fetch(`${server.baseUrl}/posts?limit=100`)).json()) as { posts: { id: string; lastComments: { body: string }[]; image: { url: string } }[] };
+    const rest = (await (await fetch(`${server.baseUrl}/posts?limit=100`)).json()) as {
+      posts: { id: string; lastComments: { body: string }[]; image: { url: string } }[];
+    };
     const captions: string[] = [];
     let after: string | null = null;
     let pages = 0;
@@ -55,19 +67,27 @@ describe('GraphQL: the feed, posts and comments', () => {
         const top = page.edges[0]!.node;
         const same = rest.posts[0]!;
         assert.equal(top.id, same.id);
-        assert.deepEqual(top.lastComments.map((c) => c.body), same.lastComments.map((c) => c.body));
+        assert.deepEqual(
+          top.lastComments.map((c) => c.body),
+          same.lastComments.map((c) => c.body),
+        );
         assert.equal(top.image.url, same.image.url);
         assert.equal(top.commentCount, 2);
       }
     } while (after);
     assert.equal(pages, 3);
     const captionOf = new Map([...ids].map(([caption, id]) => [id, caption]));
-    assert.deepEqual(captions, rest.posts.map((p) => captionOf.get(p.id)));
+    assert.deepEqual(
+      captions,
+      rest.posts.map((p) => captionOf.get(p.id)),
+    );
   });
 
   test('a page of 20 posts with image, author and last comments costs the same SQL as a page of 5', async () => {
     const count = async (first: number) => {
-      const response = await fetch(graphqlGetUrl(server.baseUrl, feedQuery.replace('image { url width }', 'image { url width format owner { username createdAt } }'), { first }));
+      const response = await fetch(
+        graphqlGetUrl(server.baseUrl, feedQuery.replace('image { url width }', 'image { url width format owner { username createdAt } }'), { first }),
+      );
       assert.equal(response.status, 200);
       const body = (await response.json()) as { data: FeedData };
       assert.equal(body.data.posts.edges.length, first);
@@ -105,9 +125,15 @@ describe('GraphQL: the feed, posts and comments', () => {
     const query = `query($id: ID!, $after: String) { post(id: $id) { caption comments(first: 1, after: $after) { edges { node { body author { username createdAt } } } pageInfo { hasNextPage endCursor } } } }`;
     const first = (await graphql<PostComments>(server.baseUrl, query, { id })).body.data!.post;
     assert.equal(first.caption, 'p5');
-    assert.deepEqual(first.comments.edges.map((e) => e.node.body), ['p5 c1']);
+    assert.deepEqual(
+      first.comments.edges.map((e) => e.node.body),
+      ['p5 c1'],
+    );
     const second = (await graphql<PostComments>(server.baseUrl, query, { id, after: first.comments.pageInfo.endCursor })).body.data!.post;
-    assert.deepEqual(second.comments.edges.map((e) => e.node.body), ['p5 c0']);
+    assert.deepEqual(
+      second.comments.edges.map((e) => e.node.body),
+      ['p5 c0'],
+    );
     assert.deepEqual((await graphql(server.baseUrl, '{ post(id: "nope") { id } }')).body, { data: { post: null } });
   });
 
@@ -115,7 +141,12 @@ describe('GraphQL: the feed, posts and comments', () => {
     const upload = await uploadImage(server.baseUrl, alice, await distinctPng(7100), 'x.png', 'image/png');
     const imageId = ((await upload.json()) as { id: string }).id;
     const create = (user: TestUser | null, caption: string, image = imageId) =>
-      graphql<{ createPost: { id: string; caption: string; image: { id: string } } }>(server.baseUrl, 'mutation($c: String!, $i: ID) { createPost(caption: $c, imageId: $i) { id caption image { id } } }', { c: caption, i: image }, user);
+      graphql<{ createPost: { id: string; caption: string; image: { id: string } } }>(
+        server.baseUrl,
+        'mutation($c: String!, $i: ID) { createPost(caption: $c, imageId: $i) { id caption image { id } } }',
+        { c: caption, i: image },
+        user,
+      );
     assert.equal(onlyError((await create(null, 'anon')).body).code, 'UNAUTHENTICATED');
     assert.equal(onlyError((await create(bob, 'not mine')).body).code, 'FORBIDDEN');
     assert.equal(onlyError((await create(alice, 'x'.repeat(2201))).body).code, 'BAD_USER_INPUT');
@@ -124,7 +155,12 @@ describe('GraphQL: the feed, posts and comments', () => {
     assert.deepEqual([post.caption, post.image.id], ['via graphql', imageId]);
 
     const comment = (key: string) =>
-      graphql<{ addComment: { id: string; body: string } }>(server.baseUrl, 'mutation($p: ID!, $k: String) { addComment(postId: $p, body: "hi", idempotencyKey: $k) { id body } }', { p: post.id, k: key }, bob);
+      graphql<{ addComment: { id: string; body: string } }>(
+        server.baseUrl,
+        'mutation($p: ID!, $k: String) { addComment(postId: $p, body: "hi", idempotencyKey: $k) { id body } }',
+        { p: post.id, k: key },
+        bob,
+      );
     const [once, retry] = [await comment('retry-1'), await comment('retry-1')];
     assert.equal(once.body.data!.addComment.id, retry.body.data!.addComment.id, 'a retry replays the first comment');
     const counted = await graphql<{ post: { commentCount: number } }>(server.baseUrl, `{ post(id: "${post.id}") { commentCount } }`);
@@ -135,7 +171,10 @@ describe('GraphQL: the feed, posts and comments', () => {
     assert.equal(onlyError((await deleteComment(alice)).body).code, 'FORBIDDEN');
     assert.deepEqual((await deleteComment(bob)).body, { data: { deleteComment: true } });
     assert.equal(onlyError((await deleteComment(bob)).body).code, 'NOT_FOUND');
-    assert.equal(onlyError((await graphql(server.baseUrl, `mutation { addComment(postId: "${post.id}", body: " ") { id } }`, {}, bob)).body).code, 'BAD_USER_INPUT');
+    assert.equal(
+      onlyError((await graphql(server.baseUrl, `mutation { addComment(postId: "${post.id}", body: " ") { id } }`, {}, bob)).body).code,
+      'BAD_USER_INPUT',
+    );
 
     const inUse = await graphql(server.baseUrl, `mutation { deleteImage(id: "${imageId}") }`, {}, alice);
     assert.deepEqual([onlyError(inUse.body).code, onlyError(inUse.body).errorCode], ['CONFLICT', 'IMAGE_IN_USE']);
@@ -167,7 +206,10 @@ describe('GraphQL: the feed, posts and comments', () => {
     assert.equal(signedIn.headers.get('etag'), null);
     assert.deepEqual(await signedIn.json(), { data: { me: { username: alice.username } } });
     // A validation error is 200 to a legacy JSON client (GraphQL over HTTP), 400 to a current one; never cached.
-    for (const [accept, status] of [['application/json', 200], [modernAccept, 400]] as const) {
+    for (const [accept, status] of [
+      ['application/json', 200],
+      [modernAccept, 400],
+    ] as const) {
       const failed = await fetch(graphqlGetUrl(server.baseUrl, '{ nope }'), { headers: { accept } });
       assert.equal(failed.status, status);
       assert.equal(failed.headers.get('cache-control'), 'no-store');

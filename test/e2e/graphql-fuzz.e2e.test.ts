@@ -13,7 +13,16 @@ import { startServer, type RunningServer } from '../support/server.js';
 const answerWithinMs = 2000;
 const runs = { numRuns: 150, endOnFailure: true } as const;
 
-const queries = ['{ __typename }', '{ posts(first: 2) { edges { node { id caption } } } }', 'query Q($n: Int) { posts(first: $n) { edges { cursor } } }', 'mutation { createCollection(name: "fuzz") { id } }', 'mutation($f: Upload!) { uploadImage(file: $f) { duplicate } }', '{ me { id } }', '{', ''];
+const queries = [
+  '{ __typename }',
+  '{ posts(first: 2) { edges { node { id caption } } } }',
+  'query Q($n: Int) { posts(first: $n) { edges { cursor } } }',
+  'mutation { createCollection(name: "fuzz") { id } }',
+  'mutation($f: Upload!) { uploadImage(file: $f) { duplicate } }',
+  '{ me { id } }',
+  '{',
+  '',
+];
 
 /** A value for one request parameter: plausible most of the time, anything JSON otherwise. */
 const parameter = fc.oneof(
@@ -26,8 +35,35 @@ const parameter = fc.oneof(
 /** Accept headers: what clients send, wildcards, zero and malformed quality values, and nonsense. */
 const accept = fc.oneof(
   fc.constant(undefined),
-  fc.constantFrom('application/json', 'application/graphql-response+json', '*/*', 'application/graphql-response+json, application/json;q=0.9', 'text/html', 'application/json;q=0'),
-  fc.array(fc.constantFrom('application/json', 'application/graphql-response+json', '*/*', 'application/*', 'text/*', 'text/html', ';q=0', ';q=0.5', ';q=1.0', ';q=x', ';charset=utf-8', ',', ' ', '/'), { maxLength: 6 }).map((tokens) => tokens.join('')),
+  fc.constantFrom(
+    'application/json',
+    'application/graphql-response+json',
+    '*/*',
+    'application/graphql-response+json, application/json;q=0.9',
+    'text/html',
+    'application/json;q=0',
+  ),
+  fc
+    .array(
+      fc.constantFrom(
+        'application/json',
+        'application/graphql-response+json',
+        '*/*',
+        'application/*',
+        'text/*',
+        'text/html',
+        ';q=0',
+        ';q=0.5',
+        ';q=1.0',
+        ';q=x',
+        ';charset=utf-8',
+        ',',
+        ' ',
+        '/',
+      ),
+      { maxLength: 6 },
+    )
+    .map((tokens) => tokens.join('')),
 );
 const withAccept = (headers: Record<string, string>, value: string | undefined) => (value === undefined ? headers : { ...headers, accept: value });
 
@@ -90,7 +126,10 @@ describe('GraphQL: property tests — no request gets a 5xx, hangs, or ends the 
 
   test('GET: arbitrary query-string parameters, repeated or not, JSON or not', async () => {
     const name = fc.oneof(fc.constantFrom('query', 'operationName', 'variables', 'extensions'), fc.string({ maxLength: 8 }));
-    const value = fc.oneof(parameter.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))), fc.string());
+    const value = fc.oneof(
+      parameter.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
+      fc.string(),
+    );
     const params = fc.array(fc.tuple(name, value), { maxLength: 6 });
     await fc.assert(
       fc.asyncProperty(params, accept, async (pairs, acceptHeader) => {
@@ -104,7 +143,7 @@ describe('GraphQL: property tests — no request gets a 5xx, hangs, or ends the 
   });
 
   test('multipart: random boundaries, part headers, line endings, truncations and missing parts', async () => {
-    const boundaryChars = fc.constantFrom(...'abcXYZ019\'()+_,-./:=? '.split(''));
+    const boundaryChars = fc.constantFrom(..."abcXYZ019'()+_,-./:=? ".split(''));
     const boundary = fc.string({ unit: boundaryChars, minLength: 0, maxLength: 20 });
     const eol = fc.constantFrom('\r\n', '\n', '\r', '\r\r\n');
     const disposition = fc.oneof(
@@ -113,9 +152,19 @@ describe('GraphQL: property tests — no request gets a 5xx, hangs, or ends the 
       fc.string({ maxLength: 40 }).map((n) => `Content-Disposition: form-data; name="0"; filename="${n}"`),
       fc.string({ maxLength: 60 }),
     );
-    const header = fc.oneof({ arbitrary: disposition, weight: 4 }, { arbitrary: fc.constantFrom('Content-Type: image/png', 'Content-Type: application/json', 'X-Long: ' + 'a'.repeat(20_000)), weight: 1 });
+    const header = fc.oneof(
+      { arbitrary: disposition, weight: 4 },
+      { arbitrary: fc.constantFrom('Content-Type: image/png', 'Content-Type: application/json', 'X-Long: ' + 'a'.repeat(20_000)), weight: 1 },
+    );
     const operations = fc.constantFrom(...queries).map((query) => JSON.stringify({ query, variables: { f: null } }));
-    const maps = fc.constantFrom('{}', '{"0":["variables.f"]}', '{"0":["variables.f"],"1":["variables.g"]}', '{"0":["variables.__proto__.x"]}', '{"0":"variables.f"}', '[]');
+    const maps = fc.constantFrom(
+      '{}',
+      '{"0":["variables.f"]}',
+      '{"0":["variables.f"],"1":["variables.g"]}',
+      '{"0":["variables.__proto__.x"]}',
+      '{"0":"variables.f"}',
+      '[]',
+    );
     const content = fc.oneof(operations, maps, fc.string({ maxLength: 200 }), fc.constant('\x89PNG\r\n\x1a\n' + 'x'.repeat(5000)));
     const part = fc.record({ headers: fc.array(header, { maxLength: 3 }), content });
     // Half the time a well-ordered request (operations, map, file) to mutate, half anything.
@@ -138,7 +187,10 @@ describe('GraphQL: property tests — no request gets a 5xx, hangs, or ends the 
     });
     await fc.assert(
       fc.asyncProperty(framing, async (f) => {
-        let body = f.preamble + f.parts.map((p) => `--${f.boundary}${f.eol}${p.headers.join(f.eol)}${f.eol}${f.eol}${p.content}${f.eol}`).join('') + (f.closed ? `--${f.boundary}--${f.eol}` : '');
+        let body =
+          f.preamble +
+          f.parts.map((p) => `--${f.boundary}${f.eol}${p.headers.join(f.eol)}${f.eol}${f.eol}${p.content}${f.eol}`).join('') +
+          (f.closed ? `--${f.boundary}--${f.eol}` : '');
         if (f.cut !== null) body = body.slice(0, f.cut % (body.length + 1));
         // `declared` null: the boundary as framed; otherwise possibly another one, or none at all.
         const declared = f.declared === null ? f.boundary : f.declared;

@@ -5,7 +5,12 @@ import { graphql, type GraphqlBody, graphqlGetUrl, modernAccept, onlyError } fro
 
 // The limits are GraphQL request errors: 400 to a client accepting application/graphql-response+json.
 const graphqlPost = (baseUrl: string, query: string) =>
-  fetch(`${baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept: modernAccept }, body: JSON.stringify({ query }), signal: AbortSignal.timeout(30_000) });
+  fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: modernAccept },
+    body: JSON.stringify({ query }),
+    signal: AbortSignal.timeout(30_000),
+  });
 import { startServer, type RunningServer } from '../support/server.js';
 
 describe('GraphQL: abusive operations are refused before they execute', () => {
@@ -25,9 +30,15 @@ describe('GraphQL: abusive operations are refused before they execute', () => {
   after(() => server.cleanup());
 
   test('depth 3 passes (collection { images { collections } }); a fourth level is QUERY_TOO_DEEP', async () => {
-    const three = await graphql<{ collection: { images: { collections: { id: string }[] }[] } }>(server.baseUrl, `{ collection(id: "${collectionId}") { images { collections { id name } } } }`);
+    const three = await graphql<{ collection: { images: { collections: { id: string }[] }[] } }>(
+      server.baseUrl,
+      `{ collection(id: "${collectionId}") { images { collections { id name } } } }`,
+    );
     assert.equal(three.status, 200);
-    assert.deepEqual(three.body.data?.collection.images[0]?.collections.map((c) => c.id), [collectionId]);
+    assert.deepEqual(
+      three.body.data?.collection.images[0]?.collections.map((c) => c.id),
+      [collectionId],
+    );
     // Connection plumbing (edges, node) adds no level: the feed with comment authors is depth 3.
     const feed = await graphql(server.baseUrl, '{ posts { edges { node { lastComments { author { username } } image { owner { username } } } } } }');
     assert.equal(feed.body.errors, undefined);
@@ -38,7 +49,10 @@ describe('GraphQL: abusive operations are refused before they execute', () => {
     const error = onlyError(four.body);
     assert.deepEqual([error.code, error.errorCode], ['GRAPHQL_VALIDATION_FAILED', 'QUERY_TOO_DEEP']);
     // Fragments count where they are spread.
-    const viaFragment = await graphql(server.baseUrl, `fragment Deep on Image { collections { images { id } } } { collection(id: "${collectionId}") { images { ...Deep } } }`);
+    const viaFragment = await graphql(
+      server.baseUrl,
+      `fragment Deep on Image { collections { images { id } } } { collection(id: "${collectionId}") { images { ...Deep } } }`,
+    );
     assert.equal(onlyError(viaFragment.body).errorCode, 'QUERY_TOO_DEEP');
   });
 
@@ -54,9 +68,18 @@ describe('GraphQL: abusive operations are refused before they execute', () => {
     assert.deepEqual(Object.values(await refuse(1000)).slice(0, 2), ['GRAPHQL_VALIDATION_FAILED', 'QUERY_TOO_LARGE']);
     assert.deepEqual(Object.values(await refuse(120)).slice(0, 2), ['GRAPHQL_VALIDATION_FAILED', 'QUERY_TOO_COMPLEX']);
     // `first` from a variable counts the same; one page of 100 is fine.
-    const wide = await graphql(server.baseUrl, 'query($n: Int) { a: posts(first: $n) { edges { node { id } } } b: posts(first: $n) { edges { node { id } } } }', { n: 100 });
+    const wide = await graphql(
+      server.baseUrl,
+      'query($n: Int) { a: posts(first: $n) { edges { node { id } } } b: posts(first: $n) { edges { node { id } } } }',
+      { n: 100 },
+    );
     assert.equal(wide.body.errors, undefined);
-    const big = await graphql(server.baseUrl, `query($n: Int) { collections(first: $n) { edges { node { images { collections { id } } } } } }`, { n: 100 }, alice);
+    const big = await graphql(
+      server.baseUrl,
+      `query($n: Int) { collections(first: $n) { edges { node { images { collections { id } } } } } }`,
+      { n: 100 },
+      alice,
+    );
     assert.equal(onlyError(big.body).errorCode, 'QUERY_TOO_COMPLEX');
   });
 
@@ -67,7 +90,11 @@ describe('GraphQL: abusive operations are refused before they execute', () => {
     const cases = [
       { query: `query { ...F0 } ${bomb(22, 'Query', '__typename')}`, status: 200, errorCode: undefined },
       { query: `query { ...F0 } ${bomb(22, 'Query', 'posts(first: 100) { edges { node { id } } }')}`, status: 400, errorCode: 'QUERY_TOO_COMPLEX' },
-      { query: `query { image(id: "x") { ...F0 } } ${bomb(22, 'Image', 'id', (next) => `collections { images { ...${next} ...${next} } }`)}`, status: 400, errorCode: 'QUERY_TOO_DEEP' },
+      {
+        query: `query { image(id: "x") { ...F0 } } ${bomb(22, 'Image', 'id', (next) => `collections { images { ...${next} ...${next} } }`)}`,
+        status: 400,
+        errorCode: 'QUERY_TOO_DEEP',
+      },
       { query: `query { ...F0 } ${bomb(150, 'Query', '__typename')}`, status: 400, errorCode: 'QUERY_TOO_LARGE' },
     ];
     // Expanded, one of these would hold the event loop for minutes; checked fragment by fragment
@@ -91,7 +118,11 @@ describe('GraphQL: abusive operations are refused before they execute', () => {
   });
 
   test('CSRF: a POST that a cross-site form could send (no JSON, no preflight header) is refused', async () => {
-    const response = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ query: '{ me { id } }' }) });
+    const response = await fetch(`${server.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
     assert.equal(response.status, 400);
     assert.equal(onlyError((await response.json()) as never).errorCode, 'CSRF_PREVENTED');
     const form = new FormData();
@@ -100,8 +131,16 @@ describe('GraphQL: abusive operations are refused before they execute', () => {
     const multipart = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: alice.headers, body: form });
     assert.equal(multipart.status, 400);
     assert.equal(onlyError((await multipart.json()) as never).errorCode, 'CSRF_PREVENTED');
-    const mine = await graphql<{ collections: { edges: { node: { name: string } }[] } }>(server.baseUrl, '{ collections { edges { node { name } } } }', {}, alice);
-    assert.deepEqual(mine.body.data?.collections.edges.map((e) => e.node.name), ['deep']);
+    const mine = await graphql<{ collections: { edges: { node: { name: string } }[] } }>(
+      server.baseUrl,
+      '{ collections { edges { node { name } } } }',
+      {},
+      alice,
+    );
+    assert.deepEqual(
+      mine.body.data?.collections.edges.map((e) => e.node.name),
+      ['deep'],
+    );
   });
 
   test('mutations over GET are refused with 405', async () => {
@@ -112,7 +151,10 @@ describe('GraphQL: abusive operations are refused before they execute', () => {
   });
 
   test('introspection and GraphiQL are on outside production', async () => {
-    const schema = await graphql<{ __schema: { queryType: { name: string } } }>(server.baseUrl, '{ __schema { queryType { name } types { name fields { name type { name ofType { name ofType { name } } } } } } }');
+    const schema = await graphql<{ __schema: { queryType: { name: string } } }>(
+      server.baseUrl,
+      '{ __schema { queryType { name } types { name fields { name type { name ofType { name ofType { name } } } } } } }',
+    );
     assert.equal(schema.body.data?.__schema.queryType.name, 'Query');
     assert.equal((await fetch(`${server.baseUrl}/graphiql`)).status, 200);
   });

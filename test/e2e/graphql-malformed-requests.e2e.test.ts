@@ -43,7 +43,11 @@ describe('GraphQL: malformed requests are refused with a 4xx and never take the 
     assert.equal(health.status, 200);
   }
 
-  async function assertMalformedMultipart(body: string, contentType = 'multipart/form-data; boundary=b', headers: Record<string, string> = {}): Promise<string> {
+  async function assertMalformedMultipart(
+    body: string,
+    contentType = 'multipart/form-data; boundary=b',
+    headers: Record<string, string> = {},
+  ): Promise<string> {
     const response = await send(body, contentType, headers);
     assert.equal(response.status, 400, JSON.stringify(response.body));
     const error = onlyError(response.body);
@@ -88,7 +92,14 @@ describe('GraphQL: malformed requests are refused with a 4xx and never take the 
     await assertMalformedMultipart(multipart([operations('{ __typename }')]));
     await assertMalformedMultipart('');
     // A file cut off in the middle reaches the resolver's stream as the same refusal.
-    const cutFile = multipart([operations(uploadQuery, { f: null }), field('map', '{"0":["variables.f"]}'), [['Content-Disposition: form-data; name="0"; filename="x.png"'], 'partial']], { close: false }).slice(0, -2);
+    const cutFile = multipart(
+      [
+        operations(uploadQuery, { f: null }),
+        field('map', '{"0":["variables.f"]}'),
+        [['Content-Disposition: form-data; name="0"; filename="x.png"'], 'partial'],
+      ],
+      { close: false },
+    ).slice(0, -2);
     await assertMalformedMultipart(cutFile, 'multipart/form-data; boundary=b', alice.headers);
   });
 
@@ -115,17 +126,29 @@ describe('GraphQL: malformed requests are refused with a 4xx and never take the 
     await assertMalformedMultipart(withMap(JSON.stringify({ query: uploadQuery, variables: { f: null } }), '{"0":["query"]}'));
     await assertMalformedMultipart(withMap(JSON.stringify({ query: uploadQuery, variables: {} }), '{"0":["variables.f"]}'));
     // A file named in map but never sent.
-    const missing = await send(withMap(JSON.stringify({ query: uploadQuery, variables: { f: null } }), '{"0":["variables.f"]}'), 'multipart/form-data; boundary=b', alice.headers);
+    const missing = await send(
+      withMap(JSON.stringify({ query: uploadQuery, variables: { f: null } }), '{"0":["variables.f"]}'),
+      'multipart/form-data; boundary=b',
+      alice.headers,
+    );
     assert.deepEqual([missing.status, onlyError(missing.body).errorCode], [400, 'MALFORMED_MULTIPART']);
     // More than one file.
-    const two = await send(withMap(JSON.stringify({ query: uploadQuery, variables: { f: null, g: null } }), '{"0":["variables.f"],"1":["variables.g"]}'), 'multipart/form-data; boundary=b');
+    const two = await send(
+      withMap(JSON.stringify({ query: uploadQuery, variables: { f: null, g: null } }), '{"0":["variables.f"],"1":["variables.g"]}'),
+      'multipart/form-data; boundary=b',
+    );
     assert.deepEqual([two.status, onlyError(two.body).errorCode], [413, 'TOO_MANY_FILES']);
     await assertAlive();
   });
 
   test('a request envelope of the wrong shape is a 400 naming the parameter, over POST and GET', async () => {
     const post = async (body: string, accept = '*/*') => {
-      const response = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', accept }, body, signal: AbortSignal.timeout(answerWithinMs) });
+      const response = await fetch(`${server.baseUrl}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept },
+        body,
+        signal: AbortSignal.timeout(answerWithinMs),
+      });
       return { status: response.status, body: (await response.json()) as GraphqlBody };
     };
     const get = async (params: Record<string, string | string[]>, accept = '*/*') => {
@@ -150,12 +173,14 @@ describe('GraphQL: malformed requests are refused with a 4xx and never take the 
     const typename = '{ __typename }';
     for (const query of ['0', 'false', 'null', '[]', '{}']) refused(await post(`{"query":${query}}`), 'BAD_REQUEST', /'query' must be a string/);
     // Text that is JSON is not taken for a syntax tree (Mercurius would try).
-    for (const query of ['0', 'true', '{}', '{"kind":"Document","definitions":[]}']) await documentRefused((accept) => post(JSON.stringify({ query }), accept), 'GRAPHQL_PARSE_FAILED');
+    for (const query of ['0', 'true', '{}', '{"kind":"Document","definitions":[]}'])
+      await documentRefused((accept) => post(JSON.stringify({ query }), accept), 'GRAPHQL_PARSE_FAILED');
     await documentRefused((accept) => post(JSON.stringify({ query: typename, operationName: 'X' }), accept), 'BAD_REQUEST', /no operation named "X"/);
     await documentRefused((accept) => get({ query: typename, operationName: 'X' }, accept), 'BAD_REQUEST', /no operation named "X"/);
     await documentRefused((accept) => get({ query: 'query A { __typename } query B { __typename }' }, accept), 'BAD_REQUEST', /operationName/);
     await documentRefused((accept) => get({ query: '{ __typename } { __typename }' }, accept), 'BAD_REQUEST', /operationName/);
-    for (const name of ['5', 'true', '{}', '[]']) refused(await post(`{"query":"${typename}","operationName":${name}}`), 'BAD_REQUEST', /'operationName' must be a string or null/);
+    for (const name of ['5', 'true', '{}', '[]'])
+      refused(await post(`{"query":"${typename}","operationName":${name}}`), 'BAD_REQUEST', /'operationName' must be a string or null/);
     for (const value of ['5', '"x"', '[]', 'true']) {
       refused(await post(`{"query":"${typename}","variables":${value}}`), 'BAD_REQUEST', /'variables' must be an object/);
       refused(await post(`{"query":"${typename}","extensions":${value}}`), 'BAD_REQUEST', /'extensions' must be an object/);

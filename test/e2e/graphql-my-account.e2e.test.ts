@@ -8,7 +8,11 @@ import { startServer, type RunningServer } from '../support/server.js';
 async function jpegWithGps(): Promise<Buffer> {
   return sharp({ create: { width: 64, height: 48, channels: 3, background: '#3366cc' } })
     .jpeg()
-    .withExif({ IFD0: { Make: 'Canon', Model: 'EOS 5D' }, IFD2: { DateTimeOriginal: '2021:06:15 13:45:30' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '2/1 21/1 0/1' } })
+    .withExif({
+      IFD0: { Make: 'Canon', Model: 'EOS 5D' },
+      IFD2: { DateTimeOriginal: '2021:06:15 13:45:30' },
+      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '2/1 21/1 0/1' },
+    })
     .toBuffer();
 }
 
@@ -20,7 +24,8 @@ describe('my account over GraphQL: the same operations and rules as REST', () =>
   });
   after(() => server.cleanup());
 
-  const post = async (user: TestUser, caption: string) => (await (await createPost(server.baseUrl, user, await distinctPng(seed++), caption)).json()) as { id: string };
+  const post = async (user: TestUser, caption: string) =>
+    (await (await createPost(server.baseUrl, user, await distinctPng(seed++), caption)).json()) as { id: string };
 
   test("me.posts and User.posts page a user's posts newest first; User.images only on yourself", async () => {
     const [alice, bob] = [await signUpAndLogIn(server.baseUrl, 'gq'), await signUpAndLogIn(server.baseUrl, 'gq')];
@@ -29,15 +34,29 @@ describe('my account over GraphQL: the same operations and rules as REST', () =>
     const query = `query ($after: String) { me { posts(first: 2, after: $after) { edges { node { id author { username } } } pageInfo { hasNextPage endCursor } } images(first: 10) { edges { node { id } } } } }`;
     const first = await graphql(server.baseUrl, query, {}, alice);
     const page1 = first.body.data!.me.posts;
-    assert.deepEqual(page1.edges.map((e: any) => e.node.id), [ids[2], ids[1]]);
+    assert.deepEqual(
+      page1.edges.map((e: any) => e.node.id),
+      [ids[2], ids[1]],
+    );
     assert.equal(page1.pageInfo.hasNextPage, true);
     const second = await graphql(server.baseUrl, query, { after: page1.pageInfo.endCursor }, alice);
-    assert.deepEqual(second.body.data!.me.posts.edges.map((e: any) => e.node.id), [ids[0]]);
+    assert.deepEqual(
+      second.body.data!.me.posts.edges.map((e: any) => e.node.id),
+      [ids[0]],
+    );
     assert.equal(first.body.data!.me.images.edges.length, 3);
 
     // Through someone else's eyes: the posts are public, the images listing is not.
-    const seen = await graphql(server.baseUrl, `query ($id: ID!) { post(id: $id) { author { posts(first: 5) { edges { node { id } } } images(first: 5) { edges { node { id } } } } } }`, { id: ids[0] }, bob);
-    assert.deepEqual(seen.body.data!.post.author.posts.edges.map((e: any) => e.node.id), [...ids].reverse());
+    const seen = await graphql(
+      server.baseUrl,
+      `query ($id: ID!) { post(id: $id) { author { posts(first: 5) { edges { node { id } } } images(first: 5) { edges { node { id } } } } } }`,
+      { id: ids[0] },
+      bob,
+    );
+    assert.deepEqual(
+      seen.body.data!.post.author.posts.edges.map((e: any) => e.node.id),
+      [...ids].reverse(),
+    );
     assert.equal(seen.body.data!.post.author.images, null);
     const bad = await graphql(server.baseUrl, query, { after: 'garbage' }, alice);
     assert.equal(onlyError(bad.body).errorCode, 'INVALID_CURSOR');
@@ -48,10 +67,13 @@ describe('my account over GraphQL: the same operations and rules as REST', () =>
     const bob = await signUpAndLogIn(server.baseUrl, 'gqexif');
     const { id } = (await (await uploadImage(server.baseUrl, alice, await jpegWithGps())).json()) as { id: string };
     const query = `query ($id: ID!) { image(id: $id) { cameraMake cameraModel takenAt hasGps gps { latitude longitude } } }`;
-    const asOwner = await eventually(async () => {
-      const image = (await graphql(server.baseUrl, query, { id }, alice)).body.data!.image;
-      return image.cameraMake ? image : undefined;
-    }, { what: 'the metadata job' });
+    const asOwner = await eventually(
+      async () => {
+        const image = (await graphql(server.baseUrl, query, { id }, alice)).body.data!.image;
+        return image.cameraMake ? image : undefined;
+      },
+      { what: 'the metadata job' },
+    );
     assert.equal(asOwner.takenAt, '2021-06-15T13:45:30.000Z');
     assert.equal(asOwner.hasGps, true);
     assert.ok(Math.abs(asOwner.gps.latitude - 48.85) < 0.01);
@@ -87,7 +109,12 @@ describe('my account over GraphQL: the same operations and rules as REST', () =>
     assert.equal(onlyError((await graphql(server.baseUrl, remove, { p: alice.password }, alice)).body).errorCode, 'WRONG_PASSWORD');
     assert.equal((await graphql(server.baseUrl, remove, { p: 'a new long password' }, alice)).body.data!.deleteAccount, true);
     assert.equal((await graphql(server.baseUrl, '{ me { id } }', {}, alice)).body.data!.me, null);
-    const after = await graphql(server.baseUrl, `query ($a: ID!, $b: ID!) { a: post(id: $a) { id } b: post(id: $b) { commentCount } }`, { a: postId, b: bobs.id }, bob);
+    const after = await graphql(
+      server.baseUrl,
+      `query ($a: ID!, $b: ID!) { a: post(id: $a) { id } b: post(id: $b) { commentCount } }`,
+      { a: postId, b: bobs.id },
+      bob,
+    );
     assert.deepEqual(after.body.data, { a: null, b: { commentCount: 0 } });
   });
 });

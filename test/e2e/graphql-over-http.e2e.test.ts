@@ -45,7 +45,10 @@ function postWithoutAccept(url: string, body: string): Promise<{ status: number;
   return new Promise((resolve, reject) => {
     const sent = request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, timeout: answerWithinMs }, (response) => {
       let text = '';
-      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('error', reject);
+      response
+        .setEncoding('utf8')
+        .on('data', (chunk: string) => (text += chunk))
+        .on('error', reject);
       response.on('end', () => resolve({ status: response.statusCode ?? 0, type: response.headers['content-type'], body: text }));
     });
     sent.on('timeout', () => sent.destroy(new Error('no answer in time'))).on('error', reject);
@@ -123,13 +126,34 @@ describe('GraphQL over HTTP: our choices where the spec leaves room', () => {
     const cases: Case[] = [
       { name: 'parse failure', body: { query: '{' }, statuses: [200, 400], errorCode: 'GRAPHQL_PARSE_FAILED' },
       { name: 'validation failure', body: { query: '{ nope }' }, statuses: [200, 400], errorCode: 'GRAPHQL_VALIDATION_FAILED' },
-      { name: 'too deep', body: { query: '{ collection(id: "x") { images { collections { images { id } } } } }' }, statuses: [200, 400], errorCode: 'QUERY_TOO_DEEP' },
+      {
+        name: 'too deep',
+        body: { query: '{ collection(id: "x") { images { collections { images { id } } } } }' },
+        statuses: [200, 400],
+        errorCode: 'QUERY_TOO_DEEP',
+      },
       { name: 'no such operation', body: { query: 'query A { __typename }', operationName: 'B' }, statuses: [200, 400], errorCode: 'BAD_REQUEST' },
-      { name: 'variable coercion', body: { query: 'query($id: ID!) { image(id: $id) { id } }', variables: { id: null } }, statuses: [200, 400], errorCode: 'BAD_USER_INPUT' },
-      { name: 'unknown persisted query', body: { extensions: { persistedQuery: { version: 1, sha256Hash: 'ab'.repeat(32) } } }, statuses: [200, 400], errorCode: 'PERSISTED_QUERY_NOT_FOUND' },
+      {
+        name: 'variable coercion',
+        body: { query: 'query($id: ID!) { image(id: $id) { id } }', variables: { id: null } },
+        statuses: [200, 400],
+        errorCode: 'BAD_USER_INPUT',
+      },
+      {
+        name: 'unknown persisted query',
+        body: { extensions: { persistedQuery: { version: 1, sha256Hash: 'ab'.repeat(32) } } },
+        statuses: [200, 400],
+        errorCode: 'PERSISTED_QUERY_NOT_FOUND',
+      },
       { name: 'malformed JSON', body: '{"query":', statuses: [400, 400], errorCode: 'MALFORMED_JSON' },
       { name: 'invalid parameter', body: { query: '{ __typename }', variables: [7] }, statuses: [400, 400], errorCode: 'BAD_REQUEST' },
-      { name: 'CSRF', body: JSON.stringify({ query: '{ __typename }' }), headers: { 'content-type': 'text/plain' }, statuses: [400, 400], errorCode: 'CSRF_PREVENTED' },
+      {
+        name: 'CSRF',
+        body: JSON.stringify({ query: '{ __typename }' }),
+        headers: { 'content-type': 'text/plain' },
+        statuses: [400, 400],
+        errorCode: 'CSRF_PREVENTED',
+      },
     ];
     for (const { name, body, headers = {}, statuses, errorCode } of cases) {
       for (const [i, accept] of ['application/json', 'application/graphql-response+json'].entries()) {
@@ -149,7 +173,10 @@ describe('GraphQL over HTTP: our choices where the spec leaves room', () => {
     }
     // A mutation over GET is 405 whatever the type (the spec's MUST).
     for (const accept of ['application/json', 'application/graphql-response+json']) {
-      const response = await fetch(graphqlGetUrl(server!.baseUrl, 'mutation { createCollection(name: "x") { id } }'), { headers: { accept }, signal: AbortSignal.timeout(answerWithinMs) });
+      const response = await fetch(graphqlGetUrl(server!.baseUrl, 'mutation { createCollection(name: "x") { id } }'), {
+        headers: { accept },
+        signal: AbortSignal.timeout(answerWithinMs),
+      });
       assert.deepEqual([response.status, response.headers.get('allow')], [405, 'POST']);
       assert.equal(onlyError((await response.json()) as GraphqlBody).errorCode, 'METHOD_NOT_ALLOWED');
     }

@@ -7,7 +7,10 @@ import { startServer, type RunningServer } from '../support/server.js';
 import { runTusUpload } from '../support/tus.js';
 
 interface Uploaded {
-  uploadImage: { duplicate: boolean; image: { id: string; hash: string; format: string; width: number; height: number; size: number; url: string; owner: { username: string } } };
+  uploadImage: {
+    duplicate: boolean;
+    image: { id: string; hash: string; format: string; width: number; height: number; size: number; url: string; owner: { username: string } };
+  };
 }
 
 const uploadMutation = 'mutation($file: Upload!) { uploadImage(file: $file) { duplicate image { id hash format width height size url owner { username } } } }';

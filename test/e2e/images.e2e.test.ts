@@ -13,7 +13,10 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 async function jpegWithGps(): Promise<Buffer> {
   return sharp({ create: { width: 1200, height: 800, channels: 3, background: '#3366cc' } })
     .jpeg()
-    .withExif({ IFD0: { Make: 'Canon', Model: 'EOS 5D' }, IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '2/1 21/1 0/1' } })
+    .withExif({
+      IFD0: { Make: 'Canon', Model: 'EOS 5D' },
+      IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '2/1 21/1 0/1' },
+    })
     .toBuffer();
 }
 
@@ -50,7 +53,9 @@ describe('images: upload, dedup, derivative, metadata, delete', () => {
   });
 
   test('PNG and BMP are accepted, detected from the bytes whatever the file name says', async () => {
-    const png = await sharp({ create: { width: 300, height: 200, channels: 4, background: { r: 0, g: 200, b: 0, alpha: 0.5 } } }).png().toBuffer();
+    const png = await sharp({ create: { width: 300, height: 200, channels: 4, background: { r: 0, g: 200, b: 0, alpha: 0.5 } } })
+      .png()
+      .toBuffer();
     const pngResponse = await uploadImage(server.baseUrl, alice, png, 'looks-like.jpg', 'image/jpeg');
     assert.equal(pngResponse.status, 201);
     assert.equal(((await pngResponse.json()) as { format: string }).format, 'png');
@@ -62,7 +67,10 @@ describe('images: upload, dedup, derivative, metadata, delete', () => {
     assert.equal(body.format, 'bmp');
     const derivative = Buffer.from(await (await fetch(`${server.baseUrl}${body.url}`)).arrayBuffer());
     const { channels } = await sharp(derivative).stats();
-    assert.ok(channels.some((c) => c.mean > 40), 'a 24-bit BMP must not turn into a black thumbnail');
+    assert.ok(
+      channels.some((c) => c.mean > 40),
+      'a 24-bit BMP must not turn into a black thumbnail',
+    );
   });
 
   test('the same bytes again by the same user return the existing image; by another user a new image over one blob', async () => {
@@ -108,10 +116,13 @@ describe('images: upload, dedup, derivative, metadata, delete', () => {
 
   test('GET /images/{id} shows metadata (read from EXIF by a job moments later); when and where it was taken only to the owner', async () => {
     const { id } = (await (await uploadImage(server.baseUrl, alice, jpeg)).json()) as { id: string };
-    const asOwner = await eventually(async () => {
-      const image = (await (await fetch(`${server.baseUrl}/images/${id}`, { headers: alice.headers })).json()) as Record<string, any>;
-      return image.metadataExtractedAt ? image : undefined;
-    }, { what: 'the metadata job' });
+    const asOwner = await eventually(
+      async () => {
+        const image = (await (await fetch(`${server.baseUrl}/images/${id}`, { headers: alice.headers })).json()) as Record<string, any>;
+        return image.metadataExtractedAt ? image : undefined;
+      },
+      { what: 'the metadata job' },
+    );
     assert.deepEqual(asOwner.camera, { make: 'Canon', model: 'EOS 5D' });
     assert.equal(asOwner.hasGps, true);
     assert.ok(Math.abs(asOwner.gps.latitude - 48.85) < 0.01);
@@ -127,7 +138,9 @@ describe('images: upload, dedup, derivative, metadata, delete', () => {
   });
 
   test('DELETE /images/{id}: 403 for someone else, 204 for the owner, then 404; the blob stays for GC', async () => {
-    const unique = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#123456' } }).png().toBuffer();
+    const unique = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#123456' } })
+      .png()
+      .toBuffer();
     const { id } = (await (await uploadImage(server.baseUrl, alice, unique)).json()) as { id: string };
     const blobsBefore = await countFiles(join(server.dataDir, 'blobs'));
     const byBob = await fetch(`${server.baseUrl}/images/${id}`, { method: 'DELETE', headers: bob.headers });

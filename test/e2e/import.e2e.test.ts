@@ -11,7 +11,6 @@ import { graphql } from '../support/graphql.js';
 import { runImagegram } from '../support/cli.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
-
 interface Summary {
   imported: number;
   duplicate: number;
@@ -43,7 +42,10 @@ function runImport(env: Record<string, string>, args: string[]): Promise<ImportR
     const lines = stdout.split('\n');
     const header = lines.findIndex((line) => /^imported\s+duplicate\s+skipped/.test(line));
     const numbers = header >= 0 ? lines[header + 2]!.trim().split(/\s+/).map(Number) : null;
-    const summary = numbers && numbers.length === 5 ? { imported: numbers[0]!, duplicate: numbers[1]!, skipped: numbers[2]!, rejected: numbers[3]!, failed: numbers[4]! } : null;
+    const summary =
+      numbers && numbers.length === 5
+        ? { imported: numbers[0]!, duplicate: numbers[1]!, skipped: numbers[2]!, rejected: numbers[3]!, failed: numbers[4]! }
+        : null;
     const heading = /^Processed (\d+) files from .* as (\S+)(?: into collection "[^"]*" \(([^)]+)\))?:$/m.exec(stdout);
     return { status, stdout, stderr, summary, processed: heading ? Number(heading[1]) : null, owner: heading?.[2] ?? null, collectionId: heading?.[3] ?? null };
   });
@@ -51,7 +53,9 @@ function runImport(env: Record<string, string>, args: string[]): Promise<ImportR
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const png = (seed: number, width = 64, height = 48) =>
-  sharp({ create: { width, height, channels: 3, background: { r: seed, g: (seed * 5) % 256, b: 255 - seed } } }).png().toBuffer();
+  sharp({ create: { width, height, channels: 3, background: { r: seed, g: (seed * 5) % 256, b: 255 - seed } } })
+    .png()
+    .toBuffer();
 
 describe('imagegram import <dir>: bulk import through the normal ingest path, resumable', () => {
   let server: RunningServer;
@@ -67,7 +71,9 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
   };
   /** Every ImageCreated event, in order. */
   const imagesCreated = async () => {
-    const { events } = await adminGet<{ events: { type: string; actorId: string; subjectId: string; payload: { sha256: string } }[] }>('/admin/events?after=0&limit=1000');
+    const { events } = await adminGet<{ events: { type: string; actorId: string; subjectId: string; payload: { sha256: string } }[] }>(
+      '/admin/events?after=0&limit=1000',
+    );
     return events.filter((event) => event.type === 'ImageCreated');
   };
   const image = async (id: string): Promise<ImageJson> => {
@@ -76,7 +82,8 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     return (await response.json()) as ImageJson;
   };
   const ownerName = async (imageId: string) =>
-    (await graphql<{ image: { owner: { username: string } } }>(server.baseUrl, `{ image(id: "${imageId}") { owner { username } } }`)).body.data!.image.owner.username;
+    (await graphql<{ image: { owner: { username: string } } }>(server.baseUrl, `{ image(id: "${imageId}") { owner { username } } }`)).body.data!.image.owner
+      .username;
 
   before(async () => {
     server = await startServer();
@@ -87,7 +94,13 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     const beach = await png(10);
     const fullPng = await png(40, 200, 150);
     files.set('beach.png', beach);
-    files.set('nested/camera.jpg', await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 30 } } }).withExif(cameraExif).jpeg().toBuffer());
+    files.set(
+      'nested/camera.jpg',
+      await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 30, b: 30 } } })
+        .withExif(cameraExif)
+        .jpeg()
+        .toBuffer(),
+    );
     files.set('nested/deeper/forest.png', await png(20));
     // The same bytes as beach.png under another name: a duplicate.
     files.set('nested/deeper/beach copy.png', beach);
@@ -132,10 +145,13 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     assert.equal(await ownerName(created[0]!.subjectId), 'system:import');
     // Imported images go through the whole pipeline: the worker reads the camera from EXIF.
     const camera = created.find((event) => event.payload.sha256 === sha256(files.get('nested/camera.jpg')!))!;
-    const withCamera = await eventually(async () => {
-      const shown = await image(camera.subjectId);
-      return shown.camera ? shown : undefined;
-    }, { what: 'the EXIF of the imported JPEG' });
+    const withCamera = await eventually(
+      async () => {
+        const shown = await image(camera.subjectId);
+        return shown.camera ? shown : undefined;
+      },
+      { what: 'the EXIF of the imported JPEG' },
+    );
     assert.deepEqual(withCamera.camera, { make: 'Nikon', model: 'Z 6' });
     assert.equal(withCamera.format, 'jpeg');
   });
@@ -148,7 +164,10 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     const rejected = run.stdout.slice(run.stdout.indexOf('Rejected:'));
     assert.match(rejected, /notes\.txt\s+UNSUPPORTED_FORMAT\s+.*\(rejected by an earlier run\)/);
     assert.match(rejected, /broken\.png\s+CORRUPT_IMAGE\s+.*\(rejected by an earlier run\)/);
-    assert.match(run.stdout, /The import is not complete while these 2 files are in .* \(2 rejected by an earlier run and unchanged since, so not read again\): replace or remove them and run it again\./);
+    assert.match(
+      run.stdout,
+      /The import is not complete while these 2 files are in .* \(2 rejected by an earlier run and unchanged since, so not read again\): replace or remove them and run it again\./,
+    );
     assert.equal((await imagesCreated()).length, createdBefore);
   });
 
@@ -163,7 +182,10 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     assert.equal(run.status, 1, `${run.stdout}\n${run.stderr}`);
     assert.deepEqual(run.summary, { imported: 1, duplicate: 0, skipped: 3, rejected: 2, failed: 0 }, run.stdout);
     const created = (await imagesCreated()).slice(createdBefore);
-    assert.deepEqual(created.map((event) => [event.payload.sha256, event.actorId]), [[sha256(changed), systemOwnerId]]);
+    assert.deepEqual(
+      created.map((event) => [event.payload.sha256, event.actorId]),
+      [[sha256(changed), systemOwnerId]],
+    );
   });
 
   test('--as <username> imports as that user; --collection puts every image in one collection of theirs, made once', async () => {
@@ -182,7 +204,8 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     assert.equal(await ownerName(created[0]!.subjectId), alice.username);
 
     type CollectionData = { collection: { name: string; owner: { username: string }; images: { id: string }[] } };
-    const collection = async (id: string) => (await graphql<CollectionData>(server.baseUrl, `{ collection(id: "${id}") { name owner { username } images { id } } }`)).body.data!.collection;
+    const collection = async (id: string) =>
+      (await graphql<CollectionData>(server.baseUrl, `{ collection(id: "${id}") { name owner { username } images { id } } }`)).body.data!.collection;
     const trip = await collection(run.collectionId!);
     assert.equal(trip.name, 'Trip');
     assert.equal(trip.owner.username, alice.username);
@@ -194,8 +217,16 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     assert.deepEqual(again.summary, { imported: 0, duplicate: 0, skipped: 4, rejected: 2, failed: 0 }, again.stdout);
     assert.equal(again.collectionId, run.collectionId);
     assert.equal((await imagesCreated()).length, createdBefore + 3);
-    const mine = await graphql<{ collections: { edges: { node: { id: string; name: string } }[] } }>(server.baseUrl, '{ collections(first: 100) { edges { node { id name } } } }', {}, alice);
-    assert.deepEqual(mine.body.data!.collections.edges.map((edge) => edge.node), [{ id: run.collectionId, name: 'Trip' }]);
+    const mine = await graphql<{ collections: { edges: { node: { id: string; name: string } }[] } }>(
+      server.baseUrl,
+      '{ collections(first: 100) { edges { node { id name } } } }',
+      {},
+      alice,
+    );
+    assert.deepEqual(
+      mine.body.data!.collections.edges.map((edge) => edge.node),
+      [{ id: run.collectionId, name: 'Trip' }],
+    );
     assert.deepEqual((await collection(run.collectionId!)).images.map((img) => img.id).sort(), trip.images.map((img) => img.id).sort());
   });
 
@@ -210,7 +241,12 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     const current = ['beach.png', 'nested/camera.jpg', 'nested/deeper/forest.png'].map((name) => sha256(files.get(name)!));
     const expected = createdBefore.filter((event) => event.actorId === systemOwnerId && current.includes(event.payload.sha256)).map((event) => event.subjectId);
     assert.equal(expected.length, 3);
-    const everything = (await graphql<{ collection: { owner: { username: string }; images: { id: string }[] } }>(server.baseUrl, `{ collection(id: "${run.collectionId}") { owner { username } images { id } } }`)).body.data!.collection;
+    const everything = (
+      await graphql<{ collection: { owner: { username: string }; images: { id: string }[] } }>(
+        server.baseUrl,
+        `{ collection(id: "${run.collectionId}") { owner { username } images { id } } }`,
+      )
+    ).body.data!.collection;
     assert.equal(everything.owner.username, 'system:import');
     assert.deepEqual(everything.images.map((img) => img.id).sort(), expected.sort());
   });
@@ -240,6 +276,9 @@ describe('imagegram import <dir>: bulk import through the normal ingest path, re
     assert.deepEqual(run.summary, { imported: 1, duplicate: 0, skipped: 4, rejected: 0, failed: 0 }, run.stdout);
     assert.ok(!run.stdout.includes('Rejected:'), run.stdout);
     const created = (await imagesCreated()).slice(createdBefore);
-    assert.deepEqual(created.map((event) => event.payload.sha256), [sha256(fixed)]);
+    assert.deepEqual(
+      created.map((event) => event.payload.sha256),
+      [sha256(fixed)],
+    );
   });
 });

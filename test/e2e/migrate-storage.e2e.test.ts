@@ -28,7 +28,9 @@ interface Uploaded {
   jpeg: string;
 }
 
-describe('imagegram migrate-storage: disk → bucket while serving, then the documented switch', { skip: bucket ? false : 'no RADOS Gateway (scripts/radosgw.sh start, or TEST_S3_URL)' }, () => {
+describe('imagegram migrate-storage: disk → bucket while serving, then the documented switch', {
+  skip: bucket ? false : 'no RADOS Gateway (scripts/radosgw.sh start, or TEST_S3_URL)',
+}, () => {
   let server: RunningServer;
   let user: TestUser;
   let s3: S3Client;
@@ -52,11 +54,14 @@ describe('imagegram migrate-storage: disk → bucket while serving, then the doc
     const { id, hash } = (await response.json()) as { id: string; hash: string };
     assert.equal(hash, sha256(bytes));
     // Acknowledged: its JPEG must be served, by this server or the one after it.
-    const jpeg = await eventually(async () => {
-      const served = await fetch(`${server.baseUrl}/images/${id}.jpg`).catch(() => null);
-      if (served?.status !== 200) return void (await served?.body?.cancel());
-      return sha256(new Uint8Array(await served.arrayBuffer()));
-    }, { timeoutMs: 60_000, what: `the JPEG of ${id}` });
+    const jpeg = await eventually(
+      async () => {
+        const served = await fetch(`${server.baseUrl}/images/${id}.jpg`).catch(() => null);
+        if (served?.status !== 200) return void (await served?.body?.cancel());
+        return sha256(new Uint8Array(await served.arrayBuffer()));
+      },
+      { timeoutMs: 60_000, what: `the JPEG of ${id}` },
+    );
     const image = { id, hash, jpeg };
     uploaded.push(image);
     return image;
@@ -88,7 +93,8 @@ describe('imagegram migrate-storage: disk → bucket while serving, then the doc
     }
   }
 
-  const migrate = () => runImagegram({ ...server.env, LOG_LEVEL: 'warn' }, ['migrate-storage', '--to', bucket!.blobStoreUrl('imagegram/')], { timeoutMs: 240_000 });
+  const migrate = () =>
+    runImagegram({ ...server.env, LOG_LEVEL: 'warn' }, ['migrate-storage', '--to', bucket!.blobStoreUrl('imagegram/')], { timeoutMs: 240_000 });
 
   before(async () => {
     s3 = bucket!.client();
@@ -124,7 +130,10 @@ describe('imagegram migrate-storage: disk → bucket while serving, then the doc
     assert.ok(acknowledgedDuringCopy > 2, `uploads acknowledged while copying: ${acknowledgedDuringCopy}`);
     // Images acknowledged after the first pass's last listing are only on disk: served through the fallback.
     await assertServed(uploaded);
-    assert.ok(server.output.some((line) => line.includes('blob read from the fallback store')), 'the switched server read not-yet-copied blobs from the old store');
+    assert.ok(
+      server.output.some((line) => line.includes('blob read from the fallback store')),
+      'the switched server read not-yet-copied blobs from the old store',
+    );
 
     // 3. The final pass, from the fallback store: nothing may be left.
     const duringFinalPass = uploadLoop();
@@ -145,7 +154,9 @@ describe('imagegram migrate-storage: disk → bucket while serving, then the doc
       const original = await s3.send(new GetObjectCommand({ Bucket: bucket!.bucket, Key: `imagegram/originals/${shard(image.hash)}/${image.hash}` }));
       assert.equal(sha256(await original.Body!.transformToByteArray()), image.hash, `original of ${image.id}`);
     }
-    t.diagnostic(`first pass exit ${first.status}; ${acknowledgedDuringCopy} uploads acknowledged around the copy and switch; ${uploaded.length} images checked`);
+    t.diagnostic(
+      `first pass exit ${first.status}; ${acknowledgedDuringCopy} uploads acknowledged around the copy and switch; ${uploaded.length} images checked`,
+    );
     const verify = await runImagegram(server.env, ['verify']);
     assert.equal(verify.status, 0, verify.stdout + verify.stderr);
     assert.match(verify.stdout, new RegExp(`Checked ${uploaded.length} originals`));

@@ -27,7 +27,10 @@ describe('misconfigured scale-out: the process refuses to start and says why', (
   test('DATABASE_URL where nothing listens: names the address (password hidden) and asks whether PostgreSQL runs', async () => {
     const run = await runImagegram({ ...base, DATA_DIR: await dataDir(), DATABASE_URL: 'postgres://imagegram:s3cret@127.0.0.1:9/imagegram' }, ['serve']);
     assert.equal(run.status, 1);
-    assert.match(run.stderr, /cannot start: could not open the metadata database, PostgreSQL at postgres:\/\/imagegram:\*\*\*@127\.0\.0\.1:9\/imagegram: connect ECONNREFUSED .*Nothing listens there: is PostgreSQL running/);
+    assert.match(
+      run.stderr,
+      /cannot start: could not open the metadata database, PostgreSQL at postgres:\/\/imagegram:\*\*\*@127\.0\.0\.1:9\/imagegram: connect ECONNREFUSED .*Nothing listens there: is PostgreSQL running/,
+    );
     assert.doesNotMatch(run.stderr, /s3cret/);
     noStack(run.stderr);
   });
@@ -40,7 +43,10 @@ describe('misconfigured scale-out: the process refuses to start and says why', (
     try {
       const run = await runImagegram({ ...base, DATA_DIR: await dataDir(), DATABASE_URL: missing.toString() }, ['worker']);
       assert.equal(run.status, 1);
-      assert.match(run.stderr, /database "imagegram_never_created" does not exist \(3D000\)\. The database does not exist: create it once \(`createdb imagegram_never_created`/);
+      assert.match(
+        run.stderr,
+        /database "imagegram_never_created" does not exist \(3D000\)\. The database does not exist: create it once \(`createdb imagegram_never_created`/,
+      );
       noStack(run.stderr);
     } finally {
       await server.drop();
@@ -58,14 +64,17 @@ describe('misconfigured scale-out: the process refuses to start and says why', (
       await bucket?.close();
     });
 
-    test('the second process, with a database of its own, refuses the bucket the first one\'s database uses', async (t) => {
+    test("the second process, with a database of its own, refuses the bucket the first one's database uses", async (t) => {
       if (!bucket) return t.skip('RADOS Gateway not reachable');
       const shared = { ...bucket.env, BLOB_STORE_URL: bucket.blobStoreUrl('images/') };
       // Each on its own default SQLite file in its own data dir: the mistake.
       first = await startServer({ env: { ...shared, DATABASE_URL: `sqlite:${join(await dataDir(), 'a.sqlite')}` } });
       const run = await runImagegram({ ...base, ...shared, DATA_DIR: await dataDir() }, ['serve']);
       assert.equal(run.status, 1, run.stderr);
-      assert.match(run.stderr, /cannot start: the bucket "imagegram-test-\w+" \(prefix images\/\) in BLOB_STORE_URL holds the images of another imagegram database/);
+      assert.match(
+        run.stderr,
+        /cannot start: the bucket "imagegram-test-\w+" \(prefix images\/\) in BLOB_STORE_URL holds the images of another imagegram database/,
+      );
       assert.match(run.stderr, /with several processes that is PostgreSQL/);
       noStack(run.stderr);
       // The first keeps working, and restarts fine: it is its own database's bucket.

@@ -16,7 +16,8 @@ describe('my account over REST: profile, my images and posts, captions, password
   const get = (path: string, user?: TestUser | null) => fetch(`${server.baseUrl}${path}`, { headers: user ? user.headers : {} });
   const send = (method: string, path: string, body: unknown, user?: TestUser | null) =>
     fetch(`${server.baseUrl}${path}`, { method, headers: { 'content-type': 'application/json', ...(user ? user.headers : {}) }, body: JSON.stringify(body) });
-  const post = async (user: TestUser, caption: string) => (await (await createPost(server.baseUrl, user, await distinctPng(seed++), caption)).json()) as Record<string, any>;
+  const post = async (user: TestUser, caption: string) =>
+    (await (await createPost(server.baseUrl, user, await distinctPng(seed++), caption)).json()) as Record<string, any>;
   /** Every page of a listing, following nextCursor. */
   async function allPages<K extends 'images' | 'posts'>(path: string, key: K, user: TestUser | null, limit: number): Promise<Array<Record<string, any>>> {
     const items: Array<Record<string, any>> = [];
@@ -49,10 +50,14 @@ describe('my account over REST: profile, my images and posts, captions, password
   test('GET /me/images: only mine, newest first, every one exactly once across pages, shaped like GET /images/{id}', async () => {
     const [alice, bob] = [await signUpAndLogIn(server.baseUrl, 'imgs'), await signUpAndLogIn(server.baseUrl, 'imgs')];
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push(((await (await uploadImage(server.baseUrl, alice, await distinctPng(seed++), 'a.png', 'image/png')).json()) as { id: string }).id);
+    for (let i = 0; i < 5; i++)
+      ids.push(((await (await uploadImage(server.baseUrl, alice, await distinctPng(seed++), 'a.png', 'image/png')).json()) as { id: string }).id);
     await uploadImage(server.baseUrl, bob, await distinctPng(seed++), 'b.png', 'image/png');
     const listed = await allPages('/me/images', 'images', alice, 2);
-    assert.deepEqual(listed.map((image) => image.id), [...ids].reverse());
+    assert.deepEqual(
+      listed.map((image) => image.id),
+      [...ids].reverse(),
+    );
     const single = (await (await get(`/images/${ids[0]}`, alice)).json()) as Record<string, unknown>;
     assert.deepEqual(Object.keys(listed.at(-1)!).sort(), Object.keys(single).sort());
     assert.equal((await get('/me/images', null)).status, 401);
@@ -93,9 +98,15 @@ describe('my account over REST: profile, my images and posts, captions, password
     await post(bob, 'not mine');
     await addComment(server.baseUrl, bob, mine[0]!.id, 'the oldest gets a comment');
     const expected = [...mine].reverse().map((p) => p.id);
-    assert.deepEqual((await allPages('/me/posts', 'posts', alice, 2)).map((p) => p.id), expected);
+    assert.deepEqual(
+      (await allPages('/me/posts', 'posts', alice, 2)).map((p) => p.id),
+      expected,
+    );
     const theirs = await allPages(`/users/${alice.username.toUpperCase()}/posts`, 'posts', null, 2);
-    assert.deepEqual(theirs.map((p) => p.id), expected);
+    assert.deepEqual(
+      theirs.map((p) => p.id),
+      expected,
+    );
     assert.deepEqual(Object.keys(theirs[0]!).sort(), ['author', 'caption', 'commentCount', 'createdAt', 'id', 'image', 'lastComments']);
     assert.equal(theirs.at(-1)!.commentCount, 1);
     const unknown = await get('/users/nobody-here-at-all/posts');
@@ -175,7 +186,10 @@ describe('my account over REST: profile, my images and posts, captions, password
     assert.equal(remaining.commentCount, 0);
     assert.deepEqual(remaining.lastComments, []);
     const feed = (await (await get('/posts?limit=100')).json()) as Page<'posts'>;
-    assert.equal(feed.posts.some((p) => p.author.id === alice.id), false);
+    assert.equal(
+      feed.posts.some((p) => p.author.id === alice.id),
+      false,
+    );
     // The name is free again.
     assert.equal((await postJson(server.baseUrl, '/users', { username: alice.username, password: 'another long password' })).status, 201);
     assert.equal((await get('/me', bob)).status, 200);

@@ -58,7 +58,11 @@ describe('operations: health, readiness, metrics, OpenAPI, admin token, config',
     await server.stop();
     server = await server.restart();
     assert.equal((await readFile(join(server.dataDir, 'admin-token'), 'utf8')).trim(), token);
-    assert.equal(server.output.some((line) => line.includes(token)), false, 'printed again on restart');
+    assert.equal(
+      server.output.some((line) => line.includes(token)),
+      false,
+      'printed again on restart',
+    );
   });
 
   test('`imagegram migrate` applies the migrations to a fresh data dir and exits 0', async () => {

@@ -73,7 +73,10 @@ describe('posts and comments: the user stories', () => {
     const user = await signUpAndLogIn(server.baseUrl, 'carol');
     const blobsBefore = (await readdir(join(server.dataDir, 'blobs'), { recursive: true })).length;
     const feedBefore = await (await fetch(`${server.baseUrl}/posts?limit=100`)).text();
-    for (const [bytes, status] of [[Buffer.from('plain text, not an image'), 415], [(await png()).subarray(0, 40), 422]] as const) {
+    for (const [bytes, status] of [
+      [Buffer.from('plain text, not an image'), 415],
+      [(await png()).subarray(0, 40), 422],
+    ] as const) {
       const response = await createPost(server.baseUrl, user, bytes, 'nope');
       assert.equal(response.status, status);
     }
@@ -91,7 +94,11 @@ describe('posts and comments: the user stories', () => {
     assert.equal(response.status, 201);
     const comment = (await response.json()) as { id: string; body: string; postId: string; author: { username: string } };
     assert.deepEqual([comment.body, comment.postId, comment.author.username], ['Lovely!', post.id, bob.username]);
-    for (const [body, status] of [['', 400], ['   ', 400], ['z'.repeat(1_001), 400]] as const) {
+    for (const [body, status] of [
+      ['', 400],
+      ['   ', 400],
+      ['z'.repeat(1_001), 400],
+    ] as const) {
       assert.equal((await addComment(server.baseUrl, bob, post.id, body)).status, status);
     }
     assert.equal((await addComment(server.baseUrl, bob, post.id, 'c'.repeat(1_000))).status, 201);
@@ -121,7 +128,10 @@ describe('posts and comments: the user stories', () => {
     assert.equal((await fetch(url(post.id, 'never-existed'), { method: 'DELETE', headers: bob.headers })).status, 404);
     const after = (await (await fetch(`${server.baseUrl}/posts/${post.id}`)).json()) as PostJson;
     assert.equal(after.commentCount, 1);
-    assert.deepEqual(after.lastComments.map((c) => c.body), ['theirs']);
+    assert.deepEqual(
+      after.lastComments.map((c) => c.body),
+      ['theirs'],
+    );
   });
 
   test("delete my post: 204 and its comments go with it; someone else's 403", async () => {
@@ -141,12 +151,21 @@ describe('posts and comments: the user stories', () => {
     let cursor: string | null = null;
     do {
       const query: string = cursor ? `?limit=3&cursor=${encodeURIComponent(cursor)}` : '?limit=3';
-      const page = (await (await fetch(`${server.baseUrl}/posts/${post.id}/comments${query}`)).json()) as { comments: { body: string }[]; nextCursor: string | null };
+      const page = (await (await fetch(`${server.baseUrl}/posts/${post.id}/comments${query}`)).json()) as {
+        comments: { body: string }[];
+        nextCursor: string | null;
+      };
       bodies.push(...page.comments.map((c) => c.body));
       cursor = page.nextCursor;
     } while (cursor);
-    assert.deepEqual(bodies, [6, 5, 4, 3, 2, 1, 0].map((i) => `comment ${i}`));
+    assert.deepEqual(
+      bodies,
+      [6, 5, 4, 3, 2, 1, 0].map((i) => `comment ${i}`),
+    );
     const single = (await (await fetch(`${server.baseUrl}/posts/${post.id}`)).json()) as PostJson;
-    assert.deepEqual(single.lastComments.map((c) => c.body), ['comment 6', 'comment 5']);
+    assert.deepEqual(
+      single.lastComments.map((c) => c.body),
+      ['comment 6', 'comment 5'],
+    );
   });
 });

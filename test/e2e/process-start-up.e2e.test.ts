@@ -8,7 +8,8 @@ import { runImagegram } from '../support/cli.js';
 import { distinctPng, eventually, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
-const stagingFiles = async (dataDir: string) => (await readdir(join(dataDir, 'staging')).catch(() => [] as string[])).filter((name) => name.endsWith('.staging'));
+const stagingFiles = async (dataDir: string) =>
+  (await readdir(join(dataDir, 'staging')).catch(() => [] as string[])).filter((name) => name.endsWith('.staging'));
 
 describe('a process owns its data dir: one at a time, and it clears what a killed one left there', () => {
   let server: RunningServer;
@@ -59,12 +60,15 @@ describe('a process owns its data dir: one at a time, and it clears what a kille
     socket.write(head);
     // Half the body: a JPEG's start, then filler.
     socket.write(Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(declared / 2, 7)]));
-    const staged = await eventually(async () => {
-      const names = await stagingFiles(server.dataDir);
-      if (names.length !== 1) return undefined;
-      const { size } = await stat(join(server.dataDir, 'staging', names[0]!));
-      return size >= declared / 4 ? names[0] : undefined;
-    }, { what: 'the half-sent upload to be staged', timeoutMs: 30_000 });
+    const staged = await eventually(
+      async () => {
+        const names = await stagingFiles(server.dataDir);
+        if (names.length !== 1) return undefined;
+        const { size } = await stat(join(server.dataDir, 'staging', names[0]!));
+        return size >= declared / 4 ? names[0] : undefined;
+      },
+      { what: 'the half-sent upload to be staged', timeoutMs: 30_000 },
+    );
 
     await server.kill();
     socket.destroy();
@@ -72,7 +76,10 @@ describe('a process owns its data dir: one at a time, and it clears what a kille
 
     server = await server.restart();
     assert.deepEqual(await stagingFiles(server.dataDir), [], 'the restarted process cleared it before listening');
-    assert.ok(server.output.some((line) => line.includes('removed what an earlier process left in this data dir') && line.includes('"stagedFiles":1')), server.output.join('\n'));
+    assert.ok(
+      server.output.some((line) => line.includes('removed what an earlier process left in this data dir') && line.includes('"stagedFiles":1')),
+      server.output.join('\n'),
+    );
     for (const image of acknowledged) {
       const meta = await fetch(`${server.baseUrl}/images/${image.id}`, { headers: user.headers });
       assert.equal(meta.status, 200);

@@ -117,11 +117,14 @@ describe('read repair of images whose upload never completed', () => {
       [{ actorId: null, payload: { repairedBy: 'read-repair' } }],
     );
     // The repair queued the missing rendering and the EXIF read.
-    const jpeg = await eventually(async () => {
-      const response = await fetch(`${server.baseUrl}/images/${image.id}.jpg`);
-      const bytes = Buffer.from(await response.arrayBuffer());
-      return response.status === 200 ? bytes : undefined;
-    }, { what: 'the derivative of the repaired image' });
+    const jpeg = await eventually(
+      async () => {
+        const response = await fetch(`${server.baseUrl}/images/${image.id}.jpg`);
+        const bytes = Buffer.from(await response.arrayBuffer());
+        return response.status === 200 ? bytes : undefined;
+      },
+      { what: 'the derivative of the repaired image' },
+    );
     const rendered = await sharp(jpeg).metadata();
     assert.deepEqual([rendered.format, rendered.width, rendered.height], ['jpeg', 600, 600]);
     await eventually(async () => ((await metadata(image.id)).body.metadataExtractedAt ? true : undefined), { what: 'metadata extraction after repair' });
@@ -147,7 +150,10 @@ describe('read repair of images whose upload never completed', () => {
     assert.equal(jpeg.status, 404);
     assert.equal((await problemOf(jpeg)).code, 'IMAGE_NOT_FOUND');
     assert.equal(await store.images.findById(viaJpeg.id), null);
-    assert.deepEqual((await eventsAbout(viaJpeg.id)).map((event) => event.type), ['ImageDeleted']);
+    assert.deepEqual(
+      (await eventsAbout(viaJpeg.id)).map((event) => event.type),
+      ['ImageDeleted'],
+    );
   });
 
   test('REST, blob absent and fresh (or under an hour old): status pending, JPEG 404 IMAGE_NOT_READY, nothing changed', async () => {
@@ -173,12 +179,18 @@ describe('read repair of images whose upload never completed', () => {
 
     assert.deepEqual(await graphqlImage(present.id), { id: present.id });
     assert.ok((await store.images.findById(present.id))?.uploadCompletedAt);
-    assert.deepEqual((await eventsAbout(present.id)).map(({ type, payload }) => ({ type, payload })), [{ type: 'UploadCompleted', payload: { repairedBy: 'read-repair' } }]);
+    assert.deepEqual(
+      (await eventsAbout(present.id)).map(({ type, payload }) => ({ type, payload })),
+      [{ type: 'UploadCompleted', payload: { repairedBy: 'read-repair' } }],
+    );
 
     assert.equal(await graphqlImage(abandoned.id), null);
     assert.equal(await store.images.findById(abandoned.id), null);
     const retired = await eventsAbout(abandoned.id);
-    assert.deepEqual(retired.map(({ type, payload }) => [type, payload.reason]), [['ImageDeleted', 'upload-never-completed']]);
+    assert.deepEqual(
+      retired.map(({ type, payload }) => [type, payload.reason]),
+      [['ImageDeleted', 'upload-never-completed']],
+    );
 
     assert.deepEqual(await graphqlImage(pending.id), { id: pending.id });
     assert.deepEqual((await store.images.findById(pending.id))?.uploadCompletedAt, null);
@@ -227,6 +239,9 @@ describe('read repair of images whose upload never completed', () => {
   test('the completed row gets its EXIF read like any upload', async () => {
     const { image, bytes } = await incompleteImage(alice, { ageMs: 0, withBlob: false });
     assert.equal((await uploadImage(server.baseUrl, alice, bytes, 'again.png', 'image/png')).status < 300, true);
-    await eventually(async () => ((await metadata(image.id)).body.metadataExtractedAt ? true : undefined), { timeoutMs: 5_000, what: 'metadata extraction of the upload-completed row' });
+    await eventually(async () => ((await metadata(image.id)).body.metadataExtractedAt ? true : undefined), {
+      timeoutMs: 5_000,
+      what: 'metadata extraction of the upload-completed row',
+    });
   });
 });

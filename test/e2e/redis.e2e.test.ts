@@ -69,7 +69,10 @@ describe('scale-out with Redis: two processes over one database share rate limit
     assert.ok(Number(refused.headers.get('retry-after')) > 0);
 
     const counters = await keysUnder(redis, `${prefix}rate-limit:`);
-    assert.ok(counters.some((key) => key.includes('/posts/:id/comments')), counters.join('\n'));
+    assert.ok(
+      counters.some((key) => key.includes('/posts/:id/comments')),
+      counters.join('\n'),
+    );
   });
 
   test('the feed cache is shared and exact: a post made via B shows on A at once, and pages come from Redis', async () => {

@@ -66,7 +66,10 @@ describe('retries on flaky networks: Idempotency-Key, and counts under concurren
     const key = randomUUID();
     const responses = await Promise.all(Array.from({ length: 10 }, () => addComment(server.baseUrl, bob, post.id, 'only once', { 'idempotency-key': key })));
     const statuses = responses.map((r) => r.status);
-    assert.ok(statuses.every((s) => s === 201 || s === 409), `statuses ${statuses}`);
+    assert.ok(
+      statuses.every((s) => s === 201 || s === 409),
+      `statuses ${statuses}`,
+    );
     const ids = new Set<string>();
     for (const response of responses) if (response.status === 201) ids.add(((await response.json()) as { id: string }).id);
     assert.equal(ids.size, 1);
@@ -90,10 +93,15 @@ describe('retries on flaky networks: Idempotency-Key, and counts under concurren
     const post = (await (await createPost(server.baseUrl, alice, await distinctPng(seed++), 'storm')).json()) as PostJson;
     const created: string[] = [];
     for (let i = 0; i < 20; i += 1) created.push(((await (await addComment(server.baseUrl, bob, post.id, `seed ${i}`)).json()) as { id: string }).id);
-    const deletions = created.flatMap((id) => [id, id]).map((id) => fetch(`${server.baseUrl}/posts/${post.id}/comments/${id}`, { method: 'DELETE', headers: bob.headers }));
+    const deletions = created
+      .flatMap((id) => [id, id])
+      .map((id) => fetch(`${server.baseUrl}/posts/${post.id}/comments/${id}`, { method: 'DELETE', headers: bob.headers }));
     const additions = Array.from({ length: 60 }, (_, i) => addComment(server.baseUrl, i % 2 ? alice : bob, post.id, `storm ${i}`));
     const results = await Promise.all([...deletions, ...additions]);
-    const deleteStatuses = results.slice(0, deletions.length).map((r) => r.status).sort();
+    const deleteStatuses = results
+      .slice(0, deletions.length)
+      .map((r) => r.status)
+      .sort();
     assert.equal(deleteStatuses.filter((s) => s === 204).length, 20, 'each comment deleted exactly once');
     assert.equal(deleteStatuses.filter((s) => s === 404).length, 20);
     assert.ok(results.slice(deletions.length).every((r) => r.status === 201));

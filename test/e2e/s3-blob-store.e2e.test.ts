@@ -102,7 +102,7 @@ describe(`blob store on S3 (${gateway ? 'RADOS Gateway' : 's3rver'})`, () => {
     assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 600, 600]);
   });
 
-  test('a duplicate upload stores no second copy: the owner\'s writes nothing, another user\'s only re-renders the same JPEG', async () => {
+  test("a duplicate upload stores no second copy: the owner's writes nothing, another user's only re-renders the same JPEG", async () => {
     const before = await objects();
     const again = await upload(alice, firstBytes);
     assert.equal(again.duplicate, true);

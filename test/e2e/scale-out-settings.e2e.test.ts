@@ -56,7 +56,10 @@ describe('settings every process of a deployment must share, over one PostgreSQL
       const { rows } = await client.query<{ name: string; value: string }>('SELECT name, value FROM instance_settings');
       const fingerprint = rows.find((row) => row.name === 'admin-token-fingerprint')?.value ?? '';
       assert.match(fingerprint, /^hmac-sha256:[\w-]{16,}:[\w-]{40,}$/);
-      assert.equal(rows.some((row) => row.value.includes(a.adminToken)), false);
+      assert.equal(
+        rows.some((row) => row.value.includes(a.adminToken)),
+        false,
+      );
     } finally {
       await client.end();
     }
@@ -80,7 +83,7 @@ describe('settings every process of a deployment must share, over one PostgreSQL
     assert.equal((await fetch(`${b.baseUrl}/admin/stats`, { headers: { 'x-access-token': a.adminToken } })).status, 200);
   });
 
-  test('rotate-admin-token makes the new token the deployment\'s: a process with it starts, one with the old one no longer does', async () => {
+  test("rotate-admin-token makes the new token the deployment's: a process with it starts, one with the old one no longer does", async () => {
     const rotated = 'the-rotated-admin-token-0123456789';
     const rotation = await runImagegram(await another({ ADMIN_TOKEN: rotated }), ['rotate-admin-token']);
     assert.equal(rotation.status, 0, rotation.stderr);

@@ -92,7 +92,9 @@ describe('tus uploads across two processes sharing PostgreSQL and an S3 bucket',
   /** SHA-256 of the original as stored in the bucket. */
   async function storedOriginalHash(hash: string): Promise<string> {
     const object = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${prefix}originals/${shard(hash)}/${hash}` }));
-    return createHash('sha256').update(await object.Body!.transformToByteArray()).digest('hex');
+    return createHash('sha256')
+      .update(await object.Body!.transformToByteArray())
+      .digest('hex');
   }
 
   test('every request of one upload alternates between the processes; the image is stored whole', async () => {
@@ -127,7 +129,13 @@ describe('tus uploads across two processes sharing PostgreSQL and an S3 bucket',
     const hangingUp = new Promise<void>((resolve) => {
       const request = httpRequest(`${a.baseUrl}${path}`, {
         method: 'PATCH',
-        headers: { ...tus(alice), 'tus-resumable': '1.0.0', 'upload-offset': String(acknowledged), 'content-type': 'application/offset+octet-stream', 'content-length': String(rest.length) },
+        headers: {
+          ...tus(alice),
+          'tus-resumable': '1.0.0',
+          'upload-offset': String(acknowledged),
+          'content-type': 'application/offset+octet-stream',
+          'content-length': String(rest.length),
+        },
       });
       request.on('error', () => resolve());
       request.on('response', (response) => {
@@ -138,7 +146,14 @@ describe('tus uploads across two processes sharing PostgreSQL and an S3 bucket',
     });
     const buffers = join(a.dataDir, 'upload-buffers', `${hostname()}-${a.pid}`);
     await waitFor(async () => {
-      const sizes = await Promise.all((await readdir(buffers).catch(() => [])).map((name) => stat(join(buffers, name)).then((info) => info.size, () => 0)));
+      const sizes = await Promise.all(
+        (await readdir(buffers).catch(() => [])).map((name) =>
+          stat(join(buffers, name)).then(
+            (info) => info.size,
+            () => 0,
+          ),
+        ),
+      );
       return sizes.some((size) => size > mebibyte);
     }, 'the PATCH body to reach the buffers of A');
     await a.kill();
@@ -188,7 +203,14 @@ describe('expired tus uploads in the bucket are swept', { skip }, () => {
   let client: S3Client;
 
   before(async () => {
-    const env = { DATABASE_URL: database!.url, BLOB_STORE_URL: s3.blobStoreUrl(namespace), ...s3.env, GC_INTERVAL_SECONDS: '0', UPLOAD_EXPIRY_SECONDS: '5', UPLOAD_SWEEP_INTERVAL_SECONDS: '1' };
+    const env = {
+      DATABASE_URL: database!.url,
+      BLOB_STORE_URL: s3.blobStoreUrl(namespace),
+      ...s3.env,
+      GC_INTERVAL_SECONDS: '0',
+      UPLOAD_EXPIRY_SECONDS: '5',
+      UPLOAD_SWEEP_INTERVAL_SECONDS: '1',
+    };
     server = await startServer({ env });
     client = s3.client();
   });
@@ -214,7 +236,10 @@ describe('expired tus uploads in the bucket are swept', { skip }, () => {
     const response = await patchUpload(`${server.baseUrl}${path}`, user.headers, 0, bytes.subarray(0, 6 * mebibyte));
     assert.equal(response.status, 204);
     assert.equal((await patchUpload(`${server.baseUrl}${path}`, user.headers, 6 * mebibyte, bytes.subarray(6 * mebibyte, 7 * mebibyte))).status, 204);
-    assert.deepEqual((await stored(id)).sort(), [`${namespace}uploads/${id}.info`, `${namespace}uploads/${id}.part`, `multipart:${namespace}uploads/${id}`].sort());
+    assert.deepEqual(
+      (await stored(id)).sort(),
+      [`${namespace}uploads/${id}.info`, `${namespace}uploads/${id}.part`, `multipart:${namespace}uploads/${id}`].sort(),
+    );
 
     await waitFor(async () => (await stored(id)).length === 0, 'the sweep to remove the expired upload');
     assert.equal((await uploadOffset(`${server.baseUrl}${path}`, user.headers)).status, 404);

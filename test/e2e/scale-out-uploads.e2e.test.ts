@@ -65,7 +65,9 @@ describe('uploads across processes: two servers on one PostgreSQL database and o
 
   /** How many upload locks PostgreSQL has granted: a physical fact, read apart from both servers. */
   async function uploadLocksHeld(): Promise<number> {
-    const { rows } = await observer.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())");
+    const { rows } = await observer.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    );
     return rows[0]!.n;
   }
 

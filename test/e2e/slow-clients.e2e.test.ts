@@ -63,7 +63,10 @@ describe('stuck clients: a silent body is cut and its staging file removed; slow
     // …then the client falls silent: the server closes the connection, not the client.
     await closed(socket);
     await eventually(async () => ((await stagingFiles(server.dataDir)).length === 0 ? true : undefined), { what: 'the staging file to be removed' });
-    assert.ok(server.output.some((line) => line.includes('request body idle too long')), 'the cut is logged');
+    assert.ok(
+      server.output.some((line) => line.includes('request body idle too long')),
+      'the cut is logged',
+    );
   });
 
   test('a slow body that keeps delivering bytes is not cut (idle is silence, not slowness)', async () => {
@@ -77,7 +80,9 @@ describe('stuck clients: a silent body is cut and its staging file removed; slow
     sockets.push(socket);
     let response = '';
     socket.on('data', (chunk) => (response += chunk.toString('latin1')));
-    socket.write(`POST /images HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${user.headers.authorization}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    socket.write(
+      `POST /images HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${user.headers.authorization}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+    );
     // Eight slices, each well inside the 2 s idle limit; the whole takes longer than one limit.
     const slices = 8;
     for (let i = 0; i < slices; i++) {
@@ -90,7 +95,10 @@ describe('stuck clients: a silent body is cut and its staging file removed; slow
 
   test('a resumable upload cut while idle resumes from the bytes the server kept', async () => {
     const bytes = await distinctPng(12);
-    const created = await fetch(`${server.baseUrl}/uploads`, { method: 'POST', headers: { ...user.headers, 'tus-resumable': '1.0.0', 'upload-length': String(bytes.length) } });
+    const created = await fetch(`${server.baseUrl}/uploads`, {
+      method: 'POST',
+      headers: { ...user.headers, 'tus-resumable': '1.0.0', 'upload-length': String(bytes.length) },
+    });
     assert.equal(created.status, 201);
     const location = new URL(created.headers.get('location')!, server.baseUrl);
     const half = Math.floor(bytes.length / 2);
@@ -102,10 +110,13 @@ describe('stuck clients: a silent body is cut and its staging file removed; slow
     );
     socket.write(bytes.subarray(0, half));
     await closed(socket);
-    const offset = await eventually(async () => {
-      const head = await fetch(location, { method: 'HEAD', headers: { ...user.headers, 'tus-resumable': '1.0.0' } });
-      return head.status === 200 ? Number(head.headers.get('upload-offset')) : undefined;
-    }, { what: 'the upload offset' });
+    const offset = await eventually(
+      async () => {
+        const head = await fetch(location, { method: 'HEAD', headers: { ...user.headers, 'tus-resumable': '1.0.0' } });
+        return head.status === 200 ? Number(head.headers.get('upload-offset')) : undefined;
+      },
+      { what: 'the upload offset' },
+    );
     assert.ok(offset <= half);
     const rest = await fetch(location, {
       method: 'PATCH',
@@ -178,7 +189,10 @@ describe('many idle connections and greedy uploaders', { timeout: 60_000 }, () =
     assert.equal(((await problemOf(rest)) as { scope?: string }).scope, 'ip');
 
     // Creating a tus upload sends no bytes and is not counted; its PATCH is.
-    const created = await fetch(`${server.baseUrl}/uploads`, { method: 'POST', headers: { ...carol.headers, 'tus-resumable': '1.0.0', 'upload-length': '10' } });
+    const created = await fetch(`${server.baseUrl}/uploads`, {
+      method: 'POST',
+      headers: { ...carol.headers, 'tus-resumable': '1.0.0', 'upload-length': '10' },
+    });
     assert.equal(created.status, 201);
     const patch = await fetch(new URL(created.headers.get('location')!, server.baseUrl), {
       method: 'PATCH',
@@ -189,7 +203,11 @@ describe('many idle connections and greedy uploaders', { timeout: 60_000 }, () =
     assert.ok(patch.headers.get('retry-after'));
 
     const { body, contentType } = multipartOperation('mutation ($file: Upload!) { uploadImage(file: $file) { id } }', await distinctPng(25));
-    const graphql = await fetch(`${server.baseUrl}/graphql`, { method: 'POST', headers: { ...carol.headers, 'content-type': contentType, 'x-graphql-csrf': '1' }, body });
+    const graphql = await fetch(`${server.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { ...carol.headers, 'content-type': contentType, 'x-graphql-csrf': '1' },
+      body,
+    });
     assert.equal(graphql.status, 429);
 
     // Reads and JSON writes are never counted.
@@ -199,10 +217,13 @@ describe('many idle connections and greedy uploaders', { timeout: 60_000 }, () =
   test('slots come back when held uploads end (here: the clients vanish), and nothing is left in staging', async () => {
     for (const socket of held.splice(0)) socket.destroy();
     await eventually(async () => ((await stagingFiles(server.dataDir)).length === 0 ? true : undefined), { what: 'staging to be emptied' });
-    const accepted = await eventually(async () => {
-      const response = await uploadImage(server.baseUrl, alice, await distinctPng(26), 'again.png', 'image/png');
-      return response.status === 429 ? undefined : response;
-    }, { what: 'a slot to be free again' });
+    const accepted = await eventually(
+      async () => {
+        const response = await uploadImage(server.baseUrl, alice, await distinctPng(26), 'again.png', 'image/png');
+        return response.status === 429 ? undefined : response;
+      },
+      { what: 'a slot to be free again' },
+    );
     assert.equal(accepted.status, 201);
   });
 });

@@ -102,19 +102,31 @@ describe('upload links', () => {
     const [red, green] = await Promise.all([distinctPng(101), distinctPng(102)]);
     const text = Buffer.from('definitely not an image\n');
     const truncated = (await distinctPng(103)).subarray(0, 60);
-    const response = await send(link.relativePath, formOf([
-      { name: 'red.png', bytes: red },
-      { name: 'notes.txt', bytes: text, type: 'text/plain' },
-      { name: 'green.png', bytes: green },
-      { name: 'broken.png', bytes: truncated },
-    ]));
+    const response = await send(
+      link.relativePath,
+      formOf([
+        { name: 'red.png', bytes: red },
+        { name: 'notes.txt', bytes: text, type: 'text/plain' },
+        { name: 'green.png', bytes: green },
+        { name: 'broken.png', bytes: truncated },
+      ]),
+    );
     assert.equal(response.status, 200);
     const result = (await response.json()) as LinkResult;
-    assert.deepEqual(result.processed.map((p) => [p.name, p.hash, p.size, p.duplicate]), [
-      ['red.png', sha256(red), red.length, false],
-      ['green.png', sha256(green), green.length, false],
-    ]);
-    assert.deepEqual(result.failed.map((f) => [f.name, f.code]), [['notes.txt', 'UNSUPPORTED_FORMAT'], ['broken.png', 'CORRUPT_IMAGE']]);
+    assert.deepEqual(
+      result.processed.map((p) => [p.name, p.hash, p.size, p.duplicate]),
+      [
+        ['red.png', sha256(red), red.length, false],
+        ['green.png', sha256(green), green.length, false],
+      ],
+    );
+    assert.deepEqual(
+      result.failed.map((f) => [f.name, f.code]),
+      [
+        ['notes.txt', 'UNSUPPORTED_FORMAT'],
+        ['broken.png', 'CORRUPT_IMAGE'],
+      ],
+    );
 
     // The images exist, owned by the link's own system user, and an admin finds them by link.
     for (const processed of result.processed) {
@@ -124,13 +136,19 @@ describe('upload links', () => {
     }
     const listed = (await (await fetch(`${server.baseUrl}/admin/upload-links/${link.id}/images`, { headers: admin })).json()) as { images: { id: string }[] };
     assert.deepEqual(listed.images.map((i) => i.id).sort(), result.processed.map((p) => p.id).sort());
-    const usage = (await (await fetch(`${server.baseUrl}/admin/upload-links/${link.id}`, { headers: admin })).json()) as { usedImages: number; usedBytes: number };
+    const usage = (await (await fetch(`${server.baseUrl}/admin/upload-links/${link.id}`, { headers: admin })).json()) as {
+      usedImages: number;
+      usedBytes: number;
+    };
     assert.deepEqual(usage, { ...usage, usedImages: 2, usedBytes: red.length + green.length });
     assert.equal((await fetch(`${server.baseUrl}/admin/upload-links/${link.id}`, { headers: alice.headers })).status, 403);
 
     // The same bytes again through the same link: the existing image, counted but not stored twice.
     const again = (await (await send(link.relativePath, formOf([{ name: 'red-again.png', bytes: red }]))).json()) as LinkResult;
-    assert.deepEqual(again.processed.map((p) => [p.id, p.duplicate]), [[result.processed[0]!.id, true]]);
+    assert.deepEqual(
+      again.processed.map((p) => [p.id, p.duplicate]),
+      [[result.processed[0]!.id, true]],
+    );
   });
 
   test('an unknown token is 404, an expired link 410, and a request without images 400', async () => {
@@ -155,7 +173,10 @@ describe('upload links', () => {
     const byCount = await mint({ sinceNow: 'PT1H', maxImages: 3 });
     const counted = (await (await send(byCount.relativePath, formOf(pngs.map((bytes, i) => ({ name: `${i}.png`, bytes }))))).json()) as LinkResult;
     assert.equal(counted.processed.length, 3);
-    assert.deepEqual(counted.failed.map((f) => f.code), ['UPLOAD_LINK_FULL', 'UPLOAD_LINK_FULL']);
+    assert.deepEqual(
+      counted.failed.map((f) => f.code),
+      ['UPLOAD_LINK_FULL', 'UPLOAD_LINK_FULL'],
+    );
 
     const byBytes = await mint({ sinceNow: 'PT1H', maxBytes: pngs[0]!.length + pngs[1]!.length });
     const sized = (await (await send(byBytes.relativePath, formOf(pngs.slice(0, 3).map((bytes, i) => ({ name: `${i}.png`, bytes }))))).json()) as LinkResult;
@@ -163,11 +184,16 @@ describe('upload links', () => {
 
     const raced = await mint({ sinceNow: 'PT1H', maxImages: 4 });
     const many = await Promise.all(Array.from({ length: 10 }, (_, i) => distinctPng(300 + i)));
-    const results = await Promise.all([0, 1, 2, 3, 4].map(async (r) => {
-      const response = await send(raced.relativePath, formOf(many.slice(r * 2, r * 2 + 2).map((bytes, i) => ({ name: `${r}-${i}.png`, bytes }))));
-      return (await response.json()) as LinkResult;
-    }));
-    assert.equal(results.reduce((sum, r) => sum + r.processed.length, 0), 4);
+    const results = await Promise.all(
+      [0, 1, 2, 3, 4].map(async (r) => {
+        const response = await send(raced.relativePath, formOf(many.slice(r * 2, r * 2 + 2).map((bytes, i) => ({ name: `${r}-${i}.png`, bytes }))));
+        return (await response.json()) as LinkResult;
+      }),
+    );
+    assert.equal(
+      results.reduce((sum, r) => sum + r.processed.length, 0),
+      4,
+    );
     assert.ok(results.every((r) => r.failed.every((f) => f.code === 'UPLOAD_LINK_FULL')));
   });
 

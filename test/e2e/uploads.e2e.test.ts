@@ -4,16 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { postJson, problemOf, signUpAndLogIn, type TestUser } from '../support/client.js';
 import { startServer, type RunningServer } from '../support/server.js';
-import {
-  createUpload,
-  eventually,
-  noisePng,
-  patchAndHangUp,
-  patchUpload,
-  runTusUpload,
-  sha256,
-  uploadOffset,
-} from '../support/tus.js';
+import { createUpload, eventually, noisePng, patchAndHangUp, patchUpload, runTusUpload, sha256, uploadOffset } from '../support/tus.js';
 
 const maxUploadBytes = 3 * 1024 * 1024;
 const chunkSize = 128 * 1024;
@@ -102,7 +93,10 @@ describe('resumable uploads (tus) at /uploads', () => {
 
     // Inside a PATCH: 70,001 of the announced bytes, then the line goes dead.
     await patchAndHangUp(url, alice.headers, 0, bytes, 70_001);
-    const cut = await eventually(() => uploadOffset(url, alice.headers), (head) => head.offset === 70_001);
+    const cut = await eventually(
+      () => uploadOffset(url, alice.headers),
+      (head) => head.offset === 70_001,
+    );
     assert.equal(cut.offset, 70_001);
     // Everything but the last byte, acknowledged: the upload is still unfinished.
     const most = await patchUpload(url, alice.headers, 70_001, bytes.subarray(70_001, bytes.length - 1));
@@ -262,15 +256,26 @@ describe('resumable uploads expire', () => {
     assert.ok(trickleUrl);
     await assertBecomesImage(server, carol, idOf(trickleUrl), bytes);
 
-    const ids = await eventually(() => storedUploadIds(server), (stored) => !stored.includes(abandoned), 12_000);
+    const ids = await eventually(
+      () => storedUploadIds(server),
+      (stored) => !stored.includes(abandoned),
+      12_000,
+    );
     assert.ok(!ids.includes(abandoned), 'the expired upload is still on disk');
     // The row goes right after the bytes; until then the upload answers 410 Gone.
-    const head = await eventually(() => uploadOffset(url, carol.headers), ({ status }) => status === 404);
+    const head = await eventually(
+      () => uploadOffset(url, carol.headers),
+      ({ status }) => status === 404,
+    );
     assert.equal(head.status, 404);
     assert.equal((await problemOf(await consume(server, carol, abandoned))).code, 'UPLOAD_NOT_FOUND');
     // The sweep logs once its whole run is over (it also looks for orphaned files after removing
     // rows), which can be a moment after the 404 above on a loaded machine.
-    const logged = await eventually(async () => server.output.some((line) => line.includes('swept expired uploads')), (seen) => seen, 10_000);
+    const logged = await eventually(
+      async () => server.output.some((line) => line.includes('swept expired uploads')),
+      (seen) => seen,
+      10_000,
+    );
     assert.ok(logged, 'the sweep did not log what it removed');
   });
 });

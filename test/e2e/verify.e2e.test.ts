@@ -65,7 +65,10 @@ describe('imagegram verify', () => {
     const { code, report } = await verifyJson(server);
     assert.equal(code, 0);
     assert.equal(report.checked, 3);
-    assert.equal(report.bytes, images.reduce((sum, image) => sum + image.bytes.length, 0));
+    assert.equal(
+      report.bytes,
+      images.reduce((sum, image) => sum + image.bytes.length, 0),
+    );
     assert.deepEqual(report.corrupt, []);
     assert.deepEqual(report.missing, []);
   });
@@ -104,7 +107,10 @@ describe('imagegram verify', () => {
     assert.equal(code, 1);
     assert.equal(report.checked, 2);
     assert.deepEqual(report.missing, [gone.hash]);
-    assert.deepEqual(report.corrupt.map((blob) => blob.expected), [images[1]!.hash]);
+    assert.deepEqual(
+      report.corrupt.map((blob) => blob.expected),
+      [images[1]!.hash],
+    );
 
     const text = await runImagegram(server.env, ['verify']);
     assert.equal(text.status, 1);

@@ -17,7 +17,8 @@ const html = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/
 describe('the web app is served at / without shadowing the API', () => {
   let server: RunningServer;
   let entry: string;
-  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => fetch(`${server.baseUrl}${path}`, { method, headers, signal: AbortSignal.timeout(10_000) });
+  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+    fetch(`${server.baseUrl}${path}`, { method, headers, signal: AbortSignal.timeout(10_000) });
 
   before(async () => {
     // `npm install` builds it (scripts/build.js); a checkout without a build cannot test serving it.
@@ -45,7 +46,14 @@ describe('the web app is served at / without shadowing the API', () => {
   });
 
   test('API clients and unknown paths keep their problem+json 404s', async () => {
-    for (const [path, headers] of [['/', {}], ['/', { accept: 'application/json' }], ['/nope', html], ['/p/a/b', html], ['/upload/x', html], ['/assets/', html]] as const) {
+    for (const [path, headers] of [
+      ['/', {}],
+      ['/', { accept: 'application/json' }],
+      ['/nope', html],
+      ['/p/a/b', html],
+      ['/upload/x', html],
+      ['/assets/', html],
+    ] as const) {
       const response = await get(path, headers);
       assert.equal(response.status, 404, path);
       assert.equal((await problemOf(response)).code, 'ROUTE_NOT_FOUND', path);
@@ -76,12 +84,19 @@ describe('the web app is served at / without shadowing the API', () => {
     assert.equal(link.status, 404);
     assert.equal((await problemOf(link)).code, 'UPLOAD_LINK_NOT_FOUND');
     const document = (await (await get('/openapi.json')).json()) as { paths: Record<string, unknown> };
-    assert.deepEqual(Object.keys(document.paths).filter((path) => path.startsWith('/assets') || (path.startsWith('/links/') && 'get' in (document.paths[path] as object))), [], 'the pages and assets are not API');
+    assert.deepEqual(
+      Object.keys(document.paths).filter((path) => path.startsWith('/assets') || (path.startsWith('/links/') && 'get' in (document.paths[path] as object))),
+      [],
+      'the pages and assets are not API',
+    );
   });
 
   test('assets are immutable for a year and sent pre-compressed to clients that accept it', async () => {
     const raw = statSync(join(webBuild, entry)).size;
-    for (const [encoding, suffix] of [['br', '.br'], ['gzip', '.gz']] as const) {
+    for (const [encoding, suffix] of [
+      ['br', '.br'],
+      ['gzip', '.gz'],
+    ] as const) {
       const response = await get(entry, { 'accept-encoding': encoding });
       assert.equal(response.status, 200);
       assert.equal(response.headers.get('content-encoding'), encoding);

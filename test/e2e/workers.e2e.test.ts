@@ -52,9 +52,15 @@ interface WorkerProcess {
 }
 
 async function startWorker(env: Record<string, string>): Promise<WorkerProcess> {
-  const child = spawnTracked(process.execPath, ['bin/imagegram.js', 'worker'], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTracked(process.execPath, ['bin/imagegram.js', 'worker'], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: string[] = [];
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
   const id = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`worker did not start within 30 s:\n${lines.join('\n')}`)), 30_000);
@@ -145,10 +151,13 @@ describe('job workers: many processes over one database, and a worker killed mid
     };
   };
   const idle = (what: string, timeoutMs = 30_000) =>
-    eventually(async () => {
-      const counts = await api.counts();
-      return counts.queued === 0 && counts.running === 0 ? counts : undefined;
-    }, { what, timeoutMs, intervalMs: 100 });
+    eventually(
+      async () => {
+        const counts = await api.counts();
+        return counts.queued === 0 && counts.running === 0 ? counts : undefined;
+      },
+      { what, timeoutMs, intervalMs: 100 },
+    );
 
   before(async () => {
     // Web processes run no worker here: only the `imagegram worker` processes run jobs.
@@ -170,7 +179,10 @@ describe('job workers: many processes over one database, and a worker killed mid
   test('two `imagegram worker` processes share the jobs: each runs once (attempts 1), both take part, SIGTERM exits 0', async () => {
     const queuedAtUpload = await api.jobs({ name: 'image.extract-metadata' });
     assert.equal(queuedAtUpload.length, images.length, 'an upload enqueues one metadata job');
-    assert.ok(queuedAtUpload.every((job) => job.state === 'queued'), 'RUN_WORKER=off: the web process ran a job');
+    assert.ok(
+      queuedAtUpload.every((job) => job.state === 'queued'),
+      'RUN_WORKER=off: the web process ran a job',
+    );
 
     const [a, b] = await Promise.all([startWorker(workerEnv()), startWorker(workerEnv())]);
     workers.push(a!, b!);
@@ -220,7 +232,9 @@ describe('job workers: many processes over one database, and a worker killed mid
     workers.push(doomed);
     // Kill it once it has finished a few jobs: with 8 at a time it is then holding others' leases.
     await eventually(async () => (doomed.lines.filter((line) => line.includes('"job done"')).length >= 2 ? true : undefined), {
-      what: 'the first worker to run jobs', timeoutMs: 20_000, intervalMs: 2,
+      what: 'the first worker to run jobs',
+      timeoutMs: 20_000,
+      intervalMs: 2,
     });
     doomed.child.kill('SIGKILL');
     assert.equal((await doomed.exited).signal, 'SIGKILL');
@@ -263,10 +277,13 @@ describe('job workers: parking, admin retry, graceful shutdown', () => {
     return job;
   };
   const metadataJobIn = (imageId: string, state: AdminJob['state'], timeoutMs = 20_000) =>
-    eventually(async () => {
-      const job = await metadataJobOf(imageId);
-      return job.state === state ? job : undefined;
-    }, { what: `the metadata job of ${imageId} to be ${state}`, timeoutMs });
+    eventually(
+      async () => {
+        const job = await metadataJobOf(imageId);
+        return job.state === state ? job : undefined;
+      },
+      { what: `the metadata job of ${imageId} to be ${state}`, timeoutMs },
+    );
   const retry = (id: string, headers: Record<string, string> = { 'x-access-token': server.adminToken }) =>
     fetch(`${server.baseUrl}/admin/jobs/${id}/retry`, { method: 'POST', headers });
 
@@ -291,7 +308,10 @@ describe('job workers: parking, admin retry, graceful shutdown', () => {
     assert.equal(parked.key, `image.extract-metadata:${missing.id}`);
 
     const listed = await api.get<{ jobs: AdminJob[]; counts: JobCounts }>('/admin/jobs?state=parked');
-    assert.deepEqual(listed.jobs.map((job) => job.id), [parked.id]);
+    assert.deepEqual(
+      listed.jobs.map((job) => job.id),
+      [parked.id],
+    );
     assert.equal(listed.counts.parked, 1);
     const named = await api.get<{ jobs: AdminJob[] }>('/admin/jobs?state=parked&name=blob.render-derivative');
     assert.deepEqual(named.jobs, []);
@@ -304,7 +324,10 @@ describe('job workers: parking, admin retry, graceful shutdown', () => {
     assert.match(table.stdout, new RegExp(`${parked.id} +image\\.extract-metadata +parked +5/5 .*original of image`));
     assert.equal(json.status, 0, json.stderr);
     const body = JSON.parse(json.stdout) as { counts: JobCounts; jobs: AdminJob[] };
-    assert.deepEqual(body.jobs.map((job) => [job.id, job.state, job.attempts, job.lastError]), [[parked.id, 'parked', 5, parked.lastError]]);
+    assert.deepEqual(
+      body.jobs.map((job) => [job.id, job.state, job.attempts, job.lastError]),
+      [[parked.id, 'parked', 5, parked.lastError]],
+    );
     assert.equal(body.counts.parked, 1);
   });
 
@@ -364,19 +387,30 @@ describe('job workers: parking, admin retry, graceful shutdown', () => {
       server = await server.restart();
       const running = await metadataJobIn(stuck.id, 'running', 30_000);
       assert.equal(running.attempts, 1);
-      const activity = () => locker.query("SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
-      await eventually(async () => ((await activity()).rows.some((row: { wait_event_type: string | null }) => row.wait_event_type === 'Lock') ? true : undefined), {
-        what: 'the job to wait on the row lock', timeoutMs: 45_000,
-      }).catch(async (error: Error) => {
+      const activity = () =>
+        locker.query('SELECT state, wait_event_type, wait_event, query FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
+      await eventually(
+        async () => ((await activity()).rows.some((row: { wait_event_type: string | null }) => row.wait_event_type === 'Lock') ? true : undefined),
+        {
+          what: 'the job to wait on the row lock',
+          timeoutMs: 45_000,
+        },
+      ).catch(async (error: Error) => {
         throw new Error(`${error.message}; job: ${JSON.stringify(await metadataJobOf(stuck.id))}; sessions: ${JSON.stringify((await activity()).rows)}`);
       });
 
       const stopping = server.stop();
       // The worker waits JOB_DRAIN_SECONDS (2 s here) for running jobs, then gives their leases back.
       await eventually(async () => (server.output.some((line) => line.includes('gave back the lease of an unfinished job')) ? true : undefined), {
-        what: 'the lease to be given back', timeoutMs: 25_000, intervalMs: 100,
+        what: 'the lease to be given back',
+        timeoutMs: 25_000,
+        intervalMs: 100,
       });
-      const released = (await locker.query('SELECT state, attempts, last_error FROM jobs WHERE id = $1', [running.id])).rows[0] as { state: string; attempts: number; last_error: string | null };
+      const released = (await locker.query('SELECT state, attempts, last_error FROM jobs WHERE id = $1', [running.id])).rows[0] as {
+        state: string;
+        attempts: number;
+        last_error: string | null;
+      };
       assert.deepEqual({ ...released, attempts: Number(released.attempts) }, { state: 'queued', attempts: 0, last_error: null });
       // Let the stuck UPDATE go: its completion no longer holds the lease, so it rolls back.
       await locker.query('ROLLBACK');

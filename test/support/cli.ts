@@ -18,7 +18,11 @@ export interface CliRun {
  */
 export function runImagegram(env: Record<string, string>, args: string[], { timeoutMs = 60_000 } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawnTracked(process.execPath, ['bin/imagegram.js', ...args], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTracked(process.execPath, ['bin/imagegram.js', ...args], {
+      cwd: projectRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));

@@ -57,7 +57,9 @@ export function addComment(baseUrl: string, user: TestUser, postId: string, body
 export async function distinctPng(seed: number): Promise<Buffer> {
   const { default: sharp } = await import('sharp');
   const colour = { r: seed % 256, g: Math.floor(seed / 256) % 256, b: (seed * 7) % 256 };
-  return sharp({ create: { width: 48, height: 32, channels: 3, background: colour } }).png().toBuffer();
+  return sharp({ create: { width: 48, height: 32, channels: 3, background: colour } })
+    .png()
+    .toBuffer();
 }
 
 /** Polls `probe` until it returns a value other than undefined (background jobs finish moments after a response). */

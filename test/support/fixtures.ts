@@ -41,9 +41,8 @@ export interface BmpVariant {
 // An odd width makes every bit depth pad its rows (the bug magnet in BMP decoders).
 export const bmpWidth = 41;
 export const bmpHeight = 30;
-const twoColours = (x: number, y: number): Rgba => ((x < bmpWidth / 2) === (y < bmpHeight / 2) ? red : blue);
-const transparentTopLeft = (x: number, y: number): Rgba =>
-  x < bmpWidth / 2 && y < bmpHeight / 2 ? clear : quadrants(bmpWidth, bmpHeight)(x, y);
+const twoColours = (x: number, y: number): Rgba => (x < bmpWidth / 2 === y < bmpHeight / 2 ? red : blue);
+const transparentTopLeft = (x: number, y: number): Rgba => (x < bmpWidth / 2 && y < bmpHeight / 2 ? clear : quadrants(bmpWidth, bmpHeight)(x, y));
 const checker = { topLeft: red, topRight: blue, bottomLeft: blue, bottomRight: red };
 
 /** Every standard BMP variant (Win32 BITMAPINFOHEADER family plus OS/2 1.x). */
@@ -223,15 +222,31 @@ export async function makeFixtures(dir: string): Promise<Fixtures> {
     ...Object.fromEntries(
       (['png', 'webp', 'avif'] as const).map((format) => [
         `exif-${format}`,
-        raw(16, 16, halves(16, 16, red, red)).withExif(cameraExif).toFormat(format).toBuffer(),
+        raw(16, 16, halves(16, 16, red, red))
+          .withExif(cameraExif)
+          .toFormat(format)
+          .toBuffer(),
       ]),
     ),
-    'exif-create-date-jpeg': raw(16, 16, halves(16, 16, red, red)).withExif({ IFD2: { DateTimeDigitized: exifTakenAt.exif } }).jpeg().toBuffer(),
+    'exif-create-date-jpeg': raw(16, 16, halves(16, 16, red, red))
+      .withExif({ IFD2: { DateTimeDigitized: exifTakenAt.exif } })
+      .jpeg()
+      .toBuffer(),
     // Without a profile libvips falls back to a generic CMYK one; with one it must use it.
-    'cmyk-jpeg': raw(64, 48, halves(64, 48, red, red)).toColourspace('cmyk').jpeg().toBuffer(),
-    'cmyk-icc-jpeg': raw(64, 48, halves(64, 48, red, red)).withIccProfile('cmyk').jpeg().toBuffer(),
-    'transparent-png': sharp(transparent, { raw: { width: 64, height: 48, channels: 4 } }).png().toBuffer(),
-    'two-frame-gif': sharp(twoFrames, { raw: { width: 32, height: 48, channels: 3, pageHeight: 24 } }).gif().toBuffer(),
+    'cmyk-jpeg': raw(64, 48, halves(64, 48, red, red))
+      .toColourspace('cmyk')
+      .jpeg()
+      .toBuffer(),
+    'cmyk-icc-jpeg': raw(64, 48, halves(64, 48, red, red))
+      .withIccProfile('cmyk')
+      .jpeg()
+      .toBuffer(),
+    'transparent-png': sharp(transparent, { raw: { width: 64, height: 48, channels: 4 } })
+      .png()
+      .toBuffer(),
+    'two-frame-gif': sharp(twoFrames, { raw: { width: 32, height: 48, channels: 3, pageHeight: 24 } })
+      .gif()
+      .toBuffer(),
     'truncated-jpeg': jpegNoise.subarray(0, Math.floor(jpegNoise.length * 0.6)),
     'truncated-png': pngNoise.subarray(0, Math.floor(pngNoise.length * 0.6)),
     // libjpeg warns "2 extraneous bytes before marker 0xda"; every viewer shows the image anyway.

@@ -20,7 +20,13 @@ export interface GraphqlResponse<T> {
 export const modernAccept = 'application/graphql-response+json, application/json;q=0.9';
 
 /** POSTs a GraphQL operation as JSON, as `user` when given, accepting what a current client accepts. */
-export async function graphql<T = Record<string, any>>(baseUrl: string, query: string, variables: Record<string, unknown> = {}, user?: TestUser | null, headers: Record<string, string> = {}): Promise<GraphqlResponse<T>> {
+export async function graphql<T = Record<string, any>>(
+  baseUrl: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  user?: TestUser | null,
+  headers: Record<string, string> = {},
+): Promise<GraphqlResponse<T>> {
   const response = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: modernAccept, ...(user ? user.headers : {}), ...headers },
@@ -49,7 +55,12 @@ export function onlyError(body: GraphqlBody<unknown>): { code: string; errorCode
  * A GraphQL multipart request (https://github.com/jaydenseric/graphql-multipart-request-spec),
  * built by hand: `operations`, then `map`, then the file part `0` bound to `variables.file`.
  */
-export function multipartOperation(query: string, file: Uint8Array, filename = 'photo.png', variables: Record<string, unknown> = {}): { body: Buffer; contentType: string } {
+export function multipartOperation(
+  query: string,
+  file: Uint8Array,
+  filename = 'photo.png',
+  variables: Record<string, unknown> = {},
+): { body: Buffer; contentType: string } {
   const boundary = `----imagegram${Math.random().toString(16).slice(2)}`;
   const field = (name: string, value: string) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
   const head =

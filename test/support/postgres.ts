@@ -36,8 +36,7 @@ export async function createThrowawayPostgresDatabase(): Promise<ThrowawayDataba
     if (!warnedUnreachable) {
       warnedUnreachable = true;
       process.stderr.write(
-        `!!! PostgreSQL not reachable at ${redactUrl(baseUrl)} (${reason}): ` +
-          'skipping PostgreSQL runs (set TEST_POSTGRES_URL to require them)\n',
+        `!!! PostgreSQL not reachable at ${redactUrl(baseUrl)} (${reason}): ` + 'skipping PostgreSQL runs (set TEST_POSTGRES_URL to require them)\n',
       );
     }
     return null;

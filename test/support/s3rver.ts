@@ -50,7 +50,10 @@ function restoreSingleDes(): void {
   desRestored = true;
   const tripled = (key: crypto.CipherKey) => Buffer.concat(Array.from({ length: 3 }, () => Buffer.from(key as Uint8Array)));
   const { createCipheriv, createDecipheriv } = crypto;
-  const patched = crypto as unknown as Record<'createCipheriv' | 'createDecipheriv', (algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null) => unknown>;
+  const patched = crypto as unknown as Record<
+    'createCipheriv' | 'createDecipheriv',
+    (algorithm: string, key: crypto.CipherKey, iv: crypto.BinaryLike | null) => unknown
+  >;
   patched.createCipheriv = (algorithm, key, iv) =>
     algorithm === 'des' ? createCipheriv('des-ede3-cbc', tripled(key), iv) : createCipheriv(algorithm, key, iv);
   patched.createDecipheriv = (algorithm, key, iv) =>

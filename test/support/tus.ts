@@ -140,5 +140,7 @@ export async function noisePng(width: number, height: number, seed: number): Pro
     state >>>= 0;
     raw[i] = state & 0xff;
   }
-  return sharp(raw, { raw: { width, height, channels: 3 } }).png({ compressionLevel: 0 }).toBuffer();
+  return sharp(raw, { raw: { width, height, channels: 3 } })
+    .png({ compressionLevel: 0 })
+    .toBuffer();
 }

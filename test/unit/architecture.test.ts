@@ -7,7 +7,22 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Libraries that belong to adapters or transports only (STYLE.md: the core never imports them). */
-const forbiddenInCore = [/^fastify/, /^@fastify\//, /^kysely/, /^sharp/, /^@aws-sdk\//, /^ioredis/, /^@tus\//, /^node:http/, /^node:https/, /^pg$/, /^better-sqlite3/, /^mercurius/, /^exifr/, /^pino/];
+const forbiddenInCore = [
+  /^fastify/,
+  /^@fastify\//,
+  /^kysely/,
+  /^sharp/,
+  /^@aws-sdk\//,
+  /^ioredis/,
+  /^@tus\//,
+  /^node:http/,
+  /^node:https/,
+  /^pg$/,
+  /^better-sqlite3/,
+  /^mercurius/,
+  /^exifr/,
+  /^pino/,
+];
 
 async function* sourceFiles(dir: string): AsyncIterable<string> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {

@@ -52,7 +52,8 @@ describe('deletion claims: fenced by their claim time, taken over once stuck', (
     return sha256;
   }
   const present = async (sha256: string) => [await blobs.head(originalKey(sha256)), await blobs.head(derivativeKey(sha256))].map((info) => info !== null);
-  const deletedEvents = async (sha256: string) => (await store.events.list(0, 1000)).filter((event) => event.type === 'BlobDeleted' && event.subjectId === sha256);
+  const deletedEvents = async (sha256: string) =>
+    (await store.events.list(0, 1000)).filter((event) => event.type === 'BlobDeleted' && event.subjectId === sha256);
 
   test('an ingest meeting a claim older than the takeover age finishes that deletion and pins the blob anew', async () => {
     const now = Date.now();

@@ -37,7 +37,10 @@ describe('BlobPresence: which keys a listing holds, asked in ascending order', (
     const presence = new BlobPresence(blobs, 'originals/');
     const answers = [];
     for (const hash of hashes) answers.push(await presence.seen(originalKey(hash)));
-    assert.deepEqual(answers, hashes.map((_, index) => index % 2 === 0));
+    assert.deepEqual(
+      answers,
+      hashes.map((_, index) => index % 2 === 0),
+    );
     assert.equal(await presence.seen(originalKey(stored[0]!)), false, 'passed already: not seen, so the caller HEADs');
     await presence.close();
   });
@@ -69,7 +72,8 @@ describe('gc (missing blobs) over a store of present blobs: listings, not a HEAD
     await rm(dir, { recursive: true, force: true });
   });
 
-  const collect = () => collectMissingBlobs({ store, blobs, now: Date.now(), graceMs: 0, dryRun: false, signal: undefined, progress: () => {} }, { force: false });
+  const collect = () =>
+    collectMissingBlobs({ store, blobs, now: Date.now(), graceMs: 0, dryRun: false, signal: undefined, progress: () => {} }, { force: false });
 
   test('present originals and JPEGs cost no HEAD; a missing JPEG or original costs one each and is still found', async () => {
     for (const hash of hashes) {

@@ -44,7 +44,14 @@ describe('imagegram --help and the README are generated from one option table', 
   });
 
   test('every option in the table is read from its flag and from its variable, and the flag wins', () => {
-    const samples: Record<string, string> = { 'admin-token': 'a-sample-admin-token-0123', 'cursor-secret': 'a-sample-cursor-secret-0123', 'redis-url': 'redis://127.0.0.1:6390', 'blob-store-fallback-url': 'file:/srv/old-blobs', 'gc-grace': 'PT2H', 'read-repair-after': 'PT5M' };
+    const samples: Record<string, string> = {
+      'admin-token': 'a-sample-admin-token-0123',
+      'cursor-secret': 'a-sample-cursor-secret-0123',
+      'redis-url': 'redis://127.0.0.1:6390',
+      'blob-store-fallback-url': 'file:/srv/old-blobs',
+      'gc-grace': 'PT2H',
+      'read-repair-after': 'PT5M',
+    };
     const context = { dataDir: '/srv/imagegram', env: {} };
     for (const [name, option] of Object.entries(configOptions)) {
       const sample = samples[name] ?? String(option.fallback(context));
@@ -53,8 +60,14 @@ describe('imagegram --help and the README are generated from one option table', 
     assert.equal(loadConfig(['--port', '8080'], { PORT: '9090' }).port, 8080);
     assert.equal(loadConfig(['--graphql-max-depth=7'], {}).graphql.maxDepth, 7);
     assert.equal(loadConfig([], { IMAGEGRAM_DEBUG_QUERY_COUNT: '1' }).debugQueryCount, true);
-    assert.throws(() => loadConfig(['--blob-store-fallback-url', 'file:/srv/blobs'], { BLOB_STORE_URL: 'file:/srv/blobs' }), /BLOB_STORE_FALLBACK_URL must name another store than BLOB_STORE_URL/);
-    assert.throws(() => loadConfig(['--no-such-option', '1'], {}), (error: unknown) => error instanceof ConfigError && /Unknown option '--no-such-option'/.test(error.message));
+    assert.throws(
+      () => loadConfig(['--blob-store-fallback-url', 'file:/srv/blobs'], { BLOB_STORE_URL: 'file:/srv/blobs' }),
+      /BLOB_STORE_FALLBACK_URL must name another store than BLOB_STORE_URL/,
+    );
+    assert.throws(
+      () => loadConfig(['--no-such-option', '1'], {}),
+      (error: unknown) => error instanceof ConfigError && /Unknown option '--no-such-option'/.test(error.message),
+    );
   });
 
   test('each command has its own help: usage first, then the options or where to find them', () => {
@@ -74,10 +87,24 @@ describe('the imagegram process', () => {
     }
   });
 
-  test('<command> --help and -h print that command\'s help and exit 0, running nothing', async () => {
-    const runs = await Promise.all([['import', '--help'], ['gc', '-h'], ['serve', '--port', '1', '--help'], ['help', 'verify']].map((args) => runImagegram({}, args)));
-    assert.deepEqual(runs.map((run) => run.status), [0, 0, 0, 0], runs.map((run) => run.stderr).join('\n'));
-    assert.deepEqual(runs.map((run) => /^Usage: imagegram (\S+)/.exec(run.stdout)?.[1]), ['import', 'gc', 'serve', 'verify']);
+  test("<command> --help and -h print that command's help and exit 0, running nothing", async () => {
+    const runs = await Promise.all(
+      [
+        ['import', '--help'],
+        ['gc', '-h'],
+        ['serve', '--port', '1', '--help'],
+        ['help', 'verify'],
+      ].map((args) => runImagegram({}, args)),
+    );
+    assert.deepEqual(
+      runs.map((run) => run.status),
+      [0, 0, 0, 0],
+      runs.map((run) => run.stderr).join('\n'),
+    );
+    assert.deepEqual(
+      runs.map((run) => /^Usage: imagegram (\S+)/.exec(run.stdout)?.[1]),
+      ['import', 'gc', 'serve', 'verify'],
+    );
   });
 
   test('migrate-storage refuses a missing or bad --to, or a missing source, with a clear message and exit 2, touching nothing', async () => {

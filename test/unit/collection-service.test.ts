@@ -83,6 +83,9 @@ describe('CollectionService: changes and their CollectionChanged events commit t
     assert.notEqual(forOwner!.gpsLatitude, null);
     assert.notEqual(forOwner!.visible.gps, null);
     assert.equal(forOthers!.gpsLatitude, null);
-    assert.deepEqual({ gps: forOthers!.visible.gps, takenAt: forOthers!.visible.takenAt, hasGps: forOthers!.visible.hasGps }, { gps: null, takenAt: null, hasGps: null });
+    assert.deepEqual(
+      { gps: forOthers!.visible.gps, takenAt: forOthers!.visible.takenAt, hasGps: forOthers!.visible.hasGps },
+      { gps: null, takenAt: null, hasGps: null },
+    );
   });
 });

@@ -18,7 +18,13 @@ type AnyHandler = (payload: any, context: JobContext) => Promise<void>;
 /** A handlers map where every name not given throws (a test that runs one of those fails loudly). */
 function handlers(given: Partial<Record<JobName, AnyHandler>>): JobHandlers {
   const all = Object.fromEntries(
-    jobNames.map((name) => [name, given[name] ?? (async () => { throw new Error(`unexpected job ${name} in this test`); })]),
+    jobNames.map((name) => [
+      name,
+      given[name] ??
+        (async () => {
+          throw new Error(`unexpected job ${name} in this test`);
+        }),
+    ]),
   );
   return all as unknown as JobHandlers;
 }
@@ -67,12 +73,20 @@ describe('JobWorker over a real SQLite job table', () => {
   }
 
   const job = async (id: string): Promise<Job> => (await store.jobs.findById(id))!;
-  const inState = (id: string, state: Job['state']) => until(async () => { const found = await job(id); return found.state === state ? found : undefined; }, `job ${id} to be ${state}`);
+  const inState = (id: string, state: Job['state']) =>
+    until(async () => {
+      const found = await job(id);
+      return found.state === state ? found : undefined;
+    }, `job ${id} to be ${state}`);
 
   test('a queued job runs once with its payload and ends done, attempts 1, leased by the worker', async () => {
     const seen: unknown[] = [];
     const { id } = await store.jobs.enqueue(metadataJob('img-1'), Date.now());
-    const running = worker({ 'image.extract-metadata': async (payload, context) => { seen.push(payload, context.job.id, context.signal.aborted); } }).start();
+    const running = worker({
+      'image.extract-metadata': async (payload, context) => {
+        seen.push(payload, context.job.id, context.signal.aborted);
+      },
+    }).start();
     const done = await inState(id, 'done');
     assert.deepEqual(seen, [{ imageId: 'img-1' }, id, false]);
     assert.equal(done.attempts, 1);
@@ -86,7 +100,11 @@ describe('JobWorker over a real SQLite job table', () => {
     const runs: number[] = [];
     const runAt = Date.now() + 300;
     const { id } = await store.jobs.enqueue(metadataJob('later', { runAt }), Date.now());
-    worker({ 'image.extract-metadata': async () => { runs.push(Date.now()); } }).start();
+    worker({
+      'image.extract-metadata': async () => {
+        runs.push(Date.now());
+      },
+    }).start();
     await sleep(150);
     assert.equal((await job(id)).state, 'queued');
     await inState(id, 'done');
@@ -100,12 +118,20 @@ describe('JobWorker over a real SQLite job table', () => {
     const retryBaseMs = 40;
     const { id } = await store.jobs.enqueue(metadataJob('broken', { maxAttempts: 4 }), Date.now());
     worker(
-      { 'image.extract-metadata': async (_payload, context) => { attempts.push({ at: performance.now(), attempt: context.job.attempts }); throw new Error(`boom ${attempts.length}`); } },
+      {
+        'image.extract-metadata': async (_payload, context) => {
+          attempts.push({ at: performance.now(), attempt: context.job.attempts });
+          throw new Error(`boom ${attempts.length}`);
+        },
+      },
       { retryBaseMs },
       (_name, outcome) => outcomes.push(outcome),
     ).start();
     const parked = await inState(id, 'parked');
-    assert.deepEqual(attempts.map((a) => a.attempt), [1, 2, 3, 4]);
+    assert.deepEqual(
+      attempts.map((a) => a.attempt),
+      [1, 2, 3, 4],
+    );
     assert.equal(parked.attempts, 4);
     assert.equal(parked.lastError, 'Error: boom 4');
     assert.ok(parked.finishedAt !== null);
@@ -124,7 +150,15 @@ describe('JobWorker over a real SQLite job table', () => {
   test('the default maxAttempts is 5', async () => {
     let calls = 0;
     const { id } = await store.jobs.enqueue(metadataJob('default-attempts'), Date.now());
-    worker({ 'image.extract-metadata': async () => { calls += 1; throw new Error('nope'); } }, { retryBaseMs: 1 }).start();
+    worker(
+      {
+        'image.extract-metadata': async () => {
+          calls += 1;
+          throw new Error('nope');
+        },
+      },
+      { retryBaseMs: 1 },
+    ).start();
     const parked = await inState(id, 'parked');
     assert.equal(calls, 5);
     assert.equal(parked.attempts, 5);
@@ -134,19 +168,42 @@ describe('JobWorker over a real SQLite job table', () => {
   test('a job that fails once and then succeeds ends done with attempts 2 and the first error kept', async () => {
     let calls = 0;
     const { id } = await store.jobs.enqueue(metadataJob('flaky'), Date.now());
-    worker({ 'image.extract-metadata': async () => { calls += 1; if (calls === 1) throw new TypeError('transient'); } }).start();
+    worker({
+      'image.extract-metadata': async () => {
+        calls += 1;
+        if (calls === 1) throw new TypeError('transient');
+      },
+    }).start();
     const done = await inState(id, 'done');
     assert.equal(done.attempts, 2);
     assert.equal(done.lastError, 'TypeError: transient');
   });
 
   test('retryDelayMs doubles per attempt, is capped, and jitters down to half', () => {
-    assert.equal(retryDelayMs(1, 100, 10_000, () => 1), 100);
-    assert.equal(retryDelayMs(2, 100, 10_000, () => 1), 200);
-    assert.equal(retryDelayMs(4, 100, 10_000, () => 1), 800);
-    assert.equal(retryDelayMs(4, 100, 10_000, () => 0), 400);
-    assert.equal(retryDelayMs(20, 100, 10_000, () => 1), 10_000);
-    assert.equal(retryDelayMs(0, 100, 10_000, () => 1), 100);
+    assert.equal(
+      retryDelayMs(1, 100, 10_000, () => 1),
+      100,
+    );
+    assert.equal(
+      retryDelayMs(2, 100, 10_000, () => 1),
+      200,
+    );
+    assert.equal(
+      retryDelayMs(4, 100, 10_000, () => 1),
+      800,
+    );
+    assert.equal(
+      retryDelayMs(4, 100, 10_000, () => 0),
+      400,
+    );
+    assert.equal(
+      retryDelayMs(20, 100, 10_000, () => 1),
+      10_000,
+    );
+    assert.equal(
+      retryDelayMs(0, 100, 10_000, () => 1),
+      100,
+    );
   });
 
   test('completeIn(tx): the effect and the completion commit together', async () => {
@@ -182,30 +239,37 @@ describe('JobWorker over a real SQLite job table', () => {
     assert.equal(done.attempts, 2);
     assert.equal(done.lastError, 'Error: failed after completeIn');
     const events = (await store.events.list(0, 100)).filter((event) => event.subjectId === 'tx-rollback');
-    assert.deepEqual(events.map((event) => event.payload), [{ call: 2 }]);
+    assert.deepEqual(
+      events.map((event) => event.payload),
+      [{ call: 2 }],
+    );
   });
 
-  test('a lease taken over by another worker: the first worker\'s completeIn throws LeaseLostError, its effect rolls back, the job is untouched', async () => {
+  test("a lease taken over by another worker: the first worker's completeIn throws LeaseLostError, its effect rolls back, the job is untouched", async () => {
     const blocked = gate();
     const started = gate();
     let thrown: unknown;
     const outcomes: string[] = [];
     const { id } = await store.jobs.enqueue(metadataJob('taken-over'), Date.now());
-    worker({
-      'image.extract-metadata': async (payload, context) => {
-        started.open();
-        await blocked.promise;
-        try {
-          await store.transaction(async (tx) => {
-            await tx.events.append({ type: 'ImageMetadataExtracted', actorId: null, subjectId: payload.imageId, payload: {} });
-            await context.completeIn(tx);
-          });
-        } catch (error) {
-          thrown = error;
-          throw error;
-        }
+    worker(
+      {
+        'image.extract-metadata': async (payload, context) => {
+          started.open();
+          await blocked.promise;
+          try {
+            await store.transaction(async (tx) => {
+              await tx.events.append({ type: 'ImageMetadataExtracted', actorId: null, subjectId: payload.imageId, payload: {} });
+              await context.completeIn(tx);
+            });
+          } catch (error) {
+            thrown = error;
+            throw error;
+          }
+        },
       },
-    }, { leaseMs: 60_000 }, (_name, outcome) => outcomes.push(outcome)).start();
+      { leaseMs: 60_000 },
+      (_name, outcome) => outcomes.push(outcome),
+    ).start();
     await started.promise;
     // Another worker whose clock is past the end of the lease takes the job over.
     const [stolen] = await store.jobs.lease({ workerId: 'other:1:1', limit: 10, now: Date.now() + 120_000, leaseMs: 60_000 });
@@ -221,12 +285,21 @@ describe('JobWorker over a real SQLite job table', () => {
     assert.equal(await store.jobs.complete(id, stolen!.leaseToken, Date.now()), true);
   });
 
-  test('a lease taken over after it ran out (tiny leaseMs): the first worker\'s completion after return is a no-op', async () => {
+  test("a lease taken over after it ran out (tiny leaseMs): the first worker's completion after return is a no-op", async () => {
     const blocked = gate();
     const started = gate();
     const outcomes: string[] = [];
     const { id } = await store.jobs.enqueue(metadataJob('expired'), Date.now());
-    worker({ 'image.extract-metadata': async () => { started.open(); await blocked.promise; } }, { leaseMs: 30, concurrency: 1 }, (_name, outcome) => outcomes.push(outcome)).start();
+    worker(
+      {
+        'image.extract-metadata': async () => {
+          started.open();
+          await blocked.promise;
+        },
+      },
+      { leaseMs: 30, concurrency: 1 },
+      (_name, outcome) => outcomes.push(outcome),
+    ).start();
     await started.promise;
     await sleep(60);
     const [stolen] = await store.jobs.lease({ workerId: 'other:2:1', limit: 10, now: Date.now(), leaseMs: 60_000 });
@@ -238,17 +311,26 @@ describe('JobWorker over a real SQLite job table', () => {
     assert.deepEqual([after.state, after.attempts, after.leasedBy], ['running', 2, 'other:2:1']);
   });
 
-  test('the heartbeat notices a lost lease and aborts the handler\'s signal with LeaseLostError', async () => {
+  test("the heartbeat notices a lost lease and aborts the handler's signal with LeaseLostError", async () => {
     const started = gate();
     let reason: unknown;
     const outcomes: string[] = [];
     const { id } = await store.jobs.enqueue(metadataJob('heartbeat'), Date.now());
-    worker({
-      'image.extract-metadata': async (_payload, context) => {
-        started.open();
-        await new Promise<void>((_resolve, reject) => context.signal.addEventListener('abort', () => { reason = context.signal.reason; reject(context.signal.reason); }));
+    worker(
+      {
+        'image.extract-metadata': async (_payload, context) => {
+          started.open();
+          await new Promise<void>((_resolve, reject) =>
+            context.signal.addEventListener('abort', () => {
+              reason = context.signal.reason;
+              reject(context.signal.reason);
+            }),
+          );
+        },
       },
-    }, { leaseMs: 3_000 }, (_name, outcome) => outcomes.push(outcome)).start();
+      { leaseMs: 3_000 },
+      (_name, outcome) => outcomes.push(outcome),
+    ).start();
     await started.promise;
     await store.jobs.lease({ workerId: 'other:3:1', limit: 10, now: Date.now() + 10_000, leaseMs: 60_000 });
     // The heartbeat runs every max(1 s, leaseMs / 3).
@@ -262,7 +344,15 @@ describe('JobWorker over a real SQLite job table', () => {
     const blocked = gate();
     const started = gate();
     const { id } = await store.jobs.enqueue(metadataJob('long'), Date.now());
-    worker({ 'image.extract-metadata': async () => { started.open(); await blocked.promise; } }, { leaseMs: 3_000 }).start();
+    worker(
+      {
+        'image.extract-metadata': async () => {
+          started.open();
+          await blocked.promise;
+        },
+      },
+      { leaseMs: 3_000 },
+    ).start();
     await started.promise;
     const leasedUntil = (await job(id)).runAt;
     await until(async () => (await job(id)).runAt > leasedUntil, 'the lease to be extended', 2_500);
@@ -276,13 +366,16 @@ describe('JobWorker over a real SQLite job table', () => {
     const started = gate();
     let sawAbort = false;
     const { id } = await store.jobs.enqueue(metadataJob('blocked'), Date.now());
-    const running = worker({
-      'image.extract-metadata': async (_payload, context) => {
-        context.signal.addEventListener('abort', () => (sawAbort = true));
-        started.open();
-        await blocked.promise; // ignores the signal: the worker must not wait for it forever
+    const running = worker(
+      {
+        'image.extract-metadata': async (_payload, context) => {
+          context.signal.addEventListener('abort', () => (sawAbort = true));
+          started.open();
+          await blocked.promise; // ignores the signal: the worker must not wait for it forever
+        },
       },
-    }, { drainMs: 150 }).start();
+      { drainMs: 150 },
+    ).start();
     await started.promise;
     assert.deepEqual([(await job(id)).state, (await job(id)).attempts], ['running', 1]);
     const stopAt = performance.now();
@@ -312,7 +405,15 @@ describe('JobWorker over a real SQLite job table', () => {
     const started = gate();
     const finish = gate();
     const { id } = await store.jobs.enqueue(metadataJob('quick'), Date.now());
-    const running = worker({ 'image.extract-metadata': async () => { started.open(); await finish.promise; } }, { drainMs: 60_000 }).start();
+    const running = worker(
+      {
+        'image.extract-metadata': async () => {
+          started.open();
+          await finish.promise;
+        },
+      },
+      { drainMs: 60_000 },
+    ).start();
     await started.promise;
     const stopping = running.stop();
     finish.open();
@@ -325,12 +426,27 @@ describe('JobWorker over a real SQLite job table', () => {
     let leasing = false;
     // The same store, with a slow lease(): stop() lands while the worker waits for it.
     const slowJobs = Object.create(store.jobs, {
-      lease: { value: async (request: Parameters<MetadataStore['jobs']['lease']>[0]) => { leasing = true; await sleep(100); return store.jobs.lease(request); } },
+      lease: {
+        value: async (request: Parameters<MetadataStore['jobs']['lease']>[0]) => {
+          leasing = true;
+          await sleep(100);
+          return store.jobs.lease(request);
+        },
+      },
     }) as MetadataStore['jobs'];
     const slowStore = Object.create(store, { jobs: { value: slowJobs } }) as MetadataStore;
     const finished: string[] = [];
     const running = new JobWorker(
-      { store: slowStore, handlers: handlers({ 'image.extract-metadata': async (payload) => { await sleep(150); finished.push(payload.imageId); } }), logger },
+      {
+        store: slowStore,
+        handlers: handlers({
+          'image.extract-metadata': async (payload) => {
+            await sleep(150);
+            finished.push(payload.imageId);
+          },
+        }),
+        logger,
+      },
       { ...baseOptions, concurrency: 1, drainMs: 2_000 },
     ).start();
     workers.push(running);
@@ -344,7 +460,11 @@ describe('JobWorker over a real SQLite job table', () => {
 
   test('a stopped worker leases nothing more', async () => {
     let calls = 0;
-    const running = worker({ 'image.extract-metadata': async () => { calls += 1; } }).start();
+    const running = worker({
+      'image.extract-metadata': async () => {
+        calls += 1;
+      },
+    }).start();
     await running.stop();
     const { id } = await store.jobs.enqueue(metadataJob('after-stop'), Date.now());
     await sleep(80);
@@ -356,7 +476,17 @@ describe('JobWorker over a real SQLite job table', () => {
     let active = 0;
     let peak = 0;
     const ids = await Promise.all(Array.from({ length: 7 }, (_, i) => store.jobs.enqueue(metadataJob(`c${i}`), Date.now()).then((r) => r.id)));
-    worker({ 'image.extract-metadata': async () => { active += 1; peak = Math.max(peak, active); await sleep(30); active -= 1; } }, { concurrency: 3 }).start();
+    worker(
+      {
+        'image.extract-metadata': async () => {
+          active += 1;
+          peak = Math.max(peak, active);
+          await sleep(30);
+          active -= 1;
+        },
+      },
+      { concurrency: 3 },
+    ).start();
     for (const id of ids) await inState(id, 'done');
     assert.equal(peak, 3);
   });
@@ -368,8 +498,22 @@ describe('JobWorker over a real SQLite job table', () => {
     const ran: string[] = [];
     const schedules = [{ name: 'test.every-minute', intervalMs, job: { name: 'stats.project', payload: {} } as NewJob }];
     const options = { schedules, now, pollMs: 10 };
-    const a = worker({ 'stats.project': async (_payload, context) => { ran.push(`a:${context.job.id}`); } }, options).start();
-    const b = worker({ 'stats.project': async (_payload, context) => { ran.push(`b:${context.job.id}`); } }, options).start();
+    const a = worker(
+      {
+        'stats.project': async (_payload, context) => {
+          ran.push(`a:${context.job.id}`);
+        },
+      },
+      options,
+    ).start();
+    const b = worker(
+      {
+        'stats.project': async (_payload, context) => {
+          ran.push(`b:${context.job.id}`);
+        },
+      },
+      options,
+    ).start();
     assert.notEqual(a.id, b.id);
     const scheduled = async () => store.jobs.list({ name: 'stats.project', limit: 100 });
     const settle = () => sleep(120); // a dozen poll rounds of each worker

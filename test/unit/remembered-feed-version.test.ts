@@ -80,7 +80,7 @@ describe('feed version remembered between writes (SQLite, the only writing proce
     feed.close();
   });
 
-  test('a write by another connection to the file (the CLI, a second server) is read at once: SQLite\'s data_version moved', async () => {
+  test("a write by another connection to the file (the CLI, a second server) is read at once: SQLite's data_version moved", async () => {
     const clock = manualClock();
     const feed = new FeedService(store, cursors, { versionMaxAgeMs: maxAgeMs, now: clock.now });
     const start = await feed.version();

@@ -9,7 +9,12 @@ import { StatsProjection, statsDeltasOf, utcDay } from '../../src/core/stats/sta
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 
 const day = Date.UTC(2026, 10, 30, 12);
-const created = (id: string, format: string, at = day): NewEvent => ({ type: 'ImageCreated', actorId: null, subjectId: id, payload: { sha256: 'x', format, size: 1, createdAt: at } });
+const created = (id: string, format: string, at = day): NewEvent => ({
+  type: 'ImageCreated',
+  actorId: null,
+  subjectId: id,
+  payload: { sha256: 'x', format, size: 1, createdAt: at },
+});
 const comment = (id: string): NewEvent => ({ type: 'CommentAdded', actorId: null, subjectId: id, payload: { postId: 'p' } });
 
 describe('StatsProjection over a real SQLite event log', () => {
@@ -29,7 +34,10 @@ describe('StatsProjection over a real SQLite event log', () => {
     const projection = new StatsProjection(store, 2);
     await store.events.append(comment('c1'), created('i1', 'png'), comment('c2'), comment('c3'), created('i2', 'jpeg'), created('i3', 'png'), comment('c4'));
     assert.equal(await projection.catchUp(), 3);
-    assert.deepEqual(await store.stats.top('format', 5), [{ value: 'png', uploads: 2 }, { value: 'jpeg', uploads: 1 }]);
+    assert.deepEqual(await store.stats.top('format', 5), [
+      { value: 'png', uploads: 2 },
+      { value: 'jpeg', uploads: 1 },
+    ]);
     assert.deepEqual(await store.stats.values('day', [utcDay(day)]), [{ value: '2026-11-30', uploads: 3 }]);
     assert.equal(await store.stats.checkpoint(), await store.events.lastPosition());
     // Nothing new: nothing counted twice.
@@ -37,7 +45,10 @@ describe('StatsProjection over a real SQLite event log', () => {
     await store.events.append(comment('c5'));
     assert.equal(await projection.catchUp(), 0);
     assert.equal(await store.stats.checkpoint(), await store.events.lastPosition());
-    assert.deepEqual(await store.stats.top('format', 5), [{ value: 'png', uploads: 2 }, { value: 'jpeg', uploads: 1 }]);
+    assert.deepEqual(await store.stats.top('format', 5), [
+      { value: 'png', uploads: 2 },
+      { value: 'jpeg', uploads: 1 },
+    ]);
   });
 
   test('concurrent catch-ups count every event exactly once', async () => {
@@ -60,9 +71,13 @@ test('statsDeltasOf: created, deleted and re-extracted images move their counter
     { dimension: 'day', value: '2026-11-02', delta: -1 },
     { dimension: 'camera_model', value: 'X-T4', delta: -1 },
   ]);
-  assert.deepEqual(statsDeltasOf({ ...base, type: 'ImageMetadataExtracted', payload: { cameraModel: 'Z 6', previousCameraModel: null } }), [{ dimension: 'camera_model', value: 'Z 6', delta: 1 }]);
+  assert.deepEqual(statsDeltasOf({ ...base, type: 'ImageMetadataExtracted', payload: { cameraModel: 'Z 6', previousCameraModel: null } }), [
+    { dimension: 'camera_model', value: 'Z 6', delta: 1 },
+  ]);
   assert.deepEqual(statsDeltasOf({ ...base, type: 'ImageMetadataExtracted', payload: { cameraModel: 'Z 6', previousCameraModel: 'Z 6' } }), []);
-  assert.deepEqual(statsDeltasOf({ ...base, type: 'ImageMetadataExtracted', payload: { cameraModel: null, previousCameraModel: 'Z 6' } }), [{ dimension: 'camera_model', value: 'Z 6', delta: -1 }]);
+  assert.deepEqual(statsDeltasOf({ ...base, type: 'ImageMetadataExtracted', payload: { cameraModel: null, previousCameraModel: 'Z 6' } }), [
+    { dimension: 'camera_model', value: 'Z 6', delta: -1 },
+  ]);
   // An ImageDeleted from before migration 0005 carried only the hash: it was counted by the backfill, not here.
   assert.deepEqual(statsDeltasOf({ ...base, type: 'ImageDeleted', payload: { sha256: 'ab' } }), []);
   assert.deepEqual(statsDeltasOf({ ...base, type: 'CommentAdded', payload: { postId: 'p' } }), []);

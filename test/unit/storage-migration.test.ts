@@ -134,7 +134,10 @@ describe('storage migration, disk → S3 (RADOS Gateway)', { skip }, () => {
     assert.deepEqual({ failed: report.failed, left: report.left, retried: report.retried }, { failed: [], left: 0, retried: 0 });
     assert.deepEqual(await w.bucketContents(), w.written);
     const again = await w.migrate();
-    assert.deepEqual({ listed: again.listed, alreadyCopied: again.alreadyCopied, copied: again.copied, left: again.left }, { listed: 25, alreadyCopied: 25, copied: 0, left: 0 });
+    assert.deepEqual(
+      { listed: again.listed, alreadyCopied: again.alreadyCopied, copied: again.copied, left: again.left },
+      { listed: 25, alreadyCopied: 25, copied: 0, left: 0 },
+    );
 
     // The ledger is trusted; --recheck is not: it reads every object back and restores a lost one.
     const [lost] = w.written.keys();
@@ -184,7 +187,10 @@ describe('storage migration, disk → S3 (RADOS Gateway)', { skip }, () => {
     const broken = await v.migrate({ target: always, maxAttempts: 3 });
     assert.equal(broken.copied, 0);
     assert.equal(broken.failed.length, 5);
-    assert.match(broken.failed[0]!.reason, /SHA-256 mismatch after 3 attempts: read back from the target it hashes to [0-9a-f]{64}, the source to [0-9a-f]{64}/);
+    assert.match(
+      broken.failed[0]!.reason,
+      /SHA-256 mismatch after 3 attempts: read back from the target it hashes to [0-9a-f]{64}, the source to [0-9a-f]{64}/,
+    );
     assert.equal((await v.bucketContents()).size, 0, 'no damaged object is left in the bucket');
     assert.equal((await new FileMigrationLedger(v.ledgerPath).load()).size, 0, 'nothing unverified is recorded');
     // Once the damage stops, a rerun copies them all.
@@ -198,7 +204,10 @@ describe('storage migration, disk → S3 (RADOS Gateway)', { skip }, () => {
     const [key] = [...w.written.keys()].filter((k) => k.startsWith('originals/'));
     await writeFile(join(w.dir, 'blobs', ...key!.split('/')), 'bit rot');
     const report = await w.migrate();
-    assert.deepEqual(report.failed.map((failure) => failure.key), [key]);
+    assert.deepEqual(
+      report.failed.map((failure) => failure.key),
+      [key],
+    );
     assert.match(report.failed[0]!.reason, /not to their address/);
     assert.equal(await w.target.head(key!), null);
   });
@@ -213,7 +222,10 @@ describe('storage migration, disk → S3 (RADOS Gateway)', { skip }, () => {
           // Synchronously, so both files are there before the run lists again.
           const original = randomBytes(1000);
           const hash = sha256(original);
-          for (const [key, bytes] of [[originalKey(hash), original], [derivativeKey(hash), randomBytes(100)]] as const) {
+          for (const [key, bytes] of [
+            [originalKey(hash), original],
+            [derivativeKey(hash), randomBytes(100)],
+          ] as const) {
             const path = join(w.dir, 'blobs', ...key.split('/'));
             mkdirSync(dirname(path), { recursive: true });
             writeFileSync(path, bytes);
@@ -241,10 +253,18 @@ describe('storage migration, disk → S3 (RADOS Gateway)', { skip }, () => {
     const to = w.bucket.blobStoreUrl();
     const env = { DATA_DIR: w.dir, ...w.bucket.env, LOG_LEVEL: 'warn' };
     const ledger = migrationLedgerPath(w.dir, `file:${join(w.dir, 'blobs')}`, blobStoreUrl(to));
-    const child = spawnTracked(process.execPath, ['bin/imagegram.js', 'migrate-storage', '--to', to], { cwd: projectRoot, env: { ...process.env, ...env }, stdio: 'ignore' });
+    const child = spawnTracked(process.execPath, ['bin/imagegram.js', 'migrate-storage', '--to', to], {
+      cwd: projectRoot,
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_, signal) => resolve(signal)));
     try {
-      await eventually(async () => ((await readFile(ledger, 'utf8').catch(() => '')).split('\n').length > 40 ? true : undefined), { timeoutMs: 120_000, intervalMs: 10, what: '40 copies recorded' });
+      await eventually(async () => ((await readFile(ledger, 'utf8').catch(() => '')).split('\n').length > 40 ? true : undefined), {
+        timeoutMs: 120_000,
+        intervalMs: 10,
+        what: '40 copies recorded',
+      });
     } finally {
       child.kill('SIGKILL');
     }

@@ -21,7 +21,10 @@ function isRunning(pid: number): boolean {
 
 /** Starts the fixture test file; resolves with it and the pid of the child it started. */
 async function startFixture(mode: string): Promise<{ fixture: ChildProcess; childPid: number; stderr: () => string; closed: Promise<unknown> }> {
-  const fixture = spawn(process.execPath, ['--import', 'tsx', 'test/support/processes-fixture.child.ts', mode], { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const fixture = spawn(process.execPath, ['--import', 'tsx', 'test/support/processes-fixture.child.ts', mode], {
+    cwd: projectRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const closed = new Promise((resolve) => fixture.once('close', resolve));
   let stderr = '';
   fixture.stderr.on('data', (chunk) => (stderr += chunk));

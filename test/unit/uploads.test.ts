@@ -113,7 +113,8 @@ describe('UploadService and the upload sweep, on the embedded adapters', () => {
     const made = outcomes.filter((o) => o.status === 'fulfilled');
     assert.equal(made.length, 1);
     for (const outcome of outcomes) {
-      if (outcome.status === 'rejected') assert.ok(isAppError(outcome.reason, 'UPLOAD_IN_USE') || isAppError(outcome.reason, 'UPLOAD_ALREADY_CONSUMED'), String(outcome.reason));
+      if (outcome.status === 'rejected')
+        assert.ok(isAppError(outcome.reason, 'UPLOAD_IN_USE') || isAppError(outcome.reason, 'UPLOAD_ALREADY_CONSUMED'), String(outcome.reason));
     }
   });
 

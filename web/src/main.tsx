@@ -17,9 +17,17 @@ function AdminPage() {
   const [Loaded, setLoaded] = useState<ComponentType | null>(null);
   const [failed, setFailed] = useState(false);
   useEffect(() => {
-    import('./admin/admin-page.js').then((module) => setLoaded(() => module.AdminPage), () => setFailed(true));
+    import('./admin/admin-page.js').then(
+      (module) => setLoaded(() => module.AdminPage),
+      () => setFailed(true),
+    );
   }, []);
-  if (failed) return <p class="error" role="alert">The admin page could not be loaded: reload to try again.</p>;
+  if (failed)
+    return (
+      <p class="error" role="alert">
+        The admin page could not be loaded: reload to try again.
+      </p>
+    );
   return Loaded ? <Loaded /> : <p aria-live="polite">Loading…</p>;
 }
 
@@ -64,8 +72,12 @@ function App() {
             <ul>
               {user ? (
                 <>
-                  <li><Link href="/upload">Upload</Link></li>
-                  <li><Link href="/library">My images</Link></li>
+                  <li>
+                    <Link href="/upload">Upload</Link>
+                  </li>
+                  <li>
+                    <Link href="/library">My images</Link>
+                  </li>
                   <li>
                     <button type="button" class="link" onClick={() => void logOut().finally(() => navigate('/'))}>
                       Log out {user.username}
@@ -74,11 +86,17 @@ function App() {
                 </>
               ) : (
                 <>
-                  <li><Link href="/login">Log in</Link></li>
-                  <li><Link href="/signup">Sign up</Link></li>
+                  <li>
+                    <Link href="/login">Log in</Link>
+                  </li>
+                  <li>
+                    <Link href="/signup">Sign up</Link>
+                  </li>
                 </>
               )}
-              <li><Link href="/admin">Admin</Link></li>
+              <li>
+                <Link href="/admin">Admin</Link>
+              </li>
             </ul>
           )}
         </nav>

@@ -200,7 +200,9 @@ export class Arena {
     const alive = this.alive();
     let health = 'not asked (process gone)';
     if (alive) {
-      const answer = await this.send({ method: 'GET', path: '/healthz', label: 'GET /healthz (final)' }).catch((error: unknown) => ({ status: null, error: String(error) }) as Outcome);
+      const answer = await this.send({ method: 'GET', path: '/healthz', label: 'GET /healthz (final)' }).catch(
+        (error: unknown) => ({ status: null, error: String(error) }) as Outcome,
+      );
       health = String(answer.status ?? answer.error);
     }
     const figures = {
@@ -302,7 +304,13 @@ function wireHeaders(headers: Record<string, string | string[]>): Record<string,
 
 function isClientSideRefusal(error: unknown): boolean {
   const code = (error as { code?: string }).code;
-  return code === 'UND_ERR_INVALID_ARG' || code === 'ERR_INVALID_CHAR' || code === 'ERR_INVALID_ARG_TYPE' || code === 'ERR_INVALID_HTTP_TOKEN' || code === 'UND_ERR_NOT_SUPPORTED';
+  return (
+    code === 'UND_ERR_INVALID_ARG' ||
+    code === 'ERR_INVALID_CHAR' ||
+    code === 'ERR_INVALID_ARG_TYPE' ||
+    code === 'ERR_INVALID_HTTP_TOKEN' ||
+    code === 'UND_ERR_NOT_SUPPORTED'
+  );
 }
 
 function describeError(error: unknown): string {

@@ -110,7 +110,15 @@ export function hintsFor(world: World): Record<string, fc.Arbitrary<unknown>> {
     sinceNow: fc.constantFrom('PT1H', 'P1D', 'PT0S', 'PT1S', 'P365000D', 'P9999999999999Y', '-PT1H', 'PT1.5H', 'P', 'PT', 'P1W', 'P1Y2M3DT4H5M6.7S'),
     expiresOn: fc.oneof(
       fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
-      fc.constantFrom('2030-01-31T18:00:00Z', '2030-01-31T18:00:00', '2030-01-31', '+275760-09-13T00:00:00Z', '-271821-04-20T00:00:00Z', '9999-12-31T23:59:59.999Z', 'now'),
+      fc.constantFrom(
+        '2030-01-31T18:00:00Z',
+        '2030-01-31T18:00:00',
+        '2030-01-31',
+        '+275760-09-13T00:00:00Z',
+        '-271821-04-20T00:00:00Z',
+        '9999-12-31T23:59:59.999Z',
+        'now',
+      ),
     ),
     username: fc.oneof(fc.constantFrom(world.alice.username, world.bob.username), fc.stringMatching(/^[a-z][a-z0-9_.-]{2,31}$/)),
     password: fc.oneof(fc.constant(world.alice.password), fc.string({ minLength: 1, maxLength: 300 })),
@@ -232,7 +240,15 @@ export function authFor(world: World): fc.Arbitrary<{ variant: AuthVariant; head
     make('none', fc.constant({})),
     make('alice', fc.constant({ authorization: `Bearer ${world.alice.token}` })),
     make('bob', fc.constant({ authorization: `Bearer ${world.bob.token}` })),
-    make('bad-token', fc.constantFrom<Record<string, string>>({ authorization: 'Bearer 0000000000000000000000000000000000000000000' }, { authorization: `Bearer ${world.alice.token}x` }, { authorization: `Bearer ${'A'.repeat(8_000)}` }, { 'x-access-token': 'nope' })),
+    make(
+      'bad-token',
+      fc.constantFrom<Record<string, string>>(
+        { authorization: 'Bearer 0000000000000000000000000000000000000000000' },
+        { authorization: `Bearer ${world.alice.token}x` },
+        { authorization: `Bearer ${'A'.repeat(8_000)}` },
+        { 'x-access-token': 'nope' },
+      ),
+    ),
     make(
       'malformed',
       fc.constantFrom<Record<string, string>>(
@@ -247,14 +263,42 @@ export function authFor(world: World): fc.Arbitrary<{ variant: AuthVariant; head
       ),
     ),
     make('admin-bearer', fc.constant({ authorization: `Bearer ${world.adminToken}` })),
-    make('admin-header', fc.constantFrom<Record<string, string>>({ 'x-access-token': world.adminToken }, { 'x-access-token': world.adminToken, authorization: `Bearer ${world.bob.token}` })),
+    make(
+      'admin-header',
+      fc.constantFrom<Record<string, string>>(
+        { 'x-access-token': world.adminToken },
+        { 'x-access-token': world.adminToken, authorization: `Bearer ${world.bob.token}` },
+      ),
+    ),
   );
 }
 
 /** Path segments that are not ids: encoded so they reach the router, or raw to test it. */
 export const garbageSegment: fc.Arbitrary<string> = fc.oneof(
   anyString.filter((s) => s.length > 0).map((s) => encodeURIComponent(safe(s))),
-  fc.constantFrom('%', '%ZZ', '%C0%AF', '%FF%FE', '%E2%82', '..', '.', '%2e%2e', '%2F', 'a%00b', 'a;b', 'a,b', 'a*', '*', '~', 'x.jpg', '.jpg', 'x.jpg.jpg', '%20', 'A'.repeat(65), 'A'.repeat(5_000)),
+  fc.constantFrom(
+    '%',
+    '%ZZ',
+    '%C0%AF',
+    '%FF%FE',
+    '%E2%82',
+    '..',
+    '.',
+    '%2e%2e',
+    '%2F',
+    'a%00b',
+    'a;b',
+    'a,b',
+    'a*',
+    '*',
+    '~',
+    'x.jpg',
+    '.jpg',
+    'x.jpg.jpg',
+    '%20',
+    'A'.repeat(65),
+    'A'.repeat(5_000),
+  ),
   fc.stringMatching(/^[A-Za-z0-9_-]{1,70}$/),
 );
 
@@ -280,21 +324,45 @@ export function pathFor(template: string, idsFor: Record<string, string[]>, worl
 export function queryFor(parameters: { name: string; schema?: JsonSchema }[], hints: Record<string, fc.Arbitrary<unknown>>): fc.Arbitrary<string> {
   const pair = (name: string, schema?: JsonSchema) =>
     fc.oneof(
-      { weight: 4, arbitrary: valueFor(schema, hints[name]).map((v) => [name, typeof v === 'string' ? v : JSON.stringify(v) ?? '']) },
+      { weight: 4, arbitrary: valueFor(schema, hints[name]).map((v) => [name, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')]) },
       { weight: 1, arbitrary: anyString.map((v) => [`${name}[]`, v]) },
       { weight: 1, arbitrary: anyString.map((v) => [`${name}[a][b]`, v]) },
     );
   const declared = parameters.map((p) => pair(p.name, p.schema));
   const extra = fc.tuple(anyString, anyString);
-  const pairs = fc.tuple(fc.subarray(declared.length > 0 ? declared : [fc.constant(['x', '1'] as string[])]).chain((chosen) => fc.tuple(...chosen)), fc.array(extra, { maxLength: 2 }), fc.boolean());
+  const pairs = fc.tuple(
+    fc.subarray(declared.length > 0 ? declared : [fc.constant(['x', '1'] as string[])]).chain((chosen) => fc.tuple(...chosen)),
+    fc.array(extra, { maxLength: 2 }),
+    fc.boolean(),
+  );
   return fc.oneof(
-    { weight: 8, arbitrary: pairs.map(([chosen, extras, duplicate]) => {
-      const all = [...chosen, ...extras] as [string, string][];
-      if (duplicate && all[0]) all.push(all[0]);
-      const encoded = all.map(([k, v]) => `${encodeURIComponent(safe(k))}=${encodeURIComponent(safe(v))}`).join('&');
-      return encoded ? `?${encoded}` : '';
-    }) },
-    { weight: 1, arbitrary: fc.constantFrom('?', '?&&&', '?=', '?limit', '?limit=%', '?limit=%ZZ', '?cursor=%FF', `?${'a=1&'.repeat(2_000)}`, '?limit=1e2', '?limit=0x10', '?limit= 5', '?limit=5;', '#frag') },
+    {
+      weight: 8,
+      arbitrary: pairs.map(([chosen, extras, duplicate]) => {
+        const all = [...chosen, ...extras] as [string, string][];
+        if (duplicate && all[0]) all.push(all[0]);
+        const encoded = all.map(([k, v]) => `${encodeURIComponent(safe(k))}=${encodeURIComponent(safe(v))}`).join('&');
+        return encoded ? `?${encoded}` : '';
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom(
+        '?',
+        '?&&&',
+        '?=',
+        '?limit',
+        '?limit=%',
+        '?limit=%ZZ',
+        '?cursor=%FF',
+        `?${'a=1&'.repeat(2_000)}`,
+        '?limit=1e2',
+        '?limit=0x10',
+        '?limit= 5',
+        '?limit=5;',
+        '#frag',
+      ),
+    },
   );
 }
 

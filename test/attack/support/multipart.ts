@@ -24,7 +24,15 @@ export interface Framing {
   keep: number;
 }
 
-export const wellFormed = (boundary = 'fuzzboundary7MA4YWxk'): Framing => ({ boundary, announced: boundary, newline: '\r\n', preamble: '', closed: true, epilogue: '', keep: 1 });
+export const wellFormed = (boundary = 'fuzzboundary7MA4YWxk'): Framing => ({
+  boundary,
+  announced: boundary,
+  newline: '\r\n',
+  preamble: '',
+  closed: true,
+  epilogue: '',
+  keep: 1,
+});
 
 export function encodeMultipart(parts: Part[], framing: Framing): { body: Buffer; contentType: string } {
   const nl = framing.newline;
@@ -50,26 +58,37 @@ export function fieldPart(name: string, value: string): Part {
 }
 
 /** Framing from well-formed to badly broken. */
-export const framingArb: fc.Arbitrary<Framing> = fc.record({
-  boundary: fc.oneof(
-    { weight: 4, arbitrary: fc.constant('fuzzboundary7MA4YWxk') },
-    { weight: 1, arbitrary: fc.constantFrom('a', '-', '--', ' ', 'x'.repeat(70), 'x'.repeat(71), 'x'.repeat(5_000), 'ä€', '"quoted"', 'a b', 'a\tb', 'bound;ary=x') },
-    { weight: 1, arbitrary: fc.stringMatching(/^[0-9A-Za-z'()+_,./:=?-]{1,70}$/) },
-  ),
-  announced: fc.oneof({ weight: 6, arbitrary: fc.constant('same') }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('other', '', '""', '"fuzzboundary7MA4YWxk"', 'x'.repeat(300)) }),
-  newline: fc.oneof({ weight: 5, arbitrary: fc.constant('\r\n' as const) }, { weight: 1, arbitrary: fc.constant('\n' as const) }),
-  preamble: fc.oneof({ weight: 5, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constantFrom('preamble\r\n', '\r\n', '--\r\n', '\r\n\r\n\r\n') }),
-  closed: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
-  epilogue: fc.oneof({ weight: 5, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constantFrom('epilogue', '--fuzzboundary7MA4YWxk\r\n', '\r\n\r\n') }),
-  keep: fc.oneof({ weight: 6, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }) }),
-}).map((framing) => ({ ...framing, announced: framing.announced === 'same' ? framing.boundary : framing.announced }));
+export const framingArb: fc.Arbitrary<Framing> = fc
+  .record({
+    boundary: fc.oneof(
+      { weight: 4, arbitrary: fc.constant('fuzzboundary7MA4YWxk') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom('a', '-', '--', ' ', 'x'.repeat(70), 'x'.repeat(71), 'x'.repeat(5_000), 'ä€', '"quoted"', 'a b', 'a\tb', 'bound;ary=x'),
+      },
+      { weight: 1, arbitrary: fc.stringMatching(/^[0-9A-Za-z'()+_,./:=?-]{1,70}$/) },
+    ),
+    announced: fc.oneof(
+      { weight: 6, arbitrary: fc.constant('same') },
+      { weight: 1, arbitrary: fc.constant(null) },
+      { weight: 1, arbitrary: fc.constantFrom('other', '', '""', '"fuzzboundary7MA4YWxk"', 'x'.repeat(300)) },
+    ),
+    newline: fc.oneof({ weight: 5, arbitrary: fc.constant('\r\n' as const) }, { weight: 1, arbitrary: fc.constant('\n' as const) }),
+    preamble: fc.oneof({ weight: 5, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constantFrom('preamble\r\n', '\r\n', '--\r\n', '\r\n\r\n\r\n') }),
+    closed: fc.oneof({ weight: 5, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    epilogue: fc.oneof(
+      { weight: 5, arbitrary: fc.constant('') },
+      { weight: 1, arbitrary: fc.constantFrom('epilogue', '--fuzzboundary7MA4YWxk\r\n', '\r\n\r\n') },
+    ),
+    keep: fc.oneof({ weight: 6, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.double({ min: 0, max: 1, noNaN: true }) }),
+  })
+  .map((framing) => ({ ...framing, announced: framing.announced === 'same' ? framing.boundary : framing.announced }));
 
 /** Part headers from proper to broken: missing disposition, odd quoting, huge names, encodings. */
 export function partHeadersArb(name: fc.Arbitrary<string>, defaultType: string): fc.Arbitrary<string[]> {
-  const proper = fc.tuple(name, fc.oneof(fc.constantFrom('photo.png', 'a.jpg', ''), anyString)).map(([n, f]) => [
-    `Content-Disposition: form-data; name="${n}"; filename="${f.replace(/[\r\n"]/g, '_')}"`,
-    `Content-Type: ${defaultType}`,
-  ]);
+  const proper = fc
+    .tuple(name, fc.oneof(fc.constantFrom('photo.png', 'a.jpg', ''), anyString))
+    .map(([n, f]) => [`Content-Disposition: form-data; name="${n}"; filename="${f.replace(/[\r\n"]/g, '_')}"`, `Content-Type: ${defaultType}`]);
   const broken = fc.constantFrom<string[]>(
     [],
     ['Content-Type: image/png'],

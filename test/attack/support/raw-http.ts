@@ -10,7 +10,11 @@ import type { Outcome } from './arena.js';
  * `status: null` when the server closed the connection without answering, or stayed silent for
  * `giveUpMs`. `endAfterWrite` half-closes the socket, as a client that has nothing more to send.
  */
-export function rawExchange(target: { host: string; port: number }, bytes: Buffer, options: { giveUpMs?: number; endAfterWrite?: boolean } = {}): Promise<Outcome> {
+export function rawExchange(
+  target: { host: string; port: number },
+  bytes: Buffer,
+  options: { giveUpMs?: number; endAfterWrite?: boolean } = {},
+): Promise<Outcome> {
   const giveUpMs = options.giveUpMs ?? 10_000;
   return new Promise((resolve) => {
     const started = performance.now();

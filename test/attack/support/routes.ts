@@ -50,7 +50,11 @@ export const routeGenerators: Record<string, RouteGenerator> = {
   'GET /posts': { bodies: ['none'] },
   'POST /posts': {
     bodies: ['multipart', 'json'],
-    jsonSchema: { type: 'object', properties: { caption: str({ maxLength: 10_000 }), imageId: str({ minLength: 1, maxLength: 64 }), uploadId: str({ minLength: 1, maxLength: 128 }) }, required: ['caption'] },
+    jsonSchema: {
+      type: 'object',
+      properties: { caption: str({ maxLength: 10_000 }), imageId: str({ minLength: 1, maxLength: 64 }), uploadId: str({ minLength: 1, maxLength: 128 }) },
+      required: ['caption'],
+    },
     multipartFields: { file: 'image', fields: ['caption'] },
   },
   'GET /posts/{id}': { ids: (w) => ({ id: w.postIds }), bodies: ['none'] },
@@ -86,7 +90,16 @@ export const graphiqlAssetNames = ['boot.js', 'page.css', 'graphiql.min.js', 'gr
 export const undeclaredOperations = ['HEAD /uploads/{id}'];
 
 /** GraphQL envelopes: small valid documents and the generic shapes around them. */
-export const graphqlDocuments = ['{ __typename }', 'query { me { id } }', 'query Q($id: ID!) { post(id: $id) { id caption } }', 'mutation { createCollection(name: "fz") { id } }', '{', '', 'subscription { x }', 'query A { __typename } query B { __typename }'];
+export const graphqlDocuments = [
+  '{ __typename }',
+  'query { me { id } }',
+  'query Q($id: ID!) { post(id: $id) { id caption } }',
+  'mutation { createCollection(name: "fz") { id } }',
+  '{',
+  '',
+  'subscription { x }',
+  'query A { __typename } query B { __typename }',
+];
 
 /** Everything a request to `key` can be, from its route-table entry and its OpenAPI operation. */
 export function probeFor(key: string, path: string, method: string, operation: OpenApiOperation, world: World, images: Buffer[]): fc.Arbitrary<Probe> {
@@ -94,9 +107,14 @@ export function probeFor(key: string, path: string, method: string, operation: O
   if (!generator) throw new Error(`no generator for ${key}: add it to routeGenerators`);
   const hints = hintsFor(world);
   const parameters = operation.parameters ?? [];
-  const query = queryFor(parameters.filter((p) => p.in === 'query'), hints);
+  const query = queryFor(
+    parameters.filter((p) => p.in === 'query'),
+    hints,
+  );
   const declaredHeaders = parameters.filter((p) => p.in === 'header').map((p) => p.name);
-  const headerValues = fc.array(fc.tuple(fc.constantFrom(...declaredHeaders, 'x-request-id', 'accept', 'if-none-match', 'range'), anyString), { maxLength: declaredHeaders.length + 1 });
+  const headerValues = fc.array(fc.tuple(fc.constantFrom(...declaredHeaders, 'x-request-id', 'accept', 'if-none-match', 'range'), anyString), {
+    maxLength: declaredHeaders.length + 1,
+  });
   const jsonSchema = generator.jsonSchema ?? operation.requestBody?.content['application/json']?.schema;
   const bodies = generator.bodies.map((kind) => bodyFor(kind, jsonSchema, hints, generator, images));
   // Any route may get a body it does not expect, under any declared type.
@@ -113,7 +131,13 @@ export function probeFor(key: string, path: string, method: string, operation: O
       const all: Record<string, string> = { ...auth.headers, ...Object.fromEntries(headers.map(([k, v]) => [k, v])) };
       if (body.contentType !== null) all['content-type'] = body.contentType;
       Object.assign(all, body.headers);
-      return { method, path: `${filled}${q}`, headers: all, body: method === 'GET' || method === 'HEAD' ? undefined : body.body, label: `${key} [${auth.variant}, ${body.kind}]` };
+      return {
+        method,
+        path: `${filled}${q}`,
+        headers: all,
+        body: method === 'GET' || method === 'HEAD' ? undefined : body.body,
+        label: `${key} [${auth.variant}, ${body.kind}]`,
+      };
     });
 }
 
@@ -126,12 +150,39 @@ interface Body {
 
 const noBody: Body = { kind: 'no body', contentType: null, body: undefined, headers: {} };
 
-const unexpectedBody: fc.Arbitrary<Body> = fc.record({
-  contentType: fc.constantFrom<string | null>(null, 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream', 'application/json; charset=utf-16', 'application/json; charset=nope', 'multipart/form-data', 'multipart/mixed; boundary=x', 'image/png', '*/*', ';', 'application/merge-patch+json'),
-  body: fc.oneof(fc.constant(undefined), fc.constant(''), anyString, fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b))),
-}).map(({ contentType, body }) => ({ kind: `unexpected ${contentType ?? 'untyped'} body`, contentType, body, headers: {} }));
+const unexpectedBody: fc.Arbitrary<Body> = fc
+  .record({
+    contentType: fc.constantFrom<string | null>(
+      null,
+      'application/json',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/octet-stream',
+      'application/json; charset=utf-16',
+      'application/json; charset=nope',
+      'multipart/form-data',
+      'multipart/mixed; boundary=x',
+      'image/png',
+      '*/*',
+      ';',
+      'application/merge-patch+json',
+    ),
+    body: fc.oneof(
+      fc.constant(undefined),
+      fc.constant(''),
+      anyString,
+      fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)),
+    ),
+  })
+  .map(({ contentType, body }) => ({ kind: `unexpected ${contentType ?? 'untyped'} body`, contentType, body, headers: {} }));
 
-function bodyFor(kind: BodyKind, schema: JsonSchema | undefined, hints: Record<string, fc.Arbitrary<unknown>>, generator: RouteGenerator, images: Buffer[]): fc.Arbitrary<Body> {
+function bodyFor(
+  kind: BodyKind,
+  schema: JsonSchema | undefined,
+  hints: Record<string, fc.Arbitrary<unknown>>,
+  generator: RouteGenerator,
+  images: Buffer[],
+): fc.Arbitrary<Body> {
   switch (kind) {
     case 'none':
       return fc.constant(noBody);
@@ -139,8 +190,12 @@ function bodyFor(kind: BodyKind, schema: JsonSchema | undefined, hints: Record<s
       return jsonBodyFor(schema, hints).map((text) => ({ kind: 'json', contentType: 'application/json', body: text, headers: {} }));
     case 'multipart': {
       const fields = generator.multipartFields ?? { file: 'image', fields: [] };
-      const file = fc.tuple(fc.constantFrom(fields.file, 'file', 'images'), fc.constantFrom(...images), fc.constantFrom('image/png', 'image/jpeg', 'text/plain', '')).map(([name, bytes, type]) => filePart(name, 'photo.png', type, bytes));
-      const field = fc.tuple(fc.constantFrom(...fields.fields, 'caption', 'other'), fc.oneof(fc.string({ maxLength: 40 }), hints.caption!.map(String))).map(([name, value]) => fieldPart(name, value));
+      const file = fc
+        .tuple(fc.constantFrom(fields.file, 'file', 'images'), fc.constantFrom(...images), fc.constantFrom('image/png', 'image/jpeg', 'text/plain', ''))
+        .map(([name, bytes, type]) => filePart(name, 'photo.png', type, bytes));
+      const field = fc
+        .tuple(fc.constantFrom(...fields.fields, 'caption', 'other'), fc.oneof(fc.string({ maxLength: 40 }), hints.caption!.map(String)))
+        .map(([name, value]) => fieldPart(name, value));
       return fc.array(fc.oneof(file, field), { minLength: 0, maxLength: 4 }).map((parts: Part[]) => {
         const { body, contentType } = encodeMultipart(parts, wellFormed());
         return { kind: 'multipart', contentType, body, headers: {} };
@@ -155,10 +210,19 @@ function bodyFor(kind: BodyKind, schema: JsonSchema | undefined, hints: Record<s
           type: fc.constantFrom('application/offset+octet-stream', 'application/octet-stream', 'text/plain'),
           resumable: fc.constantFrom('1.0.0', '0.2.2', '', 'x'),
         })
-        .map(({ length, offset, bytes, type, resumable }) => ({ kind: 'tus', contentType: type, body: bytes, headers: { 'upload-length': length, 'upload-offset': offset, 'tus-resumable': resumable } }));
+        .map(({ length, offset, bytes, type, resumable }) => ({
+          kind: 'tus',
+          contentType: type,
+          body: bytes,
+          headers: { 'upload-length': length, 'upload-offset': offset, 'tus-resumable': resumable },
+        }));
     case 'graphql':
       return fc
-        .record({ query: fc.oneof(fc.constantFrom(...graphqlDocuments), anyString), variables: fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 2 })), operationName: fc.oneof(fc.constant(undefined), anyString) })
+        .record({
+          query: fc.oneof(fc.constantFrom(...graphqlDocuments), anyString),
+          variables: fc.oneof(fc.constant(undefined), fc.jsonValue({ maxDepth: 2 })),
+          operationName: fc.oneof(fc.constant(undefined), anyString),
+        })
         .map((envelope) => ({ kind: 'graphql', contentType: 'application/json', body: JSON.stringify(envelope), headers: {} }));
   }
 }

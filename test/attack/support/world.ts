@@ -52,7 +52,11 @@ export async function buildWorld(server: RunningServer): Promise<World> {
     postIds.push((await expectJson<{ id: string }>(response, 'POST /posts')).id);
   }
   const commentIds: string[] = [];
-  for (const [author, body] of [[bob, 'first'], [alice, 'second'], [bob, 'third']] as const) {
+  for (const [author, body] of [
+    [bob, 'first'],
+    [alice, 'second'],
+    [bob, 'third'],
+  ] as const) {
     const response = await postJson(base, `/posts/${postIds[0]}/comments`, { body }, author.headers);
     commentIds.push((await expectJson<{ id: string }>(response, 'POST comments')).id);
   }
@@ -60,7 +64,10 @@ export async function buildWorld(server: RunningServer): Promise<World> {
   const collectionId = collection.body.data?.createCollection.id;
   if (!collectionId) throw new Error(`createCollection failed: ${JSON.stringify(collection.body)}`);
 
-  const link = await expectJson<{ id: string; relativePath: string }>(await postJson(base, '/admin/upload-links', { sinceNow: 'PT1H' }, admin), 'POST /admin/upload-links');
+  const link = await expectJson<{ id: string; relativePath: string }>(
+    await postJson(base, '/admin/upload-links', { sinceNow: 'PT1H' }, admin),
+    'POST /admin/upload-links',
+  );
   const linkToken = link.relativePath.split('/').pop()!;
 
   const uploadIdOf = (response: Response) => {
@@ -99,10 +106,24 @@ export async function buildWorld(server: RunningServer): Promise<World> {
     commentsCursor: comments.nextCursor,
     png: await distinctPng(3000),
     async freshToken() {
-      const session = await expectJson<{ token: string }>(await postJson(base, '/sessions', { username: alice.username, password: alice.password }), 'POST /sessions');
+      const session = await expectJson<{ token: string }>(
+        await postJson(base, '/sessions', { username: alice.username, password: alice.password }),
+        'POST /sessions',
+      );
       return session.token;
     },
-    allIds: () => [...imageIds, ...postIds, ...commentIds, collectionId, link.id, ...openUploadIds, ...finishedUploadIds, ...jobs.jobs.map((job) => job.id), alice.id, bob.id],
+    allIds: () => [
+      ...imageIds,
+      ...postIds,
+      ...commentIds,
+      collectionId,
+      link.id,
+      ...openUploadIds,
+      ...finishedUploadIds,
+      ...jobs.jobs.map((job) => job.id),
+      alice.id,
+      bob.id,
+    ],
   };
   return world;
 }

@@ -69,7 +69,12 @@ function BarChart({ title, rows }: { title: string; rows: { label: string; value
       {rows.length === 0 ? (
         <p>No data yet.</p>
       ) : (
-        <svg viewBox={`0 0 400 ${rows.length * rowHeight}`} width="100%" role="img" aria-label={`${title}: ${rows.map((row) => `${row.label} ${row.value}`).join(', ')}`}>
+        <svg
+          viewBox={`0 0 400 ${rows.length * rowHeight}`}
+          width="100%"
+          role="img"
+          aria-label={`${title}: ${rows.map((row) => `${row.label} ${row.value}`).join(', ')}`}
+        >
           {rows.map((row, index) => (
             <g key={row.label} transform={`translate(0 ${index * rowHeight})`}>
               <text x="0" y="17" font-size="13" fill="currentColor">
@@ -190,7 +195,10 @@ export function AdminPage() {
         <>
           <h2>Uploads</h2>
           <div class="charts">
-            <BarChart title="Most uploaded format" rows={stats.popularFormat ? [{ label: stats.popularFormat.format, value: stats.popularFormat.uploads }] : []} />
+            <BarChart
+              title="Most uploaded format"
+              rows={stats.popularFormat ? [{ label: stats.popularFormat.format, value: stats.popularFormat.uploads }] : []}
+            />
             <BarChart title="Top 10 camera models" rows={stats.top10CameraModels.map((row) => ({ label: row.model, value: row.uploads }))} />
             <UploadsPerDay days={stats.uploadFrequency30Days} />
           </div>

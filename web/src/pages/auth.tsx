@@ -42,9 +42,13 @@ export function AuthPage({ mode }: { mode: 'login' | 'signup' }) {
       </form>
       <p>
         {mode === 'login' ? (
-          <>No account yet? <Link href="/signup">Sign up</Link></>
+          <>
+            No account yet? <Link href="/signup">Sign up</Link>
+          </>
         ) : (
-          <>Have an account? <Link href="/login">Log in</Link></>
+          <>
+            Have an account? <Link href="/login">Log in</Link>
+          </>
         )}
       </p>
     </Page>

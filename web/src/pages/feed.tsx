@@ -13,7 +13,7 @@ export function PostCard({ post }: { post: Post }) {
         <strong>{post.author.username}</strong> <time dateTime={post.createdAt}>{when(post.createdAt)}</time>
       </header>
       <Link href={`/p/${post.id}`}>
-        <img src={post.image.url} width={600} height={600} loading="lazy" alt={`Photo by ${post.author.username}: ${post.caption}`} />
+        <img src={post.image.url} width={600} height={600} loading="lazy" alt={`Posted by ${post.author.username}: ${post.caption}`} />
       </Link>
       <p class="caption">{post.caption}</p>
       <p>
@@ -67,9 +67,12 @@ export function FeedPage() {
   useEffect(() => {
     const target = sentinel.current;
     if (!target || done || error) return;
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) void loadMore();
-    }, { rootMargin: '800px' });
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting)) void loadMore();
+      },
+      { rootMargin: '800px' },
+    );
     observer.observe(target);
     return () => observer.disconnect();
   });

@@ -36,7 +36,9 @@ export function LibraryPage() {
     }
   };
   const loadCollections = async () => {
-    const data = await graphql<{ collections: { edges: { node: Collection }[] } }>(`{ collections(first: ${collectionsShown}) { edges { node { ${collectionFields} } } } }`);
+    const data = await graphql<{ collections: { edges: { node: Collection }[] } }>(
+      `{ collections(first: ${collectionsShown}) { edges { node { ${collectionFields} } } } }`,
+    );
     setCollections(data.collections.edges.map((edge) => edge.node));
   };
   /** Runs a change, then shows the collections as the server has them. */
@@ -77,7 +79,13 @@ export function LibraryPage() {
         {images.map((image) => (
           <li key={image.id}>
             <label>
-              <img src={image.url} width={150} height={150} loading="lazy" alt={`Your ${image.format} image from ${new Date(image.createdAt).toLocaleDateString()}`} />
+              <img
+                src={image.url}
+                width={150}
+                height={150}
+                loading="lazy"
+                alt={`Your ${image.format.toUpperCase()} upload of ${new Date(image.createdAt).toLocaleDateString()}`}
+              />
               <input type="checkbox" checked={selected.has(image.id)} onChange={() => toggle(image.id)} /> Select
             </label>
           </li>
@@ -125,22 +133,40 @@ export function LibraryPage() {
             <button
               type="button"
               disabled={selected.size === 0}
-              onClick={() => void change(() => graphql(`mutation ($id: ID!, $ids: [ID!]!) { addImagesToCollection(collectionId: $id, imageIds: $ids) { id } }`, { id: collection.id, ids: [...selected] }))}
+              onClick={() =>
+                void change(() =>
+                  graphql(`mutation ($id: ID!, $ids: [ID!]!) { addImagesToCollection(collectionId: $id, imageIds: $ids) { id } }`, {
+                    id: collection.id,
+                    ids: [...selected],
+                  }),
+                )
+              }
             >
               Add selected images ({selected.size})
             </button>
-            <button type="button" class="danger" onClick={() => void change(() => graphql(`mutation ($id: ID!) { deleteCollection(id: $id) }`, { id: collection.id }))}>
+            <button
+              type="button"
+              class="danger"
+              onClick={() => void change(() => graphql(`mutation ($id: ID!) { deleteCollection(id: $id) }`, { id: collection.id }))}
+            >
               Delete collection
             </button>
           </form>
           <ul class="grid">
             {collection.images.map((image) => (
               <li key={image.id}>
-                <img src={image.url} width={100} height={100} loading="lazy" alt={`An image in ${collection.name}`} />
+                <img src={image.url} width={100} height={100} loading="lazy" alt={`In ${collection.name}`} />
                 <button
                   type="button"
                   class="link"
-                  onClick={() => void change(() => graphql(`mutation ($id: ID!, $ids: [ID!]!) { removeImagesFromCollection(collectionId: $id, imageIds: $ids) { id } }`, { id: collection.id, ids: [image.id] }))}
+                  onClick={() =>
+                    void change(() =>
+                      graphql(`mutation ($id: ID!, $ids: [ID!]!) { removeImagesFromCollection(collectionId: $id, imageIds: $ids) { id } }`, {
+                        id: collection.id,
+                        ids: [image.id],
+                      }),
+                    )
+                  }
                 >
                   Remove
                 </button>

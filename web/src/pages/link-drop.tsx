@@ -55,6 +55,7 @@ export function LinkDropPage({ token }: { token: string }) {
             <h2>Not accepted</h2>
             <ul class="refused">
               {failed.map((item, index) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: the list only grows at its end, so an index names one item for good.
                 <li key={index}>
                   {item.name}: {item.detail}
                 </li>

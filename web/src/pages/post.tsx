@@ -87,7 +87,7 @@ export function PostPage({ id }: { id: string }) {
   return (
     <Page title={`${post.author.username}: ${post.caption}`}>
       <article class="post">
-        <img src={post.image.url} width={600} height={600} alt={`Photo by ${post.author.username}: ${post.caption}`} />
+        <img src={post.image.url} width={600} height={600} alt={`Posted by ${post.author.username}: ${post.caption}`} />
         <p>
           <time dateTime={post.createdAt}>{when(post.createdAt)}</time> ·{' '}
           <span class="comment-count">{post.commentCount === 1 ? '1 comment' : `${post.commentCount} comments`}</span>
