@@ -14,7 +14,9 @@ export interface BareServer {
 export async function startBareServer(dir: string, { derivative = false } = {}): Promise<BareServer> {
   await mkdir(dir, { recursive: true });
   const script = fileURLToPath(new URL('./bare-ingest-server.ts', import.meta.url));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, dir, ...(derivative ? ['--derivative'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, dir, ...(derivative ? ['--derivative'] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once('line', (line) => resolve(Number(line.split(' ')[1])));

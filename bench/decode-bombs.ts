@@ -68,7 +68,10 @@ try {
 
   const lines = [
     `${bombs.length} bomb kinds × ${rounds} at ${side}×${side}, all at once; DECODE_MEMORY_BYTES=${values.budget ?? 'default'}; server pid ${server.pid}`,
-    ...outcomes.map((o) => `  ${o.kind.padEnd(17)} ${o.status} ${o.code.padEnd(27)} ${fmt(o.seconds, 1, ' s').padStart(7)}  ${bombs.find((b) => b.kind === o.kind)!.bytes.length} bytes  ${o.detail.slice(0, 110)}`),
+    ...outcomes.map(
+      (o) =>
+        `  ${o.kind.padEnd(17)} ${o.status} ${o.code.padEnd(27)} ${fmt(o.seconds, 1, ' s').padStart(7)}  ${bombs.find((b) => b.kind === o.kind)!.bytes.length} bytes  ${o.detail.slice(0, 110)}`,
+    ),
     `burst ${fmt(burstSeconds, 1)} s; server RSS at rest ${fmt(atRest / MB, 0)} MB, peak ${fmt(peak / MB, 0)} MB (${exactPeak ? 'VmHWM' : 'sampled'}), after ${fmt(now.rss / MB, 0)} MB`,
     `/healthz while decoding: n=${healthz.length} p50 ${fmt(median(healthz), 1)} ms, p99 ${fmt(percentile(healthz, 99), 1)} ms, max ${fmt(max(healthz), 1)} ms`,
     '',

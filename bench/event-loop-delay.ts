@@ -175,7 +175,15 @@ export const eventLoopDelay: Scenario = {
             target: '',
             met: null,
           },
-          { scenario: label, metric: 'latency max, ms: median of pairs (worst)', ratio: '–', imagegram: `${fmt(median(maxima), 1)} (${fmt(max(maxima), 1)})`, baseline: '–', target: '', met: null },
+          {
+            scenario: label,
+            metric: 'latency max, ms: median of pairs (worst)',
+            ratio: '–',
+            imagegram: `${fmt(median(maxima), 1)} (${fmt(max(maxima), 1)})`,
+            baseline: '–',
+            target: '',
+            met: null,
+          },
           {
             scenario: label,
             metric: "server's own event-loop delay p99 (max), ms — prom-client, 10 ms sampling: idle ≈ 10",

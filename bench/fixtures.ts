@@ -34,7 +34,7 @@ export function photoPixels(width = photoWidth, height = photoHeight): Uint8Arra
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
-      const noise = (seed >>> 24) % 13 - 6;
+      const noise = ((seed >>> 24) % 13) - 6;
       const wave = 40 * Math.sin(x / 170) * Math.cos(y / 230);
       const i = (y * width + x) * 3;
       rgb[i] = clamp((255 * x) / width + wave + noise);

@@ -95,11 +95,7 @@ export const ingestPhases: Scenario = {
       await server.cleanup();
       await processor.close();
     }
-    const section = [
-      '| image | phase (serial, 1 in flight) | wall ms | CPU ms |',
-      '|---|---|---|---|',
-      ...lines,
-    ].join('\n');
+    const section = ['| image | phase (serial, 1 in flight) | wall ms | CPU ms |', '|---|---|---|---|', ...lines].join('\n');
     return { rows: [], section };
   },
 };

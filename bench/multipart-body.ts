@@ -29,8 +29,7 @@ async function* taggedImage(image: BenchImage, n: number): AsyncGenerator<Buffer
 export function multipartImage(image: BenchImage, n: number, field = 'image'): StreamedBody {
   const boundary = `----imagegram-bench-${randomBytes(8).toString('hex')}`;
   const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${image.filename}"\r\n` +
-      `Content-Type: ${image.contentType}\r\n\r\n`,
+    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${image.filename}"\r\n` + `Content-Type: ${image.contentType}\r\n\r\n`,
     'latin1',
   );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`, 'latin1');

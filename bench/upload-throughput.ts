@@ -33,7 +33,10 @@ export const uploadThroughput: Scenario = {
     const server = await startBenchServer();
     try {
       const rows: ResultRow[] = [];
-      for (const [label, image] of [['12 MP JPEG', await context.files.jpeg12mp()], ['12 MP PNG', await context.files.png12mp()]] as const) {
+      for (const [label, image] of [
+        ['12 MP JPEG', await context.files.jpeg12mp()],
+        ['12 MP PNG', await context.files.png12mp()],
+      ] as const) {
         rows.push(...(await measureFormat(context, { server, bareHttp, bareDir }, label, image)));
       }
       return { rows };
@@ -78,9 +81,18 @@ interface Targets {
 
 async function measureFormat(context: ScenarioContext, { server, bareHttp, bareDir }: Targets, label: string, image: BenchImage): Promise<ResultRow[]> {
   const bareSharp = (seconds: number): Promise<Arm> => measureArm(seconds, ownCpuSeconds, () => bareDerivative(image.path));
-  const imagegram = (seconds: number): Promise<Arm> => measureArm(seconds, () => readCpuSeconds(server.pid), () => server.upload(image, ++uploadNumber));
+  const imagegram = (seconds: number): Promise<Arm> =>
+    measureArm(
+      seconds,
+      () => readCpuSeconds(server.pid),
+      () => server.upload(image, ++uploadNumber),
+    );
   const bareUpload = async (seconds: number): Promise<Arm> => {
-    const arm = await measureArm(seconds, () => readCpuSeconds(bareHttp.pid), () => postRawImage(bareHttp.url, image, ++uploadNumber));
+    const arm = await measureArm(
+      seconds,
+      () => readCpuSeconds(bareHttp.pid),
+      () => postRawImage(bareHttp.url, image, ++uploadNumber),
+    );
     await rm(bareDir, { recursive: true, force: true }); // outside the timed window
     await mkdir(bareDir, { recursive: true });
     return arm;

@@ -168,10 +168,7 @@ async function composeServices(
   const wakeup = new JobWakeup();
   const repair = new IncompleteUploadRepair({ store, blobs }, { maxAgeMs: config.gc.readRepairAfterMs });
   const images = new ImageService(store, blobs, repair, cursors);
-  const ingest = new ImageIngest(
-    { store, blobs, staging, processor, wakeup },
-    { ...limits, maxBytes: config.maxUploadBytes, decodeBudget },
-  );
+  const ingest = new ImageIngest({ store, blobs, staging, processor, wakeup }, { ...limits, maxBytes: config.maxUploadBytes, decodeBudget });
   const uploadExpiryMs = config.uploads.expirySeconds * 1000;
   // Shared by every process on the same database (or Redis), so any of them may serve any upload
   // whose bytes they share (the S3 store); in memory for the embedded single process.
@@ -255,7 +252,8 @@ async function composeServices(
 async function clearLocalLeftovers(deps: { store: MetadataStore; staging: StagingArea; uploadFiles: UploadFiles | null }, logger: Logger): Promise<void> {
   const staged = await deps.staging.clearLeftovers();
   const uploads = deps.uploadFiles ? await removeUnrecordedUploadFiles({ store: deps.store, files: deps.uploadFiles }) : 0;
-  if (staged.files + uploads > 0) logger.info({ stagedFiles: staged.files, stagedBytes: staged.bytes, uploadFiles: uploads }, 'removed what an earlier process left in this data dir');
+  if (staged.files + uploads > 0)
+    logger.info({ stagedFiles: staged.files, stagedBytes: staged.bytes, uploadFiles: uploads }, 'removed what an earlier process left in this data dir');
 }
 
 /** The periodic jobs, each enqueued once per interval across every worker process. */
@@ -269,7 +267,11 @@ function jobSchedules(config: Config): JobSchedule[] {
     schedules.push({ name: 'gc.collect', intervalMs: config.gc.intervalSeconds * 1000, job: { name: 'gc.collect', payload: {}, key: 'gc.collect' } });
   }
   if (config.uploads.sweepIntervalSeconds > 0) {
-    schedules.push({ name: 'uploads.sweep', intervalMs: config.uploads.sweepIntervalSeconds * 1000, job: { name: 'uploads.sweep', payload: {}, key: 'uploads.sweep' } });
+    schedules.push({
+      name: 'uploads.sweep',
+      intervalMs: config.uploads.sweepIntervalSeconds * 1000,
+      job: { name: 'uploads.sweep', payload: {}, key: 'uploads.sweep' },
+    });
   }
   return schedules;
 }
@@ -342,14 +344,24 @@ function databaseStartupError(error: unknown, url: string): StartupError | null 
   const where = url.startsWith('sqlite:') ? `the SQLite file ${url.slice('sqlite:'.length)}` : `PostgreSQL at ${redactedUrl(url)}`;
   const message = typeof found.message === 'string' && found.message !== '' ? found.message : code;
   const hint =
-    code === 'ECONNREFUSED' ? 'nothing listens there: is PostgreSQL running, and are the host and port in DATABASE_URL right?'
-    : code === 'ENOTFOUND' || code === 'EAI_AGAIN' ? 'the host name in DATABASE_URL does not resolve'
-    : code === 'ETIMEDOUT' || code === 'EHOSTUNREACH' ? 'no answer: check the host in DATABASE_URL and any firewall between'
-    : code === '3D000' ? `the database does not exist: create it once (\`createdb ${new URL(url).pathname.slice(1)}\`, or CREATE DATABASE) and start again`
-    : code === '28P01' || code === '28000' ? 'PostgreSQL refused the user or password in DATABASE_URL (or pg_hba.conf refuses this host)'
-    : code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES' ? 'the file or its directory cannot be opened: check DATA_DIR / DATABASE_URL and permissions'
+    code === 'ECONNREFUSED'
+      ? 'nothing listens there: is PostgreSQL running, and are the host and port in DATABASE_URL right?'
+      : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+        ? 'the host name in DATABASE_URL does not resolve'
+        : code === 'ETIMEDOUT' || code === 'EHOSTUNREACH'
+          ? 'no answer: check the host in DATABASE_URL and any firewall between'
+          : code === '3D000'
+            ? `the database does not exist: create it once (\`createdb ${new URL(url).pathname.slice(1)}\`, or CREATE DATABASE) and start again`
+            : code === '28P01' || code === '28000'
+              ? 'PostgreSQL refused the user or password in DATABASE_URL (or pg_hba.conf refuses this host)'
+              : code.startsWith('SQLITE_CANTOPEN') || code === 'EACCES'
+                ? 'the file or its directory cannot be opened: check DATA_DIR / DATABASE_URL and permissions'
+                : null;
+  return hint
+    ? new StartupError(
+        `could not open the metadata database, ${where}: ${message} (${code}). ${hint[0]!.toUpperCase()}${hint.slice(1)}${hint.endsWith('?') ? '' : '.'}`,
+      )
     : null;
-  return hint ? new StartupError(`could not open the metadata database, ${where}: ${message} (${code}). ${hint[0]!.toUpperCase()}${hint.slice(1)}${hint.endsWith('?') ? '' : '.'}`) : null;
 }
 
 /** The URL without its password, for messages. */
@@ -391,7 +403,11 @@ async function openConfiguredBlobStore(config: Config, logger: Logger, startup: 
  * A storage migration from `sourceUrl` to `targetUrl` (normalised blob store URLs), with its ledger
  * in the data dir, for `imagegram migrate-storage`.
  */
-export async function createStorageMigration(config: Config, sourceUrl: string, targetUrl: string): Promise<{ migration: StorageMigration; ledgerPath: string; close(): Promise<void> }> {
+export async function createStorageMigration(
+  config: Config,
+  sourceUrl: string,
+  targetUrl: string,
+): Promise<{ migration: StorageMigration; ledgerPath: string; close(): Promise<void> }> {
   const { FileMigrationLedger, migrationLedgerPath } = await import('./adapters/blob/file-migration-ledger.js');
   const ledgerPath = migrationLedgerPath(config.dataDir, sourceUrl, targetUrl);
   // Never the URLs' query strings in a file: only what identifies the pair.

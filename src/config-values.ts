@@ -59,18 +59,29 @@ export function trustProxy(value: string): boolean | number | string {
  */
 export function corsOrigins(value: string): '*' | string[] {
   if (value.trim() === '*') return '*';
-  return value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '').map((entry) => {
-    let url: URL;
-    try {
-      url = new URL(entry);
-    } catch {
-      throw new ConfigError(`CORS_ORIGINS entries must be origins like https://app.example.com, got "${entry}"`);
-    }
-    if (!['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-      throw new ConfigError(`CORS_ORIGINS entries must be origins (http[s]://host[:port], no path), got "${entry}"`);
-    }
-    return url.origin;
-  });
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '')
+    .map((entry) => {
+      let url: URL;
+      try {
+        url = new URL(entry);
+      } catch {
+        throw new ConfigError(`CORS_ORIGINS entries must be origins like https://app.example.com, got "${entry}"`);
+      }
+      if (
+        !['http:', 'https:'].includes(url.protocol) ||
+        url.pathname !== '/' ||
+        url.search !== '' ||
+        url.hash !== '' ||
+        url.username !== '' ||
+        url.password !== ''
+      ) {
+        throw new ConfigError(`CORS_ORIGINS entries must be origins (http[s]://host[:port], no path), got "${entry}"`);
+      }
+      return url.origin;
+    });
 }
 
 export function databaseUrl(value: string): string {
@@ -92,14 +103,19 @@ export function blobStoreUrl(value: string): string {
 function s3BlobStoreUrl(value: string): string {
   // Never echo keys someone put in the URL into a log.
   const shown = value.replace(/^s3:\/\/[^/?#]*@/, 's3://***@');
-  const invalid = (why: string) => new ConfigError(`BLOB_STORE_URL ${why}; expected s3://<bucket>[/<prefix>]?endpoint=<http(s) URL>&region=<region>&forcePathStyle=true|false, got "${shown}"`);
+  const invalid = (why: string) =>
+    new ConfigError(
+      `BLOB_STORE_URL ${why}; expected s3://<bucket>[/<prefix>]?endpoint=<http(s) URL>&region=<region>&forcePathStyle=true|false, got "${shown}"`,
+    );
   if (!URL.canParse(value)) throw invalid('is not a URL');
   const url = new URL(value);
   // Bucket naming rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(url.hostname)) throw invalid(`has no valid bucket name ("${url.hostname}": 3-63 of a-z 0-9 . -)`);
-  if (url.username || url.password || url.port || url.hash) throw invalid('must not carry credentials, a port or a fragment (keys go in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)');
+  if (url.username || url.password || url.port || url.hash)
+    throw invalid('must not carry credentials, a port or a fragment (keys go in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)');
   const segments = url.pathname.split('/').filter((segment) => segment !== '');
-  if (segments.some((segment) => !/^[A-Za-z0-9._-]+$/.test(segment) || segment === '.' || segment === '..')) throw invalid('has a key prefix with characters other than A-Z a-z 0-9 . _ - /');
+  if (segments.some((segment) => !/^[A-Za-z0-9._-]+$/.test(segment) || segment === '.' || segment === '..'))
+    throw invalid('has a key prefix with characters other than A-Z a-z 0-9 . _ - /');
   const unknown = [...url.searchParams.keys()].filter((name) => !['endpoint', 'region', 'forcePathStyle'].includes(name));
   if (unknown.length > 0) throw invalid(`has unknown parameters (${unknown.join(', ')})`);
   const endpoint = url.searchParams.get('endpoint') || undefined;

@@ -1,6 +1,19 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { blobStoreUrl, boolean, ConfigError, corsOrigins, databaseUrl, duration, integer, logLevel, redisKeyPrefix, redisUrl, secret, trustProxy } from './config-values.js';
+import {
+  blobStoreUrl,
+  boolean,
+  ConfigError,
+  corsOrigins,
+  databaseUrl,
+  duration,
+  integer,
+  logLevel,
+  redisKeyPrefix,
+  redisUrl,
+  secret,
+  trustProxy,
+} from './config-values.js';
 
 export { ConfigError } from './config-values.js';
 
@@ -144,7 +157,10 @@ function integerOption(env: string, spec: OptionDocs & { min: number; max: numbe
   };
 }
 
-function booleanOption(env: string, spec: OptionDocs & { fallback: boolean | ((context: OptionContext) => boolean); shownDefault?: string }): ConfigOption<boolean> {
+function booleanOption(
+  env: string,
+  spec: OptionDocs & { fallback: boolean | ((context: OptionContext) => boolean); shownDefault?: string },
+): ConfigOption<boolean> {
   const { fallback } = spec;
   return {
     env,
@@ -192,7 +208,7 @@ export const configOptions = {
     env: 'DATA_DIR',
     values: 'path',
     shownDefault: '`./data`',
-    doc: 'this process\'s own directory (SQLite file, blobs, staging, resumable uploads in progress — with an S3 blob store only their bytes in transit —, a generated admin token); one per serve or worker process',
+    doc: "this process's own directory (SQLite file, blobs, staging, resumable uploads in progress — with an S3 blob store only their bytes in transit —, a generated admin token); one per serve or worker process",
     more: 'A serve or worker process locks it (`<DATA_DIR>/.lock`) for its lifetime: a second one on the same directory refuses to start. At start-up it removes what a killed predecessor left there.',
     parse: (value: string) => resolve(value),
     fallback: () => resolve('./data'),
@@ -213,7 +229,7 @@ export const configOptions = {
     doc: 'where image bytes are kept: a directory, or an S3-compatible bucket',
     more:
       'S3: `s3://<bucket>[/<prefix>]?endpoint=<http(s) URL>&region=<region>&forcePathStyle=true|false` (region `us-east-1`; `endpoint` omitted means AWS; `forcePathStyle` defaults to true with an endpoint). ' +
-      'Keys come from the AWS SDK\'s default chain: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (or a profile or role). See [docs/operations.md](docs/operations.md#s3-compatible-storage).',
+      "Keys come from the AWS SDK's default chain: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (or a profile or role). See [docs/operations.md](docs/operations.md#s3-compatible-storage).",
     parse: (value: string) => blobStoreUrl(value),
     fallback: ({ dataDir }: OptionContext) => `file:${resolve(dataDir, 'blobs')}`,
   },
@@ -227,15 +243,28 @@ export const configOptions = {
     fallback: (): string | undefined => undefined,
   },
   'admin-token': secretOption('ADMIN_TOKEN', {
-    doc: 'the admin endpoints\' token; unset: generated on first start, kept in `<DATA_DIR>/admin-token` and printed once',
-    more: 'With several processes, set the same token everywhere: the database records a salted fingerprint of the first one, and serve or worker with another token refuses to start. `imagegram rotate-admin-token` changes it on purpose. ' + operations('several-processes-behind-a-load-balancer', 'operations'),
+    doc: "the admin endpoints' token; unset: generated on first start, kept in `<DATA_DIR>/admin-token` and printed once",
+    more:
+      'With several processes, set the same token everywhere: the database records a salted fingerprint of the first one, and serve or worker with another token refuses to start. `imagegram rotate-admin-token` changes it on purpose. ' +
+      operations('several-processes-behind-a-load-balancer', 'operations'),
   }),
   'cursor-secret': secretOption('CURSOR_SECRET', {
-    doc: 'signs the feed\'s and lists\' page cursors; unset: generated on first start and kept in the database, shared by every process',
+    doc: "signs the feed's and lists' page cursors; unset: generated on first start and kept in the database, shared by every process",
     more: 'Set it only to choose the secret yourself, and then the same everywhere: a cursor signed by one process is refused (400 `INVALID_CURSOR`) by a process with another secret. Changing it invalidates cursors clients hold; rotating `ADMIN_TOKEN` does not.',
   }),
-  'max-upload-bytes': integerOption('MAX_UPLOAD_BYTES', { min: 1, max: 10 * 1024 ** 3, fallback: 100 * 1024 * 1024, about: '100 MiB', doc: 'largest upload; larger ones get 413 while streaming' }),
-  'max-image-pixels': integerOption('MAX_IMAGE_PIXELS', { min: 1, max: 2 ** 40, fallback: 100_000_000, doc: 'more pixels get 422, decided from the image header' }),
+  'max-upload-bytes': integerOption('MAX_UPLOAD_BYTES', {
+    min: 1,
+    max: 10 * 1024 ** 3,
+    fallback: 100 * 1024 * 1024,
+    about: '100 MiB',
+    doc: 'largest upload; larger ones get 413 while streaming',
+  }),
+  'max-image-pixels': integerOption('MAX_IMAGE_PIXELS', {
+    min: 1,
+    max: 2 ** 40,
+    fallback: 100_000_000,
+    doc: 'more pixels get 422, decided from the image header',
+  }),
   'max-image-dimension': integerOption('MAX_IMAGE_DIMENSION', { min: 1, max: 1_000_000, fallback: 50_000, doc: 'longest side an image may have' }),
   // Sized so the server stays under 512 MB RSS: ~200 MB at rest, plus this, plus headroom (docs/operations.md).
   // At least 64 MiB: every decode reserves 48 MiB for libvips' own buffers.
@@ -245,15 +274,56 @@ export const configOptions = {
     fallback: 256 * 1024 * 1024,
     about: '256 MiB',
     doc: 'memory all image decodes in flight may hold together; one needing more than all of it gets 422',
-    more: 'Each decode waits for its estimated share (FIFO); the refusal is `IMAGE_DIMENSIONS_TOO_LARGE`. Sized for a 512 MB RSS ceiling. ' + operations('decoding-memory'),
+    more:
+      'Each decode waits for its estimated share (FIFO); the refusal is `IMAGE_DIMENSIONS_TOO_LARGE`. Sized for a 512 MB RSS ceiling. ' +
+      operations('decoding-memory'),
   }),
-  'upload-expiry-seconds': integerOption('UPLOAD_EXPIRY_SECONDS', { min: 1, max: 30 * 24 * 3600, fallback: 24 * 3600, about: '24 h', doc: 'a resumable upload must be finished and used within this long of its creation' }),
-  'upload-sweep-interval-seconds': integerOption('UPLOAD_SWEEP_INTERVAL_SECONDS', { min: 0, max: 24 * 3600, fallback: 300, about: '5 min', doc: 'how often expired resumable uploads are removed; `0` turns the sweep off' }),
-  'upload-link-max-images': integerOption('UPLOAD_LINK_MAX_IMAGES', { min: 1, max: 10_000_000, fallback: 500, doc: 'images one upload link accepts (the default, and the most a link may be given)' }),
-  'upload-link-max-bytes': integerOption('UPLOAD_LINK_MAX_BYTES', { min: 1, max: 2 ** 50, fallback: 1024 ** 3, about: '1 GiB', doc: 'bytes one upload link accepts (the default, and the most a link may be given)' }),
-  'session-ttl-seconds': integerOption('SESSION_TTL_SECONDS', { min: 60, max: 10 * 365 * 24 * 3600, fallback: 30 * 24 * 3600, about: '30 days', doc: 'session lifetime' }),
-  'rate-limit-per-minute': integerOption('RATE_LIMIT_PER_MINUTE', { min: 0, max: 1_000_000, fallback: 300, doc: 'writes per minute per session (per IP when anonymous), per endpoint; `0` disables' }),
-  'login-rate-limit-per-minute': integerOption('LOGIN_RATE_LIMIT_PER_MINUTE', { min: 0, max: 1_000_000, fallback: 30, doc: 'log-in attempts per minute per IP; `0` disables' }),
+  'upload-expiry-seconds': integerOption('UPLOAD_EXPIRY_SECONDS', {
+    min: 1,
+    max: 30 * 24 * 3600,
+    fallback: 24 * 3600,
+    about: '24 h',
+    doc: 'a resumable upload must be finished and used within this long of its creation',
+  }),
+  'upload-sweep-interval-seconds': integerOption('UPLOAD_SWEEP_INTERVAL_SECONDS', {
+    min: 0,
+    max: 24 * 3600,
+    fallback: 300,
+    about: '5 min',
+    doc: 'how often expired resumable uploads are removed; `0` turns the sweep off',
+  }),
+  'upload-link-max-images': integerOption('UPLOAD_LINK_MAX_IMAGES', {
+    min: 1,
+    max: 10_000_000,
+    fallback: 500,
+    doc: 'images one upload link accepts (the default, and the most a link may be given)',
+  }),
+  'upload-link-max-bytes': integerOption('UPLOAD_LINK_MAX_BYTES', {
+    min: 1,
+    max: 2 ** 50,
+    fallback: 1024 ** 3,
+    about: '1 GiB',
+    doc: 'bytes one upload link accepts (the default, and the most a link may be given)',
+  }),
+  'session-ttl-seconds': integerOption('SESSION_TTL_SECONDS', {
+    min: 60,
+    max: 10 * 365 * 24 * 3600,
+    fallback: 30 * 24 * 3600,
+    about: '30 days',
+    doc: 'session lifetime',
+  }),
+  'rate-limit-per-minute': integerOption('RATE_LIMIT_PER_MINUTE', {
+    min: 0,
+    max: 1_000_000,
+    fallback: 300,
+    doc: 'writes per minute per session (per IP when anonymous), per endpoint; `0` disables',
+  }),
+  'login-rate-limit-per-minute': integerOption('LOGIN_RATE_LIMIT_PER_MINUTE', {
+    min: 0,
+    max: 1_000_000,
+    fallback: 30,
+    doc: 'log-in attempts per minute per IP; `0` disables',
+  }),
   'max-concurrent-uploads-per-user': integerOption('MAX_CONCURRENT_UPLOADS_PER_USER', {
     min: 0,
     max: 10_000,
@@ -279,15 +349,25 @@ export const configOptions = {
     more: 'Its staging file is removed; tus uploads resume. At most `REQUEST_TIMEOUT_SECONDS`.',
   }),
   // At most an hour: garbage collection takes a staging file untouched for an hour as abandoned.
-  'request-timeout-seconds': integerOption('REQUEST_TIMEOUT_SECONDS', { min: 1, max: 3600, fallback: 3600, doc: 'longest a whole request body may take, however steadily it arrives' }),
+  'request-timeout-seconds': integerOption('REQUEST_TIMEOUT_SECONDS', {
+    min: 1,
+    max: 3600,
+    fallback: 3600,
+    doc: 'longest a whole request body may take, however steadily it arrives',
+  }),
   // Headers fit in the first packet or two: 20 s covers retransmissions on a lossy link.
-  'headers-timeout-seconds': integerOption('HEADERS_TIMEOUT_SECONDS', { min: 1, max: 300, fallback: 20, doc: 'longest a client may take to send its request headers (slowloris); at most `REQUEST_TIMEOUT_SECONDS`' }),
+  'headers-timeout-seconds': integerOption('HEADERS_TIMEOUT_SECONDS', {
+    min: 1,
+    max: 300,
+    fallback: 20,
+    doc: 'longest a client may take to send its request headers (slowloris); at most `REQUEST_TIMEOUT_SECONDS`',
+  }),
   'keep-alive-timeout-seconds': integerOption('KEEP_ALIVE_TIMEOUT_SECONDS', {
     min: 1,
     max: 600,
     fallback: 10,
     doc: 'idle keep-alive connections are closed after this',
-    more: 'Behind a load balancer set it above the balancer\'s idle timeout (AWS ALB: 60 → 65).',
+    more: "Behind a load balancer set it above the balancer's idle timeout (AWS ALB: 60 → 65).",
   }),
   'max-connections': integerOption('MAX_CONNECTIONS', {
     min: 0,
@@ -301,8 +381,8 @@ export const configOptions = {
     env: 'TRUST_PROXY',
     values: 'off, on, a hop count, or addresses/CIDRs',
     shownDefault: 'off',
-    doc: 'whom to believe about the client\'s address in `X-Forwarded-For`, e.g. `10.0.0.0/8,127.0.0.1`',
-    more: 'Behind a reverse proxy, so per-IP limits see the client\'s address rather than the proxy\'s.',
+    doc: "whom to believe about the client's address in `X-Forwarded-For`, e.g. `10.0.0.0/8,127.0.0.1`",
+    more: "Behind a reverse proxy, so per-IP limits see the client's address rather than the proxy's.",
     parse: (value: string) => trustProxy(value),
     fallback: (): boolean | number | string => false,
   },
@@ -315,7 +395,13 @@ export const configOptions = {
     parse: (value: string) => corsOrigins(value),
     fallback: (): '*' | string[] => [],
   },
-  'idempotency-ttl-seconds': integerOption('IDEMPOTENCY_TTL_SECONDS', { min: 60, max: 30 * 24 * 3600, fallback: 24 * 3600, about: '24 h', doc: 'how long an `Idempotency-Key` is remembered' }),
+  'idempotency-ttl-seconds': integerOption('IDEMPOTENCY_TTL_SECONDS', {
+    min: 60,
+    max: 30 * 24 * 3600,
+    fallback: 24 * 3600,
+    about: '24 h',
+    doc: 'how long an `Idempotency-Key` is remembered',
+  }),
   'feed-cache-bytes': integerOption('FEED_CACHE_BYTES', {
     min: 0,
     max: 16 * 1024 ** 3,
@@ -355,18 +441,39 @@ export const configOptions = {
     fallback: () => 'info',
   },
   'graphql-max-depth': integerOption('GRAPHQL_MAX_DEPTH', { min: 1, max: 100, fallback: 3, doc: 'deepest nesting of objects a GraphQL operation may ask for' }),
-  'graphql-max-cost': integerOption('GRAPHQL_MAX_COST', { min: 1, max: 10_000_000, fallback: 10_000, doc: 'most objects one GraphQL operation may resolve (lists counted at their `first`)' }),
-  'graphql-cache-max-age': integerOption('GRAPHQL_CACHE_MAX_AGE', { min: 0, max: 31_536_000, fallback: 5, doc: '`max-age` (seconds) of anonymous `GET /graphql` responses; `0` disables public caching' }),
+  'graphql-max-cost': integerOption('GRAPHQL_MAX_COST', {
+    min: 1,
+    max: 10_000_000,
+    fallback: 10_000,
+    doc: 'most objects one GraphQL operation may resolve (lists counted at their `first`)',
+  }),
+  'graphql-cache-max-age': integerOption('GRAPHQL_CACHE_MAX_AGE', {
+    min: 0,
+    max: 31_536_000,
+    fallback: 5,
+    doc: '`max-age` (seconds) of anonymous `GET /graphql` responses; `0` disables public caching',
+  }),
   // Production schemas are not advertised unless asked for; development gets GraphiQL.
   'graphql-introspection': booleanOption('GRAPHQL_INTROSPECTION', {
     fallback: ({ env }) => env.NODE_ENV !== 'production',
     shownDefault: 'on; off when `NODE_ENV=production`',
     doc: 'schema introspection and GraphiQL at `/graphiql`',
   }),
-  'debug-query-count': booleanOption('IMAGEGRAM_DEBUG_QUERY_COUNT', { fallback: false, doc: 'debug aid: every response carries `x-query-count`, the SQL statements it ran' }),
-  'run-worker': booleanOption('RUN_WORKER', { fallback: true, doc: '`serve` runs a job worker in the web process; `off` leaves jobs to `imagegram worker` processes' }),
+  'debug-query-count': booleanOption('IMAGEGRAM_DEBUG_QUERY_COUNT', {
+    fallback: false,
+    doc: 'debug aid: every response carries `x-query-count`, the SQL statements it ran',
+  }),
+  'run-worker': booleanOption('RUN_WORKER', {
+    fallback: true,
+    doc: '`serve` runs a job worker in the web process; `off` leaves jobs to `imagegram worker` processes',
+  }),
   'worker-concurrency': integerOption('WORKER_CONCURRENCY', { min: 1, max: 64, fallback: 2, doc: 'jobs one worker runs at once' }),
-  'job-lease-seconds': integerOption('JOB_LEASE_SECONDS', { min: 3, max: 24 * 3600, fallback: 60, doc: 'a job\'s lease, extended while it runs; a dead worker\'s jobs are taken over after it' }),
+  'job-lease-seconds': integerOption('JOB_LEASE_SECONDS', {
+    min: 3,
+    max: 24 * 3600,
+    fallback: 60,
+    doc: "a job's lease, extended while it runs; a dead worker's jobs are taken over after it",
+  }),
   'job-poll-ms': integerOption('JOB_POLL_MS', {
     min: 10,
     max: 3_600_000,
@@ -374,11 +481,30 @@ export const configOptions = {
     doc: 'how often an idle worker looks for due jobs, in ms',
     more: 'Jobs enqueued in the same process wake it at once.',
   }),
-  'job-retry-base-ms': integerOption('JOB_RETRY_BASE_MS', { min: 0, max: 3_600_000, fallback: 5000, doc: 'first retry delay of a failed job in ms, doubling per attempt up to 1 h; parked after 5 attempts' }),
+  'job-retry-base-ms': integerOption('JOB_RETRY_BASE_MS', {
+    min: 0,
+    max: 3_600_000,
+    fallback: 5000,
+    doc: 'first retry delay of a failed job in ms, doubling per attempt up to 1 h; parked after 5 attempts',
+  }),
   // At most 20 s: the whole shutdown must fit in the 30 s deadline after SIGTERM.
-  'job-drain-seconds': integerOption('JOB_DRAIN_SECONDS', { min: 0, max: 20, fallback: 10, doc: 'on SIGTERM, how long the worker waits for running jobs before it gives their leases back' }),
-  'gc-interval-seconds': integerOption('GC_INTERVAL_SECONDS', { min: 0, max: 30 * 24 * 3600, fallback: 3600, about: '1 h', doc: 'how often the periodic garbage collection runs; `0` turns it off' }),
-  'gc-grace': durationOption('GC_GRACE', { fallback: 'P1D', doc: 'how long garbage must have been garbage before it is removed (periodic gc, and `gc` without `--grace`)' }),
+  'job-drain-seconds': integerOption('JOB_DRAIN_SECONDS', {
+    min: 0,
+    max: 20,
+    fallback: 10,
+    doc: 'on SIGTERM, how long the worker waits for running jobs before it gives their leases back',
+  }),
+  'gc-interval-seconds': integerOption('GC_INTERVAL_SECONDS', {
+    min: 0,
+    max: 30 * 24 * 3600,
+    fallback: 3600,
+    about: '1 h',
+    doc: 'how often the periodic garbage collection runs; `0` turns it off',
+  }),
+  'gc-grace': durationOption('GC_GRACE', {
+    fallback: 'P1D',
+    doc: 'how long garbage must have been garbage before it is removed (periodic gc, and `gc` without `--grace`)',
+  }),
   'read-repair-after': durationOption('READ_REPAIR_AFTER', { fallback: 'PT1H', doc: 'an incomplete upload without bytes is deleted when read once this old' }),
 } satisfies Record<string, ConfigOption<unknown>>;
 
@@ -409,11 +535,15 @@ export function loadConfig(argv: string[] = [], env: NodeJS.ProcessEnv = process
   const v = Object.fromEntries(Object.keys(configOptions).map((name) => [name, read(name as OptionName)])) as OptionValues;
 
   if (v['body-idle-timeout-seconds'] > v['request-timeout-seconds']) {
-    throw new ConfigError(`BODY_IDLE_TIMEOUT_SECONDS (${v['body-idle-timeout-seconds']}) must not exceed REQUEST_TIMEOUT_SECONDS (${v['request-timeout-seconds']})`);
+    throw new ConfigError(
+      `BODY_IDLE_TIMEOUT_SECONDS (${v['body-idle-timeout-seconds']}) must not exceed REQUEST_TIMEOUT_SECONDS (${v['request-timeout-seconds']})`,
+    );
   }
   // Node refuses a headers timeout longer than the request timeout.
   if (v['headers-timeout-seconds'] > v['request-timeout-seconds']) {
-    throw new ConfigError(`HEADERS_TIMEOUT_SECONDS (${v['headers-timeout-seconds']}) must not exceed REQUEST_TIMEOUT_SECONDS (${v['request-timeout-seconds']})`);
+    throw new ConfigError(
+      `HEADERS_TIMEOUT_SECONDS (${v['headers-timeout-seconds']}) must not exceed REQUEST_TIMEOUT_SECONDS (${v['request-timeout-seconds']})`,
+    );
   }
   if (v['blob-store-fallback-url'] !== undefined && v['blob-store-fallback-url'] === v['blob-store-url']) {
     throw new ConfigError('BLOB_STORE_FALLBACK_URL must name another store than BLOB_STORE_URL');

@@ -32,7 +32,11 @@ export async function loadOrCreateCursorSecret(config: Config, store: MetadataSt
   const earlier = await readSecretFile(join(config.dataDir, 'cursor-secret'));
   const value = await store.settings.setIfAbsent(cursorSecretSetting, earlier ?? randomBytes(32).toString('base64url'));
   // Never logged: nobody needs to copy it.
-  logger.info(earlier ? 'Moved the cursor secret of this data dir into the database, where every process finds it' : 'Generated a cursor secret and stored it in the database');
+  logger.info(
+    earlier
+      ? 'Moved the cursor secret of this data dir into the database, where every process finds it'
+      : 'Generated a cursor secret and stored it in the database',
+  );
   return value;
 }
 

@@ -44,7 +44,8 @@ try {
       while (sampling) {
         const { rows } = await monitor.query<{ wait: string }>(
           `select coalesce(wait_event_type || ':' || wait_event, state) as wait from pg_stat_activity
-            where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`);
+            where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`,
+        );
         samples += 1;
         for (const { wait } of rows) waits.set(wait, (waits.get(wait) ?? 0) + 1);
         await new Promise((resolve) => setTimeout(resolve, 5));
@@ -56,13 +57,17 @@ try {
     await sampler;
     const after = await target.feedCounters();
     const summary = results.map((r) => `${fmt(r.rate, 0)}/s p50 ${fmt(r.p50, 1)} p99 ${fmt(r.p99, 1)} ms, ${r.errors + r.non2xx} errors`).join(' | ');
-    const states = [...waits].sort((a, b) => b[1] - a[1]).map(([wait, n]) => `${wait} ${fmt(n / samples, 2)}`).join(', ');
+    const states = [...waits]
+      .sort((a, b) => b[1] - a[1])
+      .map(([wait, n]) => `${wait} ${fmt(n / samples, 2)}`)
+      .join(', ');
     process.stdout.write(`${label}: ${summary}\n  backends by wait (mean of ${samples} samples): ${states}\n`);
     process.stdout.write(`  feed versions ${after.version - counters.version}, pages rendered ${after.pageRenders - counters.pageRenders}\n`);
   };
   await sampleWaits(`comments at ${values.rate}/s`, async () => [await pacedAtRate(server.baseUrl, nextComment, Number(values.rate), seconds)]);
   await sampleWaits('mixed: 1,000 reads/s + 30 comments/s', () =>
-    Promise.all([pacedAtRate(server.baseUrl, nextFeed, 1_000, seconds), pacedAtRate(server.baseUrl, nextComment, 30, seconds, 10)]));
+    Promise.all([pacedAtRate(server.baseUrl, nextFeed, 1_000, seconds), pacedAtRate(server.baseUrl, nextComment, 30, seconds, 10)]),
+  );
 } finally {
   await monitor.end();
   await server.cleanup();

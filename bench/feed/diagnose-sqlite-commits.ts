@@ -66,7 +66,10 @@ try {
     `batch ${batch}, synchronous=${values.synchronous}, wal_autocheckpoint=${values.autocheckpoint}: ` +
       `${fmt(written / seconds, 0)} comments/s on one thread; statements ${fmt(median(statementsPerComment), 3)} ms per comment; ` +
       `COMMIT p50 ${fmt(median(commits), 2)} / p90 ${fmt(percentile(commits, 90), 2)} / p99 ${fmt(percentile(commits, 99), 1)} / max ${fmt(Math.max(...commits), 1)} ms; ` +
-      `${slow.length} of ${commits.length} commits over 10 ms (${fmt(slow.reduce((sum, ms) => sum + ms, 0), 0)} ms in all)\n`,
+      `${slow.length} of ${commits.length} commits over 10 ms (${fmt(
+        slow.reduce((sum, ms) => sum + ms, 0),
+        0,
+      )} ms in all)\n`,
   );
 } finally {
   db.close();

@@ -37,7 +37,10 @@ export async function feedPageCosts(openStore: (onQuery: (sql: string) => void) 
     for (const limit of [20, 100]) {
       let cursor: string | null = null;
       for (let page = 1; page < 4; page++) cursor = await missPath(cursor, limit);
-      for (const [label, start] of [['first page', null], ['page 4 (keyset cursor)', cursor]] as const) {
+      for (const [label, start] of [
+        ['first page', null],
+        ['page 4 (keyset cursor)', cursor],
+      ] as const) {
         queries = 0;
         await missPath(start, limit);
         const perPage = queries;

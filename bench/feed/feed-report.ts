@@ -22,7 +22,12 @@ const rateLabel = { feed: 1_000, comments: 1_000 } as const;
 
 function describe(phase: PhaseFigures, stream: 'feed' | 'comments'): string {
   const generator = phase.generator === 'autocannon' ? 'autocannon overallRate, 50 conn' : 'paced open loop, 50 conn';
-  const rate = phase.phase === 'mixed' ? (stream === 'feed' ? '1,000/s, while 30 comments/s' : '30/s, while 1,000 reads/s') : `${rateLabel[stream].toLocaleString('en')}/s`;
+  const rate =
+    phase.phase === 'mixed'
+      ? stream === 'feed'
+        ? '1,000/s, while 30 comments/s'
+        : '30/s, while 1,000 reads/s'
+      : `${rateLabel[stream].toLocaleString('en')}/s`;
   return `${requestLabel[stream]} at ${rate} (${generator})`;
 }
 
@@ -41,7 +46,9 @@ export function resultRows(figures: DatabaseFigures): ResultRow[] {
       rows.push({
         scenario: `${db}: ${describe(phase, stream)}`,
         metric: 'p50 / p99 latency @ achieved rate, errors + non-2xx',
-        ratio: '–', imagegram: latencyCell(load), baseline: '–',
+        ratio: '–',
+        imagegram: latencyCell(load),
+        baseline: '–',
         target: `p99 ≤ ${p99TargetMs} ms, 0 errors`,
         met: load.p99 <= p99TargetMs && load.errors + load.non2xx === 0,
       });
@@ -63,10 +70,19 @@ export function resultRows(figures: DatabaseFigures): ResultRow[] {
 /** The bare route at 1,000 req/s, as reference rows (no target: it is the floor, not imagegram). */
 function calibrationRows(figures: DatabaseFigures): ResultRow[] {
   const { autocannon, paced } = figures.throughput.bareAtRate;
-  return ([['autocannon overallRate, 50 conn', autocannon], ['paced open loop, 50 conn', paced]] as const).map(([generator, load]) => ({
+  return (
+    [
+      ['autocannon overallRate, 50 conn', autocannon],
+      ['paced open loop, 50 conn', paced],
+    ] as const
+  ).map(([generator, load]) => ({
     scenario: `${figures.target.name} run: bare Fastify route (same page bytes) at 1,000/s (${generator}) — the generator's floor`,
     metric: 'p50 / p99 latency @ achieved rate, errors + non-2xx',
-    ratio: '–', imagegram: '–', baseline: latencyCell(load), target: '', met: null,
+    ratio: '–',
+    imagegram: '–',
+    baseline: latencyCell(load),
+    target: '',
+    met: null,
   }));
 }
 
@@ -77,9 +93,17 @@ export function allRows(figures: DatabaseFigures): ResultRow[] {
 
 const cores = (share: number): string => fmt(share, 2);
 
-function phaseRow(phase: string, generator: string, requests: string, load: LoadResult, extra: { server?: { p50: number; p99: number }; cpu?: PhaseFigures['cpu']; loop?: string; gcMs?: number; benchLoopP99Ms?: number; counters?: string }): string {
+function phaseRow(
+  phase: string,
+  generator: string,
+  requests: string,
+  load: LoadResult,
+  extra: { server?: { p50: number; p99: number }; cpu?: PhaseFigures['cpu']; loop?: string; gcMs?: number; benchLoopP99Ms?: number; counters?: string },
+): string {
   const cells = [
-    phase, generator, requests,
+    phase,
+    generator,
+    requests,
     `${fmt(load.rate, 0)} (${fmt(load.peakRate, 0)})`,
     `${fmt(load.p50, 1)} / ${fmt(load.p99, 1)} / ${fmt(load.max, 0)}`,
     fmt(load.autocannonP99, 1),
@@ -102,10 +126,16 @@ export function detailSection(figures: DatabaseFigures): string {
       const load = phase.load[stream];
       if (!load) return [];
       const server = phase.server.get(stream === 'feed' ? 'GET /posts' : 'POST /posts/{id}/comments');
-      return [phaseRow(phase.phase, phase.generator, requestLabel[stream], load, {
-        ...(server && { server }), cpu: phase.cpu, loop: `${fmt(phase.loopP99Ms, 1)} / ${fmt(phase.loopMaxMs, 1)}`, gcMs: phase.gcMs, benchLoopP99Ms: phase.benchLoopP99Ms,
-        counters: `${phase.versions} / ${Number.isNaN(phase.pageRenders) ? 'n/a' : phase.pageRenders}`,
-      })];
+      return [
+        phaseRow(phase.phase, phase.generator, requestLabel[stream], load, {
+          ...(server && { server }),
+          cpu: phase.cpu,
+          loop: `${fmt(phase.loopP99Ms, 1)} / ${fmt(phase.loopMaxMs, 1)}`,
+          gcMs: phase.gcMs,
+          benchLoopP99Ms: phase.benchLoopP99Ms,
+          counters: `${phase.versions} / ${Number.isNaN(phase.pageRenders) ? 'n/a' : phase.pageRenders}`,
+        }),
+      ];
     }),
   );
   const bareRows = (['autocannon', 'paced'] as const).map((generator) => phaseRow('bare route', generator, 'GET /posts (bare)', t.bareAtRate[generator], {}));
@@ -114,7 +144,7 @@ export function detailSection(figures: DatabaseFigures): string {
     '',
     `Seed: ${target.seededSeconds === null ? 'cached (not re-seeded)' : `seeded now in ${fmt(target.seededSeconds, 1)} s`}; copied for this run in ${fmt(target.copySeconds, 1)} s.`,
     '',
-    '| phase | generator | requests | achieved /s (peak /s in any 100 ms) | client p50 / p99 / max ms | autocannon\'s own p99 ms | server-side p50 / p99 ms (Fastify responseTime) | errors / non-2xx | CPU cores: server / PostgreSQL / load generator / other processes | server event-loop delay p99 / max ms | server GC ms | feed versions (writes) / pages rendered (PostgreSQL: posts_feed scans) | load generator: send lag p99 / own loop delay p99 ms |',
+    "| phase | generator | requests | achieved /s (peak /s in any 100 ms) | client p50 / p99 / max ms | autocannon's own p99 ms | server-side p50 / p99 ms (Fastify responseTime) | errors / non-2xx | CPU cores: server / PostgreSQL / load generator / other processes | server event-loop delay p99 / max ms | server GC ms | feed versions (writes) / pages rendered (PostgreSQL: posts_feed scans) | load generator: send lag p99 / own loop delay p99 ms |",
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...phaseRows,
     ...bareRows,

@@ -92,7 +92,8 @@ export async function postgresTarget(log: (message: string) => void): Promise<Fe
       try {
         const { rows } = await run.query<{ version: number; scans: string }>(
           `select (select sum(version) from feed_versions) as version,
-                  (select idx_scan from pg_stat_user_indexes where indexrelname = 'posts_feed') as scans`);
+                  (select idx_scan from pg_stat_user_indexes where indexrelname = 'posts_feed') as scans`,
+        );
         return { version: Number(rows[0]!.version), pageRenders: Number(rows[0]!.scans) };
       } finally {
         await run.end();

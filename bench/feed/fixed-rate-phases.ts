@@ -39,7 +39,12 @@ export interface PhaseOptions {
 }
 
 /** Runs the six fixed-rate phases: feed, comments, mixed × autocannon, paced. */
-export async function fixedRatePhases(server: BenchServer, feedPaths: string[], target: Pick<FeedTarget, 'postIds' | 'databasePids' | 'feedCounters'>, options: PhaseOptions): Promise<PhaseFigures[]> {
+export async function fixedRatePhases(
+  server: BenchServer,
+  feedPaths: string[],
+  target: Pick<FeedTarget, 'postIds' | 'databasePids' | 'feedCounters'>,
+  options: PhaseOptions,
+): Promise<PhaseFigures[]> {
   const { postIds } = target;
   const { seconds } = options;
   let feedTurn = 0;
@@ -70,10 +75,15 @@ export async function fixedRatePhases(server: BenchServer, feedPaths: string[], 
     const after = await scrapeRuntime(origin);
     const countersAfter = await target.feedCounters();
     return {
-      phase, generator, load, cpu: shares,
+      phase,
+      generator,
+      load,
+      cpu: shares,
       versions: countersAfter.version - counters.version,
       pageRenders: countersAfter.pageRenders - counters.pageRenders,
-      loopP99Ms: after.loopP99Ms, loopMaxMs: after.loopMaxMs, gcMs: (after.gcSeconds - before.gcSeconds) * 1000,
+      loopP99Ms: after.loopP99Ms,
+      loopMaxMs: after.loopMaxMs,
+      gcMs: (after.gcSeconds - before.gcSeconds) * 1000,
       benchLoopP99Ms: benchLoop.percentile(99) / 1e6,
       server: await serverLatencies(server.logPath, from),
     };
@@ -91,10 +101,12 @@ export async function fixedRatePhases(server: BenchServer, feedPaths: string[], 
     figures.push(await measure('comments', generator, async () => ({ comments: await at(generator)(origin, nextComment, 1_000, seconds) })));
   }
   for (const generator of ['autocannon', 'paced'] as const) {
-    figures.push(await measure('mixed', generator, async () => {
-      const [feed, comments] = await Promise.all([at(generator)(origin, nextFeed, 1_000, seconds), at(generator)(origin, nextComment, 30, seconds, 10)]);
-      return { feed, comments };
-    }));
+    figures.push(
+      await measure('mixed', generator, async () => {
+        const [feed, comments] = await Promise.all([at(generator)(origin, nextFeed, 1_000, seconds), at(generator)(origin, nextComment, 30, seconds, 10)]);
+        return { feed, comments };
+      }),
+    );
   }
   return figures;
 }

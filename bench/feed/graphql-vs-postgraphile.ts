@@ -52,7 +52,9 @@ const postgraphileDir = fileURLToPath(new URL('../postgraphile/', import.meta.ur
 const imagegramQuery = (first: number) => `{ posts(first: ${first}) { edges { node { id caption commentCount createdAt author { id username }
   image { id url width height } lastComments { id body createdAt author { id username } } } cursor }
   pageInfo { hasNextPage endCursor } } }`;
-const postgraphileQuery = (first: number) => `{ allPosts(first: ${first}, orderBy: [COMMENT_COUNT_DESC, ROW_ID_DESC]) { edges { node { rowId caption commentCount createdAt
+const postgraphileQuery = (
+  first: number,
+) => `{ allPosts(first: ${first}, orderBy: [COMMENT_COUNT_DESC, ROW_ID_DESC]) { edges { node { rowId caption commentCount createdAt
   userByAuthorId { rowId username } imageByImageId { rowId sha256 width height }
   commentsByPostId(first: 2, orderBy: [ROW_ID_DESC]) { nodes { rowId body createdAt userByAuthorId { rowId username } } } } cursor }
   pageInfo { hasNextPage endCursor } } }`;
@@ -146,11 +148,22 @@ try {
     sections.push(
       `| feed \`first: ${first}\`, PostgreSQL, pool ${poolSize} (autocannon, 10 conn, ${seconds} s × ${pairs} interleaved pairs) | req/s per pair | median req/s | CPU µs/request (median): server / PostgreSQL | answer bytes |`,
       '|---|---|---|---|---|',
-      ...sides.map((side) =>
-        `| ${side.name} | ${rates.get(side)!.map((value) => fmt(value, 0)).join(', ')} | ${fmt(median(rates.get(side)!), 0)} | ${fmt(median(cpuPerRequest.get(side)!), 0)} / ${fmt(median(databaseCpuPerRequest.get(side)!), 0)} | ${bytes.get(side)} |`),
+      ...sides.map(
+        (side) =>
+          `| ${side.name} | ${rates
+            .get(side)!
+            .map((value) => fmt(value, 0))
+            .join(
+              ', ',
+            )} | ${fmt(median(rates.get(side)!), 0)} | ${fmt(median(cpuPerRequest.get(side)!), 0)} / ${fmt(median(databaseCpuPerRequest.get(side)!), 0)} | ${bytes.get(side)} |`,
+      ),
       '',
       `imagegram / PostGraphile, first: ${first}: ratio of medians **${fmt(ours / theirs, 2)}**; per-pair ratios ${ratios.map((ratio) => fmt(ratio, 2)).join(', ')} (median ${fmt(median(ratios), 2)}).`,
-      ...(sides[2] ? [`imagegram before / PostGraphile, first: ${first}: ratio of medians **${fmt(median(rates.get(sides[2])!) / theirs, 2)}**; per-pair ratios ${beforeRatios.map((ratio) => fmt(ratio, 2)).join(', ')} (median ${fmt(median(beforeRatios), 2)}).`] : []),
+      ...(sides[2]
+        ? [
+            `imagegram before / PostGraphile, first: ${first}: ratio of medians **${fmt(median(rates.get(sides[2])!) / theirs, 2)}**; per-pair ratios ${beforeRatios.map((ratio) => fmt(ratio, 2)).join(', ')} (median ${fmt(median(beforeRatios), 2)}).`,
+          ]
+        : []),
       '',
     );
   }

@@ -15,7 +15,9 @@ import { fmt, median } from '../stats.js';
 import { sqliteTarget } from './feed-target.js';
 import { autocannonFlatOut, pacedAtRate, type LoadResult } from './load.js';
 
-const { values } = parseArgs({ options: { pairs: { type: 'string', default: '5' }, seconds: { type: 'string', default: '5' }, rate: { type: 'string', default: '1000' } } });
+const { values } = parseArgs({
+  options: { pairs: { type: 'string', default: '5' }, seconds: { type: 'string', default: '5' }, rate: { type: 'string', default: '1000' } },
+});
 const pairs = Number(values.pairs);
 const seconds = Number(values.seconds);
 const rate = Number(values.rate);
@@ -35,7 +37,10 @@ const rest: Variant = { name: 'REST GET /posts?limit=20', path: '/posts?limit=20
 const graphqlPath = `/graphql?query=${encodeURIComponent(feedQuery)}`;
 const cached: Variant = { name: 'GraphQL GET posts(first: 20), page cache', path: graphqlPath };
 const persistedQuery = { version: 1, sha256Hash: createHash('sha256').update(feedQuery).digest('hex') };
-const persisted: Variant = { name: 'GraphQL GET by persisted-query hash, page cache', path: `/graphql?extensions=${encodeURIComponent(JSON.stringify({ persistedQuery }))}` };
+const persisted: Variant = {
+  name: 'GraphQL GET by persisted-query hash, page cache',
+  path: `/graphql?extensions=${encodeURIComponent(JSON.stringify({ persistedQuery }))}`,
+};
 const uncached: Variant = { name: 'GraphQL GET posts(first: 20), executed', path: graphqlPath, headers: { cookie: 'bench=uncached' } };
 const variants = [rest, cached, persisted, uncached];
 
@@ -52,7 +57,8 @@ try {
     if (response.status !== 200 || body.includes('"errors"')) throw new Error(`${variant.name}: ${response.status} ${body.slice(0, 300)}`);
     bodies.set(variant, body);
   }
-  if (bodies.get(cached) !== bodies.get(uncached) || bodies.get(persisted) !== bodies.get(uncached)) throw new Error('a cached GraphQL answer differs from the executed one');
+  if (bodies.get(cached) !== bodies.get(uncached) || bodies.get(persisted) !== bodies.get(uncached))
+    throw new Error('a cached GraphQL answer differs from the executed one');
 
   const paced: [Variant, LoadResult][] = [];
   for (const variant of [rest, cached]) {
@@ -76,7 +82,9 @@ try {
   const lines = [
     `| feed, 100k posts (SQLite) | paced ${rate}/s: achieved /s | p50 / p99 ms | errors + non-2xx |`,
     '|---|---|---|---|',
-    ...paced.map(([variant, result]) => `| ${variant.name} | ${fmt(result.rate)} | ${fmt(result.p50)} / ${fmt(result.p99)} | ${result.errors + result.non2xx} |`),
+    ...paced.map(
+      ([variant, result]) => `| ${variant.name} | ${fmt(result.rate)} | ${fmt(result.p50)} / ${fmt(result.p99)} | ${result.errors + result.non2xx} |`,
+    ),
     '',
     `| flat out (autocannon, 10 conn, ${seconds} s × ${pairs} interleaved rounds) | req/s per round | median req/s | ratio to REST: median of rounds (ratio of medians) |`,
     '|---|---|---|---|',

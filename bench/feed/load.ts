@@ -130,7 +130,13 @@ export async function pacedAtRate(origin: string, next: () => RequestSpec, rate:
 }
 
 /** Requests per second autocannon gets through with `connections` in flight and no rate limit. */
-export async function autocannonFlatOut(origin: string, path: string, seconds: number, connections = 10, headers?: Record<string, string>): Promise<{ rate: number; errors: number; non2xx: number }> {
+export async function autocannonFlatOut(
+  origin: string,
+  path: string,
+  seconds: number,
+  connections = 10,
+  headers?: Record<string, string>,
+): Promise<{ rate: number; errors: number; non2xx: number }> {
   const result = await autocannon({ url: `${origin}${path}`, connections, duration: seconds, ...(headers && { headers }) });
   return { rate: result.requests.total / result.duration, errors: result.errors, non2xx: result.non2xx };
 }

@@ -39,7 +39,10 @@ try {
   // Waits for the condition (serving), giving up if the process exits.
   for (;;) {
     if (child.exitCode !== null) throw new Error('the server exited before serving');
-    const ok = await fetch(`${origin}/healthz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${origin}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     await sleep(100);
   }

@@ -84,13 +84,25 @@ if (values.servers !== undefined) {
     '| metric | median (each round) |',
     '|---|---|',
     `| comments/s | ${range(figures.comments.map((f) => f.rate))} |`,
-    `| comment p50 ms | ${range(figures.comments.map((f) => f.p50), 1)} |`,
-    `| comment p99 ms | ${range(figures.comments.map((f) => f.p99), 1)} |`,
+    `| comment p50 ms | ${range(
+      figures.comments.map((f) => f.p50),
+      1,
+    )} |`,
+    `| comment p99 ms | ${range(
+      figures.comments.map((f) => f.p99),
+      1,
+    )} |`,
     `| comment errors + non-2xx | ${figures.comments.map((f) => f.errors + f.non2xx).join(', ')} |`,
     `| feed reads/s (GET /posts) | ${range(figures.feed.map((f) => f.rate))} |`,
-    `| feed read p99 ms | ${range(figures.feed.map((f) => f.p99), 1)} |`,
+    `| feed read p99 ms | ${range(
+      figures.feed.map((f) => f.p99),
+      1,
+    )} |`,
     '',
-    `PostgreSQL backends during the comment phases (pg_stat_activity every 20 ms): ${figures.waits.slice(0, 6).map((w) => `${w.wait} ${w.samples}`).join(', ')}`,
+    `PostgreSQL backends during the comment phases (pg_stat_activity every 20 ms): ${figures.waits
+      .slice(0, 6)
+      .map((w) => `${w.wait} ${w.samples}`)
+      .join(', ')}`,
     '',
     `- date: ${new Date().toISOString()}; ${seconds} s per phase; 1-minute load average ${fmt(loadBefore, 2)} before, ${fmt(loadavg()[0]!, 2)} after`,
     '',

@@ -76,10 +76,23 @@ export async function* seedChunks(shape: SeedShape = feedShape, chunkRows = 20_0
       const author = pick(users);
       const [width, height] = pick(dimensions);
       const image = imageToRow({
-        id: newId(), ownerId: author.id, sha256: randomHex(random, 64), format: 'jpeg', width, height,
-        size: 300_000 + Math.floor(random() * 4_000_000), status: 'ready', createdAt, uploadCompletedAt: createdAt,
-        cameraMake: null, cameraModel: random() < 0.6 ? pick(cameraModels) : null, takenAt: createdAt - daySeconds * 1000,
-        hasGps: false, gpsLatitude: null, gpsLongitude: null, metadataExtractedAt: createdAt,
+        id: newId(),
+        ownerId: author.id,
+        sha256: randomHex(random, 64),
+        format: 'jpeg',
+        width,
+        height,
+        size: 300_000 + Math.floor(random() * 4_000_000),
+        status: 'ready',
+        createdAt,
+        uploadCompletedAt: createdAt,
+        cameraMake: null,
+        cameraModel: random() < 0.6 ? pick(cameraModels) : null,
+        takenAt: createdAt - daySeconds * 1000,
+        hasGps: false,
+        gpsLatitude: null,
+        gpsLongitude: null,
+        metadataExtractedAt: createdAt,
       });
       const id = newId();
       postIds.push(id);
@@ -164,15 +177,36 @@ function mulberry32(seed: number): () => number {
 
 function randomHex(random: () => number, length: number): string {
   let hex = '';
-  while (hex.length < length) hex += Math.floor(random() * 2 ** 32).toString(16).padStart(8, '0');
+  while (hex.length < length)
+    hex += Math.floor(random() * 2 ** 32)
+      .toString(16)
+      .padStart(8, '0');
   return hex.slice(0, length);
 }
 
-const dimensions = [[4032, 3024], [3024, 4032], [1920, 1080], [1080, 1350], [2048, 2048]] as const;
+const dimensions = [
+  [4032, 3024],
+  [3024, 4032],
+  [1920, 1080],
+  [1080, 1350],
+  [2048, 2048],
+] as const;
 const cameraModels = ['iPhone 15 Pro', 'Pixel 8', 'Galaxy S24', 'X-T5', 'EOS R6'];
 const phrases = [
-  'Golden hour over the harbour', 'Love the colours here', 'Where was this taken?', 'Stunning light',
-  'This made my day', 'Sunday walk with the dog', 'First try with the new lens', 'Wow',
-  'The mountains were calling', 'Coffee before everything', 'Can not stop looking at this', 'Nice composition',
-  'Rainy city nights', 'Grandma\'s garden in bloom', 'Need to go there', 'Great shot, what settings?',
+  'Golden hour over the harbour',
+  'Love the colours here',
+  'Where was this taken?',
+  'Stunning light',
+  'This made my day',
+  'Sunday walk with the dog',
+  'First try with the new lens',
+  'Wow',
+  'The mountains were calling',
+  'Coffee before everything',
+  'Can not stop looking at this',
+  'Nice composition',
+  'Rainy city nights',
+  "Grandma's garden in bloom",
+  'Need to go there',
+  'Great shot, what settings?',
 ];

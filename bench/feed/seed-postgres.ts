@@ -54,7 +54,9 @@ export async function postgresSeed(log: (message: string) => void): Promise<numb
   const fingerprint = await expectedFingerprint();
   const current = await withAdmin(async (admin) => {
     const { rows } = await admin.query<{ comment: string | null }>(
-      `select shobj_description(oid, 'pg_database') as comment from pg_database where datname = $1`, [seedName]);
+      `select shobj_description(oid, 'pg_database') as comment from pg_database where datname = $1`,
+      [seedName],
+    );
     return rows[0]?.comment ?? null;
   });
   if (current === fingerprint) return null;

@@ -26,7 +26,10 @@ async function migrationNames(): Promise<string[]> {
  * a snapshot of HEAD) keep their own seed instead of rebuilding each other's.
  */
 async function cacheFileName(): Promise<string> {
-  const schema = createHash('sha256').update((await migrationNames()).join('\n')).digest('hex').slice(0, 8);
+  const schema = createHash('sha256')
+    .update((await migrationNames()).join('\n'))
+    .digest('hex')
+    .slice(0, 8);
   return join(cacheDir, `feed-100k-v${seedVersion}-${schema}.sqlite`);
 }
 

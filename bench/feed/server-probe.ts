@@ -74,8 +74,7 @@ export interface RuntimeReading {
  */
 export async function scrapeRuntime(origin: string): Promise<RuntimeReading> {
   const text = await (await fetch(`${origin}/metrics`)).text();
-  const sample = (name: string): number[] =>
-    [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((match) => Number(match[1]));
+  const sample = (name: string): number[] => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((match) => Number(match[1]));
   return {
     loopP99Ms: (sample('imagegram_nodejs_eventloop_lag_p99_seconds')[0] ?? Number.NaN) * 1000,
     loopMaxMs: (sample('imagegram_nodejs_eventloop_lag_max_seconds')[0] ?? Number.NaN) * 1000,
@@ -99,7 +98,8 @@ export async function serverLatencies(logPath: string, from: number): Promise<Ma
     if (!line.startsWith('{')) continue;
     const entry = JSON.parse(line) as { reqId?: string; req?: { method: string; url: string }; responseTime?: number };
     if (entry.reqId === undefined) continue;
-    if (entry.req) kindOf.set(entry.reqId, `${entry.req.method} ${entry.req.url.replace(/\?.*$/, '').replace(/\/posts\/[^/]+\/comments$/, '/posts/{id}/comments')}`);
+    if (entry.req)
+      kindOf.set(entry.reqId, `${entry.req.method} ${entry.req.url.replace(/\?.*$/, '').replace(/\/posts\/[^/]+\/comments$/, '/posts/{id}/comments')}`);
     if (entry.responseTime !== undefined) {
       const kind = kindOf.get(entry.reqId) ?? 'unknown';
       const list = times.get(kind) ?? [];

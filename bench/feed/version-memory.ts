@@ -67,7 +67,9 @@ try {
     const ratios = (a: Side, b: Side) => a.rates.map((rate, i) => rate / b.rates[i]!);
     const show = (values: number[]) => `**${fmt(median(values), 2)}** (${values.map((v) => fmt(v, 2)).join(', ')})`;
     const loadAfter = loadavg();
-    console.log(`${rounds} rounds of ${seconds} s per side, 10 connections, ${Buffer.byteLength(body)} B page; load average ${loadBefore.map((v) => v.toFixed(2)).join(' ')} before, ${loadAfter.map((v) => v.toFixed(2)).join(' ')} after\n`);
+    console.log(
+      `${rounds} rounds of ${seconds} s per side, 10 connections, ${Buffer.byteLength(body)} B page; load average ${loadBefore.map((v) => v.toFixed(2)).join(' ')} before, ${loadAfter.map((v) => v.toFixed(2)).join(' ')} after\n`,
+    );
     console.log('| side | req/s, median | server CPU µs/request, median |');
     console.log('|---|---|---|');
     for (const side of sides) console.log(`| ${side.name} | ${fmt(median(side.rates), 0)} | ${fmt(median(side.cpuUs), 0)} |`);

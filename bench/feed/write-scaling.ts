@@ -42,17 +42,21 @@ export async function writeScaling(target: FeedTarget, databaseUrl: string, opti
   try {
     for (let i = 0; i < options.servers; i++) servers.push(await startBenchServer(target.serverEnv));
     let turn = 0;
-    const comment = (server: BenchServer) => (request: AutocannonRequest): AutocannonRequest => {
-      const n = turn++;
-      return {
-        ...request,
-        method: 'POST',
-        path: `/posts/${target.postIds[n % target.postIds.length]}/comments`,
-        headers: { ...request.headers, ...server.user.headers, 'content-type': 'application/json' },
-        body: JSON.stringify({ body: `Bench comment ${n}: lovely light in this one` }),
+    const comment =
+      (server: BenchServer) =>
+      (request: AutocannonRequest): AutocannonRequest => {
+        const n = turn++;
+        return {
+          ...request,
+          method: 'POST',
+          path: `/posts/${target.postIds[n % target.postIds.length]}/comments`,
+          headers: { ...request.headers, ...server.user.headers, 'content-type': 'application/json' },
+          body: JSON.stringify({ body: `Bench comment ${n}: lovely light in this one` }),
+        };
       };
-    };
-    const feed = () => (request: AutocannonRequest): AutocannonRequest => ({ ...request, method: 'GET', path: '/posts' });
+    const feed =
+      () =>
+      (request: AutocannonRequest): AutocannonRequest => ({ ...request, method: 'GET', path: '/posts' });
     const perServer = Math.max(1, Math.floor(options.clients / options.servers));
     // Warm-up (JIT, pools, caches), not measured.
     await flatOut(servers, perServer, 2, comment);
@@ -66,7 +70,9 @@ export async function writeScaling(target: FeedTarget, databaseUrl: string, opti
       figures.comments.push(comments);
       const reads = await flatOut(servers, perServer, options.seconds, feed);
       figures.feed.push(reads);
-      options.log(`  round ${round}: ${fmt(comments.rate, 0)} comments/s (p50 ${fmt(comments.p50)} / p99 ${fmt(comments.p99)} ms, ${comments.errors + comments.non2xx} failed), ${fmt(reads.rate, 0)} feed reads/s (p99 ${fmt(reads.p99)} ms)`);
+      options.log(
+        `  round ${round}: ${fmt(comments.rate, 0)} comments/s (p50 ${fmt(comments.p50)} / p99 ${fmt(comments.p99)} ms, ${comments.errors + comments.non2xx} failed), ${fmt(reads.rate, 0)} feed reads/s (p99 ${fmt(reads.p99)} ms)`,
+      );
     }
     figures.waits = [...waits].map(([wait, samples]) => ({ wait, samples })).sort((a, b) => b.samples - a.samples);
     return figures;
@@ -76,17 +82,24 @@ export async function writeScaling(target: FeedTarget, databaseUrl: string, opti
 }
 
 /** `perServer` autocannon connections on each server at once, flat out for `seconds`; rates summed, latencies pooled. */
-async function flatOut(servers: BenchServer[], perServer: number, seconds: number, setup: (server: BenchServer) => (request: AutocannonRequest) => AutocannonRequest): Promise<FlatOutFigures> {
+async function flatOut(
+  servers: BenchServer[],
+  perServer: number,
+  seconds: number,
+  setup: (server: BenchServer) => (request: AutocannonRequest) => AutocannonRequest,
+): Promise<FlatOutFigures> {
   const latencies: number[] = [];
   let non2xx = 0;
-  const results = await Promise.all(servers.map((server) => {
-    const instance = autocannon({ url: server.baseUrl, connections: perServer, duration: seconds, requests: [{ setupRequest: setup(server) }] });
-    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
-      latencies.push(responseTime);
-      if (statusCode < 200 || statusCode > 299) non2xx += 1;
-    });
-    return instance;
-  }));
+  const results = await Promise.all(
+    servers.map((server) => {
+      const instance = autocannon({ url: server.baseUrl, connections: perServer, duration: seconds, requests: [{ setupRequest: setup(server) }] });
+      instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+        latencies.push(responseTime);
+        if (statusCode < 200 || statusCode > 299) non2xx += 1;
+      });
+      return instance;
+    }),
+  );
   latencies.sort((a, b) => a - b);
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
   return {
@@ -107,7 +120,8 @@ function sampleWaits(url: string, into: Map<string, number>): { stop(): Promise<
     while (running) {
       const { rows } = await client.query<{ wait: string }>(
         `select coalesce(wait_event_type || ':' || wait_event, 'CPU') as wait from pg_stat_activity
-         where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`);
+         where datname = current_database() and state = 'active' and pid <> pg_backend_pid()`,
+      );
       for (const row of rows) into.set(row.wait, (into.get(row.wait) ?? 0) + 1);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }

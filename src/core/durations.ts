@@ -17,7 +17,11 @@ export function parseFixedDuration(text: string): number | null {
     const duration = parse(trimmed.toUpperCase());
     if (duration.negative || duration.years || duration.months) return null;
     return Math.round(
-      (duration.weeks ?? 0) * 7 * unitMs.d + (duration.days ?? 0) * unitMs.d + (duration.hours ?? 0) * unitMs.h + (duration.minutes ?? 0) * unitMs.m + (duration.seconds ?? 0) * unitMs.s,
+      (duration.weeks ?? 0) * 7 * unitMs.d +
+        (duration.days ?? 0) * unitMs.d +
+        (duration.hours ?? 0) * unitMs.h +
+        (duration.minutes ?? 0) * unitMs.m +
+        (duration.seconds ?? 0) * unitMs.s,
     );
   } catch {
     return null;

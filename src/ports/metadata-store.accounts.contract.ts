@@ -3,16 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { isAppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import {
-  aComment,
-  addComment,
-  anImage,
-  aSession,
-  aUser,
-  type ContractScope,
-  expectedView,
-  publishPosts,
-} from './metadata-store.support.contract.js';
+import { aComment, addComment, anImage, aSession, aUser, type ContractScope, expectedView, publishPosts } from './metadata-store.support.contract.js';
 
 const later = 2_000_000_000_000;
 
@@ -95,7 +86,10 @@ export function accountsContract(scope: ContractScope): void {
       });
 
       // While her post shows it, her images cannot go; nor can she.
-      await assert.rejects(store.transaction((tx) => tx.images.deleteByOwner(alice.id, later)), (e) => isAppError(e, 'IMAGE_IN_USE'));
+      await assert.rejects(
+        store.transaction((tx) => tx.images.deleteByOwner(alice.id, later)),
+        (e) => isAppError(e, 'IMAGE_IN_USE'),
+      );
       await assert.rejects(store.transaction((tx) => tx.users.delete(alice.id)));
 
       const removed = await store.transaction(async (tx) => {
@@ -108,7 +102,10 @@ export function accountsContract(scope: ContractScope): void {
       });
       assert.deepEqual(
         [...removed.fromPosts].sort((a, b) => a.postId.localeCompare(b.postId)),
-        [{ postId: bobPosts[0]!.id, removed: 2 }, { postId: bobPosts[1]!.id, removed: 1 }].sort((a, b) => a.postId.localeCompare(b.postId)),
+        [
+          { postId: bobPosts[0]!.id, removed: 2 },
+          { postId: bobPosts[1]!.id, removed: 1 },
+        ].sort((a, b) => a.postId.localeCompare(b.postId)),
       );
       assert.deepEqual({ ...removed, fromPosts: undefined }, { fromPosts: undefined, posts: 1, collections: 1, images: 2, user: true });
       assert.equal(await store.users.findById(alice.id), null);

@@ -37,7 +37,10 @@ export async function whileHeldOpen<A, B>(
   await reachedHold;
   const later = concurrent();
   let settled = false;
-  void later.then(() => (settled = true), () => (settled = true));
+  void later.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   await sleep(50);
   const waited = !settled;
   commit();
@@ -101,10 +104,12 @@ export function blobRecordsContract(scope: ContractScope): void {
       assert.deepEqual([referenced?.state, referenced?.unreferencedSince, referenced?.missingSince], ['live', null, null]);
       await scope.store.images.delete(mine.id, now);
       assert.equal((await records().find(sha256))?.unreferencedSince, null);
-      await assert.rejects(scope.store.transaction(async (tx) => {
-        await tx.images.delete(theirs.id, now + 1);
-        throw new Error('rolled back');
-      }));
+      await assert.rejects(
+        scope.store.transaction(async (tx) => {
+          await tx.images.delete(theirs.id, now + 1);
+          throw new Error('rolled back');
+        }),
+      );
       assert.equal((await records().find(sha256))?.unreferencedSince, null);
       await scope.store.images.delete(theirs.id, now + 2);
       assert.equal((await records().find(sha256))?.unreferencedSince, now + 2);
@@ -173,20 +178,16 @@ export function blobRecordsContract(scope: ContractScope): void {
 
     test('a pin waits for a claim in progress, then sees deleting', async () => {
       const sha256 = await unreferencedBlob(now - hour);
-      const outcome = await whileHeldOpen(
-        scope.store,
-        { first: (tx) => tx.blobRecords.claimForDeletion(sha256, now, now) },
-        () => records().pin(sha256, 1, newId(), now, now + hour),
+      const outcome = await whileHeldOpen(scope.store, { first: (tx) => tx.blobRecords.claimForDeletion(sha256, now, now) }, () =>
+        records().pin(sha256, 1, newId(), now, now + hour),
       );
       assert.deepEqual(outcome, { waited: true, first: true, concurrent: 'deleting' });
     });
 
     test('a claim waits for a pin in progress, then refuses', async () => {
       const sha256 = await unreferencedBlob(now - hour);
-      const outcome = await whileHeldOpen(
-        scope.store,
-        { first: (tx) => tx.blobRecords.pin(sha256, 1, newId(), now, now + hour) },
-        () => records().claimForDeletion(sha256, now, now),
+      const outcome = await whileHeldOpen(scope.store, { first: (tx) => tx.blobRecords.pin(sha256, 1, newId(), now, now + hour) }, () =>
+        records().claimForDeletion(sha256, now, now),
       );
       assert.deepEqual(outcome, { waited: true, first: 'pinned', concurrent: false });
     });
@@ -245,11 +246,7 @@ export function blobRecordsContract(scope: ContractScope): void {
       const { sha256 } = mine;
       await scope.store.images.insertOrGetExisting(mine);
       await scope.store.images.insertOrGetExisting(theirs);
-      await whileHeldOpen(
-        scope.store,
-        { first: (tx) => tx.images.delete(mine.id, now + 1) },
-        () => scope.store.images.delete(theirs.id, now + 2),
-      );
+      await whileHeldOpen(scope.store, { first: (tx) => tx.images.delete(mine.id, now + 1) }, () => scope.store.images.delete(theirs.id, now + 2));
       // On PostgreSQL each delete still saw the other's row; a single writer (SQLite) did not.
       const before = (await records().find(sha256))!.unreferencedSince;
       const { marked } = await records().markUnreferenced(null, 100, now + 3);
@@ -303,10 +300,8 @@ export function blobRecordsContract(scope: ContractScope): void {
     test('claimMissing locks the record until commit: a re-uploading pin waits for the retirement', async () => {
       const sha256 = await referencedBlob();
       await records().markMissing(sha256, now - hour);
-      const outcome = await whileHeldOpen(
-        scope.store,
-        { first: (tx) => tx.blobRecords.claimMissing(sha256, now, now) },
-        () => records().pin(sha256, 1, newId(), now, now + hour),
+      const outcome = await whileHeldOpen(scope.store, { first: (tx) => tx.blobRecords.claimMissing(sha256, now, now) }, () =>
+        records().pin(sha256, 1, newId(), now, now + hour),
       );
       assert.deepEqual(outcome, { waited: true, first: true, concurrent: 'pinned' });
     });

@@ -70,8 +70,14 @@ export function collectionsContract(scope: ContractScope): void {
       await store.collections.addImages(best.id, [b.id], 4);
 
       const members = await store.collections.imagesIn([holidays.id, best.id, randomUUID()]);
-      assert.deepEqual(members.filter((m) => m.collectionId === holidays.id).map((m) => m.image), newestFirst([a, b, c]));
-      assert.deepEqual(members.filter((m) => m.collectionId === best.id).map((m) => m.image), [b]);
+      assert.deepEqual(
+        members.filter((m) => m.collectionId === holidays.id).map((m) => m.image),
+        newestFirst([a, b, c]),
+      );
+      assert.deepEqual(
+        members.filter((m) => m.collectionId === best.id).map((m) => m.image),
+        [b],
+      );
       assert.equal(members.length, 4);
       const memberships = await store.collections.collectionsOf([a.id, b.id, c.id]);
       const of = (image: Image) => memberships.filter((m) => m.imageId === image.id).map((m) => m.collection);
@@ -81,7 +87,10 @@ export function collectionsContract(scope: ContractScope): void {
 
       assert.deepEqual((await store.collections.removeImages(holidays.id, [a.id, c.id, randomUUID()])).sort(), [a.id, c.id].sort());
       assert.deepEqual(await store.collections.removeImages(holidays.id, [a.id]), []);
-      assert.deepEqual((await store.collections.imagesIn([holidays.id])).map((m) => m.image.id), [b.id]);
+      assert.deepEqual(
+        (await store.collections.imagesIn([holidays.id])).map((m) => m.image.id),
+        [b.id],
+      );
       assert.deepEqual(await store.collections.collectionsOf([a.id]), []);
       assert.deepEqual(await store.collections.imagesIn([]), []);
       assert.deepEqual(await store.collections.collectionsOf([]), []);
@@ -113,9 +122,7 @@ export function collectionsContract(scope: ContractScope): void {
         /abandoned/,
       );
       assert.deepEqual(await store.collections.imagesIn([collection.id]), []);
-      const added = await Promise.all(
-        Array.from({ length: 20 }, () => store.transaction((tx) => tx.collections.addImages(collection.id, [image.id], 2))),
-      );
+      const added = await Promise.all(Array.from({ length: 20 }, () => store.transaction((tx) => tx.collections.addImages(collection.id, [image.id], 2))));
       assert.equal(added.flat().length, 1, 'exactly one add inserted the row');
       assert.equal((await store.collections.imagesIn([collection.id])).length, 1);
     });

@@ -15,16 +15,7 @@ import { operationsContract } from './metadata-store.operations.contract.js';
 import { postsContract } from './metadata-store.posts.contract.js';
 import { settingsContract } from './metadata-store.settings.contract.js';
 import { uploadsContract } from './metadata-store.uploads.contract.js';
-import {
-  aHash,
-  anEvent,
-  anImage,
-  aSession,
-  aUser,
-  type ContractScope,
-  sleep,
-  sortById,
-} from './metadata-store.support.contract.js';
+import { aHash, anEvent, anImage, aSession, aUser, type ContractScope, sleep, sortById } from './metadata-store.support.contract.js';
 
 /** A store on a fresh, empty (not yet migrated) database, and how to close and remove it. */
 export interface MetadataStoreFixture {
@@ -41,11 +32,7 @@ export interface MetadataStoreFixture {
  * The executable contract of `MetadataStore` (see its doc comments): every adapter's runner calls
  * this once. `open` is called before every test and must return an empty database.
  */
-export function metadataStoreContract(
-  name: string,
-  open: () => Promise<MetadataStoreFixture>,
-  options: { skip?: boolean | string } = {},
-): void {
+export function metadataStoreContract(name: string, open: () => Promise<MetadataStoreFixture>, options: { skip?: boolean | string } = {}): void {
   describe(`MetadataStore contract: ${name}`, { skip: options.skip ?? false }, () => {
     let fixture: MetadataStoreFixture | undefined;
     let store: MetadataStore;
@@ -228,7 +215,10 @@ export function metadataStoreContract(
         const first = await store.events.append(anEvent('a'), byUser, anEvent('c'));
         const second = await store.events.append(anEvent('d'));
         const all = [...first, ...second];
-        assert.deepEqual(all.map((e) => e.subjectId), ['a', 'b', 'c', 'd']);
+        assert.deepEqual(
+          all.map((e) => e.subjectId),
+          ['a', 'b', 'c', 'd'],
+        );
         for (let i = 1; i < all.length; i++) assert.ok(all[i]!.position > all[i - 1]!.position);
         for (const event of all) assert.ok(event.at >= before && event.at <= Date.now());
         assert.deepEqual(await store.events.list(0, 100), all);
@@ -325,7 +315,10 @@ export function metadataStoreContract(
         assert.equal(result, 'done');
         assert.deepEqual(await store.users.findById(user.id), user);
         assert.deepEqual(await store.images.findById(image.id), image);
-        assert.deepEqual((await store.events.list(0, 10)).map((e) => e.subjectId), [image.id]);
+        assert.deepEqual(
+          (await store.events.list(0, 10)).map((e) => e.subjectId),
+          [image.id],
+        );
       });
 
       test('a throw inside rolls back every write made through tx and is rethrown', async () => {

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { FeedPosition, Post } from '../core/posts/post.js';
-import {
-  aComment,
-  addComment,
-  byFeedOrder,
-  type ContractScope,
-  expectedView,
-  publishPosts,
-} from './metadata-store.support.contract.js';
+import { aComment, addComment, byFeedOrder, type ContractScope, expectedView, publishPosts } from './metadata-store.support.contract.js';
 
 /** The contract of `posts.feedPage` and the cost of a page (see metadata-store.ts). */
 export function feedContract(scope: ContractScope): void {
@@ -17,9 +10,7 @@ export function feedContract(scope: ContractScope): void {
       const { store } = scope;
       const { author, images, posts } = await publishPosts(store, [2, 0, 5, 2, 0, 1]);
       const imageOf = new Map(images.map((image) => [image.id, image]));
-      const expected = [...posts]
-        .sort(byFeedOrder)
-        .map((post) => expectedView(post, author, imageOf.get(post.imageId)!, []));
+      const expected = [...posts].sort(byFeedOrder).map((post) => expectedView(post, author, imageOf.get(post.imageId)!, []));
       assert.deepEqual(await store.posts.feedPage(null, 100), expected);
       assert.deepEqual(await store.posts.feedPage(null, 2), expected.slice(0, 2));
       assert.deepEqual(await store.posts.feedPage(position(expected.at(-1)!), 10), []);
@@ -28,7 +19,10 @@ export function feedContract(scope: ContractScope): void {
     test('keyset pages over ties concatenate to exactly the full order', async () => {
       const { store } = scope;
       // 45 posts, 15 per count: most page boundaries fall inside a run of equal counts.
-      const { posts } = await publishPosts(store, Array.from({ length: 45 }, (_, i) => (i * 7) % 3));
+      const { posts } = await publishPosts(
+        store,
+        Array.from({ length: 45 }, (_, i) => (i * 7) % 3),
+      );
       const expected = [...posts].sort(byFeedOrder).map((post) => post.id);
       for (const limit of [1, 4, 7, 15, 16, 100]) {
         const seen: string[] = [];
@@ -51,7 +45,10 @@ export function feedContract(scope: ContractScope): void {
       const gone = ordered[3]!;
       await store.posts.delete(gone.id);
       const page = await store.posts.feedPage(position(gone), 100);
-      assert.deepEqual(page.map((view) => view.id), ordered.slice(4).map((post) => post.id));
+      assert.deepEqual(
+        page.map((view) => view.id),
+        ordered.slice(4).map((post) => post.id),
+      );
     });
 
     test('each post carries at most its 2 newest comments, newest first', async () => {
@@ -69,10 +66,16 @@ export function feedContract(scope: ContractScope): void {
         }
       });
       const page = await store.posts.feedPage(null, 10);
-      assert.deepEqual(page.map((view) => view.commentCount), [5, 1, 0]);
+      assert.deepEqual(
+        page.map((view) => view.commentCount),
+        [5, 1, 0],
+      );
       for (const view of page) {
         const newest = comments.get(view.id)!.slice(-2).reverse();
-        assert.deepEqual(view.lastComments.map((c) => c.id), newest.map((c) => c.id));
+        assert.deepEqual(
+          view.lastComments.map((c) => c.id),
+          newest.map((c) => c.id),
+        );
         for (const comment of view.lastComments) {
           assert.deepEqual(comment.author, { id: author.id, username: author.username });
         }

@@ -2,11 +2,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
 import type { User } from '../core/users/user.js';
 import type { IdempotencyRecord } from '../core/idempotency/idempotency-record.js';
-import {
-  anIdempotencyRecord,
-  aUser,
-  type ContractScope,
-} from './metadata-store.support.contract.js';
+import { anIdempotencyRecord, aUser, type ContractScope } from './metadata-store.support.contract.js';
 
 /** The contract of `idempotency` (see IdempotencyRepository in metadata-store.ts). */
 export function idempotencyContract(scope: ContractScope): void {
@@ -16,8 +12,7 @@ export function idempotencyContract(scope: ContractScope): void {
     await scope.store.users.insert(user);
   });
   const now = 1_700_000_030_000;
-  const claim = (record: IdempotencyRecord, at: number) =>
-    scope.store.idempotency.claim(record, at);
+  const claim = (record: IdempotencyRecord, at: number) => scope.store.idempotency.claim(record, at);
   const taken = { claimed: true };
   const heldBy = (existing: IdempotencyRecord) => ({ claimed: false, existing });
 
@@ -60,9 +55,7 @@ export function idempotencyContract(scope: ContractScope): void {
 
   test('of 10 concurrent takeovers of an abandoned claim exactly one wins', async () => {
     await claim(anIdempotencyRecord(user.id, { key: 'stale', leaseUntil: now - 1 }), now - 60_000);
-    const takeovers = Array.from({ length: 10 }, () =>
-      anIdempotencyRecord(user.id, { key: 'stale', leaseUntil: now + 60_000 }),
-    );
+    const takeovers = Array.from({ length: 10 }, () => anIdempotencyRecord(user.id, { key: 'stale', leaseUntil: now + 60_000 }));
     const outcomes = await Promise.all(takeovers.map((record) => claim(record, now)));
     assert.equal(outcomes.filter((outcome) => outcome.claimed).length, 1);
   });

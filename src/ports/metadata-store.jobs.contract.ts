@@ -30,8 +30,18 @@ export function jobsContract(scope: ContractScope): void {
       assert.equal(enqueued, true);
       const { maxAttempts, ...stored } = (await jobs().findById(id))!;
       assert.deepEqual(stored, {
-        id, name: 'image.extract-metadata', payload, key: null, state: 'queued', attempts: 0, runAt: now,
-        leasedBy: null, lastError: null, createdAt: now, updatedAt: now, finishedAt: null,
+        id,
+        name: 'image.extract-metadata',
+        payload,
+        key: null,
+        state: 'queued',
+        attempts: 0,
+        runAt: now,
+        leasedBy: null,
+        lastError: null,
+        createdAt: now,
+        updatedAt: now,
+        finishedAt: null,
       });
       assert.ok(maxAttempts >= 1, 'the queue has a default');
       const keyed = await jobs().enqueue(aJob({ key: 'k', runAt: now + 5_000, maxAttempts: 2 }), now);
@@ -64,10 +74,12 @@ export function jobsContract(scope: ContractScope): void {
 
     test('a job enqueued in a transaction that rolls back is not there', async () => {
       let id = '';
-      await assert.rejects(scope.store.transaction(async (tx) => {
-        id = (await tx.jobs.enqueue(aJob({ key: 'k' }), now)).id;
-        throw new Error('rolled back');
-      }));
+      await assert.rejects(
+        scope.store.transaction(async (tx) => {
+          id = (await tx.jobs.enqueue(aJob({ key: 'k' }), now)).id;
+          throw new Error('rolled back');
+        }),
+      );
       assert.equal(await jobs().findById(id), null);
       assert.equal((await jobs().enqueue(aJob({ key: 'k' }), now)).enqueued, true);
     });
@@ -76,8 +88,14 @@ export function jobsContract(scope: ContractScope): void {
       const future = { name: 'thumbnails.regenerate', payload: { v: 2 } } as unknown as NewJob;
       const { id } = await jobs().enqueue(future, now);
       assert.equal((await jobs().findById(id))?.name, 'thumbnails.regenerate');
-      assert.deepEqual((await jobs().list({ limit: 10 })).map((job) => job.name), ['thumbnails.regenerate']);
-      assert.deepEqual((await lease(now)).map((job) => [job.id, job.payload]), [[id, { v: 2 }]]);
+      assert.deepEqual(
+        (await jobs().list({ limit: 10 })).map((job) => job.name),
+        ['thumbnails.regenerate'],
+      );
+      assert.deepEqual(
+        (await lease(now)).map((job) => [job.id, job.payload]),
+        [[id, { v: 2 }]],
+      );
     });
   });
 
@@ -91,18 +109,29 @@ export function jobsContract(scope: ContractScope): void {
       assert.equal(await jobs().hasDue(now - 3_001), false);
       assert.equal(await jobs().hasDue(now - 3_000), true);
       const leased = await lease(now, 2, 'host:7:1');
-      assert.deepEqual(leased.map((job) => job.id), [oldest.id, middle.id]);
+      assert.deepEqual(
+        leased.map((job) => job.id),
+        [oldest.id, middle.id],
+      );
       for (const job of leased) {
         const { leaseToken, ...stored } = job;
         assert.ok(leaseToken.length > 0);
-        assert.deepEqual({ state: job.state, attempts: job.attempts, runAt: job.runAt, leasedBy: job.leasedBy, updatedAt: job.updatedAt },
-          { state: 'running', attempts: 1, runAt: now + leaseMs, leasedBy: 'host:7:1', updatedAt: now });
+        assert.deepEqual(
+          { state: job.state, attempts: job.attempts, runAt: job.runAt, leasedBy: job.leasedBy, updatedAt: job.updatedAt },
+          { state: 'running', attempts: 1, runAt: now + leaseMs, leasedBy: 'host:7:1', updatedAt: now },
+        );
         assert.deepEqual(await jobs().findById(job.id), stored);
       }
-      assert.deepEqual((await lease(now)).map((job) => job.id), [newest.id]);
+      assert.deepEqual(
+        (await lease(now)).map((job) => job.id),
+        [newest.id],
+      );
       assert.deepEqual(await lease(now), []);
       assert.equal(await jobs().hasDue(now), false);
-      assert.deepEqual((await lease(now + 1)).map((job) => job.id), [future.id]);
+      assert.deepEqual(
+        (await lease(now + 1)).map((job) => job.id),
+        [future.id],
+      );
     });
 
     test('a running job whose lease ended is leased again, with a new token and one more attempt', async () => {

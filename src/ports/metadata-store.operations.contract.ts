@@ -5,16 +5,7 @@ import { newId } from '../core/ids.js';
 import type { ImportEntry } from '../core/imports/import-entry.js';
 import type { User } from '../core/users/user.js';
 import { whileHeldOpen } from './metadata-store.blob-records.contract.js';
-import {
-  aHash,
-  anImage,
-  aPost,
-  aSession,
-  aUser,
-  type ContractScope,
-  publishPosts,
-  sortById,
-} from './metadata-store.support.contract.js';
+import { aHash, anImage, aPost, aSession, aUser, type ContractScope, publishPosts, sortById } from './metadata-store.support.contract.js';
 
 const now = 1_700_000_500_000;
 const hour = 3_600_000;
@@ -41,10 +32,11 @@ export function operationsContract(scope: ContractScope): void {
     });
 
     test('of two projectors advancing from the same checkpoint one wins, and only its deltas count', async () => {
-      const project = () => scope.store.transaction(async (tx) => {
-        if (!(await tx.stats.advance(0, 3))) throw new Error('checkpoint moved');
-        await tx.stats.apply([{ dimension: 'format', value: 'jpeg', delta: 1 }]);
-      });
+      const project = () =>
+        scope.store.transaction(async (tx) => {
+          if (!(await tx.stats.advance(0, 3))) throw new Error('checkpoint moved');
+          await tx.stats.apply([{ dimension: 'format', value: 'jpeg', delta: 1 }]);
+        });
       const outcomes = await Promise.allSettled([project(), project()]);
       assert.deepEqual(outcomes.map((outcome) => outcome.status).sort(), ['fulfilled', 'rejected']);
       assert.equal(await scope.store.stats.checkpoint(), 3);
@@ -63,27 +55,59 @@ export function operationsContract(scope: ContractScope): void {
         { dimension: 'camera_model', value: 'jpeg', delta: 9 },
         { dimension: 'day', value: '2023-11-14', delta: 4 },
       ]);
-      await stats.apply([{ dimension: 'format', value: 'tiff', delta: 1 }, { dimension: 'format', value: 'jpeg', delta: -1 }]);
+      await stats.apply([
+        { dimension: 'format', value: 'tiff', delta: 1 },
+        { dimension: 'format', value: 'jpeg', delta: -1 },
+      ]);
       await stats.apply([{ dimension: 'format', value: 'tiff', delta: -1 }]);
-      await assert.rejects(scope.store.transaction(async (tx) => {
-        await tx.stats.apply([{ dimension: 'format', value: 'png', delta: 5 }]);
-        throw new Error('rolled back');
-      }));
+      await assert.rejects(
+        scope.store.transaction(async (tx) => {
+          await tx.stats.apply([{ dimension: 'format', value: 'png', delta: 5 }]);
+          throw new Error('rolled back');
+        }),
+      );
       const counters = (list: [string, number][]) => list.map(([value, uploads]) => ({ value, uploads }));
-      assert.deepEqual(await stats.top('format', 10), counters([['jpeg', 2], ['gif', 1], ['png', 1]]));
-      assert.deepEqual(await stats.top('format', 2), counters([['jpeg', 2], ['gif', 1]]));
+      assert.deepEqual(
+        await stats.top('format', 10),
+        counters([
+          ['jpeg', 2],
+          ['gif', 1],
+          ['png', 1],
+        ]),
+      );
+      assert.deepEqual(
+        await stats.top('format', 2),
+        counters([
+          ['jpeg', 2],
+          ['gif', 1],
+        ]),
+      );
       assert.deepEqual(await stats.top('camera_model', 10), counters([['jpeg', 9]]));
       const values = await stats.values('day', ['2023-11-14', '2023-11-15']);
       assert.deepEqual(values, counters([['2023-11-14', 4]]));
       const formats = await stats.values('format', ['gif', 'jpeg', 'webp']);
-      assert.deepEqual(formats.sort((a, b) => a.value.localeCompare(b.value)), counters([['gif', 1], ['jpeg', 2]]));
+      assert.deepEqual(
+        formats.sort((a, b) => a.value.localeCompare(b.value)),
+        counters([
+          ['gif', 1],
+          ['jpeg', 2],
+        ]),
+      );
       assert.deepEqual(await stats.values('format', []), []);
     });
   });
 
   describe('the import ledger', () => {
     const anEntry = (ownerId: string, path: string, overrides: Partial<ImportEntry> = {}): ImportEntry => ({
-      ownerId, path, size: 123_456, modifiedAt: now - hour, outcome: 'imported', imageId: newId(), detail: null, recordedAt: now, ...overrides,
+      ownerId,
+      path,
+      size: 123_456,
+      modifiedAt: now - hour,
+      outcome: 'imported',
+      imageId: newId(),
+      detail: null,
+      recordedAt: now,
+      ...overrides,
     });
 
     test('one entry per owner and path, the last recorded; find returns those asked for', async () => {
@@ -97,7 +121,14 @@ export function operationsContract(scope: ContractScope): void {
       const byPath = (entries: ImportEntry[]) => [...entries].sort((a, b) => (a.path < b.path ? -1 : 1));
       assert.deepEqual(byPath(found), byPath([imported, rejected]));
       assert.deepEqual(await scope.store.importLedger.find(other.id, ['/photos/a.jpg']), [theirs]);
-      const changed = anEntry(owner.id, '/photos/a.jpg', { size: 1, modifiedAt: now, outcome: 'rejected', imageId: null, detail: 'IMAGE_TOO_LARGE', recordedAt: now + 1 });
+      const changed = anEntry(owner.id, '/photos/a.jpg', {
+        size: 1,
+        modifiedAt: now,
+        outcome: 'rejected',
+        imageId: null,
+        detail: 'IMAGE_TOO_LARGE',
+        recordedAt: now + 1,
+      });
       await scope.store.importLedger.record(changed);
       assert.deepEqual(await scope.store.importLedger.find(owner.id, ['/photos/a.jpg']), [changed]);
       assert.deepEqual(await scope.store.importLedger.find(owner.id, []), []);

@@ -52,10 +52,7 @@ export function postsContract(scope: ContractScope): void {
       const views = await store.posts.findViews([silent.id, randomUUID(), busy.id, quiet.id]);
       assert.deepEqual(views, [
         expectedView(silent, author, images[2]!, []),
-        expectedView({ ...busy, commentCount: 3 }, author, images[0]!, [
-          commentView(onBusy[2]!, commenter),
-          commentView(onBusy[1]!, commenter),
-        ]),
+        expectedView({ ...busy, commentCount: 3 }, author, images[0]!, [commentView(onBusy[2]!, commenter), commentView(onBusy[1]!, commenter)]),
         expectedView({ ...quiet, commentCount: 1 }, author, images[1]!, [commentView(onQuiet, author)]),
       ]);
       assert.deepEqual(await store.posts.findViews([]), []);
@@ -94,7 +91,10 @@ export function postsContract(scope: ContractScope): void {
       assert.deepEqual(await store.posts.findById(post.id), post);
       assert.equal(await store.feed.version(), version + 1);
       const logged = await store.events.list(lastEvent, 10);
-      assert.deepEqual(logged.map(({ type, actorId, subjectId, payload }) => ({ type, actorId, subjectId, payload })), [event]);
+      assert.deepEqual(
+        logged.map(({ type, actorId, subjectId, payload }) => ({ type, actorId, subjectId, payload })),
+        [event],
+      );
 
       const orphan = aPost(author.id, randomUUID());
       assert.equal(await store.posts.add(orphan, { ...event, subjectId: orphan.id }), false);
@@ -189,7 +189,10 @@ export function postsContract(scope: ContractScope): void {
       assert.equal((await store.posts.findById(post.id))?.commentCount, 1);
       assert.equal(await store.feed.version(), version + 1);
       const logged = await store.events.list(lastEvent, 10);
-      assert.deepEqual(logged.map(({ type, actorId, subjectId, payload }) => ({ type, actorId, subjectId, payload })), [event]);
+      assert.deepEqual(
+        logged.map(({ type, actorId, subjectId, payload }) => ({ type, actorId, subjectId, payload })),
+        [event],
+      );
 
       const orphan = aComment(randomUUID(), author.id);
       assert.equal(await store.comments.add(orphan, { ...event, subjectId: orphan.id }), false);
@@ -265,7 +268,13 @@ export function postsContract(scope: ContractScope): void {
       });
       const found = await store.comments.newestOfPosts([busy.id, quiet.id, silent.id, randomUUID()], 3);
       const of = (post: Post) => found.filter((c) => c.postId === post.id);
-      assert.deepEqual(of(busy), onBusy.slice(1).reverse().map((c) => commentView(c, author)));
+      assert.deepEqual(
+        of(busy),
+        onBusy
+          .slice(1)
+          .reverse()
+          .map((c) => commentView(c, author)),
+      );
       assert.deepEqual(of(quiet), [commentView(onQuiet, author)]);
       assert.deepEqual(of(silent), []);
       assert.deepEqual(await store.comments.newestOfPosts([], 3), []);

@@ -76,19 +76,12 @@ export function aPost(authorId: string, imageId: string, overrides: Partial<Post
 }
 
 /** A comment with a fresh UUIDv7 id: later calls give newer (greater) ids. */
-export function aComment(
-  postId: string,
-  authorId: string,
-  overrides: Partial<Comment> = {},
-): Comment {
+export function aComment(postId: string, authorId: string, overrides: Partial<Comment> = {}): Comment {
   const body = `nice ${randomBytes(4).toString('hex')}`;
   return { id: newId(), postId, authorId, body, createdAt: 1_700_000_200_000, ...overrides };
 }
 
-export function anIdempotencyRecord(
-  userId: string,
-  overrides: Partial<IdempotencyRecord> = {},
-): IdempotencyRecord {
+export function anIdempotencyRecord(userId: string, overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecord {
   return {
     userId,
     key: `key-${randomBytes(6).toString('hex')}`,
@@ -109,10 +102,7 @@ export interface PublishedPosts {
 }
 
 /** Stores an author and, in one transaction, one image and post per entry of `commentCounts`. */
-export async function publishPosts(
-  store: MetadataStore,
-  commentCounts: readonly number[],
-): Promise<PublishedPosts> {
+export async function publishPosts(store: MetadataStore, commentCounts: readonly number[]): Promise<PublishedPosts> {
   const author = aUser();
   const images = commentCounts.map(() => anImage(author.id, { status: 'ready' }));
   const posts = images.map((image, i) => aPost(author.id, image.id, { commentCount: commentCounts[i]! }));

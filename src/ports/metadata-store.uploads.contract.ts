@@ -151,13 +151,22 @@ export function uploadsContract(scope: ContractScope): void {
       const live = anUpload(owner.id, { expiresAt: now + 1 });
       const held = finished({ expiresAt: now - 3_000, claimedUntil: now + 60_000 });
       for (const upload of [live, atNow, second, held, first]) await store.uploads.insert(upload);
-      assert.deepEqual((await store.uploads.listExpired(now, 10)).map((u) => u.id), [first.id, second.id, atNow.id]);
-      assert.deepEqual((await store.uploads.listExpired(now, 2)).map((u) => u.id), [first.id, second.id]);
+      assert.deepEqual(
+        (await store.uploads.listExpired(now, 10)).map((u) => u.id),
+        [first.id, second.id, atNow.id],
+      );
+      assert.deepEqual(
+        (await store.uploads.listExpired(now, 2)).map((u) => u.id),
+        [first.id, second.id],
+      );
       assert.equal(await store.uploads.deleteExpired(live.id, now), false);
       assert.equal(await store.uploads.deleteExpired(held.id, now), false);
       assert.equal(await store.uploads.deleteExpired(first.id, now), true);
       assert.equal(await store.uploads.deleteExpired(first.id, now), false);
-      assert.deepEqual((await store.uploads.listExpired(now, 10)).map((u) => u.id), [second.id, atNow.id]);
+      assert.deepEqual(
+        (await store.uploads.listExpired(now, 10)).map((u) => u.id),
+        [second.id, atNow.id],
+      );
     });
 
     test('existingIds returns the ids that have a row', async () => {

@@ -115,8 +115,14 @@ export function uploadLockerContract(name: string, setup: () => Promise<UploadLo
       abort.abort();
       assert.equal(await waiter.outcome, ERRORS.ERR_LOCK_TIMEOUT);
       // A signal aborted before the call rejects too, held upload or free.
-      await assert.rejects(locker.newLock(id).lock(abort.signal, () => {}), (error) => error === ERRORS.ERR_LOCK_TIMEOUT);
-      await assert.rejects(locker.newLock(newId()).lock(abort.signal, () => {}), (error) => error === ERRORS.ERR_LOCK_TIMEOUT);
+      await assert.rejects(
+        locker.newLock(id).lock(abort.signal, () => {}),
+        (error) => error === ERRORS.ERR_LOCK_TIMEOUT,
+      );
+      await assert.rejects(
+        locker.newLock(newId()).lock(abort.signal, () => {}),
+        (error) => error === ERRORS.ERR_LOCK_TIMEOUT,
+      );
       // Still held: another waiter has to ask.
       const requestsBefore = holder.requests();
       const again = watch(locker.newLock(id).lock(never, () => {}));
@@ -131,7 +137,10 @@ export function uploadLockerContract(name: string, setup: () => Promise<UploadLo
       try {
         const id = newId();
         const holder = await holding(locker, id);
-        await assert.rejects(locker.newLock(id).lock(never, () => {}), (error) => error === ERRORS.ERR_LOCK_TIMEOUT);
+        await assert.rejects(
+          locker.newLock(id).lock(never, () => {}),
+          (error) => error === ERRORS.ERR_LOCK_TIMEOUT,
+        );
         assert.ok(holder.requests() >= 1, 'the holder was never asked to release');
         await holder.lock.unlock();
       } finally {
@@ -183,7 +192,7 @@ export function uploadLockerContract(name: string, setup: () => Promise<UploadLo
       assert.equal(most, 1);
     });
 
-    run("a release request reaches the holder in the other locker (the other process)", async (fixture) => {
+    run('a release request reaches the holder in the other locker (the other process)', async (fixture) => {
       const [first, second] = [await fixture.open(), await fixture.open()];
       const id = newId();
       const holder = await holding(first, id, (lock) => void lock.unlock());

@@ -62,7 +62,10 @@ export class CorsPolicy {
  * the browser reports as a CORS failure. Credentials are not allowed: the API takes bearer tokens,
  * not cookies.
  */
-export function registerCors<Logger extends FastifyBaseLogger, Provider extends FastifyTypeProvider>(http: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger, Provider>, policy: CorsPolicy): void {
+export function registerCors<Logger extends FastifyBaseLogger, Provider extends FastifyTypeProvider>(
+  http: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger, Provider>,
+  policy: CorsPolicy,
+): void {
   http.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;
     if (policy.active) addVary(reply, 'Origin');
@@ -70,13 +73,17 @@ export function registerCors<Logger extends FastifyBaseLogger, Provider extends 
     if (request.method === 'OPTIONS' && origin !== undefined && requestedMethod !== undefined) {
       if (policy.active) addVary(reply, 'Access-Control-Request-Method', 'Access-Control-Request-Headers');
       if (!policy.allows(origin)) {
-        return sendProblem(reply, toProblem(new AppError('FORBIDDEN', `Origin ${JSON.stringify(origin)} may not call this API from a browser (see CORS_ORIGINS)`)));
+        return sendProblem(
+          reply,
+          toProblem(new AppError('FORBIDDEN', `Origin ${JSON.stringify(origin)} may not call this API from a browser (see CORS_ORIGINS)`)),
+        );
       }
       reply.header('access-control-allow-origin', origin);
       reply.header('access-control-allow-methods', allowedMethods);
       const requestedHeaders = request.headers['access-control-request-headers'];
       // Any header may be sent: what a request may do is decided by its token, not by CORS.
-      if (typeof requestedHeaders === 'string' && headerList.test(requestedHeaders.trim())) reply.header('access-control-allow-headers', requestedHeaders.trim());
+      if (typeof requestedHeaders === 'string' && headerList.test(requestedHeaders.trim()))
+        reply.header('access-control-allow-headers', requestedHeaders.trim());
       reply.header('access-control-max-age', String(preflightMaxAgeSeconds));
       return reply.code(204).send();
     }
@@ -91,7 +98,13 @@ export function registerCors<Logger extends FastifyBaseLogger, Provider extends 
 /** Adds names to `Vary` without dropping those already there. */
 function addVary(reply: FastifyReply, ...names: string[]): void {
   const sent = reply.getHeader('vary');
-  const present = typeof sent === 'string' ? sent.split(',').map((name) => name.trim()).filter(Boolean) : [];
+  const present =
+    typeof sent === 'string'
+      ? sent
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean)
+      : [];
   const missing = names.filter((name) => !present.some((have) => have.toLowerCase() === name.toLowerCase()));
   if (missing.length > 0) reply.header('vary', [...present, ...missing].join(', '));
 }

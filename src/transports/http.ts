@@ -95,7 +95,13 @@ export async function buildHttpServer(app: App) {
   if (!web) app.logger.warn({ dir: webAppDir }, 'the web app is not built, so `/` serves no page: run `npm run build`');
   http.setNotFoundHandler((request, reply) => {
     if (web?.serves(request)) return web.sendPage(reply);
-    return sendProblem(reply, { type: '/problems/not-found', title: 'No such route', status: 404, detail: `${request.method} ${request.url} does not exist`, code: 'ROUTE_NOT_FOUND' });
+    return sendProblem(reply, {
+      type: '/problems/not-found',
+      title: 'No such route',
+      status: 404,
+      detail: `${request.method} ${request.url} does not exist`,
+      code: 'ROUTE_NOT_FOUND',
+    });
   });
 
   // Size limits are enforced by staging (one byte over the limit is a 413), not by throwing mid-part.
@@ -118,13 +124,44 @@ export async function buildHttpServer(app: App) {
   await http.register(healthRoutes, { store: app.store, blobs: app.blobs, staging: app.staging, metrics });
   await http.register(accountRoutes, { accounts: services.accounts, auth, writeRateLimit: writes, loginRateLimit: logins });
   await http.register(meRoutes, { accounts: services.accounts, images: services.images, posts: services.posts, auth, passwordRateLimit: logins });
-  await http.register(imageRoutes, { images: services.images, ingest: services.ingest, uploads: services.uploads, auth, metrics, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
-  await http.register(postRoutes, { accounts: services.accounts, posts: services.posts, feed: services.feed, ingest: services.ingest, uploads: services.uploads, auth, pageCache: app.pageCache, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
+  await http.register(imageRoutes, {
+    images: services.images,
+    ingest: services.ingest,
+    uploads: services.uploads,
+    auth,
+    metrics,
+    writeRateLimit: writes,
+    maxUploadBytes: config.maxUploadBytes,
+  });
+  await http.register(postRoutes, {
+    accounts: services.accounts,
+    posts: services.posts,
+    feed: services.feed,
+    ingest: services.ingest,
+    uploads: services.uploads,
+    auth,
+    pageCache: app.pageCache,
+    writeRateLimit: writes,
+    maxUploadBytes: config.maxUploadBytes,
+  });
   await http.register(commentRoutes, { comments: services.comments, auth, writeRateLimit: writes });
   await http.register(tusRoutes, { uploads: services.uploads, auth, cors, ...app.tus, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
-  await http.register(uploadLinkRoutes, { links: services.uploadLinks, ingest: services.ingest, auth, writeRateLimit: writes, maxUploadBytes: config.maxUploadBytes });
+  await http.register(uploadLinkRoutes, {
+    links: services.uploadLinks,
+    ingest: services.ingest,
+    auth,
+    writeRateLimit: writes,
+    maxUploadBytes: config.maxUploadBytes,
+  });
   await http.register(adminRoutes, { events: services.events, jobs: services.jobs, stats: services.stats, auth });
-  await http.register(graphqlPlugin, { services, auth, config: config.graphql, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes, pageCache: app.pageCache });
+  await http.register(graphqlPlugin, {
+    services,
+    auth,
+    config: config.graphql,
+    maxUploadBytes: config.maxUploadBytes,
+    writeRateLimit: writes,
+    pageCache: app.pageCache,
+  });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());
   if (web) await http.register(webAppRoutes, { web });
   return http;

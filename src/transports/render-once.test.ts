@@ -25,6 +25,9 @@ test('a failed render reaches every waiter and is not cached', async () => {
     throw new Error('bad cursor');
   };
   const results = await Promise.allSettled([pages.get('k', failing), pages.get('k', failing)]);
-  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
   assert.equal(await pages.get('k', async () => 'fine'), 'fine');
 });

@@ -28,7 +28,10 @@ export class RequestAuth {
   async requireUser(request: FastifyRequest): Promise<User> {
     const user = await this.user(request);
     if (!user) {
-      throw new AppError('UNAUTHENTICATED', bearerToken(request) ? 'The session token is unknown or expired' : 'Send Authorization: Bearer <token> from POST /sessions');
+      throw new AppError(
+        'UNAUTHENTICATED',
+        bearerToken(request) ? 'The session token is unknown or expired' : 'Send Authorization: Bearer <token> from POST /sessions',
+      );
     }
     return user;
   }

@@ -26,7 +26,10 @@ export function connectionTimeouts(limits: ClientLimitsConfig): { headersTimeout
  * may think for long (queued behind other decodes) without a byte on the wire, and that is not
  * the client's fault.
  */
-export function cutIdleBodies<Logger extends FastifyBaseLogger, Provider extends FastifyTypeProvider>(http: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger, Provider>, idleMs: number): void {
+export function cutIdleBodies<Logger extends FastifyBaseLogger, Provider extends FastifyTypeProvider>(
+  http: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger, Provider>,
+  idleMs: number,
+): void {
   http.addHook('onRequest', (request, _reply, done) => {
     const raw = request.raw;
     const socket = raw.socket;
@@ -59,4 +62,3 @@ function hasBody(raw: IncomingMessage): boolean {
   const length = raw.headers['content-length'];
   return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
-

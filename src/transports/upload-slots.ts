@@ -32,7 +32,11 @@ export interface UploadSlotLimits {
  *
  * Counted in this process: with several processes behind a balancer, each enforces its own cap.
  */
-export function capConcurrentUploads<Logger extends FastifyBaseLogger, Provider extends FastifyTypeProvider>(http: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger, Provider>, auth: RequestAuth, limits: UploadSlotLimits): void {
+export function capConcurrentUploads<Logger extends FastifyBaseLogger, Provider extends FastifyTypeProvider>(
+  http: FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger, Provider>,
+  auth: RequestAuth,
+  limits: UploadSlotLimits,
+): void {
   const inFlight = new Map<string, number>();
   if (limits.perUser === 0 && limits.perIp === 0) return;
 
@@ -52,7 +56,10 @@ export function capConcurrentUploads<Logger extends FastifyBaseLogger, Provider 
       const declared = Number(request.headers['content-length'] ?? Number.NaN);
       if (!(declared <= drainLimitBytes)) reply.header('connection', 'close');
       const who = full.scope === 'user' ? 'this account' : 'this address';
-      throw new AppError('TOO_MANY_UPLOADS', `${full.limit} uploads from ${who} are already in progress; retry when one finishes`, { limit: full.limit, scope: full.scope });
+      throw new AppError('TOO_MANY_UPLOADS', `${full.limit} uploads from ${who} are already in progress; retry when one finishes`, {
+        limit: full.limit,
+        scope: full.scope,
+      });
     }
     // Taken synchronously after the check, so two requests cannot both take the last slot.
     for (const { key } of keys) inFlight.set(key, (inFlight.get(key) ?? 0) + 1);

@@ -11,7 +11,10 @@ import { FsBlobStore } from './fs-blob-store.js';
 // With an empty fallback it must behave exactly as a blob store.
 blobStoreContract('primary with an empty fallback', async () => {
   const root = await mkdtemp(join(tmpdir(), 'fallback-blob-store-'));
-  return { store: new FallbackBlobStore(new FsBlobStore(join(root, 'new')), new FsBlobStore(join(root, 'old'))), cleanup: () => rm(root, { recursive: true, force: true }) };
+  return {
+    store: new FallbackBlobStore(new FsBlobStore(join(root, 'new')), new FsBlobStore(join(root, 'old'))),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+  };
 });
 
 test('reads that miss the primary come from the fallback (and are reported); writes and deletes never touch it', async () => {

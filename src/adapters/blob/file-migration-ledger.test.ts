@@ -9,7 +9,10 @@ import { FileMigrationLedger } from './file-migration-ledger.js';
 migrationLedgerContract('file of JSON lines', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'migration-ledger-'));
   const path = join(dir, 'sub', 'ledger.jsonl');
-  return { open: async () => new FileMigrationLedger(path, { source: 'file:/a', target: 's3://b/' }), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    open: async () => new FileMigrationLedger(path, { source: 'file:/a', target: 's3://b/' }),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 });
 
 test('a line torn by a crash is skipped and the next record starts on its own line', async () => {

@@ -34,7 +34,14 @@ const onRadosgw = radosgw ? false : 'no RADOS Gateway (scripts/radosgw.sh start,
 await radosgw?.close();
 
 function radosgwStore(bucket: TestBucket, options: Partial<S3BlobStoreOptions> = {}): S3BlobStore {
-  return new S3BlobStore({ bucket: bucket.bucket, endpoint: bucket.endpoint, forcePathStyle: true, credentials: bucket.credentials, listPageSize: 7, ...options });
+  return new S3BlobStore({
+    bucket: bucket.bucket,
+    endpoint: bucket.endpoint,
+    forcePathStyle: true,
+    credentials: bucket.credentials,
+    listPageSize: 7,
+    ...options,
+  });
 }
 
 blobStoreContract(
@@ -171,7 +178,12 @@ describe('S3BlobStore beyond the contract', () => {
 
 test('an endpoint nobody listens on is STORAGE_UNAVAILABLE within seconds, for every kind of call', async () => {
   const port = await closedPort();
-  const store = new S3BlobStore({ bucket: 'b', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  const store = new S3BlobStore({
+    bucket: 'b',
+    endpoint: `http://127.0.0.1:${port}`,
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  });
   const started = Date.now();
   const unavailable = (error: unknown) => isAppError(error, 'STORAGE_UNAVAILABLE');
   await assert.rejects(store.ping(), unavailable);

@@ -51,7 +51,10 @@ export interface S3BlobStoreOptions {
 }
 
 /** How to reach a bucket: the part of the options every S3 client of ours shares. */
-export type S3Connection = Pick<S3BlobStoreOptions, 'bucket' | 'prefix' | 'endpoint' | 'region' | 'forcePathStyle' | 'credentials' | 'maxAttempts' | 'connectionTimeoutMs' | 'socketTimeoutMs'>;
+export type S3Connection = Pick<
+  S3BlobStoreOptions,
+  'bucket' | 'prefix' | 'endpoint' | 'region' | 'forcePathStyle' | 'credentials' | 'maxAttempts' | 'connectionTimeoutMs' | 'socketTimeoutMs'
+>;
 
 /** The bucket, key prefix, endpoint, region and path style a `BLOB_STORE_URL` of the form `s3://…` names (config.ts validated it). */
 export function s3ConnectionFromUrl(url: string): S3Connection {
@@ -223,10 +226,19 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       const where = `bucket "${this.bucket}" (BLOB_STORE_URL) at ${this.endpointName}`;
       if (isS3Error(error, ['NoSuchBucket', 'NotFound'], 404)) {
-        throw new StartupError(`the ${where} does not exist. Create it once with \`imagegram create-bucket\` (same BLOB_STORE_URL and AWS_* variables), then start again.`);
+        throw new StartupError(
+          `the ${where} does not exist. Create it once with \`imagegram create-bucket\` (same BLOB_STORE_URL and AWS_* variables), then start again.`,
+        );
       }
-      if (error instanceof Error && (statusOf(error) === 403 || statusOf(error) === 400 || ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'CredentialsProviderError'].includes(error.name))) {
-        throw new StartupError(`the ${where} refused this process: ${kindOfFailure(error)}. The keys need s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on it.`);
+      if (
+        error instanceof Error &&
+        (statusOf(error) === 403 ||
+          statusOf(error) === 400 ||
+          ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'CredentialsProviderError'].includes(error.name))
+      ) {
+        throw new StartupError(
+          `the ${where} refused this process: ${kindOfFailure(error)}. The keys need s3:ListBucket, s3:GetObject, s3:PutObject and s3:DeleteObject on it.`,
+        );
       }
       if (isUnavailable(error)) return { unreachable: kindOfFailure(error as Error) };
       throw error;
@@ -254,7 +266,7 @@ export class S3BlobStore implements BlobStore {
       throw new StartupError(
         `the ${where} in BLOB_STORE_URL holds the images of another imagegram database (${owner}; this DATABASE_URL is ${deploymentId}). ` +
           'Every process of one deployment must use the same DATABASE_URL, and with several processes that is PostgreSQL: ' +
-          'SQLite is one file per process, so each would keep its own users and images over one bucket, and garbage collection would delete the others\' blobs. ' +
+          "SQLite is one file per process, so each would keep its own users and images over one bucket, and garbage collection would delete the others' blobs. " +
           'A separate deployment needs a bucket or prefix of its own.',
       );
     }
@@ -282,7 +294,10 @@ export class S3BlobStore implements BlobStore {
    */
   async createBucket(): Promise<'created' | 'existed'> {
     // AWS wants the region spelled out anywhere but us-east-1; other S3 services choose their own.
-    const location = this.endpoint === undefined && this.region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint } } : {};
+    const location =
+      this.endpoint === undefined && this.region !== 'us-east-1'
+        ? { CreateBucketConfiguration: { LocationConstraint: this.region as BucketLocationConstraint } }
+        : {};
     try {
       // Asked first: AWS in us-east-1 and radosgw answer 200 to creating a bucket one already owns.
       if (await this.bucketExists()) return 'existed';
@@ -291,9 +306,12 @@ export class S3BlobStore implements BlobStore {
     } catch (error) {
       if (isS3Error(error, ['BucketAlreadyOwnedByYou'])) return 'existed';
       const where = `bucket "${this.bucket}" at ${this.endpointName}`;
-      if (isS3Error(error, ['BucketAlreadyExists'])) throw new StartupError(`the ${where} belongs to another account; choose another bucket name in BLOB_STORE_URL`);
-      if (isS3Error(error, ['InvalidBucketName'])) throw new StartupError(`"${this.bucket}" is not a valid bucket name (3–63 characters: lower-case letters, digits, dots and hyphens)`);
-      if (error instanceof Error && (isUnavailable(error) || statusOf(error) === 400)) throw new StartupError(`could not create the ${where}: ${kindOfFailure(error)}`);
+      if (isS3Error(error, ['BucketAlreadyExists']))
+        throw new StartupError(`the ${where} belongs to another account; choose another bucket name in BLOB_STORE_URL`);
+      if (isS3Error(error, ['InvalidBucketName']))
+        throw new StartupError(`"${this.bucket}" is not a valid bucket name (3–63 characters: lower-case letters, digits, dots and hyphens)`);
+      if (error instanceof Error && (isUnavailable(error) || statusOf(error) === 400))
+        throw new StartupError(`could not create the ${where}: ${kindOfFailure(error)}`);
       throw error;
     }
   }
@@ -365,9 +383,32 @@ export function translateS3Failure(error: unknown): unknown {
   return unavailable;
 }
 
-const networkCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+const networkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
 // Answers that mean "not now" or "not with these credentials / this bucket": operators fix them, callers retry.
-const unavailableNames = ['TimeoutError', 'RequestTimeout', 'SlowDown', 'ServiceUnavailable', 'InternalError', 'NoSuchBucket', 'AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken', 'CredentialsProviderError'];
+const unavailableNames = [
+  'TimeoutError',
+  'RequestTimeout',
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'NoSuchBucket',
+  'AccessDenied',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'CredentialsProviderError',
+];
 
 function isUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
@@ -393,10 +434,12 @@ function statusOf(error: Error): number | undefined {
 }
 
 function kindOfFailure(error: Error): string {
-  const code = (error as NodeJS.ErrnoException).code ?? (error instanceof AggregateError ? (error.errors[0] as NodeJS.ErrnoException | undefined)?.code : undefined);
+  const code =
+    (error as NodeJS.ErrnoException).code ?? (error instanceof AggregateError ? (error.errors[0] as NodeJS.ErrnoException | undefined)?.code : undefined);
   if (code !== undefined && networkCodes.has(code)) return `S3 endpoint not reachable (${code})`;
   if (error.name === 'NoSuchBucket') return 'the bucket does not exist';
-  if (statusOf(error) === 403 || ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken'].includes(error.name)) return 'access denied (check the AWS_* credentials and the bucket policy)';
+  if (statusOf(error) === 403 || ['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'ExpiredToken'].includes(error.name))
+    return 'access denied (check the AWS_* credentials and the bucket policy)';
   if (error.name === 'CredentialsProviderError') return 'no S3 credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)';
   if (error.name === 'TimeoutError') return 'S3 did not answer in time';
   return `S3 answered ${statusOf(error) ?? 'with an error'} (${error.name})`;

@@ -114,7 +114,7 @@ describe('BMP decoding: window and shrink', () => {
     }
   });
 
-  test('rows wider than a read chunk: only the window\'s bytes are read, and right', async () => {
+  test("rows wider than a read chunk: only the window's bytes are read, and right", async () => {
     const wide = 400_000; // 1.2 MB a row, past the 1 MiB chunk
     const stripes = (x: number): Rgba => (x % 2 === 0 ? [10, 20, 30, 255] : [200, 100, 0, 255]);
     const bytes = encodeBmp({ width: wide, height: 2, bitsPerPixel: 24, pixel: (x) => stripes(x) });
@@ -174,8 +174,14 @@ describe('BMP decoding: broken pixel data', () => {
     const { pixelOffset } = parseBmpHeader(header);
     const bytes = Buffer.concat([header.subarray(0, pixelOffset), Buffer.from([255, 0, 255, 0, 0, 1])]);
     const image = await decode(bytes);
-    assert.deepEqual([0, 1, 2, 3].map((x) => pixelAt(image, x, 1)), Array(4).fill([255, 0, 0]));
-    assert.deepEqual([0, 1, 2, 3].map((x) => pixelAt(image, x, 0)), Array(4).fill([255, 255, 255]));
+    assert.deepEqual(
+      [0, 1, 2, 3].map((x) => pixelAt(image, x, 1)),
+      Array(4).fill([255, 0, 0]),
+    );
+    assert.deepEqual(
+      [0, 1, 2, 3].map((x) => pixelAt(image, x, 0)),
+      Array(4).fill([255, 255, 255]),
+    );
   });
 });
 
@@ -220,8 +226,12 @@ describe('derivativeSourceWindow', () => {
     );
     assert.ok(Math.max(...reads) <= 2 ** 20, `largest read ${Math.max(...reads)} bytes`);
     assert.equal(shrunk.pixels.length, Math.ceil(window.width / 2) * Math.ceil(window.height / 2) * 3);
-    const ours = await sharp(await toDerivative(sharp(shrunk.pixels, { raw: { width: shrunk.width, height: shrunk.height, channels: 3 } }))).raw().toBuffer();
-    const whole = await sharp(await toDerivative(sharp(rgb, { raw: { width, height, channels: 3 } }))).raw().toBuffer();
+    const ours = await sharp(await toDerivative(sharp(shrunk.pixels, { raw: { width: shrunk.width, height: shrunk.height, channels: 3 } })))
+      .raw()
+      .toBuffer();
+    const whole = await sharp(await toDerivative(sharp(rgb, { raw: { width, height, channels: 3 } })))
+      .raw()
+      .toBuffer();
     let total = 0;
     for (let i = 0; i < ours.length; i++) total += Math.abs(ours[i]! - whole[i]!);
     const mean = total / ours.length;

@@ -165,7 +165,8 @@ function rowDecoder(header: BmpHeader, palette: Uint8Array | null, useAlpha: boo
   return (source, rowStart, first, count, out) => {
     for (let i = 0, s = rowStart + first * bytes, o = 0; i < count; i++, s += bytes, o += 3) {
       // Little-endian words; `>>> 0` keeps a set top bit from making the number negative.
-      const word = bytes === 2 ? source[s]! | (source[s + 1]! << 8) : (source[s]! | (source[s + 1]! << 8) | (source[s + 2]! << 16) | (source[s + 3]! << 24)) >>> 0;
+      const word =
+        bytes === 2 ? source[s]! | (source[s + 1]! << 8) : (source[s]! | (source[s + 1]! << 8) | (source[s + 2]! << 16) | (source[s + 3]! << 24)) >>> 0;
       const r = red(word);
       const g = green(word);
       const b = blue(word);

@@ -97,9 +97,19 @@ describe('probe', () => {
 
   test('bombs: the huge header size comes back at once, nothing is decoded', async () => {
     const started = performance.now();
-    assert.deepEqual(await processor.probe(fixtures.path('bomb-png')), { format: 'png', width: 20_000, height: 20_000, decodeBytes: 48 * 2 ** 20 + 20_000 * 3 * 2048 });
+    assert.deepEqual(await processor.probe(fixtures.path('bomb-png')), {
+      format: 'png',
+      width: 20_000,
+      height: 20_000,
+      decodeBytes: 48 * 2 ** 20 + 20_000 * 3 * 2048,
+    });
     // A BMP streams through a 1 MiB chunk into the window the derivative needs: 30000² shrunk by 25.
-    assert.deepEqual(await processor.probe(fixtures.path('bomb-bmp')), { format: 'bmp', width: 30_000, height: 30_000, decodeBytes: 48 * 2 ** 20 + 2 ** 20 + 1200 * 1200 * 3 });
+    assert.deepEqual(await processor.probe(fixtures.path('bomb-bmp')), {
+      format: 'bmp',
+      width: 30_000,
+      height: 30_000,
+      decodeBytes: 48 * 2 ** 20 + 2 ** 20 + 1200 * 1200 * 3,
+    });
     // Decoding 400 MP would take seconds and gigabytes.
     assert.ok(performance.now() - started < 1000);
   });
@@ -169,7 +179,10 @@ describe('renderDerivative', () => {
   }
 
   test('bombs are IMAGE_DIMENSIONS_TOO_LARGE, even when the probe passed in understates them', async () => {
-    for (const [name, format] of [['bomb-png', 'png'], ['bomb-bmp', 'bmp']] as const) {
+    for (const [name, format] of [
+      ['bomb-png', 'png'],
+      ['bomb-bmp', 'bmp'],
+    ] as const) {
       await rejectsWith(render(name), 'IMAGE_DIMENSIONS_TOO_LARGE');
       // The decoder's own check (sharp's limitInputPixels, the BMP header check) must hold too.
       await rejectsWith(processor.renderDerivative(fixtures.path(name), { format, width: 10, height: 10, decodeBytes: 1 }), 'IMAGE_DIMENSIONS_TOO_LARGE');

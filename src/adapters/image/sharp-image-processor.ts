@@ -88,7 +88,14 @@ export class SharpImageProcessor implements ImageProcessor {
 }
 
 /** Bands, sample size and scan order as the decoder will see them (stored size, not displayed). */
-function decodeShape(metadata: Metadata): { width: number; height: number; bands: number; bytesPerSample: number; interlaced: boolean; chromaSubsampling?: string } {
+function decodeShape(metadata: Metadata): {
+  width: number;
+  height: number;
+  bands: number;
+  bytesPerSample: number;
+  interlaced: boolean;
+  chromaSubsampling?: string;
+} {
   return {
     width: metadata.width,
     height: metadata.height,
@@ -100,7 +107,18 @@ function decodeShape(metadata: Metadata): { width: number; height: number; bands
   };
 }
 
-const bytesPerSample: Partial<Record<string, number>> = { uchar: 1, char: 1, ushort: 2, short: 2, uint: 4, int: 4, float: 4, double: 8, complex: 8, dpcomplex: 16 };
+const bytesPerSample: Partial<Record<string, number>> = {
+  uchar: 1,
+  char: 1,
+  ushort: 2,
+  short: 2,
+  uint: 4,
+  int: 4,
+  float: 4,
+  double: 8,
+  complex: 8,
+  dpcomplex: 16,
+};
 
 /** sharp's errors as AppErrors: the pixel limit, else a short CORRUPT_IMAGE detail without our paths. */
 function toAppError(error: unknown, path: string, limits: ImageLimits): AppError {

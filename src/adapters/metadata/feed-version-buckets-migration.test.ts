@@ -26,7 +26,9 @@ async function seedAt0005(db: Kysely<unknown>, dialect: MetadataDialect): Promis
   await sql`update feed_state set version = 41 where id = 1`.execute(db);
   const event = eventToRow(anEvent('before'), 1_700_000_000_000);
   for (let i = 0; i < 3; i++) {
-    await sql`insert into events (type, actor_id, subject_id, at, payload) values (${event.type}, null, ${event.subject_id}, ${event.at}, ${event.payload})`.execute(db);
+    await sql`insert into events (type, actor_id, subject_id, at, payload) values (${event.type}, null, ${event.subject_id}, ${event.at}, ${event.payload})`.execute(
+      db,
+    );
   }
 }
 
@@ -40,7 +42,10 @@ async function assertUpgraded(store: MetadataStore): Promise<void> {
   assert.equal(await store.events.lastPosition(), 3);
   const [next] = await store.events.append(anEvent('after'));
   assert.equal(next!.position, 4);
-  assert.deepEqual((await store.events.list(0, 10)).map((e) => e.subjectId), ['before', 'before', 'before', 'after']);
+  assert.deepEqual(
+    (await store.events.list(0, 10)).map((e) => e.subjectId),
+    ['before', 'before', 'before', 'after'],
+  );
 }
 
 async function withKysely(dialect: Dialect, work: (db: Kysely<unknown>) => Promise<void>): Promise<void> {

@@ -106,11 +106,7 @@ export class GroupCommit {
  * https://sqlite.org/lang_savepoint.html) and the batch goes on. A failing savepoint command
  * itself throws, and fails the whole batch.
  */
-async function runIsolated(
-  trx: Kysely<Database>,
-  tx: MetadataRepositories,
-  pending: Pending,
-): Promise<void> {
+async function runIsolated(trx: Kysely<Database>, tx: MetadataRepositories, pending: Pending): Promise<void> {
   await sql`savepoint group_commit_work`.execute(trx);
   try {
     pending.outcome = { ok: true, value: await pending.work(tx) };

@@ -27,7 +27,19 @@ const writeMethods = {
   uploads: ['insert', 'recordReceived', 'markFinished', 'claim', 'releaseClaim', 'markConsumed', 'deleteIdle', 'deleteExpired'],
   uploadLinks: ['insert', 'reserve', 'release'],
   jobs: ['enqueue', 'lease', 'extendLease', 'complete', 'retryLater', 'park', 'release', 'requeue', 'deleteFinished', 'claimSchedule'],
-  blobRecords: ['pin', 'unpin', 'recordDiscovered', 'markUnreferenced', 'claimForDeletion', 'claimMissing', 'reclaimStuck', 'finishDeletion', 'markMissing', 'clearMissing', 'deleteExpiredPins'],
+  blobRecords: [
+    'pin',
+    'unpin',
+    'recordDiscovered',
+    'markUnreferenced',
+    'claimForDeletion',
+    'claimMissing',
+    'reclaimStuck',
+    'finishDeletion',
+    'markMissing',
+    'clearMissing',
+    'deleteExpiredPins',
+  ],
   stats: ['advance', 'apply'],
   importLedger: ['record'],
   settings: ['setIfAbsent', 'set'],
@@ -40,10 +52,7 @@ const writeMethods = {
  * replaced by one that runs the same call as a work of `run` (the group commit). Reads stay
  * direct: they need no commit, so they skip the batch queue.
  */
-export function committingWritesInGroups(
-  direct: MetadataRepositories,
-  run: RunInTransaction,
-): MetadataRepositories {
+export function committingWritesInGroups(direct: MetadataRepositories, run: RunInTransaction): MetadataRepositories {
   const routed: Partial<Record<keyof MetadataRepositories, object>> = {};
   for (const name of Object.keys(writeMethods) as (keyof MetadataRepositories)[]) {
     const repository = direct[name] as unknown as Methods;
@@ -57,8 +66,7 @@ export function committingWritesInGroups(
       }
     }
     for (const method of writeMethods[name]) {
-      methods[method] = (...args: unknown[]) =>
-        run((tx) => (tx[name] as unknown as Methods)[method]!(...args));
+      methods[method] = (...args: unknown[]) => run((tx) => (tx[name] as unknown as Methods)[method]!(...args));
     }
     routed[name] = methods;
   }

@@ -23,7 +23,12 @@ export class KyselyBlobRecordRepository implements BlobRecordRepository {
         .insertInto('blob_records')
         .values({ sha256, size, state: 'live', created_at: now, unreferenced_since: now, missing_since: null, state_changed_at: now })
         // A no-op update, for its lock and its WHERE: a claimed record is left alone.
-        .onConflict((oc) => oc.column('sha256').doUpdateSet({ size: (eb) => eb.ref('blob_records.size') }).where('blob_records.state', '=', 'live'))
+        .onConflict((oc) =>
+          oc
+            .column('sha256')
+            .doUpdateSet({ size: (eb) => eb.ref('blob_records.size') })
+            .where('blob_records.state', '=', 'live'),
+        )
         .returning('sha256')
         .executeTakeFirst();
       if (!live) return 'deleting';
@@ -68,9 +73,7 @@ export class KyselyBlobRecordRepository implements BlobRecordRepository {
       .where(this.dialect.isIn('sha256', hashes))
       .where('state', '=', 'live')
       .where('unreferenced_since', 'is', null)
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('images').select('images.id').whereRef('images.sha256', '=', 'blob_records.sha256'))),
-      )
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('images').select('images.id').whereRef('images.sha256', '=', 'blob_records.sha256'))))
       .executeTakeFirst();
     return { last: hashes.length === limit ? hashes[hashes.length - 1]! : null, marked: Number(result.numUpdatedRows) };
   }
@@ -189,7 +192,10 @@ export class KyselyBlobRecordRepository implements BlobRecordRepository {
   }
 
   async count(): Promise<number> {
-    const row = await this.db.selectFrom('blob_records').select((eb) => eb.fn.countAll().as('count')).executeTakeFirstOrThrow();
+    const row = await this.db
+      .selectFrom('blob_records')
+      .select((eb) => eb.fn.countAll().as('count'))
+      .executeTakeFirstOrThrow();
     return Number(row.count);
   }
 }

@@ -35,11 +35,7 @@ export class KyselyCommentRepository implements CommentRepository {
   }
 
   async findById(id: string): Promise<Comment | null> {
-    const row = await this.db
-      .selectFrom('comments')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('comments').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? rows.commentFromRow(row) : null;
   }
 

@@ -29,12 +29,7 @@ export class KyselyIdempotencyRepository implements IdempotencyRepository {
         .set(row)
         .where('user_id', '=', record.userId)
         .where('key', '=', record.key)
-        .where((eb) =>
-          eb.or([
-            eb('expires_at', '<=', now),
-            eb.and([eb('result', 'is', null), eb('lease_until', '<', now)]),
-          ]),
-        )
+        .where((eb) => eb.or([eb('expires_at', '<=', now), eb.and([eb('result', 'is', null), eb('lease_until', '<', now)])]))
         .executeTakeFirst();
       if (takenOver.numUpdatedRows > 0n) return { claimed: true };
       const existing = await this.#find(record.userId, record.key);
@@ -44,39 +39,21 @@ export class KyselyIdempotencyRepository implements IdempotencyRepository {
   }
 
   async complete(userId: string, key: string, result: string): Promise<void> {
-    await this.db
-      .updateTable('idempotency_keys')
-      .set({ result })
-      .where('user_id', '=', userId)
-      .where('key', '=', key)
-      .execute();
+    await this.db.updateTable('idempotency_keys').set({ result }).where('user_id', '=', userId).where('key', '=', key).execute();
   }
 
   async release(userId: string, key: string): Promise<void> {
     // Only an in-flight claim: a completed one must keep replaying its result.
-    await this.db
-      .deleteFrom('idempotency_keys')
-      .where('user_id', '=', userId)
-      .where('key', '=', key)
-      .where('result', 'is', null)
-      .execute();
+    await this.db.deleteFrom('idempotency_keys').where('user_id', '=', userId).where('key', '=', key).where('result', 'is', null).execute();
   }
 
   async deleteExpired(now: number): Promise<number> {
-    const result = await this.db
-      .deleteFrom('idempotency_keys')
-      .where('expires_at', '<=', now)
-      .executeTakeFirst();
+    const result = await this.db.deleteFrom('idempotency_keys').where('expires_at', '<=', now).executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 
   async #find(userId: string, key: string): Promise<IdempotencyRecord | null> {
-    const row = await this.db
-      .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('user_id', '=', userId)
-      .where('key', '=', key)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('idempotency_keys').selectAll().where('user_id', '=', userId).where('key', '=', key).executeTakeFirst();
     return row ? rows.idempotencyFromRow(row) : null;
   }
 }

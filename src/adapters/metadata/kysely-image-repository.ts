@@ -39,11 +39,7 @@ export class KyselyImageRepository implements ImageRepository {
   }
 
   async findById(id: string): Promise<Image | null> {
-    const row = await this.db
-      .selectFrom('images')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('images').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? rows.imageFromRow(row) : null;
   }
 
@@ -83,21 +79,14 @@ export class KyselyImageRepository implements ImageRepository {
         .set({ unreferenced_since: now })
         .where(this.dialect.isIn('sha256', hashes.slice(start, start + hashesPerQuery)))
         .where('unreferenced_since', 'is', null)
-        .where(({ not, exists, selectFrom }) =>
-          not(exists(selectFrom('images').select('images.id').whereRef('images.sha256', '=', 'blob_records.sha256'))),
-        )
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('images').select('images.id').whereRef('images.sha256', '=', 'blob_records.sha256'))))
         .execute();
     }
     return deleted.length;
   }
 
   async findByOwnerAndHash(ownerId: string, sha256: string): Promise<Image | null> {
-    const row = await this.db
-      .selectFrom('images')
-      .selectAll()
-      .where('owner_id', '=', ownerId)
-      .where('sha256', '=', sha256)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('images').selectAll().where('owner_id', '=', ownerId).where('sha256', '=', sha256).executeTakeFirst();
     return row ? rows.imageFromRow(row) : null;
   }
 
@@ -120,9 +109,7 @@ export class KyselyImageRepository implements ImageRepository {
       .set({ unreferenced_since: now })
       .where('sha256', '=', deleted.sha256)
       .where('unreferenced_since', 'is', null)
-      .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('images').select('images.id').whereRef('images.sha256', '=', 'blob_records.sha256'))),
-      )
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('images').select('images.id').whereRef('images.sha256', '=', 'blob_records.sha256'))))
       .execute();
     return true;
   }

@@ -13,12 +13,7 @@ export class KyselyImportLedger implements ImportLedgerRepository {
 
   async find(ownerId: string, paths: readonly string[]): Promise<ImportEntry[]> {
     if (paths.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('import_ledger')
-      .selectAll()
-      .where('owner_id', '=', ownerId)
-      .where(this.dialect.isIn('path', paths))
-      .execute();
+    const rows = await this.db.selectFrom('import_ledger').selectAll().where('owner_id', '=', ownerId).where(this.dialect.isIn('path', paths)).execute();
     return rows.map((row) => ({
       ownerId: row.owner_id,
       path: row.path,

@@ -80,16 +80,9 @@ export class KyselyJobQueue implements JobQueue {
         .whereRef('attempts', '>=', 'max_attempts')
         .execute();
       const due = await this.dialect
-        .lockRows(
-          tx
-            .selectFrom('jobs')
-            .select('id')
-            .where('state', 'in', ['queued', 'running'])
-            .where('run_at', '<=', now)
-            .orderBy('run_at')
-            .limit(limit),
-          { skipLocked: true },
-        )
+        .lockRows(tx.selectFrom('jobs').select('id').where('state', 'in', ['queued', 'running']).where('run_at', '<=', now).orderBy('run_at').limit(limit), {
+          skipLocked: true,
+        })
         .execute();
       if (due.length === 0) return [];
       // Read first: RETURNING shows the new run_at, which no longer tells the due order.
@@ -108,9 +101,7 @@ export class KyselyJobQueue implements JobQueue {
         .where(this.dialect.isIn('id', [...dueOrder.keys()]))
         .returningAll()
         .execute();
-      return leased
-        .map((row) => ({ ...jobFromRow(row), leaseToken }))
-        .sort((a, b) => dueOrder.get(a.id)! - dueOrder.get(b.id)!);
+      return leased.map((row) => ({ ...jobFromRow(row), leaseToken })).sort((a, b) => dueOrder.get(a.id)! - dueOrder.get(b.id)!);
     };
     return this.db.isTransaction ? work(this.db) : this.db.transaction().execute(work);
   }
@@ -184,12 +175,7 @@ export class KyselyJobQueue implements JobQueue {
   }
 
   async deleteFinished(before: number, limit: number): Promise<number> {
-    const old = this.db
-      .selectFrom('jobs')
-      .select('id')
-      .where('state', '=', 'done')
-      .where('finished_at', '<', before)
-      .limit(limit);
+    const old = this.db.selectFrom('jobs').select('id').where('state', '=', 'done').where('finished_at', '<', before).limit(limit);
     const result = await this.db.deleteFrom('jobs').where('id', 'in', old).executeTakeFirst();
     return Number(result.numDeletedRows);
   }

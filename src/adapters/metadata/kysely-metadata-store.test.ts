@@ -72,6 +72,9 @@ describe('PostgreSQL metadata store operations', { skip: skipPostgres }, () => {
 test('a PostgreSQL server refusing connections is STORAGE_UNAVAILABLE', async () => {
   const store = openPostgresMetadataStore('postgres://postgres@127.0.0.1:1/imagegram');
   await assert.rejects(store.ping(), unavailable);
-  await assert.rejects(store.transaction((tx) => tx.users.findById('x')), unavailable);
+  await assert.rejects(
+    store.transaction((tx) => tx.users.findById('x')),
+    unavailable,
+  );
   await store.close();
 });

@@ -72,9 +72,7 @@ export class KyselyMetadataStore implements MetadataStore {
     this.#groupCommit = groupCommit;
     const direct = new KyselyRepositories(db, dialect);
     // With group commit, single writes on the store join a batch too, not paying an fsync each.
-    const root = groupCommit
-      ? committingWritesInGroups(direct, (work) => groupCommit.run(work))
-      : direct;
+    const root = groupCommit ? committingWritesInGroups(direct, (work) => groupCommit.run(work)) : direct;
     this.users = root.users;
     this.sessions = root.sessions;
     this.images = root.images;

@@ -40,11 +40,7 @@ export class KyselyPostRepository implements PostRepository {
   }
 
   async findById(id: string): Promise<Post | null> {
-    const row = await this.db
-      .selectFrom('posts')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('posts').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? rows.postFromRow(row) : null;
   }
 
@@ -59,12 +55,7 @@ export class KyselyPostRepository implements PostRepository {
     if (this.dialect.feedPage) return this.dialect.feedPage(this.db, after, limit, lastCommentsPerPost);
     const page =
       after === null
-        ? this.db
-            .selectFrom('posts')
-            .selectAll()
-            .orderBy('comment_count', 'desc')
-            .orderBy('id', 'desc')
-            .limit(limit)
+        ? this.db.selectFrom('posts').selectAll().orderBy('comment_count', 'desc').orderBy('id', 'desc').limit(limit)
         : this.dialect.postsAfter(this.db, after, limit);
     return this.#views(page);
   }
@@ -129,12 +120,7 @@ export class KyselyPostRepository implements PostRepository {
       .innerJoin('users as u', 'u.id', 'p.author_id')
       .innerJoin('images as i', 'i.id', 'p.image_id')
       .selectAll('p')
-      .select([
-        'u.username as author_username',
-        'i.sha256 as image_sha256',
-        'i.width as image_width',
-        'i.height as image_height',
-      ])
+      .select(['u.username as author_username', 'i.sha256 as image_sha256', 'i.width as image_width', 'i.height as image_height'])
       .$if(order === 'feed', (query) => query.orderBy('p.comment_count', 'desc'))
       .orderBy('p.id', 'desc')
       .execute();

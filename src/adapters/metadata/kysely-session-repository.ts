@@ -12,20 +12,12 @@ export class KyselySessionRepository implements SessionRepository {
     await this.db.insertInto('sessions').values(rows.sessionToRow(session)).execute();
   }
 
-  async findActive(
-    tokenHash: string,
-    now: number,
-  ): Promise<{ session: Session; user: User } | null> {
+  async findActive(tokenHash: string, now: number): Promise<{ session: Session; user: User } | null> {
     const row = await this.db
       .selectFrom('sessions')
       .innerJoin('users', 'users.id', 'sessions.user_id')
       .selectAll('users')
-      .select([
-        'sessions.token_hash',
-        'sessions.user_id',
-        'sessions.created_at as session_created_at',
-        'sessions.expires_at',
-      ])
+      .select(['sessions.token_hash', 'sessions.user_id', 'sessions.created_at as session_created_at', 'sessions.expires_at'])
       .where('sessions.token_hash', '=', tokenHash)
       .where('sessions.expires_at', '>', now)
       .executeTakeFirst();
@@ -35,10 +27,7 @@ export class KyselySessionRepository implements SessionRepository {
   }
 
   async delete(tokenHash: string): Promise<boolean> {
-    const result = await this.db
-      .deleteFrom('sessions')
-      .where('token_hash', '=', tokenHash)
-      .executeTakeFirst();
+    const result = await this.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).executeTakeFirst();
     return result.numDeletedRows > 0n;
   }
 

@@ -20,11 +20,7 @@ export class KyselyUploadLinkRepository implements UploadLinkRepository {
   }
 
   async findByTokenHash(tokenHash: string): Promise<UploadLink | null> {
-    const row = await this.db
-      .selectFrom('upload_links')
-      .selectAll()
-      .where('token_hash', '=', tokenHash)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('upload_links').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
     return row ? rows.uploadLinkFromRow(row) : null;
   }
 

@@ -26,12 +26,7 @@ export class KyselyUploadRepository implements UploadRepository {
   }
 
   async recordReceived(id: string, received: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('uploads')
-      .set({ received })
-      .where('id', '=', id)
-      .where('finished_at', 'is', null)
-      .executeTakeFirst();
+    const result = await this.db.updateTable('uploads').set({ received }).where('id', '=', id).where('finished_at', 'is', null).executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
 
@@ -60,12 +55,7 @@ export class KyselyUploadRepository implements UploadRepository {
   }
 
   async releaseClaim(id: string): Promise<void> {
-    await this.db
-      .updateTable('uploads')
-      .set({ claimed_until: null })
-      .where('id', '=', id)
-      .where('consumed_at', 'is', null)
-      .execute();
+    await this.db.updateTable('uploads').set({ claimed_until: null }).where('id', '=', id).where('consumed_at', 'is', null).execute();
   }
 
   async markConsumed(id: string, imageId: string, at: number): Promise<boolean> {

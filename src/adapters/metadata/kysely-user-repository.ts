@@ -25,20 +25,12 @@ export class KyselyUserRepository implements UserRepository {
   }
 
   async findByUsername(username: string): Promise<User | null> {
-    const row = await this.db
-      .selectFrom('users')
-      .selectAll()
-      .where('username_key', '=', rows.usernameKey(username))
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('users').selectAll().where('username_key', '=', rows.usernameKey(username)).executeTakeFirst();
     return row ? rows.userFromRow(row) : null;
   }
 
   async findById(id: string): Promise<User | null> {
-    const row = await this.db
-      .selectFrom('users')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
     return row ? rows.userFromRow(row) : null;
   }
 
@@ -57,11 +49,7 @@ export class KyselyUserRepository implements UserRepository {
     const users: User[] = [];
     for (let start = 0; start < unique.length; start += idsPerQuery) {
       const chunk = unique.slice(start, start + idsPerQuery);
-      const found = await this.db
-        .selectFrom('users')
-        .selectAll()
-        .where('id', 'in', chunk)
-        .execute();
+      const found = await this.db.selectFrom('users').selectAll().where('id', 'in', chunk).execute();
       users.push(...found.map(rows.userFromRow));
     }
     return users;

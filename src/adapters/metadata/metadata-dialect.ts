@@ -1,13 +1,4 @@
-import type {
-  AliasableExpression,
-  ColumnDefinitionBuilder,
-  Expression,
-  Kysely,
-  Logger,
-  Selectable,
-  SelectQueryBuilder,
-  SqlBool,
-} from 'kysely';
+import type { AliasableExpression, ColumnDefinitionBuilder, Expression, Kysely, Logger, Selectable, SelectQueryBuilder, SqlBool } from 'kysely';
 import type { NewEvent } from '../../core/events/event.js';
 import type { Comment, FeedPosition, Post, PostView } from '../../core/posts/post.js';
 import type { GroupCommitLimits } from './group-commit.js';
@@ -61,11 +52,7 @@ export interface MetadataDialect {
    * in that order, as a subquery to join authors and images onto. Must be index range scans:
    * the feed pages 100k posts.
    */
-  postsAfter(
-    db: Kysely<Database>,
-    after: FeedPosition,
-    limit: number,
-  ): AliasableExpression<Selectable<PostsTable>>;
+  postsAfter(db: Kysely<Database>, after: FeedPosition, limit: number): AliasableExpression<Selectable<PostsTable>>;
   /**
    * When the database can do it better: a whole feed page (as `PostRepository.feedPage`) in ONE
    * statement — posts, authors, images and the newest comments with their authors. Absent: the
@@ -83,11 +70,7 @@ export interface MetadataDialect {
    * The newest `perPost` comments of each post in `postIds` (newest first) with their authors'
    * usernames, in ONE query that reads only those comments, however many a post has.
    */
-  newestComments(
-    db: Kysely<Database>,
-    postIds: readonly string[],
-    perPost: number,
-  ): Promise<CommentViewRow[]>;
+  newestComments(db: Kysely<Database>, postIds: readonly string[], perPost: number): Promise<CommentViewRow[]>;
   /**
    * How concurrent `transaction()` calls share commits: null runs each in its own transaction
    * (a server with real concurrent connections); limits batch them into one commit each

@@ -49,9 +49,7 @@ async function foundation(db: Kysely<unknown>, dialect: MetadataDialect): Promis
   await db.schema
     .createTable('sessions')
     .addColumn('token_hash', 'text', (c) => c.primaryKey())
-    .addColumn('user_id', 'text', (c) =>
-      c.notNull().references('users.id').onDelete('cascade'),
-    )
+    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .execute();
@@ -121,11 +119,7 @@ async function posts(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
   // A post's comments newest first, the last 2 per post for the feed, and the cascade's lookup.
-  await db.schema
-    .createIndex('comments_post_id_id')
-    .on('comments')
-    .columns(['post_id', 'id'])
-    .execute();
+  await db.schema.createIndex('comments_post_id_id').on('comments').columns(['post_id', 'id']).execute();
 
   await db.schema
     .createTable('feed_state')
@@ -147,11 +141,7 @@ async function posts(db: Kysely<unknown>): Promise<void> {
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('idempotency_keys_pk', ['user_id', 'key'])
     .execute();
-  await db.schema
-    .createIndex('idempotency_keys_expires_at')
-    .on('idempotency_keys')
-    .column('expires_at')
-    .execute();
+  await db.schema.createIndex('idempotency_keys_expires_at').on('idempotency_keys').column('expires_at').execute();
 }
 
 /** Collections and their images, a set per collection. */
@@ -177,11 +167,7 @@ async function collections(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('collection_images_pk', ['collection_id', 'image_id'])
     .execute();
   // Image.collections, and the cascade from images.
-  await db.schema
-    .createIndex('collection_images_image_id')
-    .on('collection_images')
-    .columns(['image_id', 'collection_id'])
-    .execute();
+  await db.schema.createIndex('collection_images_image_id').on('collection_images').columns(['image_id', 'collection_id']).execute();
 }
 
 /** Values every process of a deployment must share: generated secrets, the admin token's fingerprint. */

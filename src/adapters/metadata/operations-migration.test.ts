@@ -34,11 +34,17 @@ async function seedAt0004(db: Kysely<Database>, dialect: MetadataDialect): Promi
   const migrator = new Migrator({ db, provider: metadataMigrations(dialect) });
   const { error } = await migrator.migrateTo('0004_uploads');
   if (error !== undefined) throw error;
-  await db.insertInto('users').values([userToRow(owner), userToRow(other)]).execute();
+  await db
+    .insertInto('users')
+    .values([userToRow(owner), userToRow(other)])
+    .execute();
   for (const image of images) {
     // Without the column 0005 adds; the schema type describes the latest version.
     const { metadata_extracted_at: _added, ...row } = imageToRow(image);
-    await db.insertInto('images').values(row as never).execute();
+    await db
+      .insertInto('images')
+      .values(row as never)
+      .execute();
   }
   const event = { type: 'ImageCreated', actorId: null, subjectId: 'x', payload: {} } as const;
   for (let i = 0; i < 3; i++) await db.insertInto('events').values(eventToRow(event, 1_700_000_000_000)).execute();
@@ -47,18 +53,32 @@ async function seedAt0004(db: Kysely<Database>, dialect: MetadataDialect): Promi
 async function assertCarriedOver(store: MetadataStore): Promise<void> {
   await store.migrate();
   assert.deepEqual(await store.blobRecords.find(shared.sha256), {
-    sha256: shared.sha256, size: 1_000, state: 'live', createdAt: 1_700_006_399_999,
-    unreferencedSince: null, missingSince: null, stateChangedAt: 1_700_006_399_999,
+    sha256: shared.sha256,
+    size: 1_000,
+    state: 'live',
+    createdAt: 1_700_006_399_999,
+    unreferencedSince: null,
+    missingSince: null,
+    stateChangedAt: 1_700_006_399_999,
   });
   assert.equal(await store.blobRecords.count(), 2);
   assert.deepEqual((await store.blobRecords.listReferenced(null, 10)).length, 2);
-  assert.deepEqual(await store.stats.top('format', 10), [{ value: 'jpeg', uploads: 2 }, { value: 'png', uploads: 1 }]);
-  assert.deepEqual(await store.stats.top('camera_model', 10), [{ value: 'X-T4', uploads: 1 }, { value: 'X100V', uploads: 1 }]);
-  const days = await store.stats.values('day', ['2023-11-14', '2023-11-15', '2023-11-16']);
-  assert.deepEqual(days.sort((a, b) => (a.value < b.value ? -1 : 1)), [
-    { value: '2023-11-14', uploads: 1 },
-    { value: '2023-11-15', uploads: 2 },
+  assert.deepEqual(await store.stats.top('format', 10), [
+    { value: 'jpeg', uploads: 2 },
+    { value: 'png', uploads: 1 },
   ]);
+  assert.deepEqual(await store.stats.top('camera_model', 10), [
+    { value: 'X-T4', uploads: 1 },
+    { value: 'X100V', uploads: 1 },
+  ]);
+  const days = await store.stats.values('day', ['2023-11-14', '2023-11-15', '2023-11-16']);
+  assert.deepEqual(
+    days.sort((a, b) => (a.value < b.value ? -1 : 1)),
+    [
+      { value: '2023-11-14', uploads: 1 },
+      { value: '2023-11-15', uploads: 2 },
+    ],
+  );
   // The projection starts after the events that were already there: they are counted above.
   assert.equal(await store.stats.checkpoint(), 3);
   for (const image of images) {

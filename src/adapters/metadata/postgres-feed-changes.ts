@@ -113,7 +113,10 @@ export class PostgresFeedChanges extends LocalFeedChanges {
     }
     this.#notifying = this.pool
       .query('SELECT pg_notify($1, $2)', [this.#channel, this.#id])
-      .then(() => {}, () => {}) // lost news is what the expiry of remembered versions is for
+      .then(
+        () => {},
+        () => {},
+      ) // lost news is what the expiry of remembered versions is for
       .finally(() => {
         this.#notifying = null;
         if (this.#again && !this.#closed) {

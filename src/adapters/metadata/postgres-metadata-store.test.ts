@@ -82,7 +82,10 @@ describe('PostgreSQL: concurrent writers from two pools', { skip: probe === null
     assert.deepEqual(await first.events.list(start, 10), []);
     assert.equal(await second.events.lastPosition(), start);
     await slow.commit();
-    assert.deepEqual((await second.events.list(start, 10)).map((e) => e.subjectId), ['early', 'late']);
+    assert.deepEqual(
+      (await second.events.list(start, 10)).map((e) => e.subjectId),
+      ['early', 'late'],
+    );
     assert.equal(await second.events.lastPosition(), late!.position);
   });
 
@@ -94,7 +97,10 @@ describe('PostgreSQL: concurrent writers from two pools', { skip: probe === null
     });
     await assert.rejects(failed, /undo/);
     const [kept] = await second.events.append(anEvent('kept'));
-    assert.deepEqual((await first.events.list(start, 10)).map((e) => e.subjectId), ['kept']);
+    assert.deepEqual(
+      (await first.events.list(start, 10)).map((e) => e.subjectId),
+      ['kept'],
+    );
     assert.equal(await first.events.lastPosition(), kept!.position);
   });
 
@@ -124,7 +130,10 @@ describe('PostgreSQL: concurrent writers from two pools', { skip: probe === null
       assert.equal(await second.feed.version(), version + 1);
       assert.deepEqual(await second.events.list(start, 10), []);
       await slow.commit();
-      assert.deepEqual((await second.events.list(start, 10)).map((e) => e.subjectId), ['early', comment.id]);
+      assert.deepEqual(
+        (await second.events.list(start, 10)).map((e) => e.subjectId),
+        ['early', comment.id],
+      );
       assert.equal(await second.feed.version(), version + 2);
     } finally {
       await counted.close();

@@ -24,10 +24,7 @@ export interface PostgresMetadataStoreOptions {
  * Opens the scale-out metadata store on a PostgreSQL database (`postgres://…`). Connections are
  * made lazily, so an unreachable server surfaces as STORAGE_UNAVAILABLE from the first call.
  */
-export function openPostgresMetadataStore(
-  url: string,
-  opts: PostgresMetadataStoreOptions = {},
-): KyselyMetadataStore {
+export function openPostgresMetadataStore(url: string, opts: PostgresMetadataStoreOptions = {}): KyselyMetadataStore {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? 10,
@@ -47,10 +44,7 @@ export function openPostgresMetadataStore(
   // simply gets a fresh connection, or STORAGE_UNAVAILABLE.
   pool.on('error', () => {});
   const db = new Kysely<Database>({
-    dialect: reportingUnavailableStorage(
-      new PostgresDialect({ pool }),
-      postgresDialect.isUnavailable,
-    ),
+    dialect: reportingUnavailableStorage(new PostgresDialect({ pool }), postgresDialect.isUnavailable),
     log: logQueriesTo(opts.onQuery),
   });
   return new KyselyMetadataStore(db, postgresDialect, new PostgresFeedChanges(url, pool, opts.feedChanges));
@@ -114,9 +108,10 @@ type FeedComment = [string, string, string, number, string];
  */
 async function feedPage(db: Kysely<Database>, after: FeedPosition | null, limit: number, commentsPerPost: number): Promise<PostView[]> {
   const ceiling = sql.lit(Math.max(limit, feedRowsCeiling));
-  const posts = after === null
-    ? sql`select * from posts order by comment_count desc, id desc limit ${ceiling}`
-    : sql`select * from posts where (comment_count, id) < (${after.commentCount}::integer, ${after.id}::text)
+  const posts =
+    after === null
+      ? sql`select * from posts order by comment_count desc, id desc limit ${ceiling}`
+      : sql`select * from posts where (comment_count, id) < (${after.commentCount}::integer, ${after.id}::text)
           order by comment_count desc, id desc limit ${ceiling}`;
   const page = sql<{ page: FeedRow[] }>`select coalesce(json_agg(json_build_array(
       p.id, p.author_id, p.image_id, p.caption, p.created_at, p.comment_count,
@@ -195,13 +190,18 @@ async function writeWithFeedBump(db: Kysely<Database>, name: string, head: RawBu
 
 /** See writeWithFeedBump: the post's count goes up first, which also proves it exists and locks it. */
 function addComment(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean> {
-  return writeWithFeedBump(db, 'imagegram_add_comment', sql`counted as (
+  return writeWithFeedBump(
+    db,
+    'imagegram_add_comment',
+    sql`counted as (
       update posts set comment_count = comment_count + 1 where id = ${comment.postId} returning id
     ), written as (
       insert into comments (id, post_id, author_id, body, created_at)
       select ${comment.id}, counted.id, ${comment.authorId}, ${comment.body}, ${comment.createdAt}::int8 from counted
       returning id
-    )`, event);
+    )`,
+    event,
+  );
 }
 
 /** See writeWithFeedBump: the post is inserted only while its image exists (a deleted one: false). */
@@ -228,22 +228,12 @@ const getTypeParser = ((oid: number, format?: 'text' | 'binary') =>
     ? (value: string) => Number(value)
     : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser;
 
-const unavailableNetCodes = [
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EPIPE',
-];
+const unavailableNetCodes = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'];
 // SQLSTATE: 57P01–57P03 shutdown / cannot connect now, 53300 too many connections
 // (https://www.postgresql.org/docs/15/errcodes-appendix.html).
 const unavailableSqlStates = ['57P01', '57P02', '57P03', '53300'];
 // pg raises these without a code when a connection dies or cannot be obtained in time.
-const unavailableMessage =
-  /Connection terminated|timeout exceeded when trying to connect|not queryable|timed out/i;
+const unavailableMessage = /Connection terminated|timeout exceeded when trying to connect|not queryable|timed out/i;
 
 // Appenders announce themselves with a shared advisory lock on this key plus a lower bound of the
 // positions they will take. 2^62 upwards is far from Kysely's migration lock (about 3.85e18) and
@@ -307,9 +297,7 @@ export const postgresDialect: MetadataDialect = {
     db
       .selectFrom('posts')
       .selectAll()
-      .where((eb) =>
-        eb(eb.refTuple('comment_count', 'id'), '<', eb.tuple(after.commentCount, after.id)),
-      )
+      .where((eb) => eb(eb.refTuple('comment_count', 'id'), '<', eb.tuple(after.commentCount, after.id)))
       .orderBy('comment_count', 'desc')
       .orderBy('id', 'desc')
       .limit(limit),
@@ -323,13 +311,7 @@ export const postgresDialect: MetadataDialect = {
       .selectFrom('posts as p')
       .innerJoinLateral(
         (eb) =>
-          eb
-            .selectFrom('comments as newest')
-            .selectAll('newest')
-            .whereRef('newest.post_id', '=', 'p.id')
-            .orderBy('newest.id', 'desc')
-            .limit(perPost)
-            .as('c'),
+          eb.selectFrom('comments as newest').selectAll('newest').whereRef('newest.post_id', '=', 'p.id').orderBy('newest.id', 'desc').limit(perPost).as('c'),
         (join) => join.onTrue(),
       )
       .innerJoin('users as u', 'u.id', 'c.author_id')

@@ -42,11 +42,9 @@ test('kill -9 under concurrent load loses no acknowledged transaction', async ()
   const dir = await mkdtemp(join(tmpdir(), 'imagegram-kill-9-'));
   try {
     const file = join(dir, 'metadata.sqlite');
-    const child = spawnTracked(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', writerScript(file)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
-    );
+    const child = spawnTracked(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', writerScript(file)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const closed = once(child, 'close');
     let output = '';
     child.stdout.setEncoding('utf8');

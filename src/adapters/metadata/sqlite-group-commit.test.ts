@@ -25,8 +25,7 @@ describe('SQLite group commit', () => {
     await store.migrate();
     // A second connection sees only what is committed (WAL: it never blocks the writer).
     const reader = new BetterSqlite3(file, { readonly: true });
-    const committed = (id: string) =>
-      reader.prepare('select 1 from users where id = ?').get(id) !== undefined;
+    const committed = (id: string) => reader.prepare('select 1 from users where id = ?').get(id) !== undefined;
     const close = async () => {
       reader.close();
       await store.close();
@@ -97,7 +96,10 @@ describe('SQLite group commit', () => {
     assert.equal((outcomes[1] as PromiseRejectedResult).reason, failure);
     assert.ok(isAppError((outcomes[3] as PromiseRejectedResult).reason, 'USERNAME_TAKEN'));
     assert.equal((outcomes[4] as PromiseFulfilledResult<boolean>).value, true, 'not one batch');
-    assert.deepEqual([first, doomed, third, fourth].map((u) => committed(u.id)), [true, false, true, true]);
+    assert.deepEqual(
+      [first, doomed, third, fourth].map((u) => committed(u.id)),
+      [true, false, true, true],
+    );
     assert.deepEqual(await store.events.list(0, 10), []);
     await close();
   });
@@ -114,7 +116,10 @@ describe('SQLite group commit', () => {
       }),
       store.transaction((tx) => tx.users.insert(late)),
     ]);
-    assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected']);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['rejected', 'rejected', 'rejected'],
+    );
     assert.deepEqual([committed(early.id), committed(late.id)], [false, false]);
     // The store goes on working after a failed batch.
     await store.transaction((tx) => tx.users.insert(early));

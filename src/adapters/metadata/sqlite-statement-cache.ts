@@ -8,10 +8,7 @@ import type { SqliteDatabase, SqliteStatement } from './sqlite-driver.js';
  * At most `capacity` statements are kept (least recently used goes first): texts that vary with
  * a list's length would otherwise grow the cache without bound.
  */
-export function cachingStatements(
-  database: SqliteDatabase,
-  capacity = 256,
-): KyselySqliteDatabase {
+export function cachingStatements(database: SqliteDatabase, capacity = 256): KyselySqliteDatabase {
   const statements = new Map<string, SqliteStatement>();
   return {
     close: () => database.close(),

@@ -39,10 +39,7 @@ export interface SqliteMetadataStoreOptions {
  * Open one store per file per process: better-sqlite3 waits for another connection's lock
  * synchronously, blocking the very event loop that would let that connection finish.
  */
-export function openSqliteMetadataStore(
-  file: string,
-  options: SqliteMetadataStoreOptions = {},
-): KyselyMetadataStore {
+export function openSqliteMetadataStore(file: string, options: SqliteMetadataStoreOptions = {}): KyselyMetadataStore {
   const feedChanges = new SqliteFeedChanges();
   const dialect = new ImmediateTransactionSqliteDialect({
     database: async () => {
@@ -77,13 +74,7 @@ function openDatabase(file: string): SqliteDatabase {
   return database;
 }
 
-const unavailableCodes = [
-  'SQLITE_BUSY',
-  'SQLITE_LOCKED',
-  'SQLITE_CANTOPEN',
-  'SQLITE_IOERR',
-  'SQLITE_FULL',
-];
+const unavailableCodes = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL'];
 // Only creating the parent directory raises node:fs codes (EEXIST: a file is in its place).
 const unavailableFsCodes = ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST'];
 
@@ -101,10 +92,7 @@ export const sqliteDialect: MetadataDialect = {
     const code = errorCode(error);
     if (code === undefined) return false;
     // better-sqlite3 reports extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR_FSYNC, …).
-    return (
-      unavailableCodes.some((prefix) => code === prefix || code.startsWith(`${prefix}_`)) ||
-      unavailableFsCodes.includes(code)
-    );
+    return unavailableCodes.some((prefix) => code === prefix || code.startsWith(`${prefix}_`)) || unavailableFsCodes.includes(code);
   },
   // One connection, and BEGIN IMMEDIATE takes the write lock up front: writers are serialised,
   // so positions already become visible in order.
@@ -147,12 +135,7 @@ export const sqliteDialect: MetadataDialect = {
           eb(
             'c.id',
             'in',
-            eb
-              .selectFrom('comments as newest')
-              .select('newest.id')
-              .whereRef('newest.post_id', '=', 'p.id')
-              .orderBy('newest.id', 'desc')
-              .limit(perPost),
+            eb.selectFrom('comments as newest').select('newest.id').whereRef('newest.post_id', '=', 'p.id').orderBy('newest.id', 'desc').limit(perPost),
           ),
         ),
       )

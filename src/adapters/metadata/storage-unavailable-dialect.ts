@@ -20,10 +20,7 @@ import { storageFailure } from '../storage-failures.js';
  * STORAGE_FULL and descriptor exhaustion as SERVER_BUSY, so clients see the same answer as when
  * staging or the blob store hit it first. Other errors pass through untouched: they are bugs.
  */
-export function reportingUnavailableStorage(
-  dialect: Dialect,
-  isUnavailable: (error: unknown) => boolean,
-): Dialect {
+export function reportingUnavailableStorage(dialect: Dialect, isUnavailable: (error: unknown) => boolean): Dialect {
   const translate = (error: unknown): unknown => {
     const specific = storageFailure(error);
     if (specific) return specific;
@@ -76,9 +73,7 @@ class TranslatingDriver implements Driver {
   }
 
   beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    return translated(this.translate, () =>
-      this.inner.beginTransaction(unwrap(connection), settings),
-    );
+    return translated(this.translate, () => this.inner.beginTransaction(unwrap(connection), settings));
   }
 
   commitTransaction(connection: DatabaseConnection): Promise<void> {
@@ -117,10 +112,7 @@ class TranslatingConnection implements DatabaseConnection {
     return translated(this.translate, () => this.inner.executeQuery<R>(compiledQuery));
   }
 
-  async *streamQuery<R>(
-    compiledQuery: CompiledQuery,
-    chunkSize?: number,
-  ): AsyncIterableIterator<QueryResult<R>> {
+  async *streamQuery<R>(compiledQuery: CompiledQuery, chunkSize?: number): AsyncIterableIterator<QueryResult<R>> {
     try {
       yield* this.inner.streamQuery<R>(compiledQuery, chunkSize);
     } catch (error) {

@@ -30,7 +30,7 @@ export function lockDataDir(dataDir: string, command: string): DataDirLock {
     throw new StartupError(
       `another imagegram process${describeOwner(ownerPath)} is using DATA_DIR ${dataDir} (it holds ${path}). ` +
         'Every serve or worker process needs a data directory of its own: give this one another DATA_DIR ' +
-        '(on PostgreSQL and S3 nothing in it is shared; on SQLite point DATABASE_URL and BLOB_STORE_URL at the first one\'s files), ' +
+        "(on PostgreSQL and S3 nothing in it is shared; on SQLite point DATABASE_URL and BLOB_STORE_URL at the first one's files), " +
         'or stop the other process first.',
     );
   }

@@ -16,31 +16,38 @@ describe('FsStagingArea', () => {
   test('a body that fails at once (a cut-off multipart part) leaves no file behind, even before the file has opened', async () => {
     const staging = new FsStagingArea(join(dir, 'cut'));
     // Many at once: with the thread pool busy, a removal can overtake the file's own open.
-    await Promise.all(Array.from({ length: 300 }, async () => {
-      const failing = new Readable({
-        read() {
-          this.destroy(new Error('cut off'));
-        },
-      });
-      await assert.rejects(staging.receive(failing, 1_000), /cut off/);
-    }));
+    await Promise.all(
+      Array.from({ length: 300 }, async () => {
+        const failing = new Readable({
+          read() {
+            this.destroy(new Error('cut off'));
+          },
+        });
+        await assert.rejects(staging.receive(failing, 1_000), /cut off/);
+      }),
+    );
     assert.deepEqual(await readdir(join(dir, 'cut')), []);
   });
 
   test('a body that fails midway leaves no file behind', async () => {
     const staging = new FsStagingArea(join(dir, 'midway'));
-    const failing = Readable.from((async function* () {
-      yield Buffer.alloc(64 * 1024, 1);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      throw new Error('connection reset');
-    })());
+    const failing = Readable.from(
+      (async function* () {
+        yield Buffer.alloc(64 * 1024, 1);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        throw new Error('connection reset');
+      })(),
+    );
     await assert.rejects(staging.receive(failing, 10_000_000), /connection reset/);
     assert.deepEqual(await readdir(join(dir, 'midway')), []);
   });
 
   test('a body over the limit is refused and leaves no file behind; one within it is staged with its hash', async () => {
     const staging = new FsStagingArea(join(dir, 'limits'));
-    await assert.rejects(staging.receive(Readable.from([Buffer.alloc(2_000, 7)]), 1_000), (error: Error & { code?: string }) => error.code === 'IMAGE_TOO_LARGE');
+    await assert.rejects(
+      staging.receive(Readable.from([Buffer.alloc(2_000, 7)]), 1_000),
+      (error: Error & { code?: string }) => error.code === 'IMAGE_TOO_LARGE',
+    );
     assert.deepEqual(await readdir(join(dir, 'limits')), []);
     const staged = await staging.receive(Readable.from([Buffer.from('hello')]), 1_000);
     assert.equal(staged.size, 5);

@@ -91,13 +91,7 @@ export interface AcquireSteps {
  * pause, in case the notice was lost or the holder died), until `signal` aborts or `timeoutMs`
  * passes, which rejects with tus's `ERR_LOCK_TIMEOUT`.
  */
-export async function acquireWithin(
-  id: string,
-  signal: AbortSignal,
-  timeoutMs: number,
-  notices: ReleaseNotices,
-  steps: AcquireSteps,
-): Promise<void> {
+export async function acquireWithin(id: string, signal: AbortSignal, timeoutMs: number, notices: ReleaseNotices, steps: AcquireSteps): Promise<void> {
   const stop = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
   let pauseMs = 5;
   for (;;) {

@@ -131,17 +131,20 @@ export class RedisUploadLocker implements UploadLocker {
   /** Extends the key every third of the TTL until stopped; tells the holder when the lock is lost. */
   private renew(key: string, token: string, lock: HeldLock): () => void {
     let confirmedAt = Date.now();
-    const timer = setInterval(() => {
-      this.redis.eval(renewScript, 1, key, token, this.ttlMs).then(
-        (renewed) => {
-          if (renewed === 1) confirmedAt = Date.now();
-          else lost('the lock expired before it was renewed');
-        },
-        (error: unknown) => {
-          if (Date.now() - confirmedAt >= this.ttlMs) lost('Redis was unreachable for longer than the lock lasts', error);
-        },
-      );
-    }, Math.max(1, Math.floor(this.ttlMs / 3)));
+    const timer = setInterval(
+      () => {
+        this.redis.eval(renewScript, 1, key, token, this.ttlMs).then(
+          (renewed) => {
+            if (renewed === 1) confirmedAt = Date.now();
+            else lost('the lock expired before it was renewed');
+          },
+          (error: unknown) => {
+            if (Date.now() - confirmedAt >= this.ttlMs) lost('Redis was unreachable for longer than the lock lasts', error);
+          },
+        );
+      },
+      Math.max(1, Math.floor(this.ttlMs / 3)),
+    );
     const stop = () => {
       clearInterval(timer);
       this.renewals.delete(stop);

@@ -88,7 +88,10 @@ if (bucket) {
       assert.ok((await allKeys(bucket)).every((key) => key.replace(/^multipart:/, '').startsWith('shared/uploads/') || key.startsWith('contract-')));
       await files.remove(id);
       assert.equal(await other.received(id), null);
-      assert.deepEqual((await allKeys(bucket)).filter((key) => key.includes(id)), []);
+      assert.deepEqual(
+        (await allKeys(bucket)).filter((key) => key.includes(id)),
+        [],
+      );
       // Every part buffer was deleted once sent.
       assert.deepEqual(await readdir(join(dir, 'buffers')), []);
       assert.deepEqual(await readdir(join(otherDir, 'buffers')), []);
@@ -131,7 +134,10 @@ if (bucket) {
       assert.ok(found && found.modifiedAt > Date.now() - 60_000, JSON.stringify(listed));
       assert.equal(await files.received(id), null);
       await files.remove(id);
-      assert.deepEqual((await allKeys(bucket)).filter((key) => key.includes(id)), []);
+      assert.deepEqual(
+        (await allKeys(bucket)).filter((key) => key.includes(id)),
+        [],
+      );
     });
 
     test('an unfinished upload removed by one store is gone for the other: multipart aborted, objects deleted', async () => {
@@ -145,7 +151,10 @@ if (bucket) {
       await other.remove(id);
       assert.equal(await files.received(id), null);
       await assert.rejects(files.datastore.getUpload(id));
-      assert.deepEqual((await allKeys(bucket)).filter((key) => key.includes(id)), []);
+      assert.deepEqual(
+        (await allKeys(bucket)).filter((key) => key.includes(id)),
+        [],
+      );
     });
   });
 }

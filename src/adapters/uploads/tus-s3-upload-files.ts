@@ -243,11 +243,9 @@ class SharedS3Store extends S3Store {
     const key = this.namespace + id;
     const { Uploads = [] } = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: key }));
     for (const upload of Uploads.filter((candidate) => candidate.Key === key)) {
-      await this.client
-        .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: id, UploadId: upload.UploadId }))
-        .catch((error: unknown) => {
-          if (!isNotFound(error)) throw error;
-        });
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: id, UploadId: upload.UploadId })).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
     }
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: id }));
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: `${id}.part` }));
@@ -328,7 +326,12 @@ class SharedS3Store extends S3Store {
    * it is stored. A part file is created only once one of `maxConcurrentPartUploads` permits is
    * free, which bounds the buffers.
    */
-  private async sendParts(metadata: MetadataValue, readStream: Readable, currentPartNumber: number, offset: number): Promise<{ bytes: number; wroteTail: boolean }> {
+  private async sendParts(
+    metadata: MetadataValue,
+    readStream: Readable,
+    currentPartNumber: number,
+    offset: number,
+  ): Promise<{ bytes: number; wroteTail: boolean }> {
     const size = metadata.file.size;
     const promises: Promise<void>[] = [];
     let pendingChunkFilepath: string | null = null;
@@ -356,7 +359,13 @@ class SharedS3Store extends S3Store {
             } else {
               await Promise.all(earlier);
               await this.client.send(
-                new PutObjectCommand({ Bucket: this.bucket, Key: `${metadata.file.id}.part`, Body: createReadStream(path), ContentLength: partSize, Metadata: { [followsKey]: String(partNumber - 1) } }),
+                new PutObjectCommand({
+                  Bucket: this.bucket,
+                  Key: `${metadata.file.id}.part`,
+                  Body: createReadStream(path),
+                  ContentLength: partSize,
+                  Metadata: { [followsKey]: String(partNumber - 1) },
+                }),
               );
               wroteTail = true;
             }

@@ -133,7 +133,10 @@ describe('PostgresUploadLocker beyond the contract', { skip: database === null &
       for (const lock of locks) await lock.lock(never, () => {});
       const pids: number[][] = [];
       for (const id of ids) pids.push(await holders(id));
-      assert.deepEqual(pids.map((held) => held.length), [1, 1, 1]);
+      assert.deepEqual(
+        pids.map((held) => held.length),
+        [1, 1, 1],
+      );
       assert.equal(new Set(pids.flat()).size, 1, 'one session holds them all');
       await locks[0]!.unlock();
       assert.deepEqual(await holders(ids[0]!), []);
@@ -155,7 +158,10 @@ describe('PostgresUploadLocker beyond the contract', { skip: database === null &
       const lock = locker.newLock('d'.repeat(32));
       await lock.lock(never, asked);
       const [high, low] = advisoryKey('d'.repeat(32));
-      const { rows } = await observer.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objid = $2::oid", [high >>> 0, low >>> 0]);
+      const { rows } = await observer.query<{ pid: number }>("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::oid AND objid = $2::oid", [
+        high >>> 0,
+        low >>> 0,
+      ]);
       await observer.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid]);
       await released;
       await lock.unlock();
@@ -185,7 +191,10 @@ describe('RedisUploadLocker beyond the contract', { skip: redisUrl === null && '
       await lock.lock(never, () => {});
       assert.deepEqual(await keysUnder(redis, keyPrefix), [`${keyPrefix}upload-lock:${'b'.repeat(32)}`]);
       // A waiter gives up after four TTLs: only renewal kept the key that long.
-      await assert.rejects(locker.newLock('b'.repeat(32)).lock(never, () => {}), (error) => error === ERRORS.ERR_LOCK_TIMEOUT);
+      await assert.rejects(
+        locker.newLock('b'.repeat(32)).lock(never, () => {}),
+        (error) => error === ERRORS.ERR_LOCK_TIMEOUT,
+      );
       // Another token's key is not ours to delete.
       await redis.set(`${keyPrefix}upload-lock:${'b'.repeat(32)}`, 'someone-else');
       await lock.unlock();

@@ -57,7 +57,11 @@ export async function deleteClaimedBlob(
  * Finishes a deletion whose claimant died (claimed before `now - stuckClaimMs`): takes the claim
  * over, then deletes as above. False when there was no such claim to take.
  */
-export async function finishStuckDeletion(deps: { store: MetadataStore; blobs: BlobStore; clock?: () => number }, sha256: string, now: number): Promise<BlobDeletion | null> {
+export async function finishStuckDeletion(
+  deps: { store: MetadataStore; blobs: BlobStore; clock?: () => number },
+  sha256: string,
+  now: number,
+): Promise<BlobDeletion | null> {
   if (!(await deps.store.blobRecords.reclaimStuck(sha256, now - stuckClaimMs, now))) return null;
   return deleteClaimedBlob(deps, sha256, 'unreferenced', now);
 }

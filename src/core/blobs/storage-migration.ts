@@ -63,7 +63,20 @@ export class StorageMigration {
     const { ledger } = this.deps;
     const dryRun = options.dryRun ?? false;
     const maxRounds = dryRun ? 1 : (options.maxRounds ?? 3);
-    const report: MigrationReport = { dryRun, listed: 0, alreadyCopied: 0, copied: 0, bytes: 0, byNamespace: {}, vanished: 0, retried: 0, failed: [], rounds: 0, left: 0, pending: [] };
+    const report: MigrationReport = {
+      dryRun,
+      listed: 0,
+      alreadyCopied: 0,
+      copied: 0,
+      bytes: 0,
+      byNamespace: {},
+      vanished: 0,
+      retried: 0,
+      failed: [],
+      rounds: 0,
+      left: 0,
+      pending: [],
+    };
     const copied = options.recheck ? new Map<string, LedgerEntry>() : await ledger.load();
     // Fail fast, with the store's own message, on a bucket that cannot be written (a dry run writes nothing).
     if (!dryRun) await this.deps.target.ping();
@@ -106,7 +119,13 @@ export class StorageMigration {
     return { listed, pending };
   }
 
-  private async copyAll(pending: BlobInfo[], report: MigrationReport, copied: Map<string, LedgerEntry>, settled: Set<string>, options: MigrationOptions): Promise<void> {
+  private async copyAll(
+    pending: BlobInfo[],
+    report: MigrationReport,
+    copied: Map<string, LedgerEntry>,
+    settled: Set<string>,
+    options: MigrationOptions,
+  ): Promise<void> {
     const { source, target, ledger } = this.deps;
     const limit = pLimit(options.concurrency ?? 4);
     let done = 0;

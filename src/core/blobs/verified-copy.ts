@@ -57,7 +57,10 @@ export async function copyVerified(source: BlobStore, target: BlobStore, key: st
     if (readBack?.sha256 === sourceHash) {
       return { kind: 'copied', entry: { key, size: before.size, modifiedAt: before.modifiedAt, sha256: sourceHash }, retries };
     }
-    lastMismatch = readBack === null ? 'the target does not hold the object after writing it' : `read back from the target it hashes to ${readBack.sha256}, the source to ${sourceHash}`;
+    lastMismatch =
+      readBack === null
+        ? 'the target does not hold the object after writing it'
+        : `read back from the target it hashes to ${readBack.sha256}, the source to ${sourceHash}`;
     await target.delete(key);
     // A stale object found there (a JPEG rendered again since an earlier copy) is replaced, not a retry.
     if (attempt < maxAttempts && created) retries += 1;

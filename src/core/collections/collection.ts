@@ -22,7 +22,10 @@ export function assertValidCollectionName(name: unknown): asserts name is string
     throw new AppError('VALIDATION_FAILED', 'name must be a non-blank string', { field: 'name' });
   }
   if ([...name].length > collectionNameMaxLength) {
-    throw new AppError('VALIDATION_FAILED', `name must be at most ${collectionNameMaxLength} characters`, { field: 'name', maxLength: collectionNameMaxLength });
+    throw new AppError('VALIDATION_FAILED', `name must be at most ${collectionNameMaxLength} characters`, {
+      field: 'name',
+      maxLength: collectionNameMaxLength,
+    });
   }
 }
 

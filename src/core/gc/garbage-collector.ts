@@ -78,7 +78,14 @@ export class GarbageCollector {
     kinds.push(await collectUnreferencedBlobs(context));
     kinds.push(await this.collectStagingFiles(context));
     kinds.push(await this.collectExpiredUploads(context));
-    return { dryRun: context.dryRun, graceMs: run.graceMs, startedAt, finishedAt: this.now(), kinds, bytesFreed: kinds.reduce((sum, kind) => sum + kind.bytesFreed, 0) };
+    return {
+      dryRun: context.dryRun,
+      graceMs: run.graceMs,
+      startedAt,
+      finishedAt: this.now(),
+      kinds,
+      bytesFreed: kinds.reduce((sum, kind) => sum + kind.bytesFreed, 0),
+    };
   }
 
   private async collectStagingFiles(context: GcContext): Promise<GcKindReport> {

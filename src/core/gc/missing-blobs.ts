@@ -33,30 +33,38 @@ export async function collectMissingBlobs(context: GcContext, options: MissingBl
   const overdue: BlobRecord[] = [];
   let checked = 0;
   for await (const page of referencedBlobs(context)) {
-    await Promise.all(page.map(({ record, original, derivative }) => limit(async () => {
-      signal?.throwIfAborted();
-      checked += 1;
-      if (original) {
-        if (record.missingSince !== null) {
-          countDetail(report, 'restored');
-          if (!dryRun && (await store.blobRecords.clearMissing(record.sha256))) {
-            await store.events.append({ type: 'BlobRestored', actorId: null, subjectId: record.sha256, payload: {} });
+    await Promise.all(
+      page.map(({ record, original, derivative }) =>
+        limit(async () => {
+          signal?.throwIfAborted();
+          checked += 1;
+          if (original) {
+            if (record.missingSince !== null) {
+              countDetail(report, 'restored');
+              if (!dryRun && (await store.blobRecords.clearMissing(record.sha256))) {
+                await store.events.append({ type: 'BlobRestored', actorId: null, subjectId: record.sha256, payload: {} });
+              }
+            }
+            if (!derivative) {
+              countDetail(report, 'derivativesQueued');
+              if (!dryRun)
+                await store.jobs.enqueue(
+                  { name: 'blob.render-derivative', payload: { sha256: record.sha256 }, key: `blob.render-derivative:${record.sha256}` },
+                  now,
+                );
+            }
+            return;
           }
-        }
-        if (!derivative) {
-          countDetail(report, 'derivativesQueued');
-          if (!dryRun) await store.jobs.enqueue({ name: 'blob.render-derivative', payload: { sha256: record.sha256 }, key: `blob.render-derivative:${record.sha256}` }, now);
-        }
-        return;
-      }
-      report.found += 1;
-      if (record.missingSince === null) {
-        countDetail(report, 'marked');
-        if (!dryRun) await markMissing(context, record.sha256);
-      } else if (record.missingSince <= now - graceMs) {
-        overdue.push(record);
-      }
-    })));
+          report.found += 1;
+          if (record.missingSince === null) {
+            countDetail(report, 'marked');
+            if (!dryRun) await markMissing(context, record.sha256);
+          } else if (record.missingSince <= now - graceMs) {
+            overdue.push(record);
+          }
+        }),
+      ),
+    );
     context.progress({ kind: 'missing-blobs', done: checked, total });
   }
   if (overdue.length === 0) return report;
@@ -100,11 +108,13 @@ async function* referencedBlobs({ store, blobs, signal }: GcContext): AsyncGener
         signal?.throwIfAborted();
         listed.push({ record, original: await originals.seen(originalKey(record.sha256)), derivative: await derivatives.seen(derivativeKey(record.sha256)) });
       }
-      yield await Promise.all(listed.map(async ({ record, original, derivative }) => ({
-        record,
-        original: original || (await limit(() => blobs.head(originalKey(record.sha256)))) !== null,
-        derivative: derivative || (await limit(() => blobs.head(derivativeKey(record.sha256)))) !== null,
-      })));
+      yield await Promise.all(
+        listed.map(async ({ record, original, derivative }) => ({
+          record,
+          original: original || (await limit(() => blobs.head(originalKey(record.sha256)))) !== null,
+          derivative: derivative || (await limit(() => blobs.head(derivativeKey(record.sha256)))) !== null,
+        })),
+      );
       if (page.length < gcPageSize) return;
       after = page[page.length - 1]!.sha256;
     }

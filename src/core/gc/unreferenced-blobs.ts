@@ -31,20 +31,24 @@ export async function collectUnreferencedBlobs(context: GcContext): Promise<GcKi
     context.signal?.throwIfAborted();
     const page = await store.blobRecords.listCollectable(now - graceMs, after, gcPageSize);
     report.found += page.length;
-    await Promise.all(page.map((record) => limit(async () => {
-      if (dryRun) {
-        report.removed += 1;
-        report.bytesFreed += await storedBytes(context, record.sha256);
-      } else {
-        const claimedAt = Date.now();
-        if (!(await store.blobRecords.claimForDeletion(record.sha256, now - graceMs, claimedAt))) {
-          countDetail(report, 'keptInUse');
-          return;
-        }
-        report.removed += 1;
-        report.bytesFreed += (await deleteClaimedBlob(context, record.sha256, 'unreferenced', claimedAt)).bytes;
-      }
-    })));
+    await Promise.all(
+      page.map((record) =>
+        limit(async () => {
+          if (dryRun) {
+            report.removed += 1;
+            report.bytesFreed += await storedBytes(context, record.sha256);
+          } else {
+            const claimedAt = Date.now();
+            if (!(await store.blobRecords.claimForDeletion(record.sha256, now - graceMs, claimedAt))) {
+              countDetail(report, 'keptInUse');
+              return;
+            }
+            report.removed += 1;
+            report.bytesFreed += (await deleteClaimedBlob(context, record.sha256, 'unreferenced', claimedAt)).bytes;
+          }
+        }),
+      ),
+    );
     context.progress({ kind: 'unreferenced-blobs', done: report.found, total: null });
     if (page.length < gcPageSize) break;
     after = page[page.length - 1]!.sha256;

@@ -35,7 +35,6 @@ export interface ImageIngestDependencies {
   wakeup?: JobWakeup;
 }
 
-
 /**
  * The one path by which bytes become an Image: stage and hash while streaming, detect
  * and bound the format from the header, pin the blob against garbage collection, render the
@@ -117,7 +116,10 @@ export class ImageIngest {
             await tx.events.append({ type: 'UploadCompleted', actorId: ownerId, subjectId: result.image.id, payload: { repairedBy: 'upload' } });
             // Its EXIF was never read either (read repair queues the same job when it completes a row).
             if (result.image.metadataExtractedAt === null) {
-              await tx.jobs.enqueue({ name: 'image.extract-metadata', payload: { imageId: result.image.id }, key: `image.extract-metadata:${result.image.id}` }, now);
+              await tx.jobs.enqueue(
+                { name: 'image.extract-metadata', payload: { imageId: result.image.id }, key: `image.extract-metadata:${result.image.id}` },
+                now,
+              );
             }
             // Not a duplicate: these are the bytes the row was waiting for (201, like a new image).
             return { image: { ...result.image, status: 'ready' as const, uploadCompletedAt: now }, created: true };

@@ -6,7 +6,6 @@ import type { JobContext } from '../jobs/job-handlers.js';
 import { originalKey } from './blob-keys.js';
 import { noPhotoMetadata, type PhotoMetadata } from './image.js';
 
-
 /**
  * The `image.extract-metadata` job: reads EXIF (camera, taken-at, GPS) from an image's original
  * into its row and logs `ImageMetadataExtracted`, which the stats projection counts. The update,
@@ -41,7 +40,13 @@ export class MetadataExtraction {
           actorId: null,
           subjectId: imageId,
           // GPS coordinates stay in the row (owner-only); the log records only that there were some.
-          payload: { cameraMake: metadata.cameraMake, cameraModel: metadata.cameraModel, previousCameraModel: current.cameraModel, takenAt: metadata.takenAt, hasGps: metadata.hasGps },
+          payload: {
+            cameraMake: metadata.cameraMake,
+            cameraModel: metadata.cameraModel,
+            previousCameraModel: current.cameraModel,
+            takenAt: metadata.takenAt,
+            hasGps: metadata.hasGps,
+          },
         });
       }
       await context.completeIn(tx);

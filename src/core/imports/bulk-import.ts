@@ -102,28 +102,48 @@ export class BulkImport {
     let done = 0;
     for (let start = 0; start < files.length; start += 500) {
       const batch = files.slice(start, start + 500);
-      const known = new Map((await store.importLedger.find(owner.id, batch.map((file) => file.path))).map((entry) => [entry.path, entry]));
-      await Promise.all(batch.map((file) => limit(async () => {
-        const entry = known.get(file.path);
-        if (entry && entry.size === file.size && entry.modifiedAt === file.modifiedAt) {
-          // A rejected file stays rejected until it changes: the run is not done while it is there.
-          if (entry.outcome === 'rejected') summary.rejected.push({ path: file.path, ...rejection(entry.detail), earlier: true });
-          else summary.skipped += 1;
-          if (entry.imageId) imageIds.push(entry.imageId);
-        } else {
-          const outcome = await this.importOne(owner, file, summary);
-          if (outcome?.imageId) imageIds.push(outcome.imageId);
-        }
-        done += 1;
-        run.onProgress?.({ done, total: files.length, path: file.path });
-      })));
+      const known = new Map(
+        (
+          await store.importLedger.find(
+            owner.id,
+            batch.map((file) => file.path),
+          )
+        ).map((entry) => [entry.path, entry]),
+      );
+      await Promise.all(
+        batch.map((file) =>
+          limit(async () => {
+            const entry = known.get(file.path);
+            if (entry && entry.size === file.size && entry.modifiedAt === file.modifiedAt) {
+              // A rejected file stays rejected until it changes: the run is not done while it is there.
+              if (entry.outcome === 'rejected') summary.rejected.push({ path: file.path, ...rejection(entry.detail), earlier: true });
+              else summary.skipped += 1;
+              if (entry.imageId) imageIds.push(entry.imageId);
+            } else {
+              const outcome = await this.importOne(owner, file, summary);
+              if (outcome?.imageId) imageIds.push(outcome.imageId);
+            }
+            done += 1;
+            run.onProgress?.({ done, total: files.length, path: file.path });
+          }),
+        ),
+      );
     }
     if (collectionId !== null) await this.fillCollection(owner, collectionId, imageIds);
     return summary;
   }
 
   private async importOne(owner: User, file: ImportFile, summary: ImportSummary): Promise<ImportEntry | null> {
-    const entry: ImportEntry = { ownerId: owner.id, path: file.path, size: file.size, modifiedAt: file.modifiedAt, outcome: 'rejected', imageId: null, detail: null, recordedAt: 0 };
+    const entry: ImportEntry = {
+      ownerId: owner.id,
+      path: file.path,
+      size: file.size,
+      modifiedAt: file.modifiedAt,
+      outcome: 'rejected',
+      imageId: null,
+      detail: null,
+      recordedAt: 0,
+    };
     try {
       if (file.size > this.options.maxBytes) throw new AppError('IMAGE_TOO_LARGE', `The file is larger than ${this.options.maxBytes} bytes`);
       const { image, duplicate } = await this.deps.ingest.ingestStream(owner.id, file.open());

@@ -34,7 +34,10 @@ export class Reprocessing {
         const page = await store.blobRecords.listReferenced(after, 500);
         await store.transaction(async (tx) => {
           for (const record of page) {
-            const { enqueued } = await tx.jobs.enqueue({ name: 'blob.render-derivative', payload: { sha256: record.sha256 }, key: `blob.render-derivative:${record.sha256}` }, this.now());
+            const { enqueued } = await tx.jobs.enqueue(
+              { name: 'blob.render-derivative', payload: { sha256: record.sha256 }, key: `blob.render-derivative:${record.sha256}` },
+              this.now(),
+            );
             if (enqueued) summary.derivatives += 1;
             else summary.alreadyQueued += 1;
           }
@@ -50,7 +53,10 @@ export class Reprocessing {
         const ids = await store.images.listIds(after, 500);
         await store.transaction(async (tx) => {
           for (const imageId of ids) {
-            const { enqueued } = await tx.jobs.enqueue({ name: 'image.extract-metadata', payload: { imageId }, key: `image.extract-metadata:${imageId}` }, this.now());
+            const { enqueued } = await tx.jobs.enqueue(
+              { name: 'image.extract-metadata', payload: { imageId }, key: `image.extract-metadata:${imageId}` },
+              this.now(),
+            );
             if (enqueued) summary.metadata += 1;
             else summary.alreadyQueued += 1;
           }
@@ -67,7 +73,9 @@ export class Reprocessing {
   /** True while a reprocessing job is queued or running (by any worker). */
   async inProgress(): Promise<boolean> {
     const { jobs } = this.deps.store;
-    const found = await Promise.all(reprocessingJobs.flatMap((name) => [jobs.list({ name, state: 'queued', limit: 1 }), jobs.list({ name, state: 'running', limit: 1 })]));
+    const found = await Promise.all(
+      reprocessingJobs.flatMap((name) => [jobs.list({ name, state: 'queued', limit: 1 }), jobs.list({ name, state: 'running', limit: 1 })]),
+    );
     return found.some((page) => page.length > 0);
   }
 

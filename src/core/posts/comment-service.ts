@@ -39,13 +39,14 @@ export class CommentService {
       const event = { type: 'CommentAdded', actorId: author.id, subjectId: comment.id, payload: { postId } } as const;
       // Without an idempotency record to commit with it, the store adds it in one call (one
       // statement on PostgreSQL: no transaction held open across round trips).
-      const added = claim === null
-        ? await this.store.comments.add(comment, event)
-        : await this.store.transaction(async (tx) => {
-          if (!(await tx.comments.add(comment, event))) return false;
-          await record(tx, view);
-          return true;
-        });
+      const added =
+        claim === null
+          ? await this.store.comments.add(comment, event)
+          : await this.store.transaction(async (tx) => {
+              if (!(await tx.comments.add(comment, event))) return false;
+              await record(tx, view);
+              return true;
+            });
       if (!added) throw new AppError('POST_NOT_FOUND', `No post with id ${postId}`);
       return view;
     });

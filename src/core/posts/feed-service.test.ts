@@ -23,5 +23,8 @@ test('cursorOf: remembered cursors are the ones a fresh service signs, one per p
   assert.deepEqual(again, first);
   assert.deepEqual(first, fresh);
   assert.equal(new Set(first).size, positions.length, 'every position its own cursor');
-  assert.deepEqual(first.map((cursor) => cursors.decode('feed', cursor)), positions.map((p) => [p.commentCount, p.id]));
+  assert.deepEqual(
+    first.map((cursor) => cursors.decode('feed', cursor)),
+    positions.map((p) => [p.commentCount, p.id]),
+  );
 });

@@ -38,7 +38,11 @@ export class PostService {
    * nothing. Throws VALIDATION_FAILED, IMAGE_NOT_FOUND, NOT_OWNER, IMAGE_NOT_READY, the
    * idempotency errors and those of the image-making function.
    */
-  async create(author: User, input: { caption: string; imageId: string | (() => Promise<string>) }, claim: IdempotencyClaim | null = null): Promise<{ post: PostView; replayed: boolean }> {
+  async create(
+    author: User,
+    input: { caption: string; imageId: string | (() => Promise<string>) },
+    claim: IdempotencyClaim | null = null,
+  ): Promise<{ post: PostView; replayed: boolean }> {
     assertValidCaption(input.caption);
     const { result, replayed } = await this.idempotent.run<PostView>(claim, async (record) => {
       const imageId = typeof input.imageId === 'string' ? input.imageId : await input.imageId();
@@ -57,13 +61,14 @@ export class PostService {
       };
       const event = { type: 'PostCreated', actorId: author.id, subjectId: post.id, payload: { imageId: image.id } } as const;
       // Without an idempotency record to commit with it, one store call (one statement on PostgreSQL).
-      const added = claim === null
-        ? await this.store.posts.add(post, event)
-        : await this.store.transaction(async (tx) => {
-          if (!(await tx.posts.add(post, event))) return false;
-          await record(tx, view);
-          return true;
-        });
+      const added =
+        claim === null
+          ? await this.store.posts.add(post, event)
+          : await this.store.transaction(async (tx) => {
+              if (!(await tx.posts.add(post, event))) return false;
+              await record(tx, view);
+              return true;
+            });
       if (!added) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${imageId}`);
       return view;
     });

@@ -28,7 +28,8 @@ export function statsDeltasOf(event: StoredEvent): CounterDelta[] {
       const format = text(payload.format);
       const model = text(payload.cameraModel);
       const deltas: CounterDelta[] = [];
-      if (format !== null) deltas.push({ dimension: 'format', value: format, delta: -1 }, { dimension: 'day', value: utcDay(time(payload.createdAt)), delta: -1 });
+      if (format !== null)
+        deltas.push({ dimension: 'format', value: format, delta: -1 }, { dimension: 'day', value: utcDay(time(payload.createdAt)), delta: -1 });
       if (model !== null) deltas.push({ dimension: 'camera_model', value: model, delta: -1 });
       return deltas;
     }

@@ -45,6 +45,10 @@ test('anything else is VALIDATION_FAILED', () => {
     { expiresOn: 'next tuesday' },
   ];
   for (const input of invalid) {
-    assert.throws(() => linkExpiry(input, now, year), (error) => isAppError(error, 'VALIDATION_FAILED'), JSON.stringify(input));
+    assert.throws(
+      () => linkExpiry(input, now, year),
+      (error) => isAppError(error, 'VALIDATION_FAILED'),
+      JSON.stringify(input),
+    );
   }
 });

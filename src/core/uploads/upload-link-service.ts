@@ -58,7 +58,17 @@ export class UploadLinkService {
     const token = randomBytes(32).toString('base64url');
     const id = newId();
     const owner: User = { id: newId(), username: linkOwnerUsername(id), passwordHash: noPassword, createdAt: now };
-    const link: UploadLink = { id, tokenHash: hashToken(token), ownerId: owner.id, createdAt: now, expiresAt, maxBytes, maxImages, usedBytes: 0, usedImages: 0 };
+    const link: UploadLink = {
+      id,
+      tokenHash: hashToken(token),
+      ownerId: owner.id,
+      createdAt: now,
+      expiresAt,
+      maxBytes,
+      maxImages,
+      usedBytes: 0,
+      usedImages: 0,
+    };
     await this.deps.store.transaction(async (tx) => {
       await tx.users.insert(owner);
       await tx.uploadLinks.insert(link);

@@ -72,7 +72,13 @@ export async function sweepExpiredUploads(deps: UploadSweepDependencies, options
 }
 
 /** Removes each upload's bytes, then (if it is still expired and unclaimed) its row, with an event. */
-async function removeExpired({ store, files }: UploadSweepDependencies, expired: ResumableUpload[], now: number, report: UploadSweepReport, failed: Set<string>): Promise<void> {
+async function removeExpired(
+  { store, files }: UploadSweepDependencies,
+  expired: ResumableUpload[],
+  now: number,
+  report: UploadSweepReport,
+  failed: Set<string>,
+): Promise<void> {
   for (const upload of expired) {
     try {
       await files.remove(upload.id);

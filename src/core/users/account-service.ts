@@ -109,7 +109,12 @@ export class AccountService {
       await tx.feed.bump();
       // One per image: the stats projection counts images back out of these.
       if (images.length > 0) await tx.events.append(...images.map((image) => imageDeletedEvent(image, user.id, 'account-deleted')));
-      await tx.events.append({ type: 'AccountDeleted', actorId: user.id, subjectId: user.id, payload: { posts, comments: commentsRemoved, collections, images: images.length } });
+      await tx.events.append({
+        type: 'AccountDeleted',
+        actorId: user.id,
+        subjectId: user.id,
+        payload: { posts, comments: commentsRemoved, collections, images: images.length },
+      });
     });
   }
 

@@ -56,7 +56,9 @@ export function formatGcReport(report: GcReport): string {
     kind.found,
     kind.removed,
     formatBytes(kind.bytesFreed),
-    Object.entries(kind.details).map(([name, count]) => `${name} ${count}`).join(', '),
+    Object.entries(kind.details)
+      .map(([name, count]) => `${name} ${count}`)
+      .join(', '),
   ]);
   const lines = [
     `${report.dryRun ? 'Dry run (nothing removed)' : 'Garbage collection'}, grace ${report.graceMs / 1000} s, ${((report.finishedAt - report.startedAt) / 1000).toFixed(1)} s`,

@@ -25,7 +25,13 @@ export async function importCommand(argv: string[]): Promise<number> {
   const [dir, ...extra] = parsed.positionals;
   if (dir === undefined || extra.length > 0) return fail('import', 'give exactly one directory: imagegram import <dir>');
   const root = resolve(dir);
-  if (!(await stat(root).then((info) => info.isDirectory(), () => false))) return fail('import', `${root} is not a directory`);
+  if (
+    !(await stat(root).then(
+      (info) => info.isDirectory(),
+      () => false,
+    ))
+  )
+    return fail('import', `${root} is not a directory`);
   const files = await listFiles(root);
   const app = await createApp(parsed.config, cliLogger(parsed.config));
   const progress = progressBar();
@@ -38,19 +44,26 @@ export async function importCommand(argv: string[]): Promise<number> {
     progress.stop();
     const lines = [
       `Processed ${files.length} files from ${root} as ${owner.username}${summary.collectionId ? ` into collection ${JSON.stringify(parsed.flags.collection)} (${summary.collectionId})` : ''}:`,
-      formatTable(['imported', 'duplicate', 'skipped (done before)', 'rejected', 'failed'], [[summary.imported, summary.duplicate, summary.skipped, summary.rejected.length, summary.failed.length]]),
+      formatTable(
+        ['imported', 'duplicate', 'skipped (done before)', 'rejected', 'failed'],
+        [[summary.imported, summary.duplicate, summary.skipped, summary.rejected.length, summary.failed.length]],
+      ),
     ];
     if (summary.rejected.length > 0) {
       const earlier = summary.rejected.filter((file) => file.earlier).length;
       lines.push(
         '',
         'Rejected:',
-        formatTable(['file', 'code', 'reason'], summary.rejected.map((file) => [file.path, file.code, file.earlier ? `${file.detail} (rejected by an earlier run)` : file.detail])),
+        formatTable(
+          ['file', 'code', 'reason'],
+          summary.rejected.map((file) => [file.path, file.code, file.earlier ? `${file.detail} (rejected by an earlier run)` : file.detail]),
+        ),
         '',
         `The import is not complete while ${summary.rejected.length === 1 ? 'this file is' : `these ${summary.rejected.length} files are`} in ${root}${earlier > 0 ? ` (${earlier} rejected by an earlier run and unchanged since, so not read again)` : ''}: replace or remove them and run it again.`,
       );
     }
-    if (summary.failed.length > 0) lines.push('', 'Failed (run the import again to retry them):', ...summary.failed.map((file) => `  ${file.path}: ${file.detail}`));
+    if (summary.failed.length > 0)
+      lines.push('', 'Failed (run the import again to retry them):', ...summary.failed.map((file) => `  ${file.path}: ${file.detail}`));
     process.stdout.write(`${lines.join('\n')}\n`);
     return summary.rejected.length + summary.failed.length === 0 ? 0 : 1;
   } catch (error) {

@@ -18,7 +18,8 @@ export async function jobsCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, flags);
   if (!parsed.ok) return fail('jobs', parsed.message);
   const [action, id, ...extra] = parsed.positionals;
-  if (action !== undefined && (action !== 'retry' || id === undefined || extra.length > 0)) return fail('jobs', 'usage: imagegram jobs [--state S] | imagegram jobs retry <id>');
+  if (action !== undefined && (action !== 'retry' || id === undefined || extra.length > 0))
+    return fail('jobs', 'usage: imagegram jobs [--state S] | imagegram jobs retry <id>');
   const state = parsed.flags.state;
   if (state !== undefined && !jobStates.includes(state as JobState)) return fail('jobs', `--state must be one of ${jobStates.join(', ')}`);
   const limit = integerFlag(parsed.flags.limit, 50);
@@ -35,7 +36,14 @@ export async function jobsCommand(argv: string[]): Promise<number> {
       process.stdout.write(`${JSON.stringify({ counts, jobs: jobs.map(presentJob) }, null, 2)}\n`);
       return 0;
     }
-    const rows = jobs.map((job) => [job.id, job.name, job.state, `${job.attempts}/${job.maxAttempts}`, new Date(job.updatedAt).toISOString(), (job.lastError ?? '').slice(0, 80)]);
+    const rows = jobs.map((job) => [
+      job.id,
+      job.name,
+      job.state,
+      `${job.attempts}/${job.maxAttempts}`,
+      new Date(job.updatedAt).toISOString(),
+      (job.lastError ?? '').slice(0, 80),
+    ]);
     const table = rows.length > 0 ? formatTable(['id', 'name', 'state', 'attempts', 'updated', 'last error'], rows) : '(no jobs)';
     process.stdout.write(`${jobStates.map((name) => `${name} ${counts[name]}`).join(' · ')}\n${table}\n`);
     return 0;

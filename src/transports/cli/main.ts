@@ -81,7 +81,9 @@ export function usage({ full = true } = {}): string {
        imagegram <command> --help
 
 Commands:
-${Object.values(commands).map((command) => command.usage).join('\n')}
+${Object.values(commands)
+  .map((command) => command.usage)
+  .join('\n')}
 
 ${full ? `${configHeading}\n${configHelp()}` : 'Configuration options (--port, --data-dir, --database-url…): imagegram --help'}`;
 }

@@ -14,7 +14,13 @@ export const migrateStorageUsage = `  migrate-storage --to s3://<bucket>[/<prefi
             objects written during the run are left (run it again); --recheck ignores the ledger
             and reads back every object again; docs/storage-migration.md`;
 
-const flags = { to: { type: 'string' }, from: { type: 'string' }, 'dry-run': { type: 'boolean' }, recheck: { type: 'boolean' }, json: { type: 'boolean' } } as const;
+const flags = {
+  to: { type: 'string' },
+  from: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  recheck: { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
 
 /** Exit codes beyond 0 (done) and 1 (failures). */
 const usageExit = 2;
@@ -33,11 +39,21 @@ export async function migrateStorageCommand(argv: string[]): Promise<number> {
   if (target instanceof ConfigError) return usage(target.message);
   if (source instanceof ConfigError) return usage(source.message);
   if (source === target) {
-    return usage('the source and the target are the same store: after switching BLOB_STORE_URL to the bucket, set BLOB_STORE_FALLBACK_URL (or --from) to the old store');
+    return usage(
+      'the source and the target are the same store: after switching BLOB_STORE_URL to the bucket, set BLOB_STORE_FALLBACK_URL (or --from) to the old store',
+    );
   }
   // A mistyped directory would list nothing and report "nothing left": refuse it instead.
-  if (source.startsWith('file:') && !(await stat(source.slice('file:'.length)).then((info) => info.isDirectory(), () => false))) {
-    return usage(`the source directory ${source.slice('file:'.length)} does not exist (set --from, BLOB_STORE_FALLBACK_URL or BLOB_STORE_URL to the old store)`);
+  if (
+    source.startsWith('file:') &&
+    !(await stat(source.slice('file:'.length)).then(
+      (info) => info.isDirectory(),
+      () => false,
+    ))
+  ) {
+    return usage(
+      `the source directory ${source.slice('file:'.length)} does not exist (set --from, BLOB_STORE_FALLBACK_URL or BLOB_STORE_URL to the old store)`,
+    );
   }
   const dryRun = parsed.flags['dry-run'] ?? false;
   const { migration, ledgerPath, close } = await createStorageMigration(config, source, target);
@@ -53,7 +69,11 @@ export async function migrateStorageCommand(argv: string[]): Promise<number> {
       onProgress: ({ round, done, total }) => progress.update(round === 1 ? 'copying' : `copying (pass ${round})`, done, total),
     });
     progress.stop();
-    process.stdout.write(parsed.flags.json ? `${JSON.stringify({ ...report, source: redact(source), target: redact(target), ledger: ledgerPath }, null, 2)}\n` : `${formatReport(report, redact(source), redact(target))}\n`);
+    process.stdout.write(
+      parsed.flags.json
+        ? `${JSON.stringify({ ...report, source: redact(source), target: redact(target), ledger: ledgerPath }, null, 2)}\n`
+        : `${formatReport(report, redact(source), redact(target))}\n`,
+    );
     if (report.failed.length > 0) return 1;
     return report.left > 0 && !dryRun ? leftExit : 0;
   } catch (error) {
@@ -72,22 +92,46 @@ export function formatReport(report: MigrationReport, source: string, target: st
   const verb = report.dryRun ? 'would copy' : 'copied';
   const lines = [
     `${report.dryRun ? 'Dry run (nothing written): ' : ''}${source} → ${target}`,
-    formatTable(['listed', 'copied before', verb, 'bytes', 'retried', 'vanished', 'failed', 'left'], [
-      [report.listed, report.alreadyCopied, report.copied, formatBytes(report.bytes), report.retried, report.vanished, report.failed.length, report.left],
-    ]),
+    formatTable(
+      ['listed', 'copied before', verb, 'bytes', 'retried', 'vanished', 'failed', 'left'],
+      [[report.listed, report.alreadyCopied, report.copied, formatBytes(report.bytes), report.retried, report.vanished, report.failed.length, report.left]],
+    ),
   ];
   const namespaces = Object.entries(report.byNamespace);
-  if (namespaces.length > 0) lines.push('', formatTable(['namespace', verb, 'bytes'], namespaces.map(([name, { objects, bytes }]) => [name, objects, formatBytes(bytes)])));
+  if (namespaces.length > 0)
+    lines.push(
+      '',
+      formatTable(
+        ['namespace', verb, 'bytes'],
+        namespaces.map(([name, { objects, bytes }]) => [name, objects, formatBytes(bytes)]),
+      ),
+    );
   if (report.dryRun) {
     const shown = report.pending.slice(0, 20);
-    if (shown.length > 0) lines.push('', 'Would copy:', ...shown.map((key) => `  ${key}`), ...(report.pending.length > shown.length ? [`  … and ${report.pending.length - shown.length} more (--json lists them all)`] : []));
+    if (shown.length > 0)
+      lines.push(
+        '',
+        'Would copy:',
+        ...shown.map((key) => `  ${key}`),
+        ...(report.pending.length > shown.length ? [`  … and ${report.pending.length - shown.length} more (--json lists them all)`] : []),
+      );
     return lines.join('\n');
   }
   if (report.failed.length > 0) {
-    lines.push('', 'Failed (not copied; run it again to retry):', formatTable(['key', 'reason'], report.failed.map((failure) => [failure.key, failure.reason])));
+    lines.push(
+      '',
+      'Failed (not copied; run it again to retry):',
+      formatTable(
+        ['key', 'reason'],
+        report.failed.map((failure) => [failure.key, failure.reason]),
+      ),
+    );
   }
   if (report.left > 0) {
-    lines.push('', `${report.left} objects were written to the source during this run and are not copied yet: servers still write to it. Run it again (after the switch, until it reports nothing left).`);
+    lines.push(
+      '',
+      `${report.left} objects were written to the source during this run and are not copied yet: servers still write to it. Run it again (after the switch, until it reports nothing left).`,
+    );
   } else if (report.failed.length === 0) {
     lines.push('', 'Nothing left: every object in the source is in the target, verified by SHA-256.');
   }

@@ -25,7 +25,7 @@ export async function reprocessCommand(argv: string[]): Promise<number> {
     progress.stop();
     process.stdout.write(`Queued ${summary.derivatives} derivative and ${summary.metadata} metadata jobs (${summary.alreadyQueued} were queued already).\n`);
     if (!parsed.flags.wait) {
-      process.stdout.write('The server\'s worker (or `imagegram worker`) runs them; `imagegram jobs` shows progress.\n');
+      process.stdout.write("The server's worker (or `imagegram worker`) runs them; `imagegram jobs` shows progress.\n");
       return 0;
     }
     const worker = app.startWorker();

@@ -11,7 +11,11 @@ export const rotateAdminTokenUsage = `  rotate-admin-token
 export async function rotateAdminTokenCommand(argv: string[]): Promise<number> {
   const parsed = parseCommand(argv, {});
   if (!parsed.ok) return fail('rotate-admin-token', parsed.message);
-  if (parsed.positionals.length > 0) return fail('rotate-admin-token', 'the new token comes from ADMIN_TOKEN (or --admin-token), not an argument: a command line is visible to every user of the host');
+  if (parsed.positionals.length > 0)
+    return fail(
+      'rotate-admin-token',
+      'the new token comes from ADMIN_TOKEN (or --admin-token), not an argument: a command line is visible to every user of the host',
+    );
   const logger = cliLogger(parsed.config);
   const app = await createApp(parsed.config, logger);
   try {

@@ -13,7 +13,8 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   const app = await createApp(config, logger, { longRunning: 'serve' });
   const http = await buildHttpServer(app);
   // So the first feed hits already come from memory (the channel on PostgreSQL takes a moment).
-  if (!(await app.services.feed.listenForChanges(5_000))) logger.warn('feed changes of other processes not heard yet: the feed version is read for every request until they are');
+  if (!(await app.services.feed.listenForChanges(5_000)))
+    logger.warn('feed changes of other processes not heard yet: the feed version is read for every request until they are');
   if (config.jobs.runWorker) app.startWorker();
   let stopping = false;
   const stop = async (signal: string) => {

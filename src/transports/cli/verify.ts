@@ -23,7 +23,13 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     } else {
       const lines = [`Checked ${report.checked} originals (${formatBytes(report.bytes)}).`];
       if (report.corrupt.length > 0) {
-        lines.push(`${report.corrupt.length} no longer match their address:`, formatTable(['key', 'hash of the bytes now', 'bytes'], report.corrupt.map((blob) => [blob.key, blob.actual, blob.size])));
+        lines.push(
+          `${report.corrupt.length} no longer match their address:`,
+          formatTable(
+            ['key', 'hash of the bytes now', 'bytes'],
+            report.corrupt.map((blob) => [blob.key, blob.actual, blob.size]),
+          ),
+        );
       }
       if (report.missing.length > 0) lines.push(`${report.missing.length} referenced originals are missing:`, ...report.missing.map((sha256) => `  ${sha256}`));
       if (report.corrupt.length + report.missing.length === 0) lines.push('All intact.');

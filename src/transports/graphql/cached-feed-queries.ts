@@ -111,7 +111,10 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
   scope.addHook('onSend', (request, reply, payload, done) => {
     const render = ownRender.get(request);
     if (!render) return done(null, payload);
-    const entry = render.succeeded && reply.statusCode === 200 && typeof payload === 'string' ? answers.entryOf(String(reply.getHeader('content-type')), payload) : undefined;
+    const entry =
+      render.succeeded && reply.statusCode === 200 && typeof payload === 'string'
+        ? answers.entryOf(String(reply.getHeader('content-type')), payload)
+        : undefined;
     if (entry === undefined) {
       release(request, undefined);
       return done(null, payload);
@@ -147,8 +150,12 @@ function mayIdentifyViewer(request: FastifyRequest): boolean {
  * The document text, resolved from the persisted-query store for a hash-only request; undefined
  * when only Mercurius can answer (an unknown hash, a hash that does not match the text sent).
  */
-async function queryText(params: { query?: string; extensions?: string }, persisted: PersistedQueryProvider): Promise<{ text: string; persistedHash?: string } | undefined> {
-  const extensions = params.extensions === undefined ? undefined : (JSON.parse(params.extensions) as { persistedQuery?: { version: number; sha256Hash: string } } | null);
+async function queryText(
+  params: { query?: string; extensions?: string },
+  persisted: PersistedQueryProvider,
+): Promise<{ text: string; persistedHash?: string } | undefined> {
+  const extensions =
+    params.extensions === undefined ? undefined : (JSON.parse(params.extensions) as { persistedQuery?: { version: number; sha256Hash: string } } | null);
   const hashed = extensions?.persistedQuery;
   if (!hashed) return params.query === undefined ? undefined : { text: params.query };
   if (hashed.version !== 1) return undefined;
@@ -167,7 +174,11 @@ async function queryText(params: { query?: string; extensions?: string }, persis
  * recent values are kept, so hits on an unchanged value copy nothing.
  */
 class StoredAnswers {
-  private readonly recent = new LRUCache<string, { entry: string; answer: Answer }>({ max: 256, maxSize: 16 * 1024 * 1024, sizeCalculation: ({ answer }) => Math.max(answer.body.length, 1) });
+  private readonly recent = new LRUCache<string, { entry: string; answer: Answer }>({
+    max: 256,
+    maxSize: 16 * 1024 * 1024,
+    sizeCalculation: ({ answer }) => Math.max(answer.body.length, 1),
+  });
 
   entryOf(contentType: string, body: string): string {
     return flat(`${etagOf(contentType, body)}\n${body}`);
@@ -214,7 +225,11 @@ function variablesKey(document: CachedDocument, text: string | undefined): strin
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
   if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.keys(value).sort().map((name) => [name, canonical((value as Record<string, unknown>)[name])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((name) => [name, canonical((value as Record<string, unknown>)[name])]),
+  );
 }
 
 /** A feed document as the key needs it. */
@@ -230,10 +245,16 @@ interface CachedDocument {
  * deploy sharing Redis) apart.
  */
 function documentsOf(schema: GraphQLSchema | null, limits: { maxDepth: number; maxCost: number }) {
-  const verdicts = new LRUCache<string, CachedDocument | false>({ max: 1024, maxSize: 4 * 1024 * 1024, sizeCalculation: (_value, key) => Math.max(key.length, 1) });
+  const verdicts = new LRUCache<string, CachedDocument | false>({
+    max: 1024,
+    maxSize: 4 * 1024 * 1024,
+    sizeCalculation: (_value, key) => Math.max(key.length, 1),
+  });
   const fingerprint = schema ? createHash('sha256').update(printSchema(schema)).update(JSON.stringify(limits)).digest('base64url') : '';
   const cachedDocument = (document: FeedDocument, operationName: string | undefined): CachedDocument => ({
-    id: createHash('sha256').update(JSON.stringify([fingerprint, document.hash, operationName ?? null])).digest('base64url'),
+    id: createHash('sha256')
+      .update(JSON.stringify([fingerprint, document.hash, operationName ?? null]))
+      .digest('base64url'),
     variableNames: document.variableNames,
   });
   return {

@@ -19,5 +19,11 @@ export interface GraphqlContext {
 /** Builds the context of one request; the viewer is resolved once, on first use. */
 export function contextFor(request: FastifyRequest, services: Services, auth: RequestAuth): GraphqlContext {
   const viewer = () => auth.user(request);
-  return { services, loaders: createLoaders(services, viewer), viewer, requireViewer: () => auth.requireUser(request), sessionToken: () => bearerToken(request) ?? null };
+  return {
+    services,
+    loaders: createLoaders(services, viewer),
+    viewer,
+    requireViewer: () => auth.requireUser(request),
+    sessionToken: () => bearerToken(request) ?? null,
+  };
 }

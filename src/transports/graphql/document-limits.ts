@@ -50,12 +50,16 @@ function parseWithinLimits(source: string): DocumentNode {
   if (source.length > documentLimits.maxLength) tooLarge(`The query is ${source.length} characters long`, 'maxLength', documentLimits.maxLength);
   // Mercurius takes text that does not parse as GraphQL for a JSON syntax tree, which would skip
   // every limit here; no JSON text is also a GraphQL document, so JSON is refused outright.
-  if (isJson(source)) throw new GraphQLError('Syntax Error: the query is JSON, not a GraphQL document', { extensions: { code: 'GRAPHQL_PARSE_FAILED', errorCode: 'GRAPHQL_PARSE_FAILED' } });
+  if (isJson(source))
+    throw new GraphQLError('Syntax Error: the query is JSON, not a GraphQL document', {
+      extensions: { code: 'GRAPHQL_PARSE_FAILED', errorCode: 'GRAPHQL_PARSE_FAILED' },
+    });
   let document: DocumentNode;
   try {
     document = parse(source, { maxTokens: documentLimits.maxTokens, noLocation: true });
   } catch (error) {
-    if (error instanceof GraphQLError && /more th\w+ \d+ tokens/.test(error.message)) tooLarge('The query has too many tokens', 'maxTokens', documentLimits.maxTokens);
+    if (error instanceof GraphQLError && /more th\w+ \d+ tokens/.test(error.message))
+      tooLarge('The query has too many tokens', 'maxTokens', documentLimits.maxTokens);
     throw error;
   }
   const counts = { maxFields: 0, maxFragments: 0, maxFragmentSpreads: 0 };
@@ -72,7 +76,9 @@ function parseWithinLimits(source: string): DocumentNode {
 }
 
 function tooLarge(what: string, limit: keyof typeof documentLimits, max: number): never {
-  throw new GraphQLError(`${what}; at most ${max} are allowed`, { extensions: { code: 'GRAPHQL_VALIDATION_FAILED', errorCode: 'QUERY_TOO_LARGE', limit, max } });
+  throw new GraphQLError(`${what}; at most ${max} are allowed`, {
+    extensions: { code: 'GRAPHQL_VALIDATION_FAILED', errorCode: 'QUERY_TOO_LARGE', limit, max },
+  });
 }
 
 function isJson(text: string): boolean {

@@ -118,9 +118,7 @@ function unwrapValidationErrors(error: GraphQLError): GraphQLError[] {
   const outer = error.originalError;
   const inner = (outer as { errors?: unknown } | undefined)?.errors;
   if (!Array.isArray(inner)) return [error];
-  return inner.map((e: Error) =>
-    e instanceof GraphQLError ? e : new GraphQLError(e.message, { originalError: 'code' in e ? e : (outer ?? e) }),
-  );
+  return inner.map((e: Error) => (e instanceof GraphQLError ? e : new GraphQLError(e.message, { originalError: 'code' in e ? e : (outer ?? e) })));
 }
 
 function toGraphqlError(error: GraphQLError, log: Log, reply: Reply | undefined, modern: boolean): Classified {
@@ -149,7 +147,11 @@ function toGraphqlError(error: GraphQLError, log: Log, reply: Reply | undefined,
     // execution, a resolver's GraphQLError (the request's status then ignores it).
     const given = error.extensions ?? {};
     if (typeof given.code === 'string') return { formatted: as({ ...given }), status: 400, kind: 'request' };
-    const code = /^Syntax Error/.test(error.message) ? 'GRAPHQL_PARSE_FAILED' : /^(Variable|Argument) "/.test(error.message) ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED';
+    const code = /^Syntax Error/.test(error.message)
+      ? 'GRAPHQL_PARSE_FAILED'
+      : /^(Variable|Argument) "/.test(error.message)
+        ? 'BAD_USER_INPUT'
+        : 'GRAPHQL_VALIDATION_FAILED';
     return { formatted: as({ code, errorCode: code }), status: 400, kind: 'request' };
   }
   const errorCode = (original as { code?: string }).code ?? '';
@@ -167,5 +169,9 @@ function toGraphqlError(error: GraphQLError, log: Log, reply: Reply | undefined,
   }
   // A bug on our side: logged with the request id, never shown (it may carry paths or SQL).
   log.error({ err: original }, 'graphql request failed');
-  return { formatted: as({ code: 'INTERNAL_SERVER_ERROR', errorCode: 'INTERNAL_ERROR' }, 'Something went wrong on our side; it has been logged.'), status: 500, kind: 'internal' };
+  return {
+    formatted: as({ code: 'INTERNAL_SERVER_ERROR', errorCode: 'INTERNAL_ERROR' }, 'Something went wrong on our side; it has been logged.'),
+    status: 500,
+    kind: 'internal',
+  };
 }

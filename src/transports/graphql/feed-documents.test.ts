@@ -28,7 +28,11 @@ describe('which GraphQL documents read only the feed', () => {
   test('the feed with posts, images, authors and comments qualifies, with its declared variables', () => {
     assert.deepEqual(feedOf(feedQuery)?.variableNames, ['first', 'after']);
     assert.ok(feedOf('{ posts { edges { node { id } } } }'));
-    assert.ok(feedOf('{ __typename posts(first: 2) { __typename edges { node { ...P } } } } fragment P on Post { id author { ...U } image { ... on Image { url } } } fragment U on User { username }'));
+    assert.ok(
+      feedOf(
+        '{ __typename posts(first: 2) { __typename edges { node { ...P } } } } fragment P on Post { id author { ...U } image { ... on Image { url } } } fragment U on User { username }',
+      ),
+    );
     assert.ok(feedOf('query($c: Boolean!) { posts { edges { node { id caption @include(if: $c) } } } }'));
     // Several operations: the one named decides.
     assert.ok(feedOf('query Mine { me { id } } query Feed { posts { edges { cursor } } }', 'Feed'));

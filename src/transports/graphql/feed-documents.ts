@@ -23,13 +23,42 @@ import { selectedOperation } from './limits.js';
  */
 export const feedFields: ReadonlySet<string> = new Set([
   'Query.posts',
-  'PostConnection.edges', 'PostConnection.pageInfo', 'PostEdge.node', 'PostEdge.cursor',
-  'PageInfo.hasNextPage', 'PageInfo.hasPreviousPage', 'PageInfo.startCursor', 'PageInfo.endCursor',
-  'Post.id', 'Post.caption', 'Post.author', 'Post.createdAt', 'Post.commentCount', 'Post.image', 'Post.lastComments', 'Post.comments',
-  'CommentConnection.edges', 'CommentConnection.pageInfo', 'CommentEdge.node', 'CommentEdge.cursor',
-  'Comment.id', 'Comment.body', 'Comment.author', 'Comment.createdAt',
-  'User.id', 'User.username', 'User.createdAt',
-  'Image.id', 'Image.hash', 'Image.format', 'Image.width', 'Image.height', 'Image.size', 'Image.url', 'Image.createdAt', 'Image.owner',
+  'PostConnection.edges',
+  'PostConnection.pageInfo',
+  'PostEdge.node',
+  'PostEdge.cursor',
+  'PageInfo.hasNextPage',
+  'PageInfo.hasPreviousPage',
+  'PageInfo.startCursor',
+  'PageInfo.endCursor',
+  'Post.id',
+  'Post.caption',
+  'Post.author',
+  'Post.createdAt',
+  'Post.commentCount',
+  'Post.image',
+  'Post.lastComments',
+  'Post.comments',
+  'CommentConnection.edges',
+  'CommentConnection.pageInfo',
+  'CommentEdge.node',
+  'CommentEdge.cursor',
+  'Comment.id',
+  'Comment.body',
+  'Comment.author',
+  'Comment.createdAt',
+  'User.id',
+  'User.username',
+  'User.createdAt',
+  'Image.id',
+  'Image.hash',
+  'Image.format',
+  'Image.width',
+  'Image.height',
+  'Image.size',
+  'Image.url',
+  'Image.createdAt',
+  'Image.owner',
 ]);
 
 /** `@include`/`@skip` only select fields (their arguments are variables, which are in the key). */
@@ -80,7 +109,9 @@ export function feedDocumentOf(schema: GraphQLSchema, document: DocumentNode, op
       if (selection.kind === Kind.FRAGMENT_SPREAD) return fragmentQualifies(selection.name.value, typeName);
       if (selection.kind === Kind.INLINE_FRAGMENT) {
         // Every type here is an object type: any other condition is invalid or never applies.
-        return (selection.typeCondition === undefined || selection.typeCondition.name.value === typeName) && selectionsQualify(typeName, selection.selectionSet);
+        return (
+          (selection.typeCondition === undefined || selection.typeCondition.name.value === typeName) && selectionsQualify(typeName, selection.selectionSet)
+        );
       }
       const name = selection.name.value;
       if (name === '__typename') return selection.selectionSet === undefined;

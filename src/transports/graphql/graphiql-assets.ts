@@ -68,7 +68,10 @@ export function graphiqlAssets(): Map<string, GraphiqlAsset> {
     const path = join(dirname(manifest), file);
     assets.set(name, { name, contentType, version, etag: `"${from}@${version}/${file}"`, size: statSync(path).size, source: { path } });
   }
-  for (const [name, text, contentType] of [['boot.js', bootScript, javascript], ['page.css', pageStyle, css]] as const) {
+  for (const [name, text, contentType] of [
+    ['boot.js', bootScript, javascript],
+    ['page.css', pageStyle, css],
+  ] as const) {
     const bytes = Buffer.from(text);
     const version = createHash('sha256').update(bytes).digest('base64url').slice(0, 16);
     assets.set(name, { name, contentType, version, etag: `"imagegram/${name}/${version}"`, size: bytes.length, source: { bytes } });

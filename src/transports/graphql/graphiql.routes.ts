@@ -22,7 +22,7 @@ const contentSecurityPolicy = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self'",
-  "font-src data:",
+  'font-src data:',
   "img-src 'self' data:",
   "connect-src 'self'",
   "base-uri 'none'",
@@ -41,38 +41,46 @@ export const graphiqlRoutes: FastifyPluginAsyncTypebox<GraphiqlRoutesOptions> = 
   const page = Buffer.from(pageHtml(assets, endpoint));
   const pageEtag = `"${createHash('sha256').update(page).digest('base64url').slice(0, 32)}"`;
 
-  app.get('/graphiql', {
-    schema: { tags: ['graphql'], summary: 'GraphiQL, the in-browser GraphQL IDE (only where introspection is on)', produces: ['text/html'] },
-  }, async (request, reply) => {
-    reply.header('content-security-policy', contentSecurityPolicy).header('x-content-type-options', 'nosniff');
-    // Revalidated on every visit: it names the assets' versions, which change on upgrade.
-    reply.header('etag', pageEtag).header('cache-control', 'no-cache').type('text/html; charset=utf-8');
-    if (etagMatches(request.headers['if-none-match'], pageEtag)) return reply.code(304).send();
-    return reply.send(page);
-  });
-
-  app.get('/graphiql/assets/:file', {
-    schema: {
-      tags: ['graphql'],
-      summary: "A script, stylesheet or source map of GraphiQL's page; supports ETag/If-None-Match and Range",
-      params: Type.Object({ file: Type.String() }),
-      querystring: Type.Object({ v: Type.Optional(Type.String({ description: 'The version the page names; cached for a year when current' })) }),
+  app.get(
+    '/graphiql',
+    {
+      schema: { tags: ['graphql'], summary: 'GraphiQL, the in-browser GraphQL IDE (only where introspection is on)', produces: ['text/html'] },
     },
-  }, async (request, reply) => {
-    const asset = assets.get(request.params.file);
-    if (!asset) throw new AppError('NOT_FOUND', 'GraphiQL has no asset of that name');
-    reply.header('x-content-type-options', 'nosniff');
-    // RFC 9110 §13.2.2: If-None-Match is decided before Range.
-    if (etagMatches(request.headers['if-none-match'], asset.etag)) return cacheable(reply, asset, request.query.v).code(304).send();
-    const range = requestedRange(request, asset);
-    if (range === 'unsatisfiable') {
-      reply.header('content-range', `bytes */${asset.size}`);
-      throw new AppError('RANGE_NOT_SATISFIABLE', `The file has ${asset.size} bytes`);
-    }
-    cacheable(reply, asset, request.query.v).header('accept-ranges', 'bytes').type(asset.contentType);
-    if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${asset.size}`);
-    return sendAsset(reply, asset, range ?? { start: 0, end: asset.size - 1 });
-  });
+    async (request, reply) => {
+      reply.header('content-security-policy', contentSecurityPolicy).header('x-content-type-options', 'nosniff');
+      // Revalidated on every visit: it names the assets' versions, which change on upgrade.
+      reply.header('etag', pageEtag).header('cache-control', 'no-cache').type('text/html; charset=utf-8');
+      if (etagMatches(request.headers['if-none-match'], pageEtag)) return reply.code(304).send();
+      return reply.send(page);
+    },
+  );
+
+  app.get(
+    '/graphiql/assets/:file',
+    {
+      schema: {
+        tags: ['graphql'],
+        summary: "A script, stylesheet or source map of GraphiQL's page; supports ETag/If-None-Match and Range",
+        params: Type.Object({ file: Type.String() }),
+        querystring: Type.Object({ v: Type.Optional(Type.String({ description: 'The version the page names; cached for a year when current' })) }),
+      },
+    },
+    async (request, reply) => {
+      const asset = assets.get(request.params.file);
+      if (!asset) throw new AppError('NOT_FOUND', 'GraphiQL has no asset of that name');
+      reply.header('x-content-type-options', 'nosniff');
+      // RFC 9110 §13.2.2: If-None-Match is decided before Range.
+      if (etagMatches(request.headers['if-none-match'], asset.etag)) return cacheable(reply, asset, request.query.v).code(304).send();
+      const range = requestedRange(request, asset);
+      if (range === 'unsatisfiable') {
+        reply.header('content-range', `bytes */${asset.size}`);
+        throw new AppError('RANGE_NOT_SATISFIABLE', `The file has ${asset.size} bytes`);
+      }
+      cacheable(reply, asset, request.query.v).header('accept-ranges', 'bytes').type(asset.contentType);
+      if (range) reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${asset.size}`);
+      return sendAsset(reply, asset, range ?? { start: 0, end: asset.size - 1 });
+    },
+  );
 };
 
 /** A `?v=` naming the current version is a URL whose bytes never change; any other is revalidated. */

@@ -63,7 +63,14 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   // One store for Mercurius and the feed cache, so a hash names the same text in both.
   const persistedQueries = mercurius.persistedQueryDefaults.automatic();
   const { maxDepth, maxCost, cacheMaxAgeSeconds } = config;
-  serveFeedQueriesFromCache(scope, { path, pageCache: options.pageCache, feed: services.feed, persistedQueries, limits: { maxDepth, maxCost }, maxAgeSeconds: cacheMaxAgeSeconds });
+  serveFeedQueriesFromCache(scope, {
+    path,
+    pageCache: options.pageCache,
+    feed: services.feed,
+    persistedQueries,
+    limits: { maxDepth, maxCost },
+    maxAgeSeconds: cacheMaxAgeSeconds,
+  });
   cacheAnonymousReads(scope, path, cacheMaxAgeSeconds);
 
   await scope.register(mercurius, {
@@ -118,7 +125,9 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
       const verdict = await writeLimit!(context.reply.request);
       if (!verdict.isAllowed && verdict.isExceeded) {
         context.reply.header('retry-after', String(verdict.ttlInSeconds));
-        throw new AppError('RATE_LIMITED', `Rate limit of ${verdict.max} writes per minute exceeded, retry in ${verdict.ttlInSeconds} s`, { limit: verdict.max });
+        throw new AppError('RATE_LIMITED', `Rate limit of ${verdict.max} writes per minute exceeded, retry in ${verdict.ttlInSeconds} s`, {
+          limit: verdict.max,
+        });
       }
     }
   });

@@ -63,7 +63,13 @@ export function setCachingHeaders(request: FastifyRequest, reply: FastifyReply, 
 /** Adds to Vary rather than replacing it: CORS may already vary on Origin. */
 function addVary(reply: FastifyReply, names: string[]): void {
   const sent = reply.getHeader('vary');
-  const present = typeof sent === 'string' ? sent.split(',').map((name) => name.trim()).filter(Boolean) : [];
+  const present =
+    typeof sent === 'string'
+      ? sent
+          .split(',')
+          .map((name) => name.trim())
+          .filter(Boolean)
+      : [];
   const missing = names.filter((name) => !present.some((have) => have.toLowerCase() === name.toLowerCase()));
   reply.header('vary', [...present, ...missing].join(', '));
 }

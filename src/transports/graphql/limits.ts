@@ -104,7 +104,13 @@ export function isTooComplex(error: unknown): boolean {
  * Throws a GraphQLError (QUERY_TOO_COMPLEX) when the operation may resolve more than `maxCost`
  * objects. Safe on documents not yet validated (unknown fields and fragments count nothing).
  */
-export function assertWithinCost(schema: GraphQLSchema, document: DocumentNode, variables: Variables, operationName: string | null | undefined, maxCost: number): void {
+export function assertWithinCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Variables,
+  operationName: string | null | undefined,
+  maxCost: number,
+): void {
   const operation = selectedOperation(document, operationName);
   const root = operation && schema.getRootType(operation.operation);
   if (!operation || !root) return;
@@ -204,7 +210,12 @@ function fieldOf(parent: GraphQLCompositeType, node: FieldNode): GraphQLField<un
 }
 
 /** The size a list field is counted at: its `first` (capped), or an assumption for plain lists. */
-function listSize(parent: GraphQLCompositeType, field: GraphQLField<unknown, unknown>, node: FieldNode, argument: (node: FieldNode, name: string) => unknown): number {
+function listSize(
+  parent: GraphQLCompositeType,
+  field: GraphQLField<unknown, unknown>,
+  node: FieldNode,
+  argument: (node: FieldNode, name: string) => unknown,
+): number {
   const firstArgument = field.args.find((arg) => arg.name === 'first');
   if (firstArgument) {
     const given = argument(node, 'first');

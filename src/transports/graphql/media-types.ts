@@ -85,7 +85,14 @@ function qValue(text: string | undefined): number {
 function qualityOf(ranges: MediaRange[], type: string, subtype: string): { q: number; explicit: boolean } {
   let best: { specificity: number; q: number } | null = null;
   for (const range of ranges) {
-    const specificity = range.type === type && range.subtype === subtype ? 2 : range.type === type && range.subtype === '*' ? 1 : range.type === '*' && range.subtype === '*' ? 0 : -1;
+    const specificity =
+      range.type === type && range.subtype === subtype
+        ? 2
+        : range.type === type && range.subtype === '*'
+          ? 1
+          : range.type === '*' && range.subtype === '*'
+            ? 0
+            : -1;
     if (specificity < 0) continue;
     // Of equally specific ranges (a type listed twice) the first counts.
     if (!best || specificity > best.specificity) best = { specificity, q: range.q };
@@ -109,12 +116,19 @@ export function negotiateGraphqlResponses(scope: FastifyInstance, path: string):
       return done();
     }
     const detail = `GraphQL answers in ${graphqlResponseJson} or ${legacyJson}; the Accept header allows neither`;
-    sendProblem(reply.header('cache-control', 'no-store'), { type: '/problems/not-acceptable', title: 'Not acceptable', status: 406, detail, code: 'NOT_ACCEPTABLE' });
+    sendProblem(reply.header('cache-control', 'no-store'), {
+      type: '/problems/not-acceptable',
+      title: 'Not acceptable',
+      status: 406,
+      detail,
+      code: 'NOT_ACCEPTABLE',
+    });
   });
   scope.addHook('onSend', (request, reply, payload, done) => {
     const sent = reply.getHeader('content-type');
     // Only GraphQL responses (Fastify's JSON); a problem document keeps its own type.
-    if (typeof sent === 'string' && sent.startsWith(legacyJson) && request.routeOptions.url === path) reply.header('content-type', contentTypeOf(responseMediaType(request)));
+    if (typeof sent === 'string' && sent.startsWith(legacyJson) && request.routeOptions.url === path)
+      reply.header('content-type', contentTypeOf(responseMediaType(request)));
     done(null, payload);
   });
 }

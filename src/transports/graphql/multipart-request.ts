@@ -199,7 +199,10 @@ function bindFiles(operations: Record<string, unknown>, map: unknown, uploads: M
     uploads.set(field, upload);
     for (const path of paths) {
       if (typeof path !== 'string' || !setPlaceholder(operations, path, upload)) {
-        return new GraphqlRequestError('MALFORMED_MULTIPART', `'map.${field}' names ${JSON.stringify(path)}, which is not a null variable of the operation (e.g. "variables.file")`);
+        return new GraphqlRequestError(
+          'MALFORMED_MULTIPART',
+          `'map.${field}' names ${JSON.stringify(path)}, which is not a null variable of the operation (e.g. "variables.file")`,
+        );
       }
     }
   }

@@ -32,12 +32,13 @@ export function assertGraphqlRequest(request: FastifyRequest): void {
 function assertParameters(params: Record<string, unknown>): void {
   const { query, operationName, variables, extensions } = params;
   if (query !== undefined && typeof query !== 'string') throw bad(`'query' must be a string, not ${kindOf(query)}`);
-  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') throw bad(`'operationName' must be a string or null, not ${kindOf(operationName)}`);
+  if (operationName !== undefined && operationName !== null && typeof operationName !== 'string')
+    throw bad(`'operationName' must be a string or null, not ${kindOf(operationName)}`);
   if (variables !== undefined && variables !== null && !isObject(variables)) throw bad(`'variables' must be an object or null, not ${kindOf(variables)}`);
   if (extensions !== undefined && extensions !== null && !isObject(extensions)) throw bad(`'extensions' must be an object or null, not ${kindOf(extensions)}`);
   const persisted = isObject(extensions) ? extensions.persistedQuery : undefined;
   if (persisted !== undefined && !(isObject(persisted) && typeof persisted.sha256Hash === 'string' && typeof persisted.version === 'number')) {
-    throw bad("'extensions.persistedQuery' must be {\"version\": 1, \"sha256Hash\": \"<hex>\"}");
+    throw bad('\'extensions.persistedQuery\' must be {"version": 1, "sha256Hash": "<hex>"}');
   }
   if (query === undefined && persisted === undefined) throw bad("A GraphQL request needs 'query' (or a persisted query's hash in 'extensions')");
 }

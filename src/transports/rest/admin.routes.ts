@@ -20,7 +20,12 @@ const admin: Record<string, string[]>[] = [{ adminToken: [] }, { bearer: [] }];
 
 const EventsQuery = Type.Object({
   // Bounded: a larger number reaches the database as a bigint out of range (a 500 on PostgreSQL).
-  after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'The position of the last event already seen (0: from the start)' }),
+  after: Type.Integer({
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+    default: 0,
+    description: 'The position of the last event already seen (0: from the start)',
+  }),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
 });
 const EventSchema = Type.Object({
@@ -66,54 +71,94 @@ export const adminRoutes: FastifyPluginAsyncTypebox<AdminRoutesOptions> = async 
   // Every route here is admin-only: users get 403, anonymous callers 401.
   app.addHook('onRequest', async (request) => auth.requireAdmin(request));
 
-  app.get('/admin/events', {
-    schema: {
-      tags: ['admin'],
-      summary: 'The event log in order, after a position',
-      security: admin,
-      querystring: EventsQuery,
-      response: { 200: Type.Object({ events: Type.Array(EventSchema), nextAfter: Type.Integer({ description: 'Pass as `after` for the next page' }) }), ...problems(400, 401, 403) },
+  app.get(
+    '/admin/events',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'The event log in order, after a position',
+        security: admin,
+        querystring: EventsQuery,
+        response: {
+          200: Type.Object({ events: Type.Array(EventSchema), nextAfter: Type.Integer({ description: 'Pass as `after` for the next page' }) }),
+          ...problems(400, 401, 403),
+        },
+      },
     },
-  }, async (request) => {
-    const page = await events.page(request.query.after, request.query.limit);
-    return { events: page.events.map(presentEvent), nextAfter: page.nextAfter };
-  });
-
-  app.get('/admin/jobs', {
-    schema: {
-      tags: ['admin'],
-      summary: 'Background jobs, newest first (e.g. ?state=parked)',
-      security: admin,
-      querystring: JobsQuery,
-      response: { 200: Type.Object({ jobs: Type.Array(JobSchema), counts: JobCounts, nextBefore: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401, 403) },
+    async (request) => {
+      const page = await events.page(request.query.after, request.query.limit);
+      return { events: page.events.map(presentEvent), nextAfter: page.nextAfter };
     },
-  }, async (request) => {
-    const { limit } = request.query;
-    const { jobs: page, counts } = await jobs.list(request.query);
-    return { jobs: page.map(presentJob), counts, nextBefore: page.length === limit ? page[page.length - 1]!.id : null };
-  });
+  );
 
-  app.get('/admin/jobs/:id', {
-    schema: { tags: ['admin'], summary: 'One job', security: admin, params: IdParams, response: { 200: JobSchema, ...problems(401, 403, 404) } },
-  }, async (request) => presentJob(await jobs.get(request.params.id)));
-
-  app.post('/admin/jobs/:id/retry', {
-    schema: { tags: ['admin'], summary: 'Queue a parked job again with fresh attempts', security: admin, params: IdParams, response: { 200: JobSchema, ...problems(401, 403, 404, 409) } },
-  }, async (request) => presentJob(await jobs.retry(request.params.id)));
-
-  app.get('/admin/stats', {
-    schema: {
-      tags: ['admin'],
-      summary: 'Upload statistics, counted over images',
-      description: 'The most uploaded format, the ten most frequent camera models (EXIF Model), and images created on each of the last 30 UTC days (today first).',
-      security: admin,
-      response: { 200: StatsSchema, ...problems(401, 403) },
+  app.get(
+    '/admin/jobs',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Background jobs, newest first (e.g. ?state=parked)',
+        security: admin,
+        querystring: JobsQuery,
+        response: {
+          200: Type.Object({ jobs: Type.Array(JobSchema), counts: JobCounts, nextBefore: Type.Union([Type.String(), Type.Null()]) }),
+          ...problems(400, 401, 403),
+        },
+      },
     },
-  }, async () => stats.read());
+    async (request) => {
+      const { limit } = request.query;
+      const { jobs: page, counts } = await jobs.list(request.query);
+      return { jobs: page.map(presentJob), counts, nextBefore: page.length === limit ? page[page.length - 1]!.id : null };
+    },
+  );
+
+  app.get(
+    '/admin/jobs/:id',
+    {
+      schema: { tags: ['admin'], summary: 'One job', security: admin, params: IdParams, response: { 200: JobSchema, ...problems(401, 403, 404) } },
+    },
+    async (request) => presentJob(await jobs.get(request.params.id)),
+  );
+
+  app.post(
+    '/admin/jobs/:id/retry',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Queue a parked job again with fresh attempts',
+        security: admin,
+        params: IdParams,
+        response: { 200: JobSchema, ...problems(401, 403, 404, 409) },
+      },
+    },
+    async (request) => presentJob(await jobs.retry(request.params.id)),
+  );
+
+  app.get(
+    '/admin/stats',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Upload statistics, counted over images',
+        description:
+          'The most uploaded format, the ten most frequent camera models (EXIF Model), and images created on each of the last 30 UTC days (today first).',
+        security: admin,
+        response: { 200: StatsSchema, ...problems(401, 403) },
+      },
+    },
+    async () => stats.read(),
+  );
 };
 
 function presentEvent(event: StoredEvent) {
-  return { position: event.position, type: event.type, actorId: event.actorId, subjectId: event.subjectId, at: new Date(event.at).toISOString(), payload: event.payload };
+  return {
+    position: event.position,
+    type: event.type,
+    actorId: event.actorId,
+    subjectId: event.subjectId,
+    at: new Date(event.at).toISOString(),
+    payload: event.payload,
+  };
 }
 
 /** A job as admins see it; also what `imagegram jobs` prints. */

@@ -58,7 +58,12 @@ export const ImageMetadata = Type.Object({
   takenAt: Nullable(Type.String({ format: 'date-time', description: 'Only the owner sees it; null for others' })),
   hasGps: Nullable(Type.Boolean({ description: 'Only the owner sees it; null for others' })),
   gps: Nullable(Type.Object({ latitude: Type.Number(), longitude: Type.Number() }, { description: 'Only the owner sees it; null for others' })),
-  metadataExtractedAt: Nullable(Type.String({ format: 'date-time', description: 'When camera, takenAt and GPS were read from the EXIF (a background job, moments after upload); null until then' })),
+  metadataExtractedAt: Nullable(
+    Type.String({
+      format: 'date-time',
+      description: 'When camera, takenAt and GPS were read from the EXIF (a background job, moments after upload); null until then',
+    }),
+  ),
 });
 
 /** Raw bytes: Fastify sends Buffers as they are, the schema only documents them. */
@@ -71,85 +76,115 @@ const immutable = 'public, max-age=31536000, immutable';
 export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async (app, options) => {
   const { images, ingest, uploads, auth, metrics, writeRateLimit, maxUploadBytes } = options;
 
-  app.post('/images', {
-    config: { rateLimit: writeRateLimit },
-    schema: {
-      tags: ['images'],
-      summary: 'Upload an image (multipart field "image"), or turn a finished resumable upload into one (JSON {uploadId})',
-      consumes: ['multipart/form-data', 'application/json'],
-      security: [{ bearer: [] }],
-      response: { 200: UploadedImage, 201: UploadedImage, ...problems(400, 401, 413, 415, 422, 429) },
+  app.post(
+    '/images',
+    {
+      config: { rateLimit: writeRateLimit },
+      schema: {
+        tags: ['images'],
+        summary: 'Upload an image (multipart field "image"), or turn a finished resumable upload into one (JSON {uploadId})',
+        consumes: ['multipart/form-data', 'application/json'],
+        security: [{ bearer: [] }],
+        response: { 200: UploadedImage, 201: UploadedImage, ...problems(400, 401, 413, 415, 422, 429) },
+      },
+      onRequest: refuseDeclaredOversize(maxUploadBytes),
     },
-    onRequest: refuseDeclaredOversize(maxUploadBytes),
-  }, async (request, reply) => {
-    const user = await auth.requireUser(request);
-    try {
-      if (request.headers['content-type']?.startsWith('application/json')) {
-        if (typeof request.body !== 'object' || request.body === null || !('uploadId' in request.body)) {
-          throw new AppError('IMAGE_MISSING', 'Send multipart/form-data with an "image" file part, or JSON {uploadId} naming a finished resumable upload');
-        }
-        const { uploadId } = parseJsonBody(FromUploadJson, request.body, 'Send JSON {uploadId} or multipart/form-data with an "image" file part');
-        const { image, duplicate } = await uploads.consume(user.id, uploadId);
-        metrics.uploads.inc({ result: duplicate ? 'duplicate' : 'created' });
-        metrics.uploadBytes.inc(image.size);
-        return reply.code(duplicate ? 200 : 201).send(presentUploadedImage(image, duplicate));
-      }
-      const upload = await receiveMultipartUpload(request, ingest, maxUploadBytes);
-      if (!upload.staged) throw new AppError('IMAGE_MISSING', 'The multipart body has no "image" file part');
+    async (request, reply) => {
+      const user = await auth.requireUser(request);
       try {
-        const { image, duplicate } = await ingest.ingestStaged(user.id, upload.staged);
-        metrics.uploads.inc({ result: duplicate ? 'duplicate' : 'created' });
-        metrics.uploadBytes.inc(upload.staged.size);
-        return reply.code(duplicate ? 200 : 201).send(presentUploadedImage(image, duplicate));
-      } finally {
-        await upload.staged.discard();
+        if (request.headers['content-type']?.startsWith('application/json')) {
+          if (typeof request.body !== 'object' || request.body === null || !('uploadId' in request.body)) {
+            throw new AppError('IMAGE_MISSING', 'Send multipart/form-data with an "image" file part, or JSON {uploadId} naming a finished resumable upload');
+          }
+          const { uploadId } = parseJsonBody(FromUploadJson, request.body, 'Send JSON {uploadId} or multipart/form-data with an "image" file part');
+          const { image, duplicate } = await uploads.consume(user.id, uploadId);
+          metrics.uploads.inc({ result: duplicate ? 'duplicate' : 'created' });
+          metrics.uploadBytes.inc(image.size);
+          return reply.code(duplicate ? 200 : 201).send(presentUploadedImage(image, duplicate));
+        }
+        const upload = await receiveMultipartUpload(request, ingest, maxUploadBytes);
+        if (!upload.staged) throw new AppError('IMAGE_MISSING', 'The multipart body has no "image" file part');
+        try {
+          const { image, duplicate } = await ingest.ingestStaged(user.id, upload.staged);
+          metrics.uploads.inc({ result: duplicate ? 'duplicate' : 'created' });
+          metrics.uploadBytes.inc(upload.staged.size);
+          return reply.code(duplicate ? 200 : 201).send(presentUploadedImage(image, duplicate));
+        } finally {
+          await upload.staged.discard();
+        }
+      } catch (error) {
+        metrics.uploads.inc({ result: isAppError(error) ? error.code : 'error' });
+        throw error;
       }
-    } catch (error) {
-      metrics.uploads.inc({ result: isAppError(error) ? error.code : 'error' });
-      throw error;
-    }
-  });
-
-  app.get('/images/:id', {
-    schema: { tags: ['images'], summary: 'Image metadata (when and where it was taken only for the owner)', params: IdParams, response: { 200: ImageMetadata, ...problems(404) } },
-  }, async (request) => presentImage(await images.get(request.params.id, await auth.user(request))));
-
-  app.get('/images/:id.jpg', {
-    schema: {
-      tags: ['images'],
-      summary: 'The 600×600 JPEG; supports ETag/If-None-Match and Range',
-      params: IdParams,
-      produces: ['image/jpeg'],
-      response: { 200: JpegBytes, 206: JpegBytes, 304: Type.Null(), ...problems(404, 416) },
     },
-  }, async (request, reply) => {
-    const { bytes, etag } = await images.derivative(request.params.id);
-    reply.header('etag', etag).header('cache-control', immutable).header('accept-ranges', 'bytes').type('image/jpeg');
-    if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send(null);
+  );
 
-    const rangeHeader = request.headers.range;
-    // RFC 9110 §13.1.5: If-Range with a different validator means "send the whole thing".
-    const ifRange = request.headers['if-range'];
-    if (rangeHeader && (!ifRange || ifRange === etag)) {
-      const ranges = parseRange(bytes.length, rangeHeader, { combine: true });
-      if (ranges === -1) {
-        reply.header('content-range', `bytes */${bytes.length}`);
-        throw new AppError('RANGE_NOT_SATISFIABLE', `The image has ${bytes.length} bytes`);
-      }
-      // Multiple ranges would need multipart/byteranges; serving the whole body is allowed instead.
-      if (ranges !== -2 && ranges.length === 1 && ranges[0]) {
-        const { start, end } = ranges[0];
-        return reply.code(206).header('content-range', `bytes ${start}-${end}/${bytes.length}`).send(bytes.subarray(start, end + 1));
-      }
-    }
-    return reply.send(bytes);
-  });
+  app.get(
+    '/images/:id',
+    {
+      schema: {
+        tags: ['images'],
+        summary: 'Image metadata (when and where it was taken only for the owner)',
+        params: IdParams,
+        response: { 200: ImageMetadata, ...problems(404) },
+      },
+    },
+    async (request) => presentImage(await images.get(request.params.id, await auth.user(request))),
+  );
 
-  app.delete('/images/:id', {
-    config: { rateLimit: writeRateLimit },
-    schema: { tags: ['images'], summary: 'Delete your image', params: IdParams, security: [{ bearer: [] }], response: { 204: Type.Null(), ...problems(401, 403, 404, 409, 429) } },
-  }, async (request, reply) => {
-    await images.delete(request.params.id, await auth.requireUser(request));
-    return reply.code(204).send(null);
-  });
+  app.get(
+    '/images/:id.jpg',
+    {
+      schema: {
+        tags: ['images'],
+        summary: 'The 600×600 JPEG; supports ETag/If-None-Match and Range',
+        params: IdParams,
+        produces: ['image/jpeg'],
+        response: { 200: JpegBytes, 206: JpegBytes, 304: Type.Null(), ...problems(404, 416) },
+      },
+    },
+    async (request, reply) => {
+      const { bytes, etag } = await images.derivative(request.params.id);
+      reply.header('etag', etag).header('cache-control', immutable).header('accept-ranges', 'bytes').type('image/jpeg');
+      if (etagMatches(request.headers['if-none-match'], etag)) return reply.code(304).send(null);
+
+      const rangeHeader = request.headers.range;
+      // RFC 9110 §13.1.5: If-Range with a different validator means "send the whole thing".
+      const ifRange = request.headers['if-range'];
+      if (rangeHeader && (!ifRange || ifRange === etag)) {
+        const ranges = parseRange(bytes.length, rangeHeader, { combine: true });
+        if (ranges === -1) {
+          reply.header('content-range', `bytes */${bytes.length}`);
+          throw new AppError('RANGE_NOT_SATISFIABLE', `The image has ${bytes.length} bytes`);
+        }
+        // Multiple ranges would need multipart/byteranges; serving the whole body is allowed instead.
+        if (ranges !== -2 && ranges.length === 1 && ranges[0]) {
+          const { start, end } = ranges[0];
+          return reply
+            .code(206)
+            .header('content-range', `bytes ${start}-${end}/${bytes.length}`)
+            .send(bytes.subarray(start, end + 1));
+        }
+      }
+      return reply.send(bytes);
+    },
+  );
+
+  app.delete(
+    '/images/:id',
+    {
+      config: { rateLimit: writeRateLimit },
+      schema: {
+        tags: ['images'],
+        summary: 'Delete your image',
+        params: IdParams,
+        security: [{ bearer: [] }],
+        response: { 204: Type.Null(), ...problems(401, 403, 404, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      await images.delete(request.params.id, await auth.requireUser(request));
+      return reply.code(204).send(null);
+    },
+  );
 };

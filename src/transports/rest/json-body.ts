@@ -12,4 +12,3 @@ export function parseJsonBody<T extends TSchema>(schema: T, body: unknown, hint:
   const where = first?.instancePath ? `body${first.instancePath.replaceAll('/', '.')} ` : 'body ';
   throw new AppError('VALIDATION_FAILED', first ? `${where}${first.message}. ${hint}` : hint);
 }
-

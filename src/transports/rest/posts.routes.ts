@@ -34,7 +34,9 @@ export interface PostRoutesOptions {
 const CreatePostJson = Type.Object({
   caption: Type.String({ maxLength: 10_000, description: '0–2,200 characters' }),
   imageId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'An image you uploaded with POST /images' })),
-  uploadId: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Or: a finished resumable upload of yours (tus, /uploads), used up by this post' })),
+  uploadId: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 128, description: 'Or: a finished resumable upload of yours (tus, /uploads), used up by this post' }),
+  ),
 });
 const createPostHint = 'Send multipart/form-data (image + caption) or JSON {caption, imageId} or {caption, uploadId}';
 
@@ -52,57 +54,74 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (a
   const { accounts, posts, feed, ingest, uploads, auth, pageCache, writeRateLimit, maxUploadBytes } = options;
   const feedPages = new RenderOnce(pageCache);
 
-  app.get('/posts', {
-    schema: {
-      tags: ['posts'],
-      summary: 'The feed: posts by comment count, then newest first, each with its last 2 comments',
-      querystring: FeedQuery,
-      response: { 200: SerializedFeedPage, ...problems(400) },
+  app.get(
+    '/posts',
+    {
+      schema: {
+        tags: ['posts'],
+        summary: 'The feed: posts by comment count, then newest first, each with its last 2 comments',
+        querystring: FeedQuery,
+        response: { 200: SerializedFeedPage, ...problems(400) },
+      },
     },
-  }, async (request, reply) => {
-    const { limit, cursor } = request.query;
-    // Keyed by the feed version every post/comment write bumps in its transaction: a hit is exact
-    // (and runs no SQL while the version is remembered, see RememberedFeedVersion).
-    const key = `feed:${await feed.version()}:${limit}:${cursor ?? ''}`;
-    const body = await feedPages.get(key, async () => {
-      const page = await feed.page(cursor ?? null, limit);
-      return JSON.stringify({ posts: page.posts.map(presentPost), nextCursor: page.nextCursor });
-    });
-    return reply.type('application/json; charset=utf-8').send(body);
-  });
+    async (request, reply) => {
+      const { limit, cursor } = request.query;
+      // Keyed by the feed version every post/comment write bumps in its transaction: a hit is exact
+      // (and runs no SQL while the version is remembered, see RememberedFeedVersion).
+      const key = `feed:${await feed.version()}:${limit}:${cursor ?? ''}`;
+      const body = await feedPages.get(key, async () => {
+        const page = await feed.page(cursor ?? null, limit);
+        return JSON.stringify({ posts: page.posts.map(presentPost), nextCursor: page.nextCursor });
+      });
+      return reply.type('application/json; charset=utf-8').send(body);
+    },
+  );
 
-  app.post('/posts', {
-    config: { rateLimit: writeRateLimit },
-    schema: {
-      tags: ['posts'],
-      summary: 'Create a post: multipart (image file + caption) or JSON {caption, imageId} or {caption, uploadId}',
-      description: 'Honours Idempotency-Key: a retry with the same key and body replays the first response.',
-      consumes: ['multipart/form-data', 'application/json'],
-      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
-      // No `body` schema: it would reject multipart requests; JSON bodies are checked in the handler.
-      security: [{ bearer: [] }],
-      response: { 201: PostSchema, ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
+  app.post(
+    '/posts',
+    {
+      config: { rateLimit: writeRateLimit },
+      schema: {
+        tags: ['posts'],
+        summary: 'Create a post: multipart (image file + caption) or JSON {caption, imageId} or {caption, uploadId}',
+        description: 'Honours Idempotency-Key: a retry with the same key and body replays the first response.',
+        consumes: ['multipart/form-data', 'application/json'],
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String()) }),
+        // No `body` schema: it would reject multipart requests; JSON bodies are checked in the handler.
+        security: [{ bearer: [] }],
+        response: { 201: PostSchema, ...problems(400, 401, 403, 404, 409, 413, 415, 422, 429) },
+      },
+      onRequest: refuseDeclaredOversize(maxUploadBytes),
     },
-    onRequest: refuseDeclaredOversize(maxUploadBytes),
-  }, async (request, reply) => {
-    const author = await auth.requireUser(request);
-    const key = parseIdempotencyKey(request.headers['idempotency-key']);
-    const claimFor = (fingerprint: string): IdempotencyClaim | null => (key ? { userId: author.id, key, fingerprint } : null);
-    if (!request.isMultipart()) {
-      const body = parseJsonBody(CreatePostJson, request.body, createPostHint);
-      if (body.uploadId !== undefined && body.imageId === undefined) {
-        const { uploadId } = body;
-        // The upload is consumed inside the idempotent run: a replayed retry does not touch it again.
-        const fromUpload = async () => (await uploads.consume(author.id, uploadId)).image.id;
-        const { post, replayed } = await posts.create(author, { caption: body.caption, imageId: fromUpload }, claimFor(fingerprintOf('post', body.caption, 'upload', uploadId)));
+    async (request, reply) => {
+      const author = await auth.requireUser(request);
+      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      const claimFor = (fingerprint: string): IdempotencyClaim | null => (key ? { userId: author.id, key, fingerprint } : null);
+      if (!request.isMultipart()) {
+        const body = parseJsonBody(CreatePostJson, request.body, createPostHint);
+        if (body.uploadId !== undefined && body.imageId === undefined) {
+          const { uploadId } = body;
+          // The upload is consumed inside the idempotent run: a replayed retry does not touch it again.
+          const fromUpload = async () => (await uploads.consume(author.id, uploadId)).image.id;
+          const { post, replayed } = await posts.create(
+            author,
+            { caption: body.caption, imageId: fromUpload },
+            claimFor(fingerprintOf('post', body.caption, 'upload', uploadId)),
+          );
+          return sendCreated(reply, presentPost(post), replayed);
+        }
+        if (body.imageId === undefined || body.uploadId !== undefined)
+          throw new AppError('VALIDATION_FAILED', `Name the image with exactly one of imageId and uploadId. ${createPostHint}`);
+        const { post, replayed } = await posts.create(
+          author,
+          { caption: body.caption, imageId: body.imageId },
+          claimFor(fingerprintOf('post', body.caption, 'image', body.imageId)),
+        );
         return sendCreated(reply, presentPost(post), replayed);
       }
-      if (body.imageId === undefined || body.uploadId !== undefined) throw new AppError('VALIDATION_FAILED', `Name the image with exactly one of imageId and uploadId. ${createPostHint}`);
-      const { post, replayed } = await posts.create(author, { caption: body.caption, imageId: body.imageId }, claimFor(fingerprintOf('post', body.caption, 'image', body.imageId)));
-      return sendCreated(reply, presentPost(post), replayed);
-    }
-    return createFromMultipart(request, reply, author, claimFor);
-  });
+      return createFromMultipart(request, reply, author, claimFor);
+    },
+  );
 
   async function createFromMultipart(request: FastifyRequest, reply: FastifyReply, author: User, claimFor: (fingerprint: string) => IdempotencyClaim | null) {
     const upload = await receiveMultipartUpload(request, ingest, maxUploadBytes);
@@ -120,37 +139,65 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (a
     }
   }
 
-  app.get('/posts/:id', {
-    schema: { tags: ['posts'], summary: 'One post with its last 2 comments', params: IdParams, response: { 200: PostSchema, ...problems(404) } },
-  }, async (request) => presentPost(await posts.get(request.params.id)));
-
-  app.patch('/posts/:id', {
-    config: { rateLimit: writeRateLimit },
-    schema: {
-      tags: ['posts'],
-      summary: "Edit your post's caption",
-      params: IdParams,
-      body: Type.Object({ caption: Type.String({ maxLength: 10_000, description: '0–2,200 characters' }) }),
-      security: [{ bearer: [] }],
-      response: { 200: PostSchema, ...problems(400, 401, 403, 404, 429) },
+  app.get(
+    '/posts/:id',
+    {
+      schema: { tags: ['posts'], summary: 'One post with its last 2 comments', params: IdParams, response: { 200: PostSchema, ...problems(404) } },
     },
-  }, async (request) => presentPost(await posts.editCaption(request.params.id, await auth.requireUser(request), request.body.caption)));
+    async (request) => presentPost(await posts.get(request.params.id)),
+  );
 
-  app.get('/users/:username/posts', {
-    schema: { tags: ['posts'], summary: "A user's posts, newest first, paged", params: UsernameParams, querystring: PageQuery, response: { 200: PostPageSchema, ...problems(400, 404) } },
-  }, async (request) => {
-    const author = await accounts.publicUserNamed(request.params.username);
-    const page = await posts.listByAuthor(author.id, request.query.cursor ?? null, request.query.limit);
-    return { posts: page.posts.map(presentPost), nextCursor: page.nextCursor };
-  });
+  app.patch(
+    '/posts/:id',
+    {
+      config: { rateLimit: writeRateLimit },
+      schema: {
+        tags: ['posts'],
+        summary: "Edit your post's caption",
+        params: IdParams,
+        body: Type.Object({ caption: Type.String({ maxLength: 10_000, description: '0–2,200 characters' }) }),
+        security: [{ bearer: [] }],
+        response: { 200: PostSchema, ...problems(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request) => presentPost(await posts.editCaption(request.params.id, await auth.requireUser(request), request.body.caption)),
+  );
 
-  app.delete('/posts/:id', {
-    config: { rateLimit: writeRateLimit },
-    schema: { tags: ['posts'], summary: 'Delete your post and its comments', params: IdParams, security: [{ bearer: [] }], response: { 204: Type.Null(), ...problems(401, 403, 404, 429) } },
-  }, async (request, reply) => {
-    await posts.delete(request.params.id, await auth.requireUser(request));
-    return reply.code(204).send(null);
-  });
+  app.get(
+    '/users/:username/posts',
+    {
+      schema: {
+        tags: ['posts'],
+        summary: "A user's posts, newest first, paged",
+        params: UsernameParams,
+        querystring: PageQuery,
+        response: { 200: PostPageSchema, ...problems(400, 404) },
+      },
+    },
+    async (request) => {
+      const author = await accounts.publicUserNamed(request.params.username);
+      const page = await posts.listByAuthor(author.id, request.query.cursor ?? null, request.query.limit);
+      return { posts: page.posts.map(presentPost), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.delete(
+    '/posts/:id',
+    {
+      config: { rateLimit: writeRateLimit },
+      schema: {
+        tags: ['posts'],
+        summary: 'Delete your post and its comments',
+        params: IdParams,
+        security: [{ bearer: [] }],
+        response: { 204: Type.Null(), ...problems(401, 403, 404, 429) },
+      },
+    },
+    async (request, reply) => {
+      await posts.delete(request.params.id, await auth.requireUser(request));
+      return reply.code(204).send(null);
+    },
+  );
 };
 
 /** 201 with the created resource; a replay says so in a header (the body is the first response's). */

@@ -79,68 +79,99 @@ export const uploadLinkRoutes: FastifyPluginAsyncTypebox<UploadLinkRoutesOptions
   const { links, ingest, auth, writeRateLimit, maxUploadBytes } = options;
   const admin: Record<string, string[]>[] = [{ adminToken: [] }, { bearer: [] }];
 
-  app.post('/admin/upload-links', {
-    schema: { tags: ['upload links'], summary: 'Mint an expiring upload link', security: admin, body: CreateLinkBody, response: { 201: CreatedLinkSchema, ...problems(400, 401, 403) } },
-  }, async (request, reply) => {
-    auth.requireAdmin(request);
-    const { link, token } = await links.create(request.body);
-    return reply.code(201).send({ ...presentLink(link), relativePath: `/links/${token}` });
-  });
-
-  app.get('/admin/upload-links/:id', {
-    schema: { tags: ['upload links'], summary: 'A link and what it has taken so far', security: admin, params: LinkIdParams, response: { 200: LinkSchema, ...problems(401, 403, 404) } },
-  }, async (request) => {
-    auth.requireAdmin(request);
-    return presentLink(await links.get(request.params.id));
-  });
-
-  app.get('/admin/upload-links/:id/images', {
-    schema: {
-      tags: ['upload links'],
-      summary: 'The images uploaded through a link, newest first',
-      security: admin,
-      params: LinkIdParams,
-      querystring: LinkImagesQuery,
-      response: { 200: Type.Object({ images: Type.Array(LinkImageSchema), nextAfter: Type.Union([Type.String(), Type.Null()]) }), ...problems(400, 401, 403, 404) },
+  app.post(
+    '/admin/upload-links',
+    {
+      schema: {
+        tags: ['upload links'],
+        summary: 'Mint an expiring upload link',
+        security: admin,
+        body: CreateLinkBody,
+        response: { 201: CreatedLinkSchema, ...problems(400, 401, 403) },
+      },
     },
-  }, async (request) => {
-    auth.requireAdmin(request);
-    const { limit, after } = request.query;
-    const images = await links.images(request.params.id, after ?? null, limit);
-    const page = images.map((image) => ({
-      id: image.id,
-      hash: image.sha256,
-      format: image.format,
-      width: image.width,
-      height: image.height,
-      size: image.size,
-      url: imageUrl(image),
-      createdAt: new Date(image.createdAt).toISOString(),
-    }));
-    return { images: page, nextAfter: images.length === limit ? images[images.length - 1]!.id : null };
-  });
-
-  app.post('/links/:token', {
-    config: { rateLimit: writeRateLimit },
-    // The token is the credential and sits in the URL: keep it out of the per-request info logs.
-    logLevel: 'warn',
-    schema: {
-      tags: ['upload links'],
-      summary: 'Upload images through a link: multipart, one or more image file parts',
-      description: 'Each part is processed on its own: a bad part is reported in `failed`, the good ones are kept.',
-      consumes: ['multipart/form-data'],
-      params: TokenParams,
-      response: { 200: LinkUploadResult, ...problems(400, 404, 410, 413, 415, 429) },
+    async (request, reply) => {
+      auth.requireAdmin(request);
+      const { link, token } = await links.create(request.body);
+      return reply.code(201).send({ ...presentLink(link), relativePath: `/links/${token}` });
     },
-  }, async (request) => {
-    // Decided before a byte of the body is read.
-    const link = await links.open(request.params.token);
-    if (!request.isMultipart()) throw new AppError('IMAGE_MISSING', 'Send multipart/form-data with one or more image file parts');
-    assertMultipartBoundary(request);
-    const result = await receiveParts(request, link);
-    if (result.processed.length + result.failed.length === 0) throw new AppError('IMAGE_MISSING', 'The multipart body has no file part');
-    return result;
-  });
+  );
+
+  app.get(
+    '/admin/upload-links/:id',
+    {
+      schema: {
+        tags: ['upload links'],
+        summary: 'A link and what it has taken so far',
+        security: admin,
+        params: LinkIdParams,
+        response: { 200: LinkSchema, ...problems(401, 403, 404) },
+      },
+    },
+    async (request) => {
+      auth.requireAdmin(request);
+      return presentLink(await links.get(request.params.id));
+    },
+  );
+
+  app.get(
+    '/admin/upload-links/:id/images',
+    {
+      schema: {
+        tags: ['upload links'],
+        summary: 'The images uploaded through a link, newest first',
+        security: admin,
+        params: LinkIdParams,
+        querystring: LinkImagesQuery,
+        response: {
+          200: Type.Object({ images: Type.Array(LinkImageSchema), nextAfter: Type.Union([Type.String(), Type.Null()]) }),
+          ...problems(400, 401, 403, 404),
+        },
+      },
+    },
+    async (request) => {
+      auth.requireAdmin(request);
+      const { limit, after } = request.query;
+      const images = await links.images(request.params.id, after ?? null, limit);
+      const page = images.map((image) => ({
+        id: image.id,
+        hash: image.sha256,
+        format: image.format,
+        width: image.width,
+        height: image.height,
+        size: image.size,
+        url: imageUrl(image),
+        createdAt: new Date(image.createdAt).toISOString(),
+      }));
+      return { images: page, nextAfter: images.length === limit ? images[images.length - 1]!.id : null };
+    },
+  );
+
+  app.post(
+    '/links/:token',
+    {
+      config: { rateLimit: writeRateLimit },
+      // The token is the credential and sits in the URL: keep it out of the per-request info logs.
+      logLevel: 'warn',
+      schema: {
+        tags: ['upload links'],
+        summary: 'Upload images through a link: multipart, one or more image file parts',
+        description: 'Each part is processed on its own: a bad part is reported in `failed`, the good ones are kept.',
+        consumes: ['multipart/form-data'],
+        params: TokenParams,
+        response: { 200: LinkUploadResult, ...problems(400, 404, 410, 413, 415, 429) },
+      },
+    },
+    async (request) => {
+      // Decided before a byte of the body is read.
+      const link = await links.open(request.params.token);
+      if (!request.isMultipart()) throw new AppError('IMAGE_MISSING', 'Send multipart/form-data with one or more image file parts');
+      assertMultipartBoundary(request);
+      const result = await receiveParts(request, link);
+      if (result.processed.length + result.failed.length === 0) throw new AppError('IMAGE_MISSING', 'The multipart body has no file part');
+      return result;
+    },
+  );
 
   /** Streams each file part into staging and through the link, one at a time; a failure stays with its part. */
   async function receiveParts(request: FastifyRequest, link: UploadLink): Promise<{ processed: Processed[]; failed: Failed[] }> {

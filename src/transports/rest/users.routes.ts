@@ -21,40 +21,52 @@ const Credentials = Type.Object({
 
 /** Sign-up, log-in and log-out. */
 export const accountRoutes: FastifyPluginAsyncTypebox<AccountRoutesOptions> = async (app, { accounts, auth, writeRateLimit, loginRateLimit }) => {
-  app.post('/users', {
-    config: { rateLimit: writeRateLimit },
-    schema: {
-      tags: ['users'],
-      summary: 'Sign up',
-      body: Credentials,
-      response: { 201: PublicUserSchema, ...problems(400, 409, 429) },
-    },
-  }, async (request, reply) => {
-    const user = await accounts.register(request.body.username, request.body.password);
-    return reply.code(201).send(presentUser(user));
-  });
-
-  app.post('/sessions', {
-    config: { rateLimit: loginRateLimit },
-    schema: {
-      tags: ['users'],
-      summary: 'Log in: returns a bearer token',
-      body: Credentials,
-      response: {
-        201: Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }), user: PublicUserSchema }),
-        ...problems(400, 401, 429),
+  app.post(
+    '/users',
+    {
+      config: { rateLimit: writeRateLimit },
+      schema: {
+        tags: ['users'],
+        summary: 'Sign up',
+        body: Credentials,
+        response: { 201: PublicUserSchema, ...problems(400, 409, 429) },
       },
     },
-  }, async (request, reply) => {
-    const session = await accounts.login(request.body.username, request.body.password);
-    return reply.code(201).send({ token: session.token, expiresAt: new Date(session.expiresAt).toISOString(), user: presentUser(session.user) });
-  });
+    async (request, reply) => {
+      const user = await accounts.register(request.body.username, request.body.password);
+      return reply.code(201).send(presentUser(user));
+    },
+  );
 
-  app.delete('/sessions/current', {
-    schema: { tags: ['users'], summary: 'Log out: revokes the bearer token', security: [{ bearer: [] }], response: { 204: Type.Null(), ...problems(401) } },
-  }, async (request, reply) => {
-    await auth.requireUser(request);
-    await accounts.logout(bearerToken(request) ?? '');
-    return reply.code(204).send(null);
-  });
+  app.post(
+    '/sessions',
+    {
+      config: { rateLimit: loginRateLimit },
+      schema: {
+        tags: ['users'],
+        summary: 'Log in: returns a bearer token',
+        body: Credentials,
+        response: {
+          201: Type.Object({ token: Type.String(), expiresAt: Type.String({ format: 'date-time' }), user: PublicUserSchema }),
+          ...problems(400, 401, 429),
+        },
+      },
+    },
+    async (request, reply) => {
+      const session = await accounts.login(request.body.username, request.body.password);
+      return reply.code(201).send({ token: session.token, expiresAt: new Date(session.expiresAt).toISOString(), user: presentUser(session.user) });
+    },
+  );
+
+  app.delete(
+    '/sessions/current',
+    {
+      schema: { tags: ['users'], summary: 'Log out: revokes the bearer token', security: [{ bearer: [] }], response: { 204: Type.Null(), ...problems(401) } },
+    },
+    async (request, reply) => {
+      await auth.requireUser(request);
+      await accounts.logout(bearerToken(request) ?? '');
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -88,26 +88,33 @@ export const tusRoutes: FastifyPluginAsyncTypebox<TusRoutesOptions> = async (app
   app.options('/uploads', { schema: { tags: ['uploads'], summary: 'tus capabilities (no auth)' } }, describe);
   app.options('/uploads/:id', { schema: { tags: ['uploads'], summary: 'tus capabilities (no auth)', params: UploadParams } }, describe);
 
-  app.post('/uploads', {
-    config: { rateLimit: writeRateLimit },
-    schema: { ...schema('Create a resumable upload (tus creation, creation-with-upload); Upload-Length is required', [400, 401, 412, 413, 429]), headers: TusHeaders },
-  }, async (request, reply) => {
-    const user = await auth.requireUser(request);
-    const length = request.headers['upload-length'];
-    // Both headers at once would reach tus's 501 for the extension we removed.
-    if (typeof length !== 'string' || !/^\d{1,16}$/.test(length) || request.headers['upload-defer-length'] !== undefined) {
-      throw new AppError('VALIDATION_FAILED', 'Send Upload-Length with the total size in bytes (deferred length is not supported)');
-    }
-    try {
-      // Before a byte is stored: an honest client is refused without sending anything.
-      uploads.assertAcceptableLength(Number(length));
-    } catch (error) {
-      // A creation-with-upload body may be on its way: do not wait for it.
-      reply.header('connection', 'close');
-      throw error;
-    }
-    return handOver(request, reply, () => tus.create(request.raw, reply.raw, user.id));
-  });
+  app.post(
+    '/uploads',
+    {
+      config: { rateLimit: writeRateLimit },
+      schema: {
+        ...schema('Create a resumable upload (tus creation, creation-with-upload); Upload-Length is required', [400, 401, 412, 413, 429]),
+        headers: TusHeaders,
+      },
+    },
+    async (request, reply) => {
+      const user = await auth.requireUser(request);
+      const length = request.headers['upload-length'];
+      // Both headers at once would reach tus's 501 for the extension we removed.
+      if (typeof length !== 'string' || !/^\d{1,16}$/.test(length) || request.headers['upload-defer-length'] !== undefined) {
+        throw new AppError('VALIDATION_FAILED', 'Send Upload-Length with the total size in bytes (deferred length is not supported)');
+      }
+      try {
+        // Before a byte is stored: an honest client is refused without sending anything.
+        uploads.assertAcceptableLength(Number(length));
+      } catch (error) {
+        // A creation-with-upload body may be on its way: do not wait for it.
+        reply.header('connection', 'close');
+        throw error;
+      }
+      return handOver(request, reply, () => tus.create(request.raw, reply.raw, user.id));
+    },
+  );
 
   // The upload acted on is the path's id, checked (shape, then owner) and handed to tus as such.
   const namedUpload = (request: { raw: { url?: string | undefined }; params: { id: string } }): string => {
@@ -116,39 +123,61 @@ export const tusRoutes: FastifyPluginAsyncTypebox<TusRoutesOptions> = async (app
     if (/[?#]/.test(request.raw.url ?? '')) throw new AppError('UPLOAD_NOT_FOUND', 'Upload URLs have no query string: use the Location header as given');
     return request.params.id;
   };
-  app.head('/uploads/:id', {
-    // @fastify/swagger leaves HEAD routes out unless asked; this one is tus core, not a GET's echo.
-    config: { swagger: { exposeHeadRoute: true } },
-    schema: { ...schema('The offset of your upload (tus core)', [401, 404, 410, 412]), params: UploadParams },
-  }, async (request, reply) => {
-    const user = await auth.requireUser(request);
-    const { id } = await uploads.requireOwn(user.id, namedUpload(request));
-    return handOver(request, reply, () => tus.serve(request.raw, reply.raw, id));
-  });
-
-  app.patch('/uploads/:id', {
-    schema: { ...schema('Append bytes at Upload-Offset (tus core)', [400, 401, 404, 409, 410, 412, 413, 415]), params: UploadParams, consumes: [patchContentType] },
-    // tus 1.0 PATCH: any other Content-Type SHOULD be 415; refused before Fastify parses a body.
-    onRequest: async (request) => {
-      const type = request.headers['content-type'];
-      if (type?.split(';')[0]?.trim().toLowerCase() !== patchContentType) throw new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(type ?? '(none)');
+  app.head(
+    '/uploads/:id',
+    {
+      // @fastify/swagger leaves HEAD routes out unless asked; this one is tus core, not a GET's echo.
+      config: { swagger: { exposeHeadRoute: true } },
+      schema: { ...schema('The offset of your upload (tus core)', [401, 404, 410, 412]), params: UploadParams },
     },
-  }, async (request, reply) => {
-    const user = await auth.requireUser(request);
-    const { id } = await uploads.requireOwn(user.id, namedUpload(request));
-    if (request.headers['upload-length'] !== undefined || request.headers['upload-defer-length'] !== undefined) {
-      // The length was fixed at creation; tus would answer 501 for the deferred-length extension.
-      throw new AppError('VALIDATION_FAILED', 'The length was set when the upload was created (deferred length is not supported)');
-    }
-    await handOver(request, reply, () => tus.serve(request.raw, reply.raw, id));
-    await uploads.recordProgress(id).catch((error: unknown) => request.log.warn({ err: error, uploadId: id }, 'upload progress not recorded'));
-  });
+    async (request, reply) => {
+      const user = await auth.requireUser(request);
+      const { id } = await uploads.requireOwn(user.id, namedUpload(request));
+      return handOver(request, reply, () => tus.serve(request.raw, reply.raw, id));
+    },
+  );
 
-  app.delete('/uploads/:id', {
-    schema: { tags: ['uploads'], summary: 'Terminate your upload (tus termination)', security: [{ bearer: [] }], params: UploadParams, response: { 204: Type.Null(), ...problems(401, 404, 409, 412) } },
-  }, async (request, reply) => {
-    const user = await auth.requireUser(request);
-    await uploads.terminate(user.id, namedUpload(request));
-    return reply.code(204).send(null);
-  });
+  app.patch(
+    '/uploads/:id',
+    {
+      schema: {
+        ...schema('Append bytes at Upload-Offset (tus core)', [400, 401, 404, 409, 410, 412, 413, 415]),
+        params: UploadParams,
+        consumes: [patchContentType],
+      },
+      // tus 1.0 PATCH: any other Content-Type SHOULD be 415; refused before Fastify parses a body.
+      onRequest: async (request) => {
+        const type = request.headers['content-type'];
+        if (type?.split(';')[0]?.trim().toLowerCase() !== patchContentType) throw new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(type ?? '(none)');
+      },
+    },
+    async (request, reply) => {
+      const user = await auth.requireUser(request);
+      const { id } = await uploads.requireOwn(user.id, namedUpload(request));
+      if (request.headers['upload-length'] !== undefined || request.headers['upload-defer-length'] !== undefined) {
+        // The length was fixed at creation; tus would answer 501 for the deferred-length extension.
+        throw new AppError('VALIDATION_FAILED', 'The length was set when the upload was created (deferred length is not supported)');
+      }
+      await handOver(request, reply, () => tus.serve(request.raw, reply.raw, id));
+      await uploads.recordProgress(id).catch((error: unknown) => request.log.warn({ err: error, uploadId: id }, 'upload progress not recorded'));
+    },
+  );
+
+  app.delete(
+    '/uploads/:id',
+    {
+      schema: {
+        tags: ['uploads'],
+        summary: 'Terminate your upload (tus termination)',
+        security: [{ bearer: [] }],
+        params: UploadParams,
+        response: { 204: Type.Null(), ...problems(401, 404, 409, 412) },
+      },
+    },
+    async (request, reply) => {
+      const user = await auth.requireUser(request);
+      await uploads.terminate(user.id, namedUpload(request));
+      return reply.code(204).send(null);
+    },
+  );
 };

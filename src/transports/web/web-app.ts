@@ -73,5 +73,7 @@ export const webAppRoutes: FastifyPluginAsync<{ web: WebApp }> = async (app, { w
     preCompressed: true,
     schemaHide: true,
   });
-  app.get('/links/:token', { logLevel: 'warn', schema: { hide: true } }, (request, reply) => (web.serves(request) ? web.sendPage(reply) : reply.callNotFound()));
+  app.get('/links/:token', { logLevel: 'warn', schema: { hide: true } }, (request, reply) =>
+    web.serves(request) ? web.sendPage(reply) : reply.callNotFound(),
+  );
 };

@@ -148,25 +148,30 @@ export class JobWorker {
   #launch(job: LeasedJob): void {
     const abort = new AbortController();
     const started = performance.now();
-    const heartbeat = setInterval(() => {
-      this.deps.store.jobs.extendLease(job.id, job.leaseToken, this.#now() + this.options.leaseMs).then(
-        (held) => {
-          if (!held) abort.abort(new LeaseLostError(job.id));
-        },
-        (error: unknown) => this.deps.logger.warn({ err: error, job: job.id }, 'could not extend a job lease'),
-      );
-    }, Math.max(1_000, Math.floor(this.options.leaseMs / 3)));
-    heartbeat.unref();
-    const done = this.#execute(job, abort).then(
-      (outcome) => {
-        if (outcome !== null) this.deps.observe?.(job.name, outcome, (performance.now() - started) / 1000);
+    const heartbeat = setInterval(
+      () => {
+        this.deps.store.jobs.extendLease(job.id, job.leaseToken, this.#now() + this.options.leaseMs).then(
+          (held) => {
+            if (!held) abort.abort(new LeaseLostError(job.id));
+          },
+          (error: unknown) => this.deps.logger.warn({ err: error, job: job.id }, 'could not extend a job lease'),
+        );
       },
-      (error: unknown) => this.deps.logger.error({ err: error, job: job.id }, 'could not record a job outcome'),
-    ).finally(() => {
-      clearInterval(heartbeat);
-      this.#running.delete(job.id);
-      this.#poke?.();
-    });
+      Math.max(1_000, Math.floor(this.options.leaseMs / 3)),
+    );
+    heartbeat.unref();
+    const done = this.#execute(job, abort)
+      .then(
+        (outcome) => {
+          if (outcome !== null) this.deps.observe?.(job.name, outcome, (performance.now() - started) / 1000);
+        },
+        (error: unknown) => this.deps.logger.error({ err: error, job: job.id }, 'could not record a job outcome'),
+      )
+      .finally(() => {
+        clearInterval(heartbeat);
+        this.#running.delete(job.id);
+        this.#poke?.();
+      });
     this.#running.set(job.id, { job, abort, done });
   }
 

@@ -35,7 +35,7 @@ builder.objectType('Image', {
     gps: t.field({
       type: 'GeoPoint',
       nullable: true,
-      description: "Where the photo was taken, for its owner only: null for everyone else, and when it has none. (The served JPEG never carries it.)",
+      description: 'Where the photo was taken, for its owner only: null for everyone else, and when it has none. (The served JPEG never carries it.)',
       resolve: async (image, _args, context) => (await visibleFacts(image, context)).gps,
     }),
     owner: t.field({ type: 'User', resolve: async (image, _args, context) => referencedUser((await wholeImage(image, context)).ownerId, context) }),

@@ -127,7 +127,8 @@ builder.mutationType({
       },
     }),
     deleteAccount: t.boolean({
-      description: 'Deletes your account with its posts, comments, collections and images (bytes go with garbage collection); WRONG_PASSWORD if password is wrong.',
+      description:
+        'Deletes your account with its posts, comments, collections and images (bytes go with garbage collection); WRONG_PASSWORD if password is wrong.',
       args: { password: t.arg.string({ required: true }) },
       resolve: async (_root, { password }, { services, requireViewer }) => {
         await services.accounts.deleteAccount(await requireViewer(), password);
