@@ -95,8 +95,8 @@ export function registerCors<Logger extends FastifyBaseLogger, Provider extends 
   });
 }
 
-/** Adds names to `Vary` without dropping those already there. */
-function addVary(reply: FastifyReply, ...names: string[]): void {
+/** Adds names to `Vary` without dropping those already there (CORS, content negotiation and caching each add theirs). */
+export function addVary(reply: FastifyReply, ...names: string[]): void {
   const sent = reply.getHeader('vary');
   const present =
     typeof sent === 'string'

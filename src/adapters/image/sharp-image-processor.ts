@@ -4,7 +4,7 @@ import type { ImageProbe, PhotoMetadata } from '../../core/images/image.js';
 import type { ImageLimits, ImageProcessor } from '../../ports/image-processor.js';
 import { BmpDecoderPool } from './bmp-decoder-pool.js';
 import { assertPixelDataPresent, readBmpHeader } from './bmp-header.js';
-import { decodeFootprint } from './decode-footprint.js';
+import { type DecodeShape, decodeFootprint } from './decode-footprint.js';
 import { toDerivative } from './derivative-recipe.js';
 import { readPhotoMetadata } from './exif-reader.js';
 import { detectImageFormat } from './format-detection.js';
@@ -88,14 +88,7 @@ export class SharpImageProcessor implements ImageProcessor {
 }
 
 /** Bands, sample size and scan order as the decoder will see them (stored size, not displayed). */
-function decodeShape(metadata: Metadata): {
-  width: number;
-  height: number;
-  bands: number;
-  bytesPerSample: number;
-  interlaced: boolean;
-  chromaSubsampling?: string;
-} {
+function decodeShape(metadata: Metadata): Omit<DecodeShape, 'format'> {
   return {
     width: metadata.width,
     height: metadata.height,

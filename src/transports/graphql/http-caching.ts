@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { addVary } from '../cors.js';
 import { etagMatches } from '../etag.js';
 
 /** Set on a response that may be cached publicly: true, or its ETag when already known. */
@@ -53,25 +54,11 @@ export function setCachingHeaders(request: FastifyRequest, reply: FastifyReply, 
     // A shared cache may serve a `public` response to requests with Authorization (RFC 9111
     // §3.5): the viewer-dependent `me` must not leak across users. The Content-Type follows
     // Accept (media-types.ts), so a cache must not answer one client with the other's type.
-    addVary(reply, ['Accept', 'Authorization']);
+    addVary(reply, 'Accept', 'Authorization');
     (request as Marked)[cacheable] = etag ?? true;
   } else {
     reply.header('cache-control', 'no-store');
   }
-}
-
-/** Adds to Vary rather than replacing it: CORS may already vary on Origin. */
-function addVary(reply: FastifyReply, names: string[]): void {
-  const sent = reply.getHeader('vary');
-  const present =
-    typeof sent === 'string'
-      ? sent
-          .split(',')
-          .map((name) => name.trim())
-          .filter(Boolean)
-      : [];
-  const missing = names.filter((name) => !present.some((have) => have.toLowerCase() === name.toLowerCase()));
-  reply.header('vary', [...present, ...missing].join(', '));
 }
 
 /** Whether `request` says who is asking (a session or admin token): its answer is nobody else's. */
