@@ -93,10 +93,26 @@ if (values.servers !== undefined) {
       1,
     )} |`,
     `| comment errors + non-2xx | ${figures.comments.map((f) => f.errors + f.non2xx).join(', ')} |`,
+    `| CPU ms per comment: servers (together) | ${range(
+      figures.comments.map((f) => f.cpuMsPerRequest.servers),
+      3,
+    )} |`,
+    `| CPU ms per comment: PostgreSQL backends | ${range(
+      figures.comments.map((f) => f.cpuMsPerRequest.database),
+      3,
+    )} |`,
+    `| CPU ms per comment: load generator | ${range(
+      figures.comments.map((f) => f.cpuMsPerRequest.bench),
+      3,
+    )} |`,
     `| feed reads/s (GET /posts) | ${range(figures.feed.map((f) => f.rate))} |`,
     `| feed read p99 ms | ${range(
       figures.feed.map((f) => f.p99),
       1,
+    )} |`,
+    `| CPU ms per feed read: servers (together) | ${range(
+      figures.feed.map((f) => f.cpuMsPerRequest.servers),
+      3,
     )} |`,
     '',
     `PostgreSQL backends during the comment phases (pg_stat_activity every 20 ms): ${figures.waits

@@ -9,6 +9,7 @@
 import autocannon, { type AutocannonRequest } from 'autocannon';
 import pg from 'pg';
 import { startBenchServer, type BenchServer } from '../imagegram-server.js';
+import { readCpuSeconds } from '../process-stats.js';
 import { fmt } from '../stats.js';
 import type { FeedTarget } from './feed-target.js';
 
@@ -27,6 +28,8 @@ export interface FlatOutFigures {
   p99: number;
   errors: number;
   non2xx: number;
+  /** CPU ms per request (user + system, from /proc): the server processes together, PostgreSQL's backends of the run's database, this load generator. */
+  cpuMsPerRequest: { servers: number; database: number; bench: number };
 }
 
 export interface WriteScalingFigures {
@@ -65,13 +68,13 @@ export async function writeScaling(target: FeedTarget, databaseUrl: string, opti
     const waits = new Map<string, number>();
     for (let round = 1; round <= options.rounds; round++) {
       const sampler = sampleWaits(databaseUrl, waits);
-      const comments = await flatOut(servers, perServer, options.seconds, comment);
+      const comments = await flatOut(servers, perServer, options.seconds, comment, target.databasePids);
       await sampler.stop();
       figures.comments.push(comments);
-      const reads = await flatOut(servers, perServer, options.seconds, feed);
+      const reads = await flatOut(servers, perServer, options.seconds, feed, target.databasePids);
       figures.feed.push(reads);
       options.log(
-        `  round ${round}: ${fmt(comments.rate, 0)} comments/s (p50 ${fmt(comments.p50)} / p99 ${fmt(comments.p99)} ms, ${comments.errors + comments.non2xx} failed), ${fmt(reads.rate, 0)} feed reads/s (p99 ${fmt(reads.p99)} ms)`,
+        `  round ${round}: ${fmt(comments.rate, 0)} comments/s (p50 ${fmt(comments.p50)} / p99 ${fmt(comments.p99)} ms, ${comments.errors + comments.non2xx} failed; CPU ms per comment: servers ${fmt(comments.cpuMsPerRequest.servers, 3)}, PostgreSQL ${fmt(comments.cpuMsPerRequest.database, 3)}, bench ${fmt(comments.cpuMsPerRequest.bench, 3)}), ${fmt(reads.rate, 0)} feed reads/s (p99 ${fmt(reads.p99)} ms; servers ${fmt(reads.cpuMsPerRequest.servers, 3)} CPU ms per read)`,
       );
     }
     figures.waits = [...waits].map(([wait, samples]) => ({ wait, samples })).sort((a, b) => b.samples - a.samples);
@@ -87,8 +90,24 @@ async function flatOut(
   perServer: number,
   seconds: number,
   setup: (server: BenchServer) => (request: AutocannonRequest) => AutocannonRequest,
+  databasePids?: () => Promise<number[]>,
 ): Promise<FlatOutFigures> {
   const latencies: number[] = [];
+  const serversCpu = () => servers.reduce((sum, server) => sum + readCpuSeconds(server.pid), 0);
+  const databaseCpu = async () => {
+    const byPid = new Map<number, number>();
+    for (const pid of (await databasePids?.()) ?? []) {
+      try {
+        byPid.set(pid, readCpuSeconds(pid));
+      } catch {
+        // the backend has gone
+      }
+    }
+    return byPid;
+  };
+  const databaseBefore = await databaseCpu();
+  const serversBefore = serversCpu();
+  const benchBefore = process.cpuUsage();
   let non2xx = 0;
   const results = await Promise.all(
     servers.map((server) => {
@@ -100,6 +119,12 @@ async function flatOut(
       return instance;
     }),
   );
+  const serversUsed = serversCpu() - serversBefore;
+  const benchUsed = process.cpuUsage(benchBefore);
+  let databaseUsed = 0;
+  // A backend that connected during the phase is left out (after the warm-up the pools are full); the wait sampler's own backend is in, the same on both sides of an A/B.
+  for (const [pid, seconds] of await databaseCpu()) databaseUsed += seconds - (databaseBefore.get(pid) ?? seconds);
+  const requests = Math.max(1, latencies.length);
   latencies.sort((a, b) => a - b);
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
   return {
@@ -108,6 +133,11 @@ async function flatOut(
     p99: at(99),
     errors: results.reduce((sum, result) => sum + result.errors, 0),
     non2xx,
+    cpuMsPerRequest: {
+      servers: (serversUsed * 1000) / requests,
+      database: (databaseUsed * 1000) / requests,
+      bench: (((benchUsed.user + benchUsed.system) / 1e6) * 1000) / requests,
+    },
   };
 }
 
