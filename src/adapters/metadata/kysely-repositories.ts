@@ -59,7 +59,7 @@ export class KyselyRepositories implements MetadataRepositories {
 
   constructor(db: Kysely<Database>, dialect: MetadataDialect) {
     this.users = new KyselyUserRepository(db);
-    this.sessions = new KyselySessionRepository(db);
+    this.sessions = new KyselySessionRepository(db, dialect);
     this.images = new KyselyImageRepository(db, dialect);
     this.events = new KyselyEventLog(db, dialect);
     this.posts = new KyselyPostRepository(db, dialect);

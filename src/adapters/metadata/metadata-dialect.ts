@@ -1,4 +1,4 @@
-import type { AliasableExpression, ColumnDefinitionBuilder, Expression, Kysely, Logger, Selectable, SelectQueryBuilder, SqlBool } from 'kysely';
+import type { AliasableExpression, ColumnDefinitionBuilder, CompiledQuery, Expression, Kysely, Logger, Selectable, SelectQueryBuilder, SqlBool } from 'kysely';
 import type { NewEvent } from '../../core/events/event.js';
 import type { Comment, FeedPosition, Post, PostView } from '../../core/posts/post.js';
 import type { GroupCommitLimits } from './group-commit.js';
@@ -66,6 +66,12 @@ export interface MetadataDialect {
   addComment?(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean>;
   /** Likewise `PostRepository.add` (post, feed bump, event) in ONE statement. */
   addPost?(db: Kysely<Database>, post: Post, event: NewEvent): Promise<boolean>;
+  /**
+   * Where the database keeps prepared statements per connection: `query` marked to run as the
+   * prepared statement `name` (parsed and planned once per connection). Its text must never
+   * change. Absent: run as given.
+   */
+  preparedStatement?<Row>(name: string, query: CompiledQuery<Row>): CompiledQuery<Row>;
   /**
    * The newest `perPost` comments of each post in `postIds` (newest first) with their authors'
    * usernames, in ONE query that reads only those comments, however many a post has.

@@ -7,6 +7,7 @@ import type { Comment, FeedPosition, Post, PostView } from '../../core/posts/pos
 import { pageLimitMax } from '../../core/posts/post-rules.js';
 import { feedVersionBuckets } from './feed-version-buckets-migration.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
+import { compiledOnce } from './compiled-once.js';
 import { eventToRow } from './row-mapping.js';
 import type { Database } from './schema.js';
 import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
@@ -152,19 +153,33 @@ function postViewOf([id, authorId, imageId, caption, createdAt, commentCount, us
 /**
  * `CommentRepository.add` and `PostRepository.add` as ONE statement each: outside a transaction it
  * is its own, one round trip whose locks (the post or image row, one feed counter) are held only
- * for the commit, not across the round trips of BEGIN … COMMIT. `written` (the CTEs of `head`,
- * the last named `written`) yields one row when the row was written; each later step reads the
+ * for the commit, not across the round trips of BEGIN … COMMIT (the statement is feedBumpTail
+ * after a `head` of CTEs). `written` (the CTEs of `head`, the last named `written`) yields one row when the row was written; each later step reads the
  * previous one's rows, which fixes their order: the post/image row is locked before a feed counter
  * (as every other writer does, so no deadlock), nothing more runs when nothing was written, and the
  * appender's announcement (see beforeEventAppend) is taken per row before the insert draws that
  * row's position. The counter is picked as in KyselyFeedState.bump: any one not held by an
- * in-flight writer, searched from a random one.
+ * in-flight writer, searched from a random one. Built and compiled once (compiledOnce): each call
+ * only binds values.
  */
-async function writeWithFeedBump(db: Kysely<Database>, name: string, head: RawBuilder<unknown>, event: NewEvent): Promise<boolean> {
-  const start = Math.floor(Math.random() * feedVersionBuckets);
-  const buckets = sql.lit(feedVersionBuckets);
+async function writeWithFeedBump(db: Kysely<Database>, name: string, statement: CompiledQuery<{ added: number }>): Promise<boolean> {
+  const result = await db.executeQuery(namedStatement(name, statement));
+  return (result.rows[0]?.added ?? 0) > 0;
+}
+
+/** The event row's columns, in the order feedBumpTail binds them. */
+type EventValues = [type: string, actorId: string | null, subjectId: string | null, at: number, payload: string | null];
+
+/** The first feed counter to try (see writeWithFeedBump) and the event's columns, as values to bind. */
+function feedBumpValues(event: NewEvent): [start: number, ...EventValues] {
   const row = eventToRow(event, Date.now());
-  const statement = sql<{ added: number }>`
+  return [Math.floor(Math.random() * feedVersionBuckets), row.type, row.actor_id, row.subject_id, row.at, row.payload];
+}
+
+/** The statement of writeWithFeedBump after `head`: the counter bump and the event append. */
+function feedBumpTail(head: RawBuilder<unknown>, start: number, ...[type, actorId, subjectId, at, payload]: EventValues): RawBuilder<{ added: number }> {
+  const buckets = sql.lit(feedVersionBuckets);
+  return sql<{ added: number }>`
     with ${head}, picked as (
       select coalesce(free.bucket, ${start}::int) as bucket
       from written left join lateral (
@@ -176,7 +191,7 @@ async function writeWithFeedBump(db: Kysely<Database>, name: string, head: RawBu
       update feed_versions set version = version + 1 where bucket = (select bucket from picked) returning bucket
     ), appended as (
       insert into events (type, actor_id, subject_id, at, payload)
-      select ${row.type}, ${row.actor_id}, ${row.subject_id}, ${row.at}::int8, ${row.payload}
+      select ${type}, ${actorId}, ${subjectId}, ${at}::int8, ${payload}
       from bumped cross join lateral (
         select pg_advisory_xact_lock_shared(${appenderLockBase} + coalesce(pg_sequence_last_value(${positionSequence}), 0))
         where bumped.bucket is not null
@@ -184,36 +199,48 @@ async function writeWithFeedBump(db: Kysely<Database>, name: string, head: RawBu
       returning position
     )
     select count(*)::int4 as added from appended`;
-  const result = await db.executeQuery(namedStatement(name, statement.compile(db)));
-  return (result.rows[0]?.added ?? 0) > 0;
 }
 
 /** See writeWithFeedBump: the post's count goes up first, which also proves it exists and locks it. */
+const addCommentStatement = compiledOnce(
+  (postId: string, id: string, authorId: string, body: string, createdAt: number, start: number, ...event: EventValues) =>
+    feedBumpTail(
+      sql`counted as (
+        update posts set comment_count = comment_count + 1 where id = ${postId} returning id
+      ), written as (
+        insert into comments (id, post_id, author_id, body, created_at)
+        select ${id}, counted.id, ${authorId}, ${body}, ${createdAt}::int8 from counted
+        returning id
+      )`,
+      start,
+      ...event,
+    ),
+);
+
 function addComment(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean> {
-  return writeWithFeedBump(
-    db,
-    'imagegram_add_comment',
-    sql`counted as (
-      update posts set comment_count = comment_count + 1 where id = ${comment.postId} returning id
-    ), written as (
-      insert into comments (id, post_id, author_id, body, created_at)
-      select ${comment.id}, counted.id, ${comment.authorId}, ${comment.body}, ${comment.createdAt}::int8 from counted
-      returning id
-    )`,
-    event,
-  );
+  const statement = addCommentStatement(db, comment.postId, comment.id, comment.authorId, comment.body, comment.createdAt, ...feedBumpValues(event));
+  return writeWithFeedBump(db, 'imagegram_add_comment', statement);
 }
 
 /** See writeWithFeedBump: the post is inserted only while its image exists (a deleted one: false). */
+const addPostStatement = compiledOnce(
+  (id: string, authorId: string, imageId: string, caption: string, createdAt: number, commentCount: number, start: number, ...event: EventValues) =>
+    feedBumpTail(
+      sql`written as (
+        insert into posts (id, author_id, image_id, caption, created_at, comment_count)
+        select ${id}, ${authorId}, i.id, ${caption}, ${createdAt}::int8, ${commentCount}::int4
+        from images i where i.id = ${imageId}
+        returning id
+      )`,
+      start,
+      ...event,
+    ),
+);
+
 async function addPost(db: Kysely<Database>, post: Post, event: NewEvent): Promise<boolean> {
-  const head = sql`written as (
-      insert into posts (id, author_id, image_id, caption, created_at, comment_count)
-      select ${post.id}, ${post.authorId}, i.id, ${post.caption}, ${post.createdAt}::int8, ${post.commentCount}::int4
-      from images i where i.id = ${post.imageId}
-      returning id
-    )`;
+  const statement = addPostStatement(db, post.id, post.authorId, post.imageId, post.caption, post.createdAt, post.commentCount, ...feedBumpValues(event));
   try {
-    return await writeWithFeedBump(db, 'imagegram_add_post', head, event);
+    return await writeWithFeedBump(db, 'imagegram_add_post', statement);
   } catch (error) {
     // The image was deleted after this statement's snapshot: its foreign key check fails.
     if (postgresDialect.isForeignKeyViolation(error)) return false;
@@ -302,6 +329,7 @@ export const postgresDialect: MetadataDialect = {
       .orderBy('id', 'desc')
       .limit(limit),
   feedPage,
+  preparedStatement: namedStatement,
   addComment,
   addPost,
   newestComments: (db, postIds, perPost) =>
