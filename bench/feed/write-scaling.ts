@@ -67,8 +67,10 @@ export async function writeScaling(target: FeedTarget, databaseUrl: string, opti
     const figures: WriteScalingFigures = { comments: [], feed: [], waits: [] };
     const waits = new Map<string, number>();
     for (let round = 1; round <= options.rounds; round++) {
-      const sampler = sampleWaits(databaseUrl, waits);
-      const comments = await flatOut(servers, perServer, options.seconds, comment, target.databasePids);
+      const sampler = await sampleWaits(databaseUrl, waits);
+      // The sampler's own backend is not the servers' work.
+      const serving = async () => (await target.databasePids()).filter((pid) => pid !== sampler.pid);
+      const comments = await flatOut(servers, perServer, options.seconds, comment, serving);
       await sampler.stop();
       figures.comments.push(comments);
       const reads = await flatOut(servers, perServer, options.seconds, feed, target.databasePids);
@@ -122,7 +124,7 @@ async function flatOut(
   const serversUsed = serversCpu() - serversBefore;
   const benchUsed = process.cpuUsage(benchBefore);
   let databaseUsed = 0;
-  // A backend that connected during the phase is left out (after the warm-up the pools are full); the wait sampler's own backend is in, the same on both sides of an A/B.
+  // A backend that connected during the phase is left out (after the warm-up the pools are full); the caller leaves out the wait sampler's own backend.
   for (const [pid, seconds] of await databaseCpu()) databaseUsed += seconds - (databaseBefore.get(pid) ?? seconds);
   const requests = Math.max(1, latencies.length);
   latencies.sort((a, b) => a - b);
@@ -141,12 +143,13 @@ async function flatOut(
   };
 }
 
-/** Samples pg_stat_activity of the run's database every 20 ms: wait event (or "CPU") per active backend. */
-function sampleWaits(url: string, into: Map<string, number>): { stop(): Promise<void> } {
+/** Samples pg_stat_activity of the run's database every 20 ms: wait event (or "CPU") per active backend. `pid`: the sampler's own backend. */
+async function sampleWaits(url: string, into: Map<string, number>): Promise<{ pid: number; stop(): Promise<void> }> {
   const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
   let running = true;
   const loop = (async () => {
-    await client.connect();
     while (running) {
       const { rows } = await client.query<{ wait: string }>(
         `select coalesce(wait_event_type || ':' || wait_event, 'CPU') as wait from pg_stat_activity
@@ -158,6 +161,7 @@ function sampleWaits(url: string, into: Map<string, number>): { stop(): Promise<
     await client.end();
   })();
   return {
+    pid,
     async stop() {
       running = false;
       await loop;
