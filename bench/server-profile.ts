@@ -105,20 +105,20 @@ async function threadCpu(pid: number): Promise<Map<string, number>> {
 }
 
 /** Runs `perf script` on `data` and yields each sample's thread name, period (ns) and frames, leaf first. */
-async function* samples(data: string): AsyncGenerator<{ thread: string; ns: number; frames: Frame[] }> {
+async function* samples(data: string): AsyncGenerator<{ thread: string; tid: number; ns: number; frames: Frame[] }> {
   const child = spawn('perf', ['script', '-i', data, '-F', 'comm,tid,period,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] });
   let text = '';
   for await (const chunk of child.stdout) text += chunk;
   for (const block of text.split('\n\n')) {
     const [header, ...lines] = block.split('\n').filter((line) => line.trim() !== '');
     if (!header) continue;
-    const match = /^\s*(.*?)\s+\d+\s+(\d+)\s*$/.exec(header);
+    const match = /^\s*(.*?)\s+(\d+)\s+(\d+)\s*$/.exec(header);
     if (!match) continue;
     const frames = lines.map((line) => {
       const frame = /^\s*[0-9a-f]+\s+(.*?)\s+\((.*)\)\s*$/.exec(line);
       return { symbol: frame?.[1] ?? line.trim(), dso: frame?.[2] ?? '' };
     });
-    yield { thread: match[1]!, ns: Number(match[2]), frames };
+    yield { thread: match[1]!, tid: Number(match[2]), ns: Number(match[3]), frames };
   }
 }
 
@@ -133,6 +133,7 @@ const server: Pick<BenchServer, 'pid' | 'upload' | 'cleanup'> = values.peer
       cleanup: () => peer.stop(),
     }))
   : await startBenchServer(env, undefined, nodeArgs);
+const serverPid = server.pid;
 const dataDir = await mkdtemp(join(tmpdir(), 'imagegram-perf-'));
 const data = join(dataDir, 'perf.data');
 let user = 0;
@@ -173,9 +174,12 @@ try {
 const totals = new Map<string, number>();
 const leaves = new Map<string, number>();
 let sampledNs = 0;
-for await (const { thread, ns, frames } of samples(data)) {
+for await (const { thread, tid, ns, frames } of samples(data)) {
   sampledNs += ns;
-  const phase = frames.map((frame) => phases.find(([, test]) => test(frame, thread))?.[0]).find((name) => name !== undefined) ?? `unattributed (${thread})`;
+  const phase =
+    frames.map((frame) => phases.find(([, test]) => test(frame, thread))?.[0]).find((name) => name !== undefined) ??
+    // Samples taken in the kernel carry no user-space frames (perf_event_paranoid 2): syscalls.
+    (tid === serverPid ? 'main thread: kernel (syscalls) and unnamed native code' : thread === 'node' ? 'libuv pool: kernel (file writes, fsyncs) and unnamed native code' : `other threads (${thread})`);
   totals.set(phase, (totals.get(phase) ?? 0) + ns);
   if (values.detail) {
     const leaf = `${phase} ← ${frames[0]?.symbol.slice(0, 120)}`;
