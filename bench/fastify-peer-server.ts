@@ -63,7 +63,7 @@ await app.register(multipart, { limits: { fileSize: 200_000_000, files: 1 } });
 
 app.post('/images', async (request, reply) => {
   const part = await request.file();
-  if (!part || part.fieldname !== 'image') return reply.code(400).send({ error: 'no image part' });
+  if (part?.fieldname !== 'image') return reply.code(400).send({ error: 'no image part' });
   const path = join(originals, `${randomUUID()}.upload`);
   const hasher = new Hasher();
   await pipeline(part.file, hasher, createWriteStream(path, { flags: 'wx' }));

@@ -179,7 +179,11 @@ for await (const { thread, tid, ns, frames } of samples(data)) {
   const phase =
     frames.map((frame) => phases.find(([, test]) => test(frame, thread))?.[0]).find((name) => name !== undefined) ??
     // Samples taken in the kernel carry no user-space frames (perf_event_paranoid 2): syscalls.
-    (tid === serverPid ? 'main thread: kernel (syscalls) and unnamed native code' : thread === 'node' ? 'libuv pool: kernel (file writes, fsyncs) and unnamed native code' : `other threads (${thread})`);
+    (tid === serverPid
+      ? 'main thread: kernel (syscalls) and unnamed native code'
+      : thread === 'node'
+        ? 'libuv pool: kernel (file writes, fsyncs) and unnamed native code'
+        : `other threads (${thread})`);
   totals.set(phase, (totals.get(phase) ?? 0) + ns);
   if (values.detail) {
     const leaf = `${phase} ← ${frames[0]?.symbol.slice(0, 120)}`;
