@@ -43,8 +43,8 @@ interface Frame {
  */
 const phases: [string, (frame: Frame, thread: string) => boolean][] = [
   ['decode + resize + encode (libvips worker threads)', (_f, thread) => thread === 'libvips worker'],
-  ['sharp metadata(): header read, loader sniffing (probe)', ({ symbol }) => /MetadataWorker|vips_image_new_from_file|vips_foreign_find_load/.test(symbol)],
-  ['sharp pipeline driver (render: libvips on the pool thread)', ({ dso }) => /libvips|sharp-linux/.test(dso)],
+  // libvips' own symbols are stripped: the probe's metadata() and the render look alike here.
+  ['sharp on the libuv pool (render pipeline, metadata())', ({ dso }) => /libvips|sharp-linux/.test(dso)],
   ['DB: SQLite (better-sqlite3 native)', ({ dso }) => dso.includes('better_sqlite3')],
   ['SHA-256 of the body', ({ symbol }) => /sha256_block|SHA256/i.test(symbol)],
   ['garbage collection', ({ symbol }) => /Heap::|Scavenge|MarkCompact|ConcurrentMarking|MinorMS|Sweeper|GCTracer/.test(symbol)],
