@@ -36,12 +36,13 @@ export interface BenchServer {
  * temp data dir and SQLite, and signs a user up. Unlike the test helper, its logs (the default
  * `info` level: two lines per request, as in production) go to a file in the data dir, not through
  * a pipe into this process, whose event loop must stay free to measure; and the child's pid is known.
+ * `nodeArgs` go to node before the script (e.g. `--cpu-prof`, which NODE_OPTIONS refuses).
  */
-export async function startBenchServer(env: Record<string, string> = {}, root: string = projectRoot): Promise<BenchServer> {
+export async function startBenchServer(env: Record<string, string> = {}, root: string = projectRoot, nodeArgs: string[] = []): Promise<BenchServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'imagegram-bench-server-'));
   const port = await freePort();
   const log = await open(join(dataDir, 'server.log'), 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: root,
     env: {
       ...process.env,
