@@ -16,12 +16,11 @@ export function isPostgresRequested(): boolean {
 }
 
 /**
- * Creates an empty database `imagegram_test_<random hex>` on the server of `TEST_POSTGRES_URL`
- * (default: the local dev server) and returns its URL; `drop()` removes it, connections and all.
- * Returns null, after one loud line on stderr, when the default server is unreachable. When
+ * A connection to the server of `TEST_POSTGRES_URL` (default: the local dev server), and that URL.
+ * Null, after one loud line on stderr, when the default server is unreachable. When
  * `TEST_POSTGRES_URL` is set an unreachable server throws instead: CI must never silently skip.
  */
-export async function createThrowawayPostgresDatabase(): Promise<ThrowawayDatabase | null> {
+async function connectToServer(): Promise<{ admin: pg.Client; baseUrl: string } | null> {
   const requiredUrl = process.env.TEST_POSTGRES_URL || undefined;
   const baseUrl = requiredUrl ?? defaultUrl;
   const admin = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 3_000 });
@@ -41,6 +40,28 @@ export async function createThrowawayPostgresDatabase(): Promise<ThrowawayDataba
     }
     return null;
   }
+  return { admin, baseUrl };
+}
+
+/**
+ * The URL of the test PostgreSQL server (see connectToServer), for tests that need a server but no
+ * database of their own: creating and dropping one costs a checkpoint. Null when unreachable and not required.
+ */
+export async function reachablePostgresUrl(): Promise<string | null> {
+  const server = await connectToServer();
+  await server?.admin.end();
+  return server?.baseUrl ?? null;
+}
+
+/**
+ * Creates an empty database `imagegram_test_<random hex>` on the test server (see connectToServer)
+ * and returns its URL; `drop()` removes it, connections and all. Null when the server is
+ * unreachable and not required.
+ */
+export async function createThrowawayPostgresDatabase(): Promise<ThrowawayDatabase | null> {
+  const server = await connectToServer();
+  if (server === null) return null;
+  const { admin, baseUrl } = server;
 
   const name = `imagegram_test_${randomBytes(6).toString('hex')}`;
   try {
