@@ -17,7 +17,7 @@ import { settingsContract } from './metadata-store.settings.contract.js';
 import { uploadsContract } from './metadata-store.uploads.contract.js';
 import { aHash, anEvent, anImage, aSession, aUser, type ContractScope, sleep, sortById } from './metadata-store.support.contract.js';
 
-/** A store on a fresh, empty (not yet migrated) database, and how to close and remove it. */
+/** A store on an empty database (not yet migrated, or migrated with nothing else written), and how to close and remove it. */
 export interface MetadataStoreFixture {
   store: MetadataStore;
   cleanup(): Promise<void>;
@@ -30,7 +30,7 @@ export interface MetadataStoreFixture {
 
 /**
  * The executable contract of `MetadataStore` (see its doc comments): every adapter's runner calls
- * this once. `open` is called before every test and must return an empty database.
+ * this once. `open` is called before every test and must return an empty database (see MetadataStoreFixture).
  */
 export function metadataStoreContract(name: string, open: () => Promise<MetadataStoreFixture>, options: { skip?: boolean | string } = {}): void {
   describe(`MetadataStore contract: ${name}`, { skip: options.skip ?? false }, () => {

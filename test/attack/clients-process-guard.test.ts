@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { guardServingProcess, type FaultKind } from '../../src/transports/cli/process-guard.js';
+import { imagegramEntry } from '../support/entry.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -88,7 +89,7 @@ test('a failure during start-up still exits 1 with a message (the guard is insta
       ADMIN_TOKEN: 'test-admin-token-0123456789abcdef',
       RUN_WORKER: 'off',
     };
-    const outcome = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], { cwd: projectRoot, env, timeout: 60_000 }).then(
+    const outcome = await promisify(execFile)(process.execPath, [...imagegramEntry(), 'serve'], { cwd: projectRoot, env, timeout: 60_000 }).then(
       () => ({ code: 0, stderr: '' }),
       (error: { code: number; stderr: string }) => error,
     );

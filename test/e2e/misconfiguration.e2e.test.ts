@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runImagegram } from '../support/cli.js';
-import { createThrowawayPostgresDatabase } from '../support/postgres.js';
+import { reachablePostgresUrl } from '../support/postgres.js';
 import { testBucket, type TestBucket } from '../support/radosgw.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
@@ -36,21 +36,17 @@ describe('misconfigured scale-out: the process refuses to start and says why', (
   });
 
   test('a PostgreSQL database that does not exist: says to create it', async (t) => {
-    const server = await createThrowawayPostgresDatabase();
+    const server = await reachablePostgresUrl();
     if (!server) return t.skip('PostgreSQL not reachable');
-    const missing = new URL(server.url);
+    const missing = new URL(server);
     missing.pathname = '/imagegram_never_created';
-    try {
-      const run = await runImagegram({ ...base, DATA_DIR: await dataDir(), DATABASE_URL: missing.toString() }, ['worker']);
-      assert.equal(run.status, 1);
-      assert.match(
-        run.stderr,
-        /database "imagegram_never_created" does not exist \(3D000\)\. The database does not exist: create it once \(`createdb imagegram_never_created`/,
-      );
-      noStack(run.stderr);
-    } finally {
-      await server.drop();
-    }
+    const run = await runImagegram({ ...base, DATA_DIR: await dataDir(), DATABASE_URL: missing.toString() }, ['worker']);
+    assert.equal(run.status, 1);
+    assert.match(
+      run.stderr,
+      /database "imagegram_never_created" does not exist \(3D000\)\. The database does not exist: create it once \(`createdb imagegram_never_created`/,
+    );
+    noStack(run.stderr);
   });
 
   describe('SQLite in each of several processes over one bucket', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { problemOf } from '../support/client.js';
+import { imagegramEntry } from '../support/entry.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -85,7 +86,7 @@ describe('operations: health, readiness, metrics, OpenAPI, admin token, config',
   });
 
   test('invalid configuration exits 1 with a clear message', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    const result = spawnSync(process.execPath, [...imagegramEntry(), 'serve'], {
       cwd: projectRoot,
       env: { ...process.env, PORT: 'eighty', DATA_DIR: server.dataDir },
       encoding: 'utf8',

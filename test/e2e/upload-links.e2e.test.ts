@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { distinctPng, postJson, problemOf, signUpAndLogIn, type TestUser } from '../support/client.js';
+import { imagegramEntry } from '../support/entry.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { sha256 } from '../support/tus.js';
 
@@ -199,7 +200,7 @@ describe('upload links', () => {
 
   test('npx imagegram create-upload-link --expires PT1H prints a working link', async () => {
     const cli = (args: string[]) =>
-      promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/main.ts', 'create-upload-link', ...args], {
+      promisify(execFile)(process.execPath, [...imagegramEntry(), 'create-upload-link', ...args], {
         cwd: projectRoot,
         env: { ...process.env, ...server.env, LOG_LEVEL: 'warn' },
       });

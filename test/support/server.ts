@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { imagegramEntry } from './entry.js';
 import { createThrowawayPostgresDatabase, isPostgresRequested } from './postgres.js';
 import { spawnTracked } from './processes.js';
 
@@ -38,8 +39,9 @@ export interface StartOptions {
 }
 
 /**
- * Starts the server from the TypeScript sources in a temp data dir, on SQLite — or on a throwaway
- * PostgreSQL database when TEST_DATABASE=postgres (the CI PostgreSQL run).
+ * Starts the server in a temp data dir, on SQLite — or on a throwaway PostgreSQL database when
+ * TEST_DATABASE=postgres (the CI PostgreSQL run). It runs the compiled dist/ when that was built
+ * after the last source change, else the sources through tsx (see imagegramEntry): never stale code.
  */
 export async function startServer(options: StartOptions = {}): Promise<RunningServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'imagegram-e2e-'));
@@ -99,7 +101,7 @@ export async function startServer(options: StartOptions = {}): Promise<RunningSe
 
 /** Starts `imagegram serve`; resolves once it listens, else kills it and rejects (never leaves it running). */
 async function spawnServer(env: Record<string, string>): Promise<{ child: ChildProcess; baseUrl: string; output: string[]; exited: Promise<void> }> {
-  const child = spawnTracked(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+  const child = spawnTracked(process.execPath, [...imagegramEntry(), 'serve'], {
     cwd: projectRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,7 +11,7 @@ import { FeedService } from '../../src/core/posts/feed-service.js';
 import { OpaqueCursor } from '../../src/core/posts/opaque-cursor.js';
 import type { FeedChanges } from '../../src/ports/metadata-store.js';
 import { untilHeard } from '../../src/ports/metadata-store.posts.contract.js';
-import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '../support/postgres.js';
+import { createThrowawayPostgresDatabase, reachablePostgresUrl, type ThrowawayDatabase } from '../support/postgres.js';
 
 const cursors = new OpaqueCursor('remembered-feed-version-test-secret');
 const maxAgeMs = 1_000;
@@ -121,8 +121,7 @@ describe('feed version remembered between writes (SQLite, the only writing proce
 });
 
 // Probe once: null means unreachable and not required (TEST_POSTGRES_URL unset), so skip.
-const probe = await createThrowawayPostgresDatabase();
-await probe?.drop();
+const probe = await reachablePostgresUrl();
 
 describe('feed version remembered between writes (PostgreSQL, two processes)', { skip: probe === null && 'PostgreSQL not reachable' }, () => {
   let database: ThrowawayDatabase;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { createThrowawayPostgresDatabase, type ThrowawayDatabase } from '../../../test/support/postgres.js';
+import { createResettablePostgresDatabase, type ThrowawayDatabase } from '../../../test/support/postgres.js';
 import type { StoredEvent } from '../../core/events/event.js';
 import { metadataStoreContract } from '../../ports/metadata-store.contract.js';
 import type { MetadataRepositories } from '../../ports/metadata-store.js';
@@ -9,36 +9,38 @@ import { aComment, anEvent, anImage, aPost, aUser } from '../../ports/metadata-s
 import type { KyselyMetadataStore } from './kysely-metadata-store.js';
 import { openPostgresMetadataStore } from './postgres.js';
 
-// Probe once: null means unreachable and not required (TEST_POSTGRES_URL unset), so skip.
-const probe = await createThrowawayPostgresDatabase();
-await probe?.drop();
+// One migrated database for the whole file, emptied before each test (null: unreachable and not
+// required, so skip). Migrating an empty PostgreSQL database, concurrently, is covered in
+// kysely-metadata-store.test.ts.
+const shared = await createResettablePostgresDatabase(async (url) => {
+  const store = openPostgresMetadataStore(url);
+  await store.migrate();
+  await store.close();
+});
+after(() => shared?.drop());
 
 metadataStoreContract(
   'PostgreSQL',
   async () => {
-    const database = await createThrowawayPostgresDatabase();
-    if (database === null) throw new Error('PostgreSQL went away during the run');
+    if (shared === null) throw new Error('PostgreSQL went away during the run');
+    await shared.reset();
     const queries: string[] = [];
-    const store = openPostgresMetadataStore(database.url, { onQuery: (sql) => queries.push(sql) });
-    const cleanup = async () => {
-      await store.close();
-      await database.drop();
-    };
-    return { store, cleanup, queries };
+    const store = openPostgresMetadataStore(shared.url, { onQuery: (sql) => queries.push(sql) });
+    return { store, cleanup: () => store.close(), queries };
   },
-  { skip: probe === null && 'PostgreSQL not reachable' },
+  { skip: shared === null && 'PostgreSQL not reachable' },
 );
 
 // Two stores (two pools, as two server processes would have) on one database: writers must not
 // queue behind each other's commits, and readers must still see the event log in order.
-describe('PostgreSQL: concurrent writers from two pools', { skip: probe === null && 'PostgreSQL not reachable' }, () => {
+describe('PostgreSQL: concurrent writers from two pools', { skip: shared === null && 'PostgreSQL not reachable' }, () => {
   let database: ThrowawayDatabase;
   let first: KyselyMetadataStore;
   let second: KyselyMetadataStore;
   before(async () => {
-    const created = await createThrowawayPostgresDatabase();
-    if (created === null) throw new Error('PostgreSQL went away during the run');
-    database = created;
+    if (shared === null) throw new Error('PostgreSQL went away during the run');
+    await shared.reset();
+    database = shared;
     first = openPostgresMetadataStore(database.url);
     second = openPostgresMetadataStore(database.url);
     await first.migrate();
@@ -46,7 +48,6 @@ describe('PostgreSQL: concurrent writers from two pools', { skip: probe === null
   after(async () => {
     await first?.close();
     await second?.close();
-    await database?.drop();
   });
 
   /** Runs `work` in a transaction of `store` that stays open until the returned `commit` is called. */
