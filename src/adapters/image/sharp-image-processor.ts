@@ -2,7 +2,7 @@ import sharp, { type Metadata, type Sharp } from 'sharp';
 import { AppError, isAppError } from '../../core/errors.js';
 import type { ImageProbe, PhotoMetadata } from '../../core/images/image.js';
 import type { ImageLimits, ImageProcessor } from '../../ports/image-processor.js';
-import { BmpDecoderPool } from './bmp-decoder-pool.js';
+import { BmpDecoderPool, BmpDecoderUnavailable } from './bmp-decoder-pool.js';
 import { assertPixelDataPresent, readBmpHeader } from './bmp-header.js';
 import { type DecodeShape, decodeFootprint } from './decode-footprint.js';
 import { toDerivative } from './derivative-recipe.js';
@@ -49,6 +49,7 @@ export class SharpImageProcessor implements ImageProcessor {
     try {
       return probe.format === 'bmp' ? await this.renderBmp(path) : await toDerivative(this.openWithSharp(path));
     } catch (error) {
+      if (error instanceof BmpDecoderUnavailable) throw error;
       throw toAppError(error, path, this.limits);
     }
   }
