@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { addComment, createPost, distinctPng, eventually, signUpAndLogIn, uploadImage, type TestUser } from '../support/client.js';
 import { runImagegram } from '../support/cli.js';
+import { expireUpload } from '../support/expire-upload.js';
 import { startServer, type RunningServer } from '../support/server.js';
 import { createUpload, patchUpload, sha256 } from '../support/tus.js';
 
@@ -387,7 +388,7 @@ describe('gc: expired resumable uploads', () => {
 
   before(async () => {
     // The server's own sweep is off, so what removes the upload is the collection under test.
-    server = await startServer({ env: { GC_INTERVAL_SECONDS: '0', UPLOAD_EXPIRY_SECONDS: '1', UPLOAD_SWEEP_INTERVAL_SECONDS: '0' } });
+    server = await startServer({ env: { GC_INTERVAL_SECONDS: '0', UPLOAD_SWEEP_INTERVAL_SECONDS: '0' } });
     alice = await signUpAndLogIn(server.baseUrl, 'alice');
   });
   after(() => server.cleanup());
@@ -403,7 +404,7 @@ describe('gc: expired resumable uploads', () => {
       (await readdir(uploads)).some((name) => name.startsWith(id)),
       'upload bytes stored',
     );
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await expireUpload(server, id);
 
     const report = await gc(server, '--grace', '0s');
     const expired = report.kind('expired-uploads');

@@ -13,8 +13,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import pg from 'pg';
 import { postJson, signUpAndLogIn, type TestUser } from '../support/client.js';
+import { expireUpload } from '../support/expire-upload.js';
 import { createThrowawayPostgresDatabase } from '../support/postgres.js';
 import { testBucket, type TestBucket } from '../support/radosgw.js';
 import { startServer, type RunningServer } from '../support/server.js';
@@ -243,13 +243,7 @@ describe('expired tus uploads in the bucket are swept', { skip }, () => {
 
     // The upload expires now, whatever the machine's speed: a short UPLOAD_EXPIRY_SECONDS raced the
     // PATCHes above on a loaded machine. The sweep (every second) takes it from there.
-    const db = new pg.Client({ connectionString: database!.url });
-    await db.connect();
-    try {
-      await db.query('UPDATE uploads SET expires_at = $1 WHERE id = $2', [Date.now() - 1_000, id]);
-    } finally {
-      await db.end();
-    }
+    await expireUpload(server, id);
     await waitFor(async () => (await stored(id)).length === 0, 'the sweep to remove the expired upload');
     assert.equal((await uploadOffset(`${server.baseUrl}${path}`, user.headers)).status, 404);
   });
