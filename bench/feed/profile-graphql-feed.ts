@@ -1,13 +1,13 @@
 /**
- * `node --import tsx bench/feed/profile-graphql-feed.ts [--first 20] [--seconds 15] [--out dir]`:
+ * `node --import tsx bench/feed/profile-graphql-feed.ts [--first 20] [--seconds 15] [--out dir] [--node-flags=--trace-gc]`:
  * a CPU profile (`--cpu-prof`) of the server executing the GraphQL feed query of
  * graphql-vs-postgraphile.ts (never from the page cache: the request carries a Cookie) flat out
  * on a copy of the PostgreSQL seed (`BENCH_POSTGRES_DB`), the server's CPU per request, and the
  * top functions by self time. The profile file is left in `--out` (default a temp dir) for Chrome
- * DevTools or speedscope.
+ * DevTools or speedscope, with the server's output (server.log: what `--node-flags` asked V8 to print).
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -18,7 +18,12 @@ import { postgresTarget } from './feed-target.js';
 import { autocannonFlatOut } from './load.js';
 
 const { values } = parseArgs({
-  options: { first: { type: 'string', default: '20' }, seconds: { type: 'string', default: '15' }, out: { type: 'string' } },
+  options: {
+    first: { type: 'string', default: '20' },
+    seconds: { type: 'string', default: '15' },
+    out: { type: 'string' },
+    'node-flags': { type: 'string', default: '' },
+  },
 });
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -39,7 +44,10 @@ interface ProfileNode {
 const target = await postgresTarget(log);
 const port = 17000 + Math.floor(Math.random() * 1000);
 const dataDir = await mkdtemp(join(tmpdir(), 'imagegram-graphql-profile-data-'));
-const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${out}`, '--import', 'tsx', 'src/main.ts', 'serve'], {
+await mkdir(out, { recursive: true });
+const serverLog = await open(join(out, 'server.log'), 'a');
+const nodeFlags = values['node-flags'].split(' ').filter(Boolean);
+const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${out}`, ...nodeFlags, '--import', 'tsx', 'src/main.ts', 'serve'], {
   cwd: projectRoot,
   env: {
     ...process.env,
@@ -49,8 +57,9 @@ const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${out}`, '-
     PORT: String(port),
     ADMIN_TOKEN: 'bench-admin-token-0123456789abcdef',
   },
-  stdio: 'ignore',
+  stdio: ['ignore', serverLog.fd, serverLog.fd],
 });
+await serverLog.close();
 const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 try {
   const origin = `http://127.0.0.1:${port}`;
