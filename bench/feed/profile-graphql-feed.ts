@@ -1,10 +1,11 @@
 /**
- * `node --import tsx bench/feed/profile-graphql-feed.ts [--first 20] [--seconds 15] [--out dir] [--node-flags=--trace-gc]`:
+ * `node --import tsx bench/feed/profile-graphql-feed.ts [--first 20] [--seconds 15] [--out dir] [--node-flags=--trace-gc] [--root <checkout>]`:
  * a CPU profile (`--cpu-prof`) of the server executing the GraphQL feed query of
  * graphql-vs-postgraphile.ts (never from the page cache: the request carries a Cookie) flat out
  * on a copy of the PostgreSQL seed (`BENCH_POSTGRES_DB`), the server's CPU per request, and the
  * top functions by self time. The profile file is left in `--out` (default a temp dir) for Chrome
  * DevTools or speedscope, with the server's output (server.log: what `--node-flags` asked V8 to print).
+ * `--root`: serve from another checkout (node_modules linked), to compare a change's CPU per request.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
@@ -23,10 +24,11 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '15' },
     out: { type: 'string' },
     'node-flags': { type: 'string', default: '' },
+    root: { type: 'string' },
   },
 });
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
-const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
+const projectRoot = values.root ?? fileURLToPath(new URL('../..', import.meta.url));
 const out = values.out ?? (await mkdtemp(join(tmpdir(), 'imagegram-graphql-profile-')));
 const first = Number(values.first);
 const seconds = Number(values.seconds);
