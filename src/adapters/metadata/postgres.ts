@@ -108,13 +108,33 @@ type FeedComment = [string, string, string, number, string];
  * (generic) and only executed.
  */
 async function feedPage(db: Kysely<Database>, after: FeedPosition | null, limit: number, commentsPerPost: number): Promise<PostView[]> {
-  const ceiling = sql.lit(Math.max(limit, feedRowsCeiling));
+  // Only the usual statements are prepared, and built once (their text is the same whatever the
+  // values); a larger limit (never asked by the core) is built, compiled and run unnamed.
+  const statement =
+    limit > feedRowsCeiling
+      ? feedPageQuery(after, limit, commentsPerPost, limit).compile(db)
+      : after === null
+        ? namedStatement('imagegram_feed_first_page', firstFeedPageStatement(db, limit, commentsPerPost))
+        : namedStatement('imagegram_feed_page_after', feedPageAfterStatement(db, after.commentCount, after.id, limit, commentsPerPost));
+  const result = await db.executeQuery(statement);
+  return (result.rows[0]?.page ?? []).map(postViewOf);
+}
+
+const firstFeedPageStatement = compiledOnce((limit: number, commentsPerPost: number) => feedPageQuery(null, limit, commentsPerPost, feedRowsCeiling));
+
+const feedPageAfterStatement = compiledOnce((commentCount: number, id: string, limit: number, commentsPerPost: number) =>
+  feedPageQuery({ commentCount, id }, limit, commentsPerPost, feedRowsCeiling),
+);
+
+/** The feed statement (see feedPage); `ceiling`, the most posts it reads, is a literal. */
+function feedPageQuery(after: FeedPosition | null, limit: number, commentsPerPost: number, ceiling: number) {
+  const rows = sql.lit(ceiling);
   const posts =
     after === null
-      ? sql`select * from posts order by comment_count desc, id desc limit ${ceiling}`
+      ? sql`select * from posts order by comment_count desc, id desc limit ${rows}`
       : sql`select * from posts where (comment_count, id) < (${after.commentCount}::integer, ${after.id}::text)
-          order by comment_count desc, id desc limit ${ceiling}`;
-  const page = sql<{ page: FeedRow[] }>`select coalesce(json_agg(json_build_array(
+          order by comment_count desc, id desc limit ${rows}`;
+  return sql<{ page: FeedRow[] }>`select coalesce(json_agg(json_build_array(
       p.id, p.author_id, p.image_id, p.caption, p.created_at, p.comment_count,
       (select u.username from users u where u.id = p.author_id),
       (select json_build_array(i.sha256, i.width, i.height) from images i where i.id = p.image_id),
@@ -122,11 +142,6 @@ async function feedPage(db: Kysely<Database>, after: FeedPosition | null, limit:
         from (select * from comments where post_id = p.id order by id desc limit ${commentsPerPost}) c)
     ) order by p.comment_count desc, p.id desc), '[]'::json) as page
     from (select * from (${posts}) feed limit ${limit}) p`;
-  const compiled = page.compile(db);
-  // Only the usual statements are prepared; a larger limit (never asked by the core) runs unnamed.
-  const statement = limit > feedRowsCeiling ? compiled : namedStatement(after === null ? 'imagegram_feed_first_page' : 'imagegram_feed_page_after', compiled);
-  const result = await db.executeQuery(statement);
-  return (result.rows[0]?.page ?? []).map(postViewOf);
 }
 
 function postViewOf([id, authorId, imageId, caption, createdAt, commentCount, username, [sha256, width, height], comments]: FeedRow): PostView {

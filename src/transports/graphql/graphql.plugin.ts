@@ -14,7 +14,7 @@ import { graphiqlRoutes } from './graphiql.routes.js';
 import { cacheAnonymousReads } from './http-caching.js';
 import { assertDocumentWithinLimits, documentLimits } from './document-limits.js';
 import { negotiateGraphqlResponses } from './media-types.js';
-import { assertWithinCost, depthLimitRule, isTooComplex, mutationFieldCount } from './limits.js';
+import { assertWithinCost, costCheck, depthLimitRule, isTooComplex, mutationFieldCount } from './limits.js';
 import { assertGraphqlRequest } from './request-envelope.js';
 import { schema } from './schema.js';
 import { acceptMultipartOperations } from './uploads.js';
@@ -115,11 +115,13 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   });
 
   const writeLimit = options.writeRateLimit ? scope.createRateLimit(options.writeRateLimit) : null;
-  // After validation, before execution: the cost needs the request's variables, and writes are
-  // counted against the same per-user write budget as REST's, one count per mutation field.
+  const assertCostWithinLimit = costCheck(config.maxCost);
+  // After validation, before execution, on every request: the cost needs the request's variables
+  // (measured once per document when it declares none), and writes are counted against the same
+  // per-user write budget as REST's, one count per mutation field.
   scope.graphql.addHook('preExecution', async (schemaNow, document, context, variables) => {
     const { operationName } = requestParameters(context.reply.request);
-    assertWithinCost(schemaNow, document, variables as Record<string, unknown> | undefined, operationName, config.maxCost);
+    assertCostWithinLimit(schemaNow, document, variables as Record<string, unknown> | undefined, operationName);
     const writes = writeLimit ? mutationFieldCount(schemaNow, document, operationName) : 0;
     for (let i = 0; i < writes; i++) {
       const verdict = await writeLimit!(context.reply.request);

@@ -27,16 +27,19 @@ export function cacheAnonymousReads(scope: FastifyInstance, path: string, maxAge
   scope.addHook('onSend', (request, reply, payload, done) => {
     const mark = (request as Marked)[cacheable];
     if (!mark || typeof payload !== 'string') return done(null, payload);
-    const etag = typeof mark === 'string' ? mark : etagOf(String(reply.getHeader('content-type')), payload);
+    // A body to hash is encoded once, hashed, and sent as those bytes: as a string it would be
+    // encoded to UTF-8 three times (hashed, measured for Content-Length, written).
+    const body = typeof mark === 'string' ? payload : Buffer.from(payload);
+    const etag = typeof mark === 'string' ? mark : etagOf(String(reply.getHeader('content-type')), body);
     reply.header('etag', etag);
-    if (!etagMatches(request.headers['if-none-match'], etag)) return done(null, payload);
+    if (!etagMatches(request.headers['if-none-match'], etag)) return done(null, body);
     reply.code(304);
     done(null, '');
   });
 }
 
-/** The strong ETag of `body` sent as `contentType`. */
-export function etagOf(contentType: string, body: string): string {
+/** The strong ETag of `body` (text, or its UTF-8 bytes) sent as `contentType`. */
+export function etagOf(contentType: string, body: string | Buffer): string {
   // Strong validators differ between representations (RFC 9110 §8.8.3): the type is hashed too.
   return `"${createHash('sha256').update(contentType).update('\n').update(body).digest('base64url').slice(0, 32)}"`;
 }

@@ -111,9 +111,42 @@ export function assertWithinCost(
   operationName: string | null | undefined,
   maxCost: number,
 ): void {
+  const cost = operationCost(schema, document, variables, operationName);
+  if (cost > maxCost) throw tooComplex(cost, maxCost);
+}
+
+/**
+ * assertWithinCost for documents that are run again and again (Mercurius hands each repeat of a
+ * query text the same parsed document): the cost of an operation that declares no variables
+ * depends on nothing else, so it is computed once per document, schema and operation name and
+ * only compared on later requests. An operation with variables is measured on every request,
+ * since its cost follows their values (`first: $n`, `@skip(if: $x)`).
+ */
+export function costCheck(maxCost: number) {
+  const known = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, number>>>();
+  return (schema: GraphQLSchema, document: DocumentNode, variables: Variables, operationName: string | null | undefined): void => {
+    const operation = selectedOperation(document, operationName);
+    if (!operation || (operation.variableDefinitions?.length ?? 0) > 0) {
+      assertWithinCost(schema, document, variables, operationName, maxCost);
+      return;
+    }
+    let documents = known.get(schema);
+    if (!documents) known.set(schema, (documents = new WeakMap()));
+    let operations = documents.get(document);
+    if (!operations) documents.set(document, (operations = new Map()));
+    // Operation names are never empty: '' stands for "the only operation".
+    const key = operationName ?? '';
+    let cost = operations.get(key);
+    if (cost === undefined) operations.set(key, (cost = operationCost(schema, document, undefined, operationName)));
+    if (cost > maxCost) throw tooComplex(cost, maxCost);
+  };
+}
+
+/** How many objects the operation may resolve (see the top of this file); 0 when no operation is selected. */
+function operationCost(schema: GraphQLSchema, document: DocumentNode, variables: Variables, operationName: string | null | undefined): number {
   const operation = selectedOperation(document, operationName);
   const root = operation && schema.getRootType(operation.operation);
-  if (!operation || !root) return;
+  if (!operation || !root) return 0;
   const argument = argumentReader(operation, variables);
   const costOf = fragmentWalk<number>(document, schema, 0, (selectionSet, parent, walk) => {
     let sum = 0;
@@ -134,13 +167,14 @@ export function assertWithinCost(
     }
     return sum;
   });
-  const cost = costOf(operation.selectionSet, root);
-  if (cost > maxCost) {
-    const shown = Number.isFinite(cost) && cost < Number.MAX_SAFE_INTEGER ? cost : Number.MAX_SAFE_INTEGER;
-    throw new GraphQLError(`The operation could resolve ${shown} objects; at most ${maxCost} are allowed (lists count at their "first")`, {
-      extensions: { code: 'GRAPHQL_VALIDATION_FAILED', errorCode: 'QUERY_TOO_COMPLEX', cost: shown, maxCost },
-    });
-  }
+  return costOf(operation.selectionSet, root);
+}
+
+function tooComplex(cost: number, maxCost: number): GraphQLError {
+  const shown = Number.isFinite(cost) && cost < Number.MAX_SAFE_INTEGER ? cost : Number.MAX_SAFE_INTEGER;
+  return new GraphQLError(`The operation could resolve ${shown} objects; at most ${maxCost} are allowed (lists count at their "first")`, {
+    extensions: { code: 'GRAPHQL_VALIDATION_FAILED', errorCode: 'QUERY_TOO_COMPLEX', cost: shown, maxCost },
+  });
 }
 
 /** How many root fields the executed operation has when it is a mutation (each one is a write). */
