@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import { AppError } from '../../core/errors.js';
 import type { Image, PhotoMetadata } from '../../core/images/image.js';
 import type { ImageRepository } from '../../ports/metadata-store.js';
+import { writtenForLiveAccount } from './gone-account.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './row-mapping.js';
 import type { Database } from './schema.js';
@@ -22,12 +23,14 @@ export class KyselyImageRepository implements ImageRepository {
     // ON CONFLICT waits for a concurrent insert of the same (owner, sha256) to commit, so exactly
     // one row wins and the losers read it. Retried in case the winner is deleted in between.
     for (let attempt = 1; ; attempt++) {
-      const inserted = await this.db
-        .insertInto('images')
-        .values(rows.imageToRow(image))
-        .onConflict((oc) => oc.columns(['owner_id', 'sha256']).doNothing())
-        .returningAll()
-        .executeTakeFirst();
+      const inserted = await writtenForLiveAccount(this.dialect, () =>
+        this.db
+          .insertInto('images')
+          .values(rows.imageToRow(image))
+          .onConflict((oc) => oc.columns(['owner_id', 'sha256']).doNothing())
+          .returningAll()
+          .executeTakeFirst(),
+      );
       if (inserted) {
         await this.recordReferencedBlob(image);
         return { image: rows.imageFromRow(inserted), created: true };

@@ -59,13 +59,13 @@ export class KyselyRepositories implements MetadataRepositories {
 
   constructor(db: Kysely<Database>, dialect: MetadataDialect) {
     this.users = new KyselyUserRepository(db);
-    this.sessions = new KyselySessionRepository(db);
+    this.sessions = new KyselySessionRepository(db, dialect);
     this.images = new KyselyImageRepository(db, dialect);
     this.events = new KyselyEventLog(db, dialect);
     this.posts = new KyselyPostRepository(db, dialect);
     this.comments = new KyselyCommentRepository(db, dialect);
     this.feed = new KyselyFeedState(db, dialect);
-    this.idempotency = new KyselyIdempotencyRepository(db);
+    this.idempotency = new KyselyIdempotencyRepository(db, dialect);
     this.collections = new KyselyCollectionRepository(db, dialect);
     this.uploads = new KyselyUploadRepository(db, dialect);
     this.uploadLinks = new KyselyUploadLinkRepository(db);

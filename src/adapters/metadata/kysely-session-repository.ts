@@ -1,15 +1,20 @@
 import type { Kysely } from 'kysely';
 import type { Session, User } from '../../core/users/user.js';
 import type { SessionRepository } from '../../ports/metadata-store.js';
+import { writtenForLiveAccount } from './gone-account.js';
+import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './row-mapping.js';
 import type { Database } from './schema.js';
 
 /** Sessions over Kysely, keyed by the token's hash. */
 export class KyselySessionRepository implements SessionRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: MetadataDialect,
+  ) {}
 
   async insert(session: Session): Promise<void> {
-    await this.db.insertInto('sessions').values(rows.sessionToRow(session)).execute();
+    await writtenForLiveAccount(this.dialect, () => this.db.insertInto('sessions').values(rows.sessionToRow(session)).execute());
   }
 
   async findActive(tokenHash: string, now: number): Promise<{ session: Session; user: User } | null> {

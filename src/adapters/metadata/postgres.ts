@@ -7,6 +7,7 @@ import type { Comment, FeedPosition, Post, PostView } from '../../core/posts/pos
 import { pageLimitMax } from '../../core/posts/post-rules.js';
 import { feedVersionBuckets } from './feed-version-buckets-migration.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
+import { accountGone, writtenForLiveAccount } from './gone-account.js';
 import { eventToRow } from './row-mapping.js';
 import type { Database } from './schema.js';
 import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
@@ -190,17 +191,20 @@ async function writeWithFeedBump(db: Kysely<Database>, name: string, head: RawBu
 
 /** See writeWithFeedBump: the post's count goes up first, which also proves it exists and locks it. */
 function addComment(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean> {
-  return writeWithFeedBump(
-    db,
-    'imagegram_add_comment',
-    sql`counted as (
+  // The post row is locked by the count: a foreign key that fails is the author's.
+  return writtenForLiveAccount(postgresDialect, () =>
+    writeWithFeedBump(
+      db,
+      'imagegram_add_comment',
+      sql`counted as (
       update posts set comment_count = comment_count + 1 where id = ${comment.postId} returning id
     ), written as (
       insert into comments (id, post_id, author_id, body, created_at)
       select ${comment.id}, counted.id, ${comment.authorId}, ${comment.body}, ${comment.createdAt}::int8 from counted
       returning id
     )`,
-    event,
+      event,
+    ),
   );
 }
 
@@ -215,10 +219,18 @@ async function addPost(db: Kysely<Database>, post: Post, event: NewEvent): Promi
   try {
     return await writeWithFeedBump(db, 'imagegram_add_post', head, event);
   } catch (error) {
+    if (!postgresDialect.isForeignKeyViolation(error)) throw error;
     // The image was deleted after this statement's snapshot: its foreign key check fails.
-    if (postgresDialect.isForeignKeyViolation(error)) return false;
-    throw error;
+    if (constraintOf(error) === 'posts_image_id_fkey') return false;
+    // Otherwise it is the author's: the account was deleted after the request's session check.
+    throw accountGone();
   }
+}
+
+/** The constraint a PostgreSQL error names (pg's `constraint` field), if any. */
+function constraintOf(error: unknown): string | undefined {
+  const constraint = typeof error === 'object' && error !== null && 'constraint' in error ? error.constraint : undefined;
+  return typeof constraint === 'string' ? constraint : undefined;
 }
 
 // int8 (bigint, count(*)) arrives as a string because it may exceed 2^53; our epoch-ms values
