@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { AppError } from '../../core/errors.js';
-import type { Image, PhotoMetadata } from '../../core/images/image.js';
+import type { Image, ImageSharing, PhotoMetadata } from '../../core/images/image.js';
 import type { ImageRepository } from '../../ports/metadata-store.js';
 import { writtenForLiveAccount } from './gone-account.js';
 import type { MetadataDialect } from './metadata-dialect.js';
@@ -166,6 +166,16 @@ export class KyselyImageRepository implements ImageRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  async setSharing(id: string, sharing: ImageSharing): Promise<Image | null> {
+    const changes = {
+      ...(sharing.location === undefined ? {} : { share_location: sharing.location ? 1 : 0 }),
+      ...(sharing.takenAt === undefined ? {} : { share_taken_at: sharing.takenAt ? 1 : 0 }),
+    };
+    if (Object.keys(changes).length === 0) return this.findById(id);
+    const row = await this.db.updateTable('images').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
+    return row ? rows.imageFromRow(row) : null;
   }
 
   async listIncomplete(createdBefore: number, after: string | null, limit: number): Promise<Image[]> {
