@@ -153,6 +153,21 @@ export function accountsContract(scope: ContractScope): void {
     });
   });
 
+  describe('image sharing', () => {
+    test('setSharing changes only the choices given and returns the image; null for an unknown id', async () => {
+      const { store } = scope;
+      const owner = aUser();
+      await store.users.insert(owner);
+      const image = anImage(owner.id);
+      await store.images.insertOrGetExisting(image);
+      assert.deepEqual(await store.images.setSharing(image.id, { location: true }), { ...image, sharesLocation: true });
+      assert.deepEqual(await store.images.setSharing(image.id, { takenAt: true, location: false }), { ...image, sharesTakenAt: true });
+      assert.deepEqual(await store.images.setSharing(image.id, {}), { ...image, sharesTakenAt: true });
+      assert.deepEqual(await store.images.findById(image.id), { ...image, sharesTakenAt: true });
+      assert.equal(await store.images.setSharing(randomUUID(), { location: true }), null);
+    });
+  });
+
   // A request's session is checked when it starts; the account may be deleted before its write
   // runs. Each write naming a user that is gone is refused as UNAUTHENTICATED (the caller's 401),
   // never a raw foreign-key error (a 500), and writes nothing.
