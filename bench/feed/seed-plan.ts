@@ -93,6 +93,8 @@ export async function* seedChunks(shape: SeedShape = feedShape, chunkRows = 20_0
         gpsLatitude: null,
         gpsLongitude: null,
         metadataExtractedAt: createdAt,
+        sharesLocation: false,
+        sharesTakenAt: false,
       });
       const id = newId();
       postIds.push(id);

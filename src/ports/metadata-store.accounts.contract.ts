@@ -3,7 +3,20 @@ import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { isAppError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { aComment, addComment, anImage, aSession, aUser, type ContractScope, expectedView, publishPosts } from './metadata-store.support.contract.js';
+import {
+  aComment,
+  addComment,
+  anEvent,
+  anIdempotencyRecord,
+  anImage,
+  aPost,
+  aSession,
+  aUser,
+  type ContractScope,
+  expectedView,
+  publishPosts,
+} from './metadata-store.support.contract.js';
+import { anUpload } from './metadata-store.uploads.contract.js';
 
 const later = 2_000_000_000_000;
 
@@ -137,6 +150,66 @@ export function accountsContract(scope: ContractScope): void {
       assert.equal(await store.images.deleteByOwner(alice.id, later), 1);
       assert.equal((await store.blobRecords.find(shared.sha256))?.unreferencedSince, null);
       assert.ok(await store.images.findById(bobsCopy.id));
+    });
+  });
+
+  describe('image sharing', () => {
+    test('setSharing changes only the choices given and returns the image; null for an unknown id', async () => {
+      const { store } = scope;
+      const owner = aUser();
+      await store.users.insert(owner);
+      const image = anImage(owner.id);
+      await store.images.insertOrGetExisting(image);
+      assert.deepEqual(await store.images.setSharing(image.id, { location: true }), { ...image, sharesLocation: true });
+      assert.deepEqual(await store.images.setSharing(image.id, { takenAt: true, location: false }), { ...image, sharesTakenAt: true });
+      assert.deepEqual(await store.images.setSharing(image.id, {}), { ...image, sharesTakenAt: true });
+      assert.deepEqual(await store.images.findById(image.id), { ...image, sharesTakenAt: true });
+      assert.equal(await store.images.setSharing(randomUUID(), { location: true }), null);
+    });
+  });
+
+  // A request's session is checked when it starts; the account may be deleted before its write
+  // runs. Each write naming a user that is gone is refused as UNAUTHENTICATED (the caller's 401),
+  // never a raw foreign-key error (a 500), and writes nothing.
+  describe('writes by an account that no longer exists', () => {
+    test('every insert naming the gone user is UNAUTHENTICATED', async () => {
+      const { store } = scope;
+      const { author, posts } = await publishPosts(store, [0]);
+      const gone = aUser();
+      await store.users.insert(gone);
+      assert.equal(await store.users.delete(gone.id), true);
+      const unauthenticated = (error: unknown) => isAppError(error, 'UNAUTHENTICATED');
+      const livePost = posts[0]!;
+      const liveImage = anImage(author.id);
+      await store.images.insertOrGetExisting(liveImage);
+
+      await assert.rejects(store.sessions.insert(aSession(gone.id, later)), unauthenticated);
+      await assert.rejects(store.images.insertOrGetExisting(anImage(gone.id)), unauthenticated);
+      await assert.rejects(
+        store.transaction((tx) => tx.images.insertOrGetExisting(anImage(gone.id))),
+        unauthenticated,
+      );
+      await assert.rejects(store.posts.add(aPost(gone.id, liveImage.id), anEvent(liveImage.id)), unauthenticated);
+      await assert.rejects(store.comments.add(aComment(livePost.id, gone.id), anEvent(livePost.id)), unauthenticated);
+      await assert.rejects(store.collections.insert({ id: newId(), ownerId: gone.id, name: 'gone', createdAt: later }), unauthenticated);
+      await assert.rejects(store.uploads.insert(anUpload(gone.id)), unauthenticated);
+      await assert.rejects(store.idempotency.claim(anIdempotencyRecord(gone.id), later), unauthenticated);
+      const entry = {
+        ownerId: gone.id,
+        path: '/gone.jpg',
+        size: 1,
+        modifiedAt: later,
+        outcome: 'rejected' as const,
+        imageId: null,
+        detail: null,
+        recordedAt: later,
+      };
+      await assert.rejects(store.importLedger.record(entry), unauthenticated);
+
+      // Nothing was written: the post keeps its count, the live image has no post.
+      assert.equal((await store.posts.findById(livePost.id))?.commentCount, 0);
+      assert.equal(await store.posts.countByImage(liveImage.id), 0);
+      assert.deepEqual(await store.images.listByOwner(gone.id, null, 10), []);
     });
   });
 }

@@ -54,6 +54,8 @@ export function anImage(ownerId: string, overrides: Partial<Image> = {}): Image 
     gpsLatitude: 52.520008,
     gpsLongitude: -13.404954,
     metadataExtractedAt: 1_700_000_000_200,
+    sharesLocation: false,
+    sharesTakenAt: false,
     ...overrides,
   };
 }

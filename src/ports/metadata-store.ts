@@ -1,7 +1,7 @@
 import type { Collection } from '../core/collections/collection.js';
 import type { EventType, NewEvent, StoredEvent } from '../core/events/event.js';
 import type { IdempotencyRecord } from '../core/idempotency/idempotency-record.js';
-import type { Image, PhotoMetadata } from '../core/images/image.js';
+import type { Image, ImageSharing, PhotoMetadata } from '../core/images/image.js';
 import type { Comment, CommentView, FeedPosition, Post, PostView } from '../core/posts/post.js';
 import type { Session, User } from '../core/users/user.js';
 import type { BlobRecordRepository, ImportLedgerRepository, StatsRepository } from './blob-records.js';
@@ -135,6 +135,8 @@ export interface ImageRepository {
   findByHash(sha256: string): Promise<Image[]>;
   /** Stores extracted EXIF facts and `metadataExtractedAt = at`; returns whether the image exists. */
   setMetadata(id: string, metadata: PhotoMetadata, at: number): Promise<boolean>;
+  /** Sets the owner's sharing choices given (absent ones unchanged); returns the image, or null when absent. */
+  setSharing(id: string, sharing: ImageSharing): Promise<Image | null>;
   /** Up to `limit` images without `uploadCompletedAt` created before `createdBefore`, in id order strictly after `after`. */
   listIncomplete(createdBefore: number, after: string | null, limit: number): Promise<Image[]>;
   /** Up to `limit` image ids in id order strictly after `after` (every image, for reprocessing). */

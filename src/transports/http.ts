@@ -160,6 +160,7 @@ export async function buildHttpServer(app: App) {
     config: config.graphql,
     maxUploadBytes: config.maxUploadBytes,
     writeRateLimit: writes,
+    passwordRateLimit: logins,
     pageCache: app.pageCache,
   });
   http.get('/openapi.json', { schema: { hide: true } }, async () => http.swagger());

@@ -146,6 +146,14 @@ const restCases: Record<string, RestCase[]> = {
     },
   ],
   'GET /images/{id}': [{ name: "alice's image", policy: 'public', writes: false, call: (w) => ({ path: `/images/${w.image.posted}` }) }],
+  'PATCH /images/{id}': [
+    {
+      name: "share alice's image's location",
+      policy: 'owner',
+      writes: true,
+      call: (w) => ({ path: `/images/${w.image.posted}`, json: { shareLocation: true } }),
+    },
+  ],
   'DELETE /images/{id}': [{ name: "alice's image", policy: 'owner', writes: true, call: (w) => ({ path: `/images/${w.image.forRestDelete}` }) }],
   'GET /images/{id}.jpg': [{ name: "alice's JPEG", policy: 'public', writes: false, call: (w) => ({ path: `/images/${w.image.posted}.jpg` }) }],
   'GET /posts': [{ name: 'the feed', policy: 'public', writes: false, call: () => ({ path: '/posts' }) }],
@@ -304,6 +312,15 @@ const graphqlCases: Record<string, GraphqlCase[]> = {
       writes: true,
       query: 'mutation($id: ID!) { deleteImage(id: $id) }',
       variables: (w) => ({ id: w.image.forGraphqlDelete }),
+    },
+  ],
+  'Mutation.setImageSharing': [
+    {
+      name: "share alice's image's time",
+      policy: 'owner',
+      writes: true,
+      query: 'mutation($id: ID!) { setImageSharing(id: $id, shareTakenAt: true) { id } }',
+      variables: (w) => ({ id: w.image.posted }),
     },
   ],
   'Mutation.createCollection': [

@@ -237,6 +237,24 @@ describe('the web app in Chromium', { skip: missingBrowser ?? false }, () => {
     await page.getByRole('button', { name: 'Delete your comment “Oops, wrong post”' }).click();
     await page.locator('li[data-comment-id]', { hasText: 'Oops' }).waitFor({ state: 'detached' });
     assert.equal(await page.locator('.comment-count').textContent(), '1 comment');
+
+    // The author edits the caption in place (PATCH /posts/{id}); a fresh read has it.
+    await page.getByRole('button', { name: 'Edit caption' }).click();
+    await page.getByRole('textbox', { name: 'Caption' }).fill('Holiday at the lake, at dusk');
+    await shoot(page, '06-post-edit-caption');
+    await page.getByRole('button', { name: 'Save caption' }).click();
+    await page.getByRole('img', { name: `Posted by ${alice.username}: Holiday at the lake, at dusk` }).waitFor();
+    await page.getByRole('heading', { name: `${alice.username}: Holiday at the lake, at dusk` }).waitFor();
+    const stored = (await (await fetch(`${server.baseUrl}/posts/${alicePostId}`)).json()) as { caption: string; image: { id: string } };
+    assert.equal(stored.caption, 'Holiday at the lake, at dusk');
+
+    // Where and when the photo was taken stay hers until she ticks a box (PATCH /images/{id}).
+    const shareTime = page.getByRole('checkbox', { name: /Show everyone when it was taken/ });
+    assert.equal(await shareTime.isChecked(), false);
+    await shareTime.check();
+    await eventually(async () => ((await shareTime.isChecked()) && (await shareTime.isEnabled()) ? true : undefined), { what: 'the sharing choice saved' });
+    const seen = (await (await fetch(`${server.baseUrl}/images/${stored.image.id}`)).json()) as { shareTakenAt: boolean; shareLocation: boolean };
+    assert.deepEqual([seen.shareTakenAt, seen.shareLocation], [true, false]);
     await shoot(page, '06-post');
     await context.close();
   });
@@ -266,6 +284,8 @@ describe('the web app in Chromium', { skip: missingBrowser ?? false }, () => {
     await alicesCard.getByRole('link', { name: '1 comment' }).click();
     await page.locator('li[data-comment-id]', { hasText: 'What a view' }).waitFor();
     assert.equal(await page.getByRole('button', { name: 'Delete post' }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: 'Edit caption' }).count(), 0);
+    assert.equal(await page.getByRole('checkbox', { name: /Show everyone/ }).count(), 0);
     assert.equal(await page.getByRole('button', { name: /^Delete your comment/ }).count(), 0);
     await shoot(page, '08-post-as-another-user');
     const attempt = await fetch(`${server.baseUrl}/posts/${alicePostId}`, { method: 'DELETE', headers: bob.headers });

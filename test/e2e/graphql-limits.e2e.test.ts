@@ -191,3 +191,29 @@ describe('GraphQL in production: no introspection by default; limits are configu
     assert.equal(response.headers.get('cache-control'), 'public, max-age=60');
   });
 });
+
+describe('GraphQL: mutations that check a password are limited like log-ins', () => {
+  let server: RunningServer;
+  before(async () => (server = await startServer({ env: { RATE_LIMIT_PER_MINUTE: '100', LOGIN_RATE_LIMIT_PER_MINUTE: '3' } })));
+  after(() => server.cleanup());
+
+  test('changePassword and deleteAccount share the log-in budget, not the write budget', async () => {
+    const alice = await signUpAndLogIn(server.baseUrl, 'guess');
+    const change = 'mutation { changePassword(currentPassword: "guess one", newPassword: "a new long password") }';
+    const remove = 'mutation { deleteAccount(password: "guess two") }';
+    const codes = [];
+    for (const attempt of [change, remove, change, remove]) codes.push(onlyError((await graphql(server.baseUrl, attempt, {}, alice)).body).errorCode);
+    assert.deepEqual(codes, ['WRONG_PASSWORD', 'WRONG_PASSWORD', 'WRONG_PASSWORD', 'RATE_LIMITED']);
+    const refused = await graphql(server.baseUrl, change, {}, alice);
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get('retry-after')) > 0);
+    // Other writes draw on the write budget, which is untouched.
+    const created = await graphql<{ createCollection: { name: string } }>(
+      server.baseUrl,
+      'mutation { createCollection(name: "still fine") { name } }',
+      {},
+      alice,
+    );
+    assert.equal(created.body.data?.createCollection.name, 'still fine');
+  });
+});

@@ -83,6 +83,44 @@ describe('my account over GraphQL: the same operations and rules as REST', () =>
     }
   });
 
+  test('setImageSharing: the owner shares where and when; others then see it (FORBIDDEN for others, NOT_FOUND unknown)', async () => {
+    const [alice, bob] = [await signUpAndLogIn(server.baseUrl, 'gqshare'), await signUpAndLogIn(server.baseUrl, 'gqshare')];
+    const bytes = await sharp(await jpegWithGps())
+      .composite([{ input: { create: { width: 4, height: 4, channels: 3, background: '#ff0000' } }, left: 0, top: 0 }])
+      .withExif({
+        IFD0: { Make: 'Canon', Model: 'EOS 5D' },
+        IFD2: { DateTimeOriginal: '2021:06:15 13:45:30' },
+        IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '2/1 21/1 0/1' },
+      })
+      .jpeg()
+      .toBuffer();
+    const { id } = (await (await uploadImage(server.baseUrl, alice, bytes)).json()) as { id: string };
+    const query = `query ($id: ID!) { image(id: $id) { takenAt hasGps shareLocation shareTakenAt } }`;
+    await eventually(async () => ((await graphql(server.baseUrl, query, { id }, alice)).body.data!.image.hasGps ? true : undefined), {
+      what: 'the metadata job',
+    });
+    const share = `mutation ($id: ID!, $l: Boolean, $t: Boolean) { setImageSharing(id: $id, shareLocation: $l, shareTakenAt: $t) { shareLocation shareTakenAt takenAt } }`;
+    assert.equal(onlyError((await graphql(server.baseUrl, share, { id, l: true }, bob)).body).errorCode, 'NOT_OWNER');
+    assert.equal(onlyError((await graphql(server.baseUrl, share, { id: 'nope', l: true }, alice)).body).code, 'NOT_FOUND');
+    assert.equal(onlyError((await graphql(server.baseUrl, share, { id }, alice)).body).errorCode, 'VALIDATION_FAILED');
+    assert.deepEqual((await graphql(server.baseUrl, query, { id }, bob)).body.data!.image, {
+      takenAt: null,
+      hasGps: null,
+      shareLocation: false,
+      shareTakenAt: false,
+    });
+    const shared = (await graphql(server.baseUrl, share, { id, t: true }, alice)).body.data!.setImageSharing;
+    assert.deepEqual(shared, { shareLocation: false, shareTakenAt: true, takenAt: '2021-06-15T13:45:30.000Z' });
+    assert.deepEqual((await graphql(server.baseUrl, query, { id }, null)).body.data!.image, {
+      takenAt: '2021-06-15T13:45:30.000Z',
+      hasGps: null,
+      shareLocation: false,
+      shareTakenAt: true,
+    });
+    await graphql(server.baseUrl, share, { id, l: true }, alice);
+    assert.equal((await graphql(server.baseUrl, query, { id }, bob)).body.data!.image.hasGps, true);
+  });
+
   test('updatePostCaption: the author only (FORBIDDEN for others, NOT_FOUND unknown)', async () => {
     const [alice, bob] = [await signUpAndLogIn(server.baseUrl, 'gqcap'), await signUpAndLogIn(server.baseUrl, 'gqcap')];
     const { id } = await post(alice, 'before');

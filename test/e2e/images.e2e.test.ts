@@ -10,11 +10,12 @@ import { startServer, type RunningServer } from '../support/server.js';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-async function jpegWithGps(): Promise<Buffer> {
-  return sharp({ create: { width: 1200, height: 800, channels: 3, background: '#3366cc' } })
+async function jpegWithGps(background = '#3366cc', takenAt?: string): Promise<Buffer> {
+  return sharp({ create: { width: 1200, height: 800, channels: 3, background } })
     .jpeg()
     .withExif({
       IFD0: { Make: 'Canon', Model: 'EOS 5D' },
+      ...(takenAt ? { IFD2: { DateTimeOriginal: takenAt } } : {}),
       IFD3: { GPSLatitudeRef: 'N', GPSLatitude: '48/1 51/1 0/1', GPSLongitudeRef: 'E', GPSLongitude: '2/1 21/1 0/1' },
     })
     .toBuffer();
@@ -135,6 +136,55 @@ describe('images: upload, dedup, derivative, metadata, delete', () => {
       assert.equal(asOther.status, 'ready');
       assert.equal(asOther.hash, sha256(jpeg));
     }
+  });
+
+  test('PATCH /images/{id}: the owner chooses to share where and when; others see exactly that; 403 others, 401 anonymous, 404 unknown, 400 bad body', async () => {
+    const { id } = (await (await uploadImage(server.baseUrl, alice, await jpegWithGps('#654321', '2021:06:15 13:45:30'))).json()) as { id: string };
+    const read = async (user: TestUser | null) =>
+      (await (await fetch(`${server.baseUrl}/images/${id}`, { headers: user ? user.headers : {} })).json()) as Record<string, any>;
+    const patch = (body: unknown, user: TestUser | null) =>
+      fetch(`${server.baseUrl}/images/${id}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', ...(user ? user.headers : {}) },
+        body: JSON.stringify(body),
+      });
+    await eventually(async () => ((await read(alice)).metadataExtractedAt ? true : undefined), { what: 'the metadata job' });
+    const before = await read(bob);
+    assert.deepEqual([before.shareLocation, before.shareTakenAt, before.hasGps, before.takenAt], [false, false, null, null]);
+
+    for (const [body, user, status, code] of [
+      [{ shareLocation: true }, bob, 403, 'NOT_OWNER'],
+      [{ shareLocation: true }, null, 401, 'UNAUTHENTICATED'],
+      [{}, alice, 400, 'VALIDATION_FAILED'],
+      [{ shareLocation: 'everywhere' }, alice, 400, 'VALIDATION_FAILED'],
+    ] as const) {
+      const refused = await patch(body, user);
+      assert.equal(refused.status, status, JSON.stringify(body));
+      assert.equal((await problemOf(refused)).code, code);
+    }
+    const unknown = await fetch(`${server.baseUrl}/images/does-not-exist`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', ...alice.headers },
+      body: JSON.stringify({ shareLocation: true }),
+    });
+    assert.equal(unknown.status, 404);
+    assert.equal((await problemOf(unknown)).code, 'IMAGE_NOT_FOUND');
+    assert.equal((await read(bob)).hasGps, null, 'refused changes change nothing');
+
+    const located = await patch({ shareLocation: true }, alice);
+    assert.equal(located.status, 200);
+    const asOwner = (await located.json()) as Record<string, any>;
+    assert.deepEqual([asOwner.shareLocation, asOwner.shareTakenAt, asOwner.takenAt], [true, false, '2021-06-15T13:45:30.000Z']);
+    for (const viewer of [bob, null]) {
+      const seen = await read(viewer);
+      assert.equal(seen.hasGps, true);
+      assert.ok(Math.abs(seen.gps.latitude - 48.85) < 0.01);
+      assert.equal(seen.takenAt, null);
+    }
+
+    assert.equal((await patch({ shareTakenAt: true, shareLocation: false }, alice)).status, 200);
+    const timed = await read(null);
+    assert.deepEqual([timed.takenAt, timed.hasGps, timed.gps, timed.shareLocation, timed.shareTakenAt], ['2021-06-15T13:45:30.000Z', null, null, false, true]);
   });
 
   test('DELETE /images/{id}: 403 for someone else, 204 for the owner, then 404; the blob stays for GC', async () => {

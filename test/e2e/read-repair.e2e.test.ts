@@ -58,6 +58,8 @@ describe('read repair of images whose upload never completed', () => {
       uploadCompletedAt: null,
       metadataExtractedAt: null,
       ...noPhotoMetadata,
+      sharesLocation: false,
+      sharesTakenAt: false,
     };
     if (withBlob) {
       const path = join(scratch, `${image.sha256}.png`);

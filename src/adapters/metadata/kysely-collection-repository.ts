@@ -3,6 +3,7 @@ import type { Collection } from '../../core/collections/collection.js';
 import type { Image } from '../../core/images/image.js';
 import type { CollectionRepository } from '../../ports/metadata-store.js';
 import { collectionFromRow, collectionToRow } from './collection-row-mapping.js';
+import { writtenForLiveAccount } from './gone-account.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import { imageFromRow } from './row-mapping.js';
 import type { Database } from './schema.js';
@@ -19,7 +20,7 @@ export class KyselyCollectionRepository implements CollectionRepository {
   ) {}
 
   async insert(collection: Collection): Promise<void> {
-    await this.db.insertInto('collections').values(collectionToRow(collection)).execute();
+    await writtenForLiveAccount(this.dialect, () => this.db.insertInto('collections').values(collectionToRow(collection)).execute());
   }
 
   async findById(id: string): Promise<Collection | null> {

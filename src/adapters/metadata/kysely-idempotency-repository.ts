@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { IdempotencyRecord } from '../../core/idempotency/idempotency-record.js';
 import type { IdempotencyRepository } from '../../ports/metadata-store.js';
+import { writtenForLiveAccount } from './gone-account.js';
+import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './post-row-mapping.js';
 import type { Database } from './schema.js';
 
@@ -8,7 +10,10 @@ type ClaimOutcome = { claimed: true } | { claimed: false; existing: IdempotencyR
 
 /** Remembered Idempotency-Keys over Kysely, one row per (user, key). */
 export class KyselyIdempotencyRepository implements IdempotencyRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: MetadataDialect,
+  ) {}
 
   async claim(record: IdempotencyRecord, now: number): Promise<ClaimOutcome> {
     const row = rows.idempotencyToRow(record);
@@ -16,11 +21,13 @@ export class KyselyIdempotencyRepository implements IdempotencyRepository {
     // one wins on both databases. Retried in case the holder releases between two steps.
     for (let attempt = 1; ; attempt++) {
       // ON CONFLICT waits for a concurrent insert of the same key to commit, then does nothing.
-      const inserted = await this.db
-        .insertInto('idempotency_keys')
-        .values(row)
-        .onConflict((oc) => oc.columns(['user_id', 'key']).doNothing())
-        .executeTakeFirst();
+      const inserted = await writtenForLiveAccount(this.dialect, () =>
+        this.db
+          .insertInto('idempotency_keys')
+          .values(row)
+          .onConflict((oc) => oc.columns(['user_id', 'key']).doNothing())
+          .executeTakeFirst(),
+      );
       if ((inserted.numInsertedOrUpdatedRows ?? 0n) > 0n) return { claimed: true };
       // Take over a forgotten or abandoned key. PostgreSQL re-checks the WHERE on the row a
       // concurrent taker just updated (READ COMMITTED), so that taker's fresh lease excludes us.

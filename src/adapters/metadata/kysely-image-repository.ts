@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
 import { AppError } from '../../core/errors.js';
-import type { Image, PhotoMetadata } from '../../core/images/image.js';
+import type { Image, ImageSharing, PhotoMetadata } from '../../core/images/image.js';
 import type { ImageRepository } from '../../ports/metadata-store.js';
+import { writtenForLiveAccount } from './gone-account.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './row-mapping.js';
 import type { Database } from './schema.js';
@@ -22,12 +23,14 @@ export class KyselyImageRepository implements ImageRepository {
     // ON CONFLICT waits for a concurrent insert of the same (owner, sha256) to commit, so exactly
     // one row wins and the losers read it. Retried in case the winner is deleted in between.
     for (let attempt = 1; ; attempt++) {
-      const inserted = await this.db
-        .insertInto('images')
-        .values(rows.imageToRow(image))
-        .onConflict((oc) => oc.columns(['owner_id', 'sha256']).doNothing())
-        .returningAll()
-        .executeTakeFirst();
+      const inserted = await writtenForLiveAccount(this.dialect, () =>
+        this.db
+          .insertInto('images')
+          .values(rows.imageToRow(image))
+          .onConflict((oc) => oc.columns(['owner_id', 'sha256']).doNothing())
+          .returningAll()
+          .executeTakeFirst(),
+      );
       if (inserted) {
         await this.recordReferencedBlob(image);
         return { image: rows.imageFromRow(inserted), created: true };
@@ -163,6 +166,16 @@ export class KyselyImageRepository implements ImageRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
+  }
+
+  async setSharing(id: string, sharing: ImageSharing): Promise<Image | null> {
+    const changes = {
+      ...(sharing.location === undefined ? {} : { share_location: sharing.location ? 1 : 0 }),
+      ...(sharing.takenAt === undefined ? {} : { share_taken_at: sharing.takenAt ? 1 : 0 }),
+    };
+    if (Object.keys(changes).length === 0) return this.findById(id);
+    const row = await this.db.updateTable('images').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
+    return row ? rows.imageFromRow(row) : null;
   }
 
   async listIncomplete(createdBefore: number, after: string | null, limit: number): Promise<Image[]> {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ImportEntry } from '../../core/imports/import-entry.js';
 import type { ImportLedgerRepository } from '../../ports/blob-records.js';
+import { writtenForLiveAccount } from './gone-account.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import type { Database } from './schema.js';
 
@@ -39,10 +40,12 @@ export class KyselyImportLedger implements ImportLedgerRepository {
       recorded_at: entry.recordedAt,
     };
     const { owner_id: _owner, path: _path, ...changes } = row;
-    await this.db
-      .insertInto('import_ledger')
-      .values(row)
-      .onConflict((oc) => oc.columns(['owner_id', 'path']).doUpdateSet(changes))
-      .execute();
+    await writtenForLiveAccount(this.dialect, () =>
+      this.db
+        .insertInto('import_ledger')
+        .values(row)
+        .onConflict((oc) => oc.columns(['owner_id', 'path']).doUpdateSet(changes))
+        .execute(),
+    );
   }
 }

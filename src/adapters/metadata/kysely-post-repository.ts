@@ -4,6 +4,7 @@ import type { CommentView, FeedPosition, Post, PostView } from '../../core/posts
 import type { PostRepository } from '../../ports/metadata-store.js';
 import { KyselyEventLog } from './kysely-event-log.js';
 import { KyselyFeedState } from './kysely-feed-state.js';
+import { writtenForLiveAccount } from './gone-account.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './post-row-mapping.js';
 import type { Database, PostsTable } from './schema.js';
@@ -28,10 +29,11 @@ export class KyselyPostRepository implements PostRepository {
 
   async add(post: Post, event: NewEvent): Promise<boolean> {
     if (this.dialect.addPost) return this.dialect.addPost(this.db, post, event);
-    // Portable: the same steps one statement at a time; the image row is read in the transaction.
+    // Portable: the same steps one statement at a time; the image row is read in the transaction,
+    // so a foreign key that fails is the author's.
     const write = async (tx: Kysely<Database>): Promise<boolean> => {
       if (!(await tx.selectFrom('images').select('id').where('id', '=', post.imageId).executeTakeFirst())) return false;
-      await tx.insertInto('posts').values(rows.postToRow(post)).execute();
+      await writtenForLiveAccount(this.dialect, () => tx.insertInto('posts').values(rows.postToRow(post)).execute());
       await new KyselyFeedState(tx, this.dialect).bump();
       await new KyselyEventLog(tx, this.dialect).append(event);
       return true;

@@ -65,7 +65,7 @@ export class KyselyRepositories implements MetadataRepositories {
     this.posts = new KyselyPostRepository(db, dialect);
     this.comments = new KyselyCommentRepository(db, dialect);
     this.feed = new KyselyFeedState(db, dialect);
-    this.idempotency = new KyselyIdempotencyRepository(db);
+    this.idempotency = new KyselyIdempotencyRepository(db, dialect);
     this.collections = new KyselyCollectionRepository(db, dialect);
     this.uploads = new KyselyUploadRepository(db, dialect);
     this.uploadLinks = new KyselyUploadLinkRepository(db);

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Session, User } from '../../core/users/user.js';
 import type { SessionRepository } from '../../ports/metadata-store.js';
 import { compiledOnce } from './compiled-once.js';
+import { writtenForLiveAccount } from './gone-account.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './row-mapping.js';
 import type { Database } from './schema.js';
@@ -25,7 +26,7 @@ export class KyselySessionRepository implements SessionRepository {
   ) {}
 
   async insert(session: Session): Promise<void> {
-    await this.db.insertInto('sessions').values(rows.sessionToRow(session)).execute();
+    await writtenForLiveAccount(this.dialect, () => this.db.insertInto('sessions').values(rows.sessionToRow(session)).execute());
   }
 
   async findActive(tokenHash: string, now: number): Promise<{ session: Session; user: User } | null> {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { ResumableUpload } from '../../core/uploads/resumable-upload.js';
 import type { UploadRepository } from '../../ports/upload-repositories.js';
+import { writtenForLiveAccount } from './gone-account.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import type { Database } from './schema.js';
 import * as rows from './upload-row-mapping.js';
@@ -17,7 +18,7 @@ export class KyselyUploadRepository implements UploadRepository {
   ) {}
 
   async insert(upload: ResumableUpload): Promise<void> {
-    await this.db.insertInto('uploads').values(rows.uploadToRow(upload)).execute();
+    await writtenForLiveAccount(this.dialect, () => this.db.insertInto('uploads').values(rows.uploadToRow(upload)).execute());
   }
 
   async findById(id: string): Promise<ResumableUpload | null> {

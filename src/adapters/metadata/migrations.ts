@@ -20,6 +20,7 @@ export function metadataMigrations(dialect: MetadataDialect): MigrationProvider 
     '0006_instance_settings': { up: (db) => instanceSettings(db) },
     '0007_feed_version_buckets': { up: (db) => feedVersionBucketsMigration(db) },
     '0008_owner_listings': { up: (db) => ownerListings(db) },
+    '0009_image_sharing': { up: (db) => imageSharing(db) },
   };
   return { getMigrations: async () => migrations };
 }
@@ -33,6 +34,18 @@ async function ownerListings(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex('posts_author_id_id').on('posts').columns(['author_id', 'id']).execute();
   await db.schema.dropIndex('posts_author_id').execute();
   await db.schema.createIndex('comments_author_id').on('comments').column('author_id').execute();
+}
+
+/** What an owner lets others see of an image's metadata: nothing more until they choose (0 = off). */
+async function imageSharing(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .alterTable('images')
+    .addColumn('share_location', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
+  await db.schema
+    .alterTable('images')
+    .addColumn('share_taken_at', 'integer', (c) => c.notNull().defaultTo(0))
+    .execute();
 }
 
 /** Users, sessions, images and the event log. */

@@ -40,7 +40,7 @@ async function seedAt0004(db: Kysely<Database>, dialect: MetadataDialect): Promi
     .execute();
   for (const image of images) {
     // Without the column 0005 adds; the schema type describes the latest version.
-    const { metadata_extracted_at: _added, ...row } = imageToRow(image);
+    const { metadata_extracted_at: _added, share_location: _later, share_taken_at: _laterToo, ...row } = imageToRow(image);
     await db
       .insertInto('images')
       .values(row as never)

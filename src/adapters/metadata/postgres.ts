@@ -8,6 +8,7 @@ import { pageLimitMax } from '../../core/posts/post-rules.js';
 import { feedVersionBuckets } from './feed-version-buckets-migration.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
 import { compiledOnce } from './compiled-once.js';
+import { accountGone, writtenForLiveAccount } from './gone-account.js';
 import { eventToRow } from './row-mapping.js';
 import type { Database } from './schema.js';
 import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
@@ -234,7 +235,8 @@ const addCommentStatement = compiledOnce(
 
 function addComment(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean> {
   const statement = addCommentStatement(db, comment.postId, comment.id, comment.authorId, comment.body, comment.createdAt, ...feedBumpValues(event));
-  return writeWithFeedBump(db, 'imagegram_add_comment', statement);
+  // The post row is locked by the count: a foreign key that fails is the author's.
+  return writtenForLiveAccount(postgresDialect, () => writeWithFeedBump(db, 'imagegram_add_comment', statement));
 }
 
 /** See writeWithFeedBump: the post is inserted only while its image exists (a deleted one: false). */
@@ -257,10 +259,18 @@ async function addPost(db: Kysely<Database>, post: Post, event: NewEvent): Promi
   try {
     return await writeWithFeedBump(db, 'imagegram_add_post', statement);
   } catch (error) {
+    if (!postgresDialect.isForeignKeyViolation(error)) throw error;
     // The image was deleted after this statement's snapshot: its foreign key check fails.
-    if (postgresDialect.isForeignKeyViolation(error)) return false;
-    throw error;
+    if (constraintOf(error) === 'posts_image_id_fkey') return false;
+    // Otherwise it is the author's: the account was deleted after the request's session check.
+    throw accountGone();
   }
+}
+
+/** The constraint a PostgreSQL error names (pg's `constraint` field), if any. */
+function constraintOf(error: unknown): string | undefined {
+  const constraint = typeof error === 'object' && error !== null && 'constraint' in error ? error.constraint : undefined;
+  return typeof constraint === 'string' ? constraint : undefined;
 }
 
 // int8 (bigint, count(*)) arrives as a string because it may exceed 2^53; our epoch-ms values

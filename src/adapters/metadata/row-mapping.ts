@@ -70,6 +70,8 @@ export function imageToRow(image: Image): ImagesTable {
     gps_latitude: image.gpsLatitude,
     gps_longitude: image.gpsLongitude,
     metadata_extracted_at: image.metadataExtractedAt,
+    share_location: image.sharesLocation ? 1 : 0,
+    share_taken_at: image.sharesTakenAt ? 1 : 0,
   };
 }
 
@@ -93,6 +95,8 @@ export function imageFromRow(row: Selectable<ImagesTable>): Image {
     gpsLatitude: row.gps_latitude,
     gpsLongitude: row.gps_longitude,
     metadataExtractedAt: row.metadata_extracted_at,
+    sharesLocation: row.share_location === 1,
+    sharesTakenAt: row.share_taken_at === 1,
   };
 }
 

@@ -69,6 +69,8 @@ export interface ImagesTable {
   gps_latitude: number | null;
   gps_longitude: number | null;
   metadata_extracted_at: number | null;
+  share_location: number;
+  share_taken_at: number;
 }
 
 export interface EventsTable {

@@ -10,7 +10,7 @@ import type { JobWakeup } from '../jobs/job-wakeup.js';
 import { newId } from '../ids.js';
 import { derivativeKey, originalKey } from './blob-keys.js';
 import { imageCreatedEvent } from './image-events.js';
-import { type Image, type ImageProbe, noPhotoMetadata } from './image.js';
+import { type Image, type ImageProbe, noPhotoMetadata, ownerOnlySharing } from './image.js';
 
 export interface ImageIngestOptions extends ImageLimits {
   /** Largest original accepted, in bytes. */
@@ -106,6 +106,7 @@ export class ImageIngest {
         // EXIF is read by a job: it is for stats and the owner's eyes, not needed to answer.
         ...noPhotoMetadata,
         metadataExtractedAt: null,
+        ...ownerOnlySharing,
       };
       const result = await store.transaction(async (tx) => {
         let result = await tx.images.insertOrGetExisting(candidate);

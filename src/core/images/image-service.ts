@@ -3,7 +3,7 @@ import type { MetadataStore } from '../../ports/metadata-store.js';
 import { AppError } from '../errors.js';
 import type { User } from '../users/user.js';
 import { derivativeEtag, derivativeKey } from './blob-keys.js';
-import type { Image } from './image.js';
+import type { Image, ImageSharing } from './image.js';
 import { imageAsSeenBy, type SeenImage } from './image-visibility.js';
 import { imageDeletedEvent } from './image-events.js';
 import type { IncompleteUploadRepair } from './incomplete-upload-repair.js';
@@ -88,6 +88,25 @@ export class ImageService {
     const bytes = await this.blobs.get(derivativeKey(image.sha256));
     if (!bytes) throw new AppError('IMAGE_NOT_READY', 'The image has no rendering yet');
     return { bytes, etag: derivativeEtag(image.sha256) };
+  }
+
+  /**
+   * The owner's choice of whether everyone else sees where (`location`) and when (`takenAt`) the
+   * photo was taken; a field left out stays as it was. Returns the image as its owner sees it.
+   * Throws VALIDATION_FAILED (nothing to change), IMAGE_NOT_FOUND, NOT_OWNER.
+   */
+  async setSharing(id: string, actor: User, sharing: ImageSharing): Promise<SeenImage> {
+    if (sharing.location === undefined && sharing.takenAt === undefined) {
+      throw new AppError('VALIDATION_FAILED', 'Say what to share: shareLocation and/or shareTakenAt, true or false');
+    }
+    const image = await this.store.transaction(async (tx) => {
+      const found = await tx.images.findById(id);
+      if (!found) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${id}`);
+      if (found.ownerId !== actor.id) throw new AppError('NOT_OWNER', 'Only the owner may choose what this image shares');
+      return tx.images.setSharing(id, sharing);
+    });
+    if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${id}`);
+    return this.asSeenBy(image, actor);
   }
 
   /** Deletes an image row; its blob stays until garbage collection finds it unreferenced. Throws IMAGE_NOT_FOUND, NOT_OWNER. */

@@ -18,22 +18,29 @@ export interface SeenImage extends Image {
 
 /**
  * The one rule on who sees which image metadata. The owner sees everything. Anyone else sees the
- * camera (make and model say nothing about where or when) but not when the photo was taken, not
- * its GPS position, and not whether it has one: where and when a photo was taken can place a
- * person. There is no per-image or per-user opt-in to share them yet. The raw fields are cleared
- * too, so code that forgets `visible` still cannot leak them.
+ * camera (make and model say nothing about where or when), but when the photo was taken and where
+ * (its GPS position, and even whether it has one) only once the owner has chosen to share that,
+ * per image (`sharesTakenAt`, `sharesLocation`; both off by default): where and when a photo was
+ * taken can place a person. Hidden raw fields are cleared too, so code that forgets `visible`
+ * still cannot leak them.
  */
 export function imageAsSeenBy(image: Image, viewerId: string | null): SeenImage {
-  if (viewerId === image.ownerId) {
-    const gps = image.gpsLatitude !== null && image.gpsLongitude !== null ? { latitude: image.gpsLatitude, longitude: image.gpsLongitude } : null;
-    return { ...image, visible: { cameraMake: image.cameraMake, cameraModel: image.cameraModel, takenAt: image.takenAt, hasGps: image.hasGps, gps } };
-  }
+  const isOwner = viewerId === image.ownerId;
+  const seesTakenAt = isOwner || image.sharesTakenAt;
+  const seesLocation = isOwner || image.sharesLocation;
+  const gps = seesLocation && image.gpsLatitude !== null && image.gpsLongitude !== null ? { latitude: image.gpsLatitude, longitude: image.gpsLongitude } : null;
   return {
     ...image,
-    takenAt: null,
-    hasGps: false,
-    gpsLatitude: null,
-    gpsLongitude: null,
-    visible: { cameraMake: image.cameraMake, cameraModel: image.cameraModel, takenAt: null, hasGps: null, gps: null },
+    takenAt: seesTakenAt ? image.takenAt : null,
+    hasGps: seesLocation ? image.hasGps : false,
+    gpsLatitude: gps?.latitude ?? null,
+    gpsLongitude: gps?.longitude ?? null,
+    visible: {
+      cameraMake: image.cameraMake,
+      cameraModel: image.cameraModel,
+      takenAt: seesTakenAt ? image.takenAt : null,
+      hasGps: seesLocation ? image.hasGps : null,
+      gps,
+    },
   };
 }

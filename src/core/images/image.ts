@@ -40,6 +40,19 @@ export interface Image extends PhotoMetadata {
   uploadCompletedAt: number | null;
   /** When EXIF was read into this row (a background job after upload), or null while pending. */
   metadataExtractedAt: number | null;
+  /** The owner lets everyone see where the photo was taken (GPS); off until they choose it. */
+  sharesLocation: boolean;
+  /** The owner lets everyone see when the photo was taken; off until they choose it. */
+  sharesTakenAt: boolean;
+}
+
+/** What a new image shares: nothing beyond the camera until its owner chooses otherwise. */
+export const ownerOnlySharing: Readonly<Pick<Image, 'sharesLocation' | 'sharesTakenAt'>> = Object.freeze({ sharesLocation: false, sharesTakenAt: false });
+
+/** An owner's choice of what others may see of an image's metadata; an absent field stays as it is. */
+export interface ImageSharing {
+  location?: boolean;
+  takenAt?: boolean;
 }
 
 /** What the header says, read without decoding pixels. */

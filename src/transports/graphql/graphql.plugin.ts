@@ -1,3 +1,4 @@
+import type { RateLimitOptions } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { NoSchemaIntrospectionCustomRule, validate } from 'graphql';
 import mercurius from 'mercurius';
@@ -14,7 +15,7 @@ import { graphiqlRoutes } from './graphiql.routes.js';
 import { cacheAnonymousReads } from './http-caching.js';
 import { assertDocumentWithinLimits, documentLimits } from './document-limits.js';
 import { negotiateGraphqlResponses } from './media-types.js';
-import { assertWithinCost, costCheck, depthLimitRule, isTooComplex, mutationFieldCount } from './limits.js';
+import { assertWithinCost, costCheck, depthLimitRule, isTooComplex, mutationFieldNames } from './limits.js';
 import { assertGraphqlRequest } from './request-envelope.js';
 import { schema } from './schema.js';
 import { acceptMultipartOperations } from './uploads.js';
@@ -25,6 +26,8 @@ export interface GraphqlPluginOptions {
   config: GraphqlConfig;
   maxUploadBytes: number;
   writeRateLimit: WriteRateLimit;
+  /** The log-in limit, which changePassword and deleteAccount count against: each checks a password. */
+  passwordRateLimit: WriteRateLimit;
   /** Where anonymous feed queries are cached, exactly, as REST's feed pages are. */
   pageCache: PageCache;
 }
@@ -115,25 +118,43 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   });
 
   const writeLimit = options.writeRateLimit ? scope.createRateLimit(options.writeRateLimit) : null;
+  const passwordLimit = options.passwordRateLimit ? scope.createRateLimit(ownKeys('password:', options.passwordRateLimit)) : null;
   const assertCostWithinLimit = costCheck(config.maxCost);
   // After validation, before execution, on every request: the cost needs the request's variables
   // (measured once per document when it declares none), and writes are counted against the same
-  // per-user write budget as REST's, one count per mutation field.
+  // per-user write budget as REST's, one count per mutation field. Fields that check a password
+  // count against the log-in budget instead, as their REST routes do: otherwise they would be a
+  // way to guess passwords at the (higher) write rate.
   scope.graphql.addHook('preExecution', async (schemaNow, document, context, variables) => {
     const { operationName } = requestParameters(context.reply.request);
     assertCostWithinLimit(schemaNow, document, variables as Record<string, unknown> | undefined, operationName);
-    const writes = writeLimit ? mutationFieldCount(schemaNow, document, operationName) : 0;
-    for (let i = 0; i < writes; i++) {
-      const verdict = await writeLimit!(context.reply.request);
+    if (!writeLimit && !passwordLimit) return;
+    for (const field of mutationFieldNames(schemaNow, document, operationName)) {
+      const limit = passwordChecking.has(field) ? passwordLimit : writeLimit;
+      if (!limit) continue;
+      const verdict = await limit(context.reply.request);
       if (!verdict.isAllowed && verdict.isExceeded) {
         context.reply.header('retry-after', String(verdict.ttlInSeconds));
-        throw new AppError('RATE_LIMITED', `Rate limit of ${verdict.max} writes per minute exceeded, retry in ${verdict.ttlInSeconds} s`, {
+        const what = limit === passwordLimit ? 'password checks' : 'writes';
+        throw new AppError('RATE_LIMITED', `Rate limit of ${verdict.max} ${what} per minute exceeded, retry in ${verdict.ttlInSeconds} s`, {
           limit: verdict.max,
         });
       }
     }
   });
 }
+
+/**
+ * `limit` counting under keys of its own: limiters made by createRateLimit share one key space
+ * in Redis, where the password limiter's per-IP keys would otherwise meet the write limiter's.
+ */
+function ownKeys(prefix: string, limit: RateLimitOptions): RateLimitOptions {
+  const keyOf = limit.keyGenerator ?? ((request: FastifyRequest) => request.ip);
+  return { ...limit, keyGenerator: async (request) => `${prefix}${await keyOf(request)}` };
+}
+
+/** Mutations that verify the account's password, limited like log-ins. */
+const passwordChecking = new Set(['changePassword', 'deleteAccount']);
 
 /** `operationName` and `variables` as sent (checked by assertGraphqlRequest; GET variables still JSON text). */
 function requestParameters(request: FastifyRequest): { operationName: string | null | undefined; variables: unknown } {

@@ -177,20 +177,20 @@ function tooComplex(cost: number, maxCost: number): GraphQLError {
   });
 }
 
-/** How many root fields the executed operation has when it is a mutation (each one is a write). */
-export function mutationFieldCount(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): number {
+/** The root fields of the executed operation when it is a mutation (each one is a write), in document order, fragments expanded. */
+export function mutationFieldNames(schema: GraphQLSchema, document: DocumentNode, operationName: string | null | undefined): string[] {
   const operation = selectedOperation(document, operationName);
   const root = schema.getMutationType();
-  if (operation?.operation !== 'mutation' || !root) return 0;
+  if (operation?.operation !== 'mutation' || !root) return [];
   // Fragments on Mutation count too.
-  const count = fragmentWalk<number>(document, schema, 0, (selectionSet, parent, walk) =>
-    selectionSet.selections.reduce((sum, selection) => {
-      if (selection.kind === Kind.FIELD) return sum + 1;
-      if (selection.kind === Kind.INLINE_FRAGMENT) return sum + walk.selections(selection.selectionSet, parent);
-      return sum + walk.fragment(selection.name.value);
-    }, 0),
+  const names = fragmentWalk<string[]>(document, schema, [], (selectionSet, parent, walk) =>
+    selectionSet.selections.flatMap((selection) => {
+      if (selection.kind === Kind.FIELD) return [selection.name.value];
+      if (selection.kind === Kind.INLINE_FRAGMENT) return walk.selections(selection.selectionSet, parent);
+      return walk.fragment(selection.name.value);
+    }),
   );
-  return count(operation.selectionSet, root);
+  return names(operation.selectionSet, root);
 }
 
 /** The operation a request runs: the named one, or the only one (GraphQL spec, GetOperation()). */

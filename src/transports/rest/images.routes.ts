@@ -55,9 +55,13 @@ export const ImageMetadata = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
   uploadCompletedAt: Nullable(Type.String({ format: 'date-time' })),
   camera: Nullable(Type.Object({ make: Nullable(Type.String()), model: Nullable(Type.String()) })),
-  takenAt: Nullable(Type.String({ format: 'date-time', description: 'Only the owner sees it; null for others' })),
-  hasGps: Nullable(Type.Boolean({ description: 'Only the owner sees it; null for others' })),
-  gps: Nullable(Type.Object({ latitude: Type.Number(), longitude: Type.Number() }, { description: 'Only the owner sees it; null for others' })),
+  takenAt: Nullable(Type.String({ format: 'date-time', description: 'The owner sees it; others only when shareTakenAt (else null)' })),
+  hasGps: Nullable(Type.Boolean({ description: 'The owner sees it; others only when shareLocation (else null)' })),
+  gps: Nullable(
+    Type.Object({ latitude: Type.Number(), longitude: Type.Number() }, { description: 'The owner sees it; others only when shareLocation (else null)' }),
+  ),
+  shareLocation: Type.Boolean({ description: 'The owner lets everyone see hasGps and gps (PATCH /images/{id}); false by default' }),
+  shareTakenAt: Type.Boolean({ description: 'The owner lets everyone see takenAt (PATCH /images/{id}); false by default' }),
   metadataExtractedAt: Nullable(
     Type.String({
       format: 'date-time',
@@ -130,6 +134,29 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
       },
     },
     async (request) => presentImage(await images.get(request.params.id, await auth.user(request))),
+  );
+
+  app.patch(
+    '/images/:id',
+    {
+      config: { rateLimit: writeRateLimit },
+      schema: {
+        tags: ['images'],
+        summary: 'Choose whether everyone else sees where (GPS) and when your photo was taken',
+        params: IdParams,
+        body: Type.Object({
+          shareLocation: Type.Optional(Type.Boolean({ description: 'Everyone sees hasGps and gps' })),
+          shareTakenAt: Type.Optional(Type.Boolean({ description: 'Everyone sees takenAt' })),
+        }),
+        security: [{ bearer: [] }],
+        response: { 200: ImageMetadata, ...problems(400, 401, 403, 404, 429) },
+      },
+    },
+    async (request) => {
+      const { shareLocation, shareTakenAt } = request.body;
+      const user = await auth.requireUser(request);
+      return presentImage(await images.setSharing(request.params.id, user, { location: shareLocation, takenAt: shareTakenAt }));
+    },
   );
 
   app.get(

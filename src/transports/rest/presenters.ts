@@ -49,6 +49,8 @@ export function presentImage(image: SeenImage) {
     takenAt: isoTime(visible.takenAt),
     hasGps: visible.hasGps,
     gps: visible.gps,
+    shareLocation: image.sharesLocation,
+    shareTakenAt: image.sharesTakenAt,
     metadataExtractedAt: isoTime(image.metadataExtractedAt),
   };
 }

@@ -45,6 +45,7 @@ export const routeGenerators: Record<string, RouteGenerator> = {
   'DELETE /me': { bodies: ['none'] },
   'PATCH /posts/{id}': { ids: (w) => ({ id: w.postIds }), bodies: ['json'] },
   'GET /images/{id}': { ids: (w) => ({ id: w.imageIds }), bodies: ['none'] },
+  'PATCH /images/{id}': { ids: (w) => ({ id: w.imageIds }), bodies: ['json'] },
   'DELETE /images/{id}': { ids: (w) => ({ id: w.imageIds }), bodies: ['none'] },
   'GET /images/{id}.jpg': { ids: (w) => ({ id: w.imageIds }), bodies: ['none'] },
   'GET /posts': { bodies: ['none'] },

@@ -3,6 +3,7 @@ import { api, type Comment, type Post } from '../api.js';
 import { navigate } from '../router.js';
 import { useUser } from '../session.js';
 import { ErrorMessage, Page, when } from '../ui.js';
+import { ImageSharing } from './image-sharing.js';
 
 const pageSize = 20;
 
@@ -15,6 +16,7 @@ export function PostPage({ id }: { id: string }) {
   const [error, setError] = useState<unknown>(null);
   const [formError, setFormError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [editing, setEditing] = useState(false);
 
   const loadComments = async (after: string | null) => {
     const query = new URLSearchParams({ limit: String(pageSize) });
@@ -65,6 +67,20 @@ export function PostPage({ id }: { id: string }) {
       setFormError(failure);
     }
   };
+  const saveCaption = async (event: SubmitEvent) => {
+    event.preventDefault();
+    const caption = String(new FormData(event.currentTarget as HTMLFormElement).get('caption') ?? '');
+    setBusy(true);
+    setFormError(null);
+    try {
+      setPost(await api<Post>(`/posts/${encodeURIComponent(id)}`, { method: 'PATCH', body: { caption } }));
+      setEditing(false);
+    } catch (failure) {
+      setFormError(failure);
+    } finally {
+      setBusy(false);
+    }
+  };
   const deletePost = async () => {
     if (!confirm('Delete this post and its comments?')) return;
     try {
@@ -92,10 +108,32 @@ export function PostPage({ id }: { id: string }) {
           <time dateTime={post.createdAt}>{when(post.createdAt)}</time> ·{' '}
           <span class="comment-count">{post.commentCount === 1 ? '1 comment' : `${post.commentCount} comments`}</span>
         </p>
-        {mine && (
-          <button type="button" class="danger" onClick={() => void deletePost()}>
-            Delete post
-          </button>
+        {mine && editing && (
+          <form onSubmit={saveCaption} class="stack" aria-label="Edit caption">
+            <label>
+              Caption
+              <textarea name="caption" maxLength={2200} rows={3} defaultValue={post.caption} />
+            </label>
+            <div class="inline">
+              <button type="submit" disabled={busy}>
+                Save caption
+              </button>
+              <button type="button" class="link" onClick={() => setEditing(false)}>
+                Cancel
+              </button>
+            </div>
+          </form>
+        )}
+        {mine && <ImageSharing imageId={post.image.id} />}
+        {mine && !editing && (
+          <div class="inline">
+            <button type="button" onClick={() => setEditing(true)}>
+              Edit caption
+            </button>
+            <button type="button" class="danger" onClick={() => void deletePost()}>
+              Delete post
+            </button>
+          </div>
         )}
       </article>
       <h2>Comments</h2>

@@ -21,7 +21,7 @@ builder.objectType('Image', {
     cameraModel: t.string({ nullable: true, resolve: async (image, _args, context) => (await visibleFacts(image, context)).cameraModel }),
     takenAt: t.string({
       nullable: true,
-      description: 'When the photo was taken (EXIF), for its owner only: null for everyone else, and when unknown.',
+      description: 'When the photo was taken (EXIF): null for everyone but its owner unless shareTakenAt, and when unknown.',
       resolve: async (image, _args, context) => {
         const { takenAt } = await visibleFacts(image, context);
         return takenAt === null ? null : iso(takenAt);
@@ -29,14 +29,22 @@ builder.objectType('Image', {
     }),
     hasGps: t.boolean({
       nullable: true,
-      description: 'Whether the original carries a GPS position: for its owner only, null for everyone else.',
+      description: 'Whether the original carries a GPS position: null for everyone but its owner unless shareLocation.',
       resolve: async (image, _args, context) => (await visibleFacts(image, context)).hasGps,
     }),
     gps: t.field({
       type: 'GeoPoint',
       nullable: true,
-      description: 'Where the photo was taken, for its owner only: null for everyone else, and when it has none. (The served JPEG never carries it.)',
+      description: 'Where the photo was taken: null for everyone but its owner unless shareLocation, and when it has none. (The served JPEG never carries it.)',
       resolve: async (image, _args, context) => (await visibleFacts(image, context)).gps,
+    }),
+    shareLocation: t.boolean({
+      description: 'The owner lets everyone see hasGps and gps (setImageSharing); false by default.',
+      resolve: async (image, _args, context) => (await wholeImage(image, context)).sharesLocation,
+    }),
+    shareTakenAt: t.boolean({
+      description: 'The owner lets everyone see takenAt (setImageSharing); false by default.',
+      resolve: async (image, _args, context) => (await wholeImage(image, context)).sharesTakenAt,
     }),
     owner: t.field({ type: 'User', resolve: async (image, _args, context) => referencedUser((await wholeImage(image, context)).ownerId, context) }),
     collections: t.field({

@@ -35,6 +35,14 @@ builder.mutationType({
         return true;
       },
     }),
+    setImageSharing: t.field({
+      type: 'Image',
+      description:
+        "Chooses whether everyone else sees where (shareLocation: hasGps, gps) and when (shareTakenAt) your photo was taken; an argument left out stays as it was. FORBIDDEN for someone else's image.",
+      args: { id: t.arg.id({ required: true }), shareLocation: t.arg.boolean(), shareTakenAt: t.arg.boolean() },
+      resolve: async (_root, { id, shareLocation, shareTakenAt }, { services, requireViewer }) =>
+        services.images.setSharing(id, await requireViewer(), { location: shareLocation ?? undefined, takenAt: shareTakenAt ?? undefined }),
+    }),
 
     createCollection: t.field({
       type: 'Collection',
