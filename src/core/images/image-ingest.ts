@@ -11,6 +11,7 @@ import { newId } from '../ids.js';
 import { derivativeKey, originalKey } from './blob-keys.js';
 import { imageCreatedEvent } from './image-events.js';
 import { type Image, type ImageProbe, noPhotoMetadata } from './image.js';
+import type { ImageIngested, IngestListener } from './image-ingested.js';
 
 export interface ImageIngestOptions extends ImageLimits {
   /** Largest original accepted, in bytes. */
@@ -33,6 +34,8 @@ export interface ImageIngestDependencies {
   processor: ImageProcessor;
   /** Tells this process's job worker that a metadata job was enqueued. */
   wakeup?: JobWakeup;
+  /** Told of every ingest and every refusal, however the bytes came (e.g. the upload metrics). */
+  onImageIngested?: IngestListener;
 }
 
 /**
@@ -68,12 +71,42 @@ export class ImageIngest {
    * Receives bytes into staging (hashed, size-checked, fsynced) without looking at them yet, so a
    * transport can validate the rest of a request before anything is created. Throws IMAGE_TOO_LARGE.
    */
-  stage(source: Readable): Promise<StagedFile> {
-    return this.deps.staging.receive(source, this.options.maxBytes);
+  async stage(source: Readable): Promise<StagedFile> {
+    try {
+      return await this.deps.staging.receive(source, this.options.maxBytes);
+    } catch (error) {
+      this.tell({ outcome: 'refused', ownerId: null, error });
+      throw error;
+    }
   }
 
-  /** Ingests bytes already staged and hashed (e.g. a finished resumable upload). The caller discards `staged`. */
+  /**
+   * Ingests bytes already staged and hashed (e.g. a finished resumable upload), telling
+   * `onImageIngested` what became of them. The caller discards `staged`.
+   */
   async ingestStaged(ownerId: string, staged: Pick<StagedFile, 'path' | 'sha256' | 'size'>): Promise<IngestResult> {
+    let result: IngestResult;
+    try {
+      result = await this.ingestUntold(ownerId, staged);
+    } catch (error) {
+      this.tell({ outcome: 'refused', ownerId, error });
+      throw error;
+    }
+    const { image, duplicate } = result;
+    this.tell({ outcome: duplicate ? 'duplicate' : 'created', ownerId, image, size: staged.size });
+    return result;
+  }
+
+  /** A listener's failure must not turn a stored image into an error, nor hide the real one. */
+  private tell(event: ImageIngested): void {
+    try {
+      this.deps.onImageIngested?.(event);
+    } catch {
+      // Observers are told, not consulted: losing one notice is better than failing the upload.
+    }
+  }
+
+  private async ingestUntold(ownerId: string, staged: Pick<StagedFile, 'path' | 'sha256' | 'size'>): Promise<IngestResult> {
     const { store, blobs, processor } = this.deps;
     const existing = await store.images.findByOwnerAndHash(ownerId, staged.sha256);
     // A duplicate costs nothing, unless its original vanished: then these bytes put it back.
