@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { ImageLimits, ImageProcessor } from '../../ports/image-processor.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import type { StagedFile, StagingArea } from '../../ports/staging-area.js';
 import { BlobPins } from '../blobs/blob-pins.js';
 import { type DecodeBudget, describe } from './decode-budget.js';
@@ -28,7 +28,7 @@ export interface IngestResult {
 }
 
 export interface ImageIngestDependencies {
-  store: MetadataStore;
+  store: StoreSlice<'blobRecords' | 'events' | 'images' | 'jobs'>;
   blobs: BlobStore;
   staging: StagingArea;
   processor: ImageProcessor;
