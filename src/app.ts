@@ -11,8 +11,11 @@ import { CollectionService } from './core/collections/collection-service.js';
 import { DecodeBudget } from './core/images/decode-budget.js';
 import { ImageIngest } from './core/images/image-ingest.js';
 import { ImageService } from './core/images/image-service.js';
+import { UploadImage } from './core/images/upload-image.js';
 import { IdempotentWrites } from './core/idempotency/idempotent-writes.js';
+import { AddComment } from './core/posts/add-comment.js';
 import { CommentService } from './core/posts/comment-service.js';
+import { CreatePost } from './core/posts/create-post.js';
 import { FeedService } from './core/posts/feed-service.js';
 import { OpaqueCursor } from './core/posts/opaque-cursor.js';
 import { PostService } from './core/posts/post-service.js';
@@ -60,6 +63,10 @@ export interface Services {
   accounts: AccountService;
   images: ImageService;
   ingest: ImageIngest;
+  /** The commands every transport calls for a write that makes an image or takes an idempotency key. */
+  uploadImage: UploadImage;
+  createPost: CreatePost;
+  addComment: AddComment;
   admin: AdminAuth;
   posts: PostService;
   comments: CommentService;
@@ -168,7 +175,11 @@ async function composeServices(
   const wakeup = new JobWakeup();
   const repair = new IncompleteUploadRepair({ store, blobs }, { maxAgeMs: config.gc.readRepairAfterMs });
   const images = new ImageService(store, blobs, repair, cursors);
-  const ingest = new ImageIngest({ store, blobs, staging, processor, wakeup }, { ...limits, maxBytes: config.maxUploadBytes, decodeBudget });
+  const metrics = new Metrics(store);
+  const ingest = new ImageIngest(
+    { store, blobs, staging, processor, wakeup, onImageIngested: (event) => metrics.observeIngest(event) },
+    { ...limits, maxBytes: config.maxUploadBytes, decodeBudget },
+  );
   const uploadExpiryMs = config.uploads.expirySeconds * 1000;
   // Shared by every process on the same database (or Redis), so any of them may serve any upload
   // whose bytes they share (the S3 store); in memory for the embedded single process.
@@ -179,16 +190,21 @@ async function composeServices(
   if (options.longRunning) await clearLocalLeftovers({ store, staging, uploadFiles: config.blobStoreUrl.startsWith('file:') ? uploadFiles : null }, logger);
   const collections = new CollectionService(store, images, cursors);
   const statsProjection = new StatsProjection(store);
+  const uploads = new UploadService({ store, files: uploadFiles, ingest }, { expiryMs: uploadExpiryMs, maxBytes: config.maxUploadBytes });
+  const uploadImage = new UploadImage({ ingest, uploads });
   const services: Services = {
     accounts,
     images,
     ingest,
+    uploadImage,
+    createPost: new CreatePost({ store, idempotent, uploadImage }),
+    addComment: new AddComment({ store, idempotent }),
     admin: new AdminAuth(adminToken),
-    posts: new PostService(store, idempotent, cursors),
-    comments: new CommentService(store, idempotent, cursors),
+    posts: new PostService(store, cursors),
+    comments: new CommentService(store, cursors),
     feed: new FeedService(store, cursors, { versionMaxAgeMs: config.feedVersionMaxAgeMs }),
     collections,
-    uploads: new UploadService({ store, files: uploadFiles, ingest }, { expiryMs: uploadExpiryMs, maxBytes: config.maxUploadBytes }),
+    uploads,
     uploadLinks: new UploadLinkService({ store, ingest }, { maxBytes: config.uploads.linkMaxBytes, maxImages: config.uploads.linkMaxImages }),
     events: new EventLogReader(store),
     jobs: new JobAdmin({ store, wakeup }),
@@ -199,7 +215,6 @@ async function composeServices(
     reprocessing: new Reprocessing({ store, wakeup }),
     bulkImport: new BulkImport({ store, ingest, collections }, { concurrency: availableParallelism(), maxBytes: config.maxUploadBytes }),
   };
-  const metrics = new Metrics(store);
   const handlers = jobHandlers({ config, logger, store, blobs, processor, decodeBudget, uploadFiles, services, statsProjection, uploadExpiryMs });
   let worker: JobWorker | null = null;
   return {

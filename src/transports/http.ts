@@ -127,24 +127,23 @@ export async function buildHttpServer(app: App) {
   await http.register(imageRoutes, {
     images: services.images,
     ingest: services.ingest,
-    uploads: services.uploads,
+    uploadImage: services.uploadImage,
     auth,
-    metrics,
     writeRateLimit: writes,
     maxUploadBytes: config.maxUploadBytes,
   });
   await http.register(postRoutes, {
     accounts: services.accounts,
     posts: services.posts,
+    createPost: services.createPost,
     feed: services.feed,
     ingest: services.ingest,
-    uploads: services.uploads,
     auth,
     pageCache: app.pageCache,
     writeRateLimit: writes,
     maxUploadBytes: config.maxUploadBytes,
   });
-  await http.register(commentRoutes, { comments: services.comments, auth, writeRateLimit: writes });
+  await http.register(commentRoutes, { comments: services.comments, addComment: services.addComment, auth, writeRateLimit: writes });
   await http.register(tusRoutes, { uploads: services.uploads, auth, cors, ...app.tus, maxUploadBytes: config.maxUploadBytes, writeRateLimit: writes });
   await http.register(uploadLinkRoutes, {
     links: services.uploadLinks,

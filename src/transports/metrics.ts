@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { isAppError } from '../core/errors.js';
+import type { ImageIngested } from '../core/images/image-ingested.js';
 import { jobStates } from '../core/jobs/job.js';
 import type { MetadataStore } from '../ports/metadata-store.js';
 
@@ -15,7 +17,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  /** Image uploads by outcome: `created`, `duplicate` or the error code. */
+  /**
+   * Image uploads by outcome: `created`, `duplicate` or the error code; every ingest counts,
+   * whatever carried the bytes (see observeIngest).
+   */
   readonly uploads = new Counter({
     name: 'imagegram_uploads_total',
     help: 'Image uploads by result',
@@ -62,6 +67,16 @@ export class Metrics {
         },
       });
     }
+  }
+
+  /** Counts one ingest, as ImageIngest reports it for every transport, upload link and import. */
+  observeIngest(event: ImageIngested): void {
+    if (event.outcome === 'refused') {
+      this.uploads.inc({ result: isAppError(event.error) ? event.error.code : 'error' });
+      return;
+    }
+    this.uploads.inc({ result: event.outcome });
+    this.uploadBytes.inc(event.size);
   }
 
   /** Records one job run. */

@@ -1,5 +1,5 @@
 import type { BlobStore } from '../../ports/blob-store.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import { derivativeKey, originalKey } from '../images/blob-keys.js';
 
 /**
@@ -32,7 +32,7 @@ export interface BlobDeletion {
  * checked to be still held and young enough (see `claimUsableMs`).
  */
 export async function deleteClaimedBlob(
-  deps: { store: MetadataStore; blobs: BlobStore; clock?: () => number },
+  deps: { store: StoreSlice<'blobRecords' | 'events'>; blobs: BlobStore; clock?: () => number },
   sha256: string,
   reason: BlobDeletionReason,
   claimedAt: number,
@@ -58,7 +58,7 @@ export async function deleteClaimedBlob(
  * over, then deletes as above. False when there was no such claim to take.
  */
 export async function finishStuckDeletion(
-  deps: { store: MetadataStore; blobs: BlobStore; clock?: () => number },
+  deps: { store: StoreSlice<'blobRecords' | 'events'>; blobs: BlobStore; clock?: () => number },
   sha256: string,
   now: number,
 ): Promise<BlobDeletion | null> {

@@ -1,5 +1,5 @@
 import type { BlobStore } from '../../ports/blob-store.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import { finishStuckDeletion } from './blob-deletion.js';
@@ -31,7 +31,7 @@ export class BlobPins {
   private readonly now: () => number;
 
   constructor(
-    private readonly deps: { store: MetadataStore; blobs: BlobStore },
+    private readonly deps: { store: StoreSlice<'blobRecords' | 'events'>; blobs: BlobStore },
     options: BlobPinsOptions = {},
   ) {
     this.pinMs = options.pinMs ?? 3_600_000;

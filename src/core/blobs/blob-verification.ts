@@ -1,7 +1,7 @@
 import { digestOf } from './stream-digest.js';
 import pLimit from 'p-limit';
 import type { BlobStore } from '../../ports/blob-store.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { Repositories } from '../../ports/store-slice.js';
 import { originalKey } from '../images/blob-keys.js';
 
 /** A stored original whose bytes no longer hash to its address. */
@@ -40,7 +40,7 @@ const sha256Pattern = /^[0-9a-f]{64}$/;
  * memory stays flat at any blob size.
  */
 export class BlobVerification {
-  constructor(private readonly deps: { store: MetadataStore; blobs: BlobStore }) {}
+  constructor(private readonly deps: { store: Repositories<'blobRecords'>; blobs: BlobStore }) {}
 
   /** Checks every original; never changes anything. */
   verify(options: VerifyOptions = {}): Promise<VerifyReport> {
@@ -48,7 +48,7 @@ export class BlobVerification {
   }
 }
 
-async function verifyBlobs(deps: { store: MetadataStore; blobs: BlobStore }, options: VerifyOptions): Promise<VerifyReport> {
+async function verifyBlobs(deps: { store: Repositories<'blobRecords'>; blobs: BlobStore }, options: VerifyOptions): Promise<VerifyReport> {
   const { store, blobs } = deps;
   const total = await store.blobRecords.count();
   const report: VerifyReport = { checked: 0, bytes: 0, corrupt: [], missing: [] };

@@ -1,4 +1,4 @@
-import type { MetadataRepositories, MetadataStore } from '../../ports/metadata-store.js';
+import type { Repositories, StoreSlice } from '../../ports/store-slice.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { ImageService } from '../images/image-service.js';
@@ -27,7 +27,7 @@ export class CollectionService {
   private readonly now: () => number;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: StoreSlice<'collections' | 'events' | 'images'>,
     private readonly images: ImageService,
     private readonly cursors: OpaqueCursor,
     options: CollectionServiceOptions = {},
@@ -143,14 +143,14 @@ export class CollectionService {
 }
 
 /** The collection, if `actor` owns it. Throws COLLECTION_NOT_FOUND, NOT_OWNER. */
-async function ownedCollection(tx: MetadataRepositories, actor: User, id: string): Promise<Collection> {
+async function ownedCollection(tx: Repositories<'collections'>, actor: User, id: string): Promise<Collection> {
   const collection = await tx.collections.findById(id);
   if (!collection) throw notFound(id);
   if (collection.ownerId !== actor.id) throw new AppError('NOT_OWNER', 'Only the owner may change this collection');
   return collection;
 }
 
-function changed(tx: MetadataRepositories, actor: User, id: string, change: CollectionChange, details: Record<string, unknown>) {
+function changed(tx: Repositories<'collections' | 'events'>, actor: User, id: string, change: CollectionChange, details: Record<string, unknown>) {
   return tx.events.append({ type: 'CollectionChanged', actorId: actor.id, subjectId: id, payload: { change, ...details } });
 }
 

@@ -1,9 +1,9 @@
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { Repositories } from '../../ports/store-slice.js';
 import type { StoredEvent } from './event.js';
 
 /** Paging through the event log for audit (`GET /admin/events`, `imagegram events`). */
 export class EventLogReader {
-  constructor(private readonly store: MetadataStore) {}
+  constructor(private readonly store: Repositories<'events'>) {}
 
   /** Up to `limit` events after position `after`, in order, and the position to continue from. */
   async page(after: number, limit: number): Promise<{ events: StoredEvent[]; nextAfter: number }> {

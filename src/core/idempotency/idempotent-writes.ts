@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { MetadataRepositories, MetadataStore } from '../../ports/metadata-store.js';
+import type { Repositories, RepositoryName, StoreSlice } from '../../ports/store-slice.js';
 import { AppError } from '../errors.js';
 
 /** What a client asked to do once: its key, scoped to the user, and a fingerprint of the request. */
@@ -10,7 +10,7 @@ export interface IdempotencyClaim {
 }
 
 /** Records the result inside the write's own transaction, so "created" and "remembered" commit together. */
-export type RecordResult<T> = (tx: MetadataRepositories, result: T) => Promise<void>;
+export type RecordResult<T> = (tx: Repositories<'idempotency'>, result: T) => Promise<void>;
 
 export interface IdempotentWritesOptions {
   /** How long a key is remembered (draft: "at least 24 hours" is common practice). */
@@ -30,15 +30,18 @@ export class IdempotentWrites {
   private readonly now: () => number;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: StoreSlice<'idempotency'>,
     private readonly options: IdempotentWritesOptions,
   ) {
     this.now = options.now ?? Date.now;
   }
 
-  /** Runs `write` at most once per claim (always when `claim` is null). */
-  async run<T>(claim: IdempotencyClaim | null, write: (record: RecordResult<T>) => Promise<T>): Promise<{ result: T; replayed: boolean }> {
-    if (!claim) return { result: await write(async () => {}), replayed: false };
+  /**
+   * Runs `write` at most once per claim (always when `claim` is null). `write` gets the function
+   * that records its result in its transaction, or null when there is no claim to record.
+   */
+  async run<T>(claim: IdempotencyClaim | null, write: (record: RecordResult<T> | null) => Promise<T>): Promise<{ result: T; replayed: boolean }> {
+    if (!claim) return { result: await write(null), replayed: false };
     const now = this.now();
     const outcome = await this.store.idempotency.claim(
       { ...claim, result: null, createdAt: now, leaseUntil: now + this.options.leaseMs, expiresAt: now + this.options.ttlMs },
@@ -58,6 +61,26 @@ export class IdempotentWrites {
       throw error;
     }
   }
+}
+
+/**
+ * Commits one insert with its idempotency record. Without a record to keep, `insert` runs on the
+ * store itself: one atomic call (one statement on PostgreSQL, no transaction held open across round
+ * trips). With one, `insert` and the record commit in one transaction. `insert` returns false when
+ * it inserted nothing (its parent row is gone); then nothing is recorded and this returns false.
+ */
+export async function commitRecorded<K extends RepositoryName, T>(
+  store: StoreSlice<K | 'idempotency'>,
+  record: RecordResult<T> | null,
+  result: T,
+  insert: (repositories: Repositories<K>) => Promise<boolean>,
+): Promise<boolean> {
+  if (record === null) return insert(store);
+  return store.transaction(async (tx) => {
+    if (!(await insert(tx))) return false;
+    await record(tx, result);
+    return true;
+  });
 }
 
 /** A request fingerprint: SHA-256 over its parts, unambiguously separated. */

@@ -1,6 +1,6 @@
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { ImageProcessor } from '../../ports/image-processor.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import { BlobPins } from '../blobs/blob-pins.js';
 import { isAppError } from '../errors.js';
 import { derivativeKey, originalKey } from './blob-keys.js';
@@ -17,7 +17,9 @@ export type RenderOutcome = 'rendered' | 'unreferenced' | 'original-missing' | '
 export class DerivativeRendering {
   private readonly pins: BlobPins;
 
-  constructor(private readonly deps: { store: MetadataStore; blobs: BlobStore; processor: ImageProcessor; decodeBudget: DecodeBudget }) {
+  constructor(
+    private readonly deps: { store: StoreSlice<'blobRecords' | 'events' | 'images'>; blobs: BlobStore; processor: ImageProcessor; decodeBudget: DecodeBudget },
+  ) {
     this.pins = new BlobPins(deps);
   }
 

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { ImageLimits, ImageProcessor } from '../../ports/image-processor.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import type { StagedFile, StagingArea } from '../../ports/staging-area.js';
 import { BlobPins } from '../blobs/blob-pins.js';
 import { type DecodeBudget, describe } from './decode-budget.js';
@@ -11,6 +11,7 @@ import { newId } from '../ids.js';
 import { derivativeKey, originalKey } from './blob-keys.js';
 import { imageCreatedEvent } from './image-events.js';
 import { type Image, type ImageProbe, noPhotoMetadata, ownerOnlySharing } from './image.js';
+import type { ImageIngested, IngestListener } from './image-ingested.js';
 
 export interface ImageIngestOptions extends ImageLimits {
   /** Largest original accepted, in bytes. */
@@ -27,12 +28,14 @@ export interface IngestResult {
 }
 
 export interface ImageIngestDependencies {
-  store: MetadataStore;
+  store: StoreSlice<'blobRecords' | 'events' | 'images' | 'jobs'>;
   blobs: BlobStore;
   staging: StagingArea;
   processor: ImageProcessor;
   /** Tells this process's job worker that a metadata job was enqueued. */
   wakeup?: JobWakeup;
+  /** Told of every ingest and every refusal, however the bytes came (e.g. the upload metrics). */
+  onImageIngested?: IngestListener;
 }
 
 /**
@@ -68,12 +71,42 @@ export class ImageIngest {
    * Receives bytes into staging (hashed, size-checked, fsynced) without looking at them yet, so a
    * transport can validate the rest of a request before anything is created. Throws IMAGE_TOO_LARGE.
    */
-  stage(source: Readable): Promise<StagedFile> {
-    return this.deps.staging.receive(source, this.options.maxBytes);
+  async stage(source: Readable): Promise<StagedFile> {
+    try {
+      return await this.deps.staging.receive(source, this.options.maxBytes);
+    } catch (error) {
+      this.tell({ outcome: 'refused', ownerId: null, error });
+      throw error;
+    }
   }
 
-  /** Ingests bytes already staged and hashed (e.g. a finished resumable upload). The caller discards `staged`. */
+  /**
+   * Ingests bytes already staged and hashed (e.g. a finished resumable upload), telling
+   * `onImageIngested` what became of them. The caller discards `staged`.
+   */
   async ingestStaged(ownerId: string, staged: Pick<StagedFile, 'path' | 'sha256' | 'size'>): Promise<IngestResult> {
+    let result: IngestResult;
+    try {
+      result = await this.ingestUntold(ownerId, staged);
+    } catch (error) {
+      this.tell({ outcome: 'refused', ownerId, error });
+      throw error;
+    }
+    const { image, duplicate } = result;
+    this.tell({ outcome: duplicate ? 'duplicate' : 'created', ownerId, image, size: staged.size });
+    return result;
+  }
+
+  /** A listener's failure must not turn a stored image into an error, nor hide the real one. */
+  private tell(event: ImageIngested): void {
+    try {
+      this.deps.onImageIngested?.(event);
+    } catch {
+      // Observers are told, not consulted: losing one notice is better than failing the upload.
+    }
+  }
+
+  private async ingestUntold(ownerId: string, staged: Pick<StagedFile, 'path' | 'sha256' | 'size'>): Promise<IngestResult> {
     const { store, blobs, processor } = this.deps;
     const existing = await store.images.findByOwnerAndHash(ownerId, staged.sha256);
     // A duplicate costs nothing, unless its original vanished: then these bytes put it back.

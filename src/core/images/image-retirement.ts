@@ -1,4 +1,4 @@
-import type { MetadataRepositories } from '../../ports/metadata-store.js';
+import type { Repositories } from '../../ports/store-slice.js';
 import type { NewEvent } from '../events/event.js';
 import { type ImageDeletionReason, imageDeletedEvent } from './image-events.js';
 import type { Image } from './image.js';
@@ -9,7 +9,12 @@ import type { Image } from './image.js';
  * Run inside the caller's transaction; appends the events last, as the event log asks.
  * Returns whether the image row was still there.
  */
-export async function retireImage(tx: MetadataRepositories, image: Image, reason: ImageDeletionReason, now: number): Promise<boolean> {
+export async function retireImage(
+  tx: Repositories<'events' | 'feed' | 'images' | 'posts'>,
+  image: Image,
+  reason: ImageDeletionReason,
+  now: number,
+): Promise<boolean> {
   const events: NewEvent[] = [];
   const posts = await tx.posts.findByImage(image.id);
   for (const post of posts) {

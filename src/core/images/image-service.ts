@@ -1,5 +1,5 @@
 import type { BlobStore } from '../../ports/blob-store.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import { AppError } from '../errors.js';
 import type { User } from '../users/user.js';
 import { derivativeEtag, derivativeKey } from './blob-keys.js';
@@ -26,7 +26,7 @@ export interface ImagePage {
 /** Reading, listing and deleting images, with the ownership rules in one place for REST and GraphQL. */
 export class ImageService {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: StoreSlice<'events' | 'images' | 'posts'>,
     private readonly blobs: BlobStore,
     private readonly repair: IncompleteUploadRepair,
     private readonly cursors: OpaqueCursor,

@@ -1,5 +1,5 @@
 import type { BlobStore } from '../../ports/blob-store.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import { derivativeKey, originalKey } from './blob-keys.js';
 import type { Image } from './image.js';
 import { retireImage } from './image-retirement.js';
@@ -24,7 +24,7 @@ export class IncompleteUploadRepair {
   private readonly now: () => number;
 
   constructor(
-    private readonly deps: { store: MetadataStore; blobs: BlobStore },
+    private readonly deps: { store: StoreSlice<'events' | 'feed' | 'images' | 'jobs' | 'posts'>; blobs: BlobStore },
     private readonly options: IncompleteUploadRepairOptions,
   ) {
     this.now = options.now ?? Date.now;

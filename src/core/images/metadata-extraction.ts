@@ -1,6 +1,6 @@
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { ImageProcessor } from '../../ports/image-processor.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import { isAppError } from '../errors.js';
 import type { JobContext } from '../jobs/job-handlers.js';
 import { originalKey } from './blob-keys.js';
@@ -14,7 +14,7 @@ import { noPhotoMetadata, type PhotoMetadata } from './image.js';
  */
 export class MetadataExtraction {
   constructor(
-    private readonly deps: { store: MetadataStore; blobs: BlobStore; processor: ImageProcessor },
+    private readonly deps: { store: StoreSlice<'events' | 'images' | 'jobs'>; blobs: BlobStore; processor: ImageProcessor },
     private readonly now: () => number = Date.now,
   ) {}
 

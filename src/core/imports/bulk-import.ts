@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import type { CollectionService } from '../collections/collection-service.js';
 import { AppError, isAppError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -65,7 +65,11 @@ export class BulkImport {
   private readonly now: () => number;
 
   constructor(
-    private readonly deps: { store: MetadataStore; ingest: ImageIngest; collections: CollectionService },
+    private readonly deps: {
+      store: StoreSlice<'collections' | 'events' | 'images' | 'importLedger' | 'users'>;
+      ingest: ImageIngest;
+      collections: CollectionService;
+    },
     private readonly options: BulkImportOptions,
   ) {
     this.now = options.now ?? Date.now;

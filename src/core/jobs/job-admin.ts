@@ -1,5 +1,5 @@
 import type { JobListQuery } from '../../ports/job-queue.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { Repositories } from '../../ports/store-slice.js';
 import { AppError } from '../errors.js';
 import type { Job, JobState } from './job.js';
 import type { JobWakeup } from './job-wakeup.js';
@@ -7,7 +7,7 @@ import type { JobWakeup } from './job-wakeup.js';
 /** What admins see of and do to the job table (`GET /admin/jobs`, `imagegram jobs`). */
 export class JobAdmin {
   constructor(
-    private readonly deps: { store: MetadataStore; wakeup?: JobWakeup },
+    private readonly deps: { store: Repositories<'jobs'>; wakeup?: JobWakeup },
     private readonly now: () => number = Date.now,
   ) {}
 

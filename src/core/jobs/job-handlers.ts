@@ -1,4 +1,4 @@
-import type { MetadataRepositories } from '../../ports/metadata-store.js';
+import type { Repositories } from '../../ports/store-slice.js';
 import type { JobName, JobPayloads, LeasedJob } from './job.js';
 
 /** What a handler is told about the job it runs. */
@@ -12,7 +12,7 @@ export interface JobContext {
    * LeaseLostError and the transaction rolls back). Handlers that don't call it are completed
    * after they return, which suits idempotent work.
    */
-  completeIn(tx: MetadataRepositories): Promise<void>;
+  completeIn(tx: Repositories<'jobs'>): Promise<void>;
 }
 
 /** Runs one job; throwing means "failed, retry with backoff" (parked after its last attempt). */

@@ -1,4 +1,4 @@
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { Repositories } from '../../ports/store-slice.js';
 
 /** Done jobs are kept this long for `GET /admin/jobs`, then deleted. */
 const finishedJobRetentionMs = 7 * 86_400_000;
@@ -16,7 +16,7 @@ export interface RecordExpiryReport {
  * Idempotency-Keys, blob pins of crashed ingests) and done jobs older than a week, so tables
  * holding them stay small.
  */
-export async function expireRecords(store: MetadataStore, now: number): Promise<RecordExpiryReport> {
+export async function expireRecords(store: Repositories<'blobRecords' | 'idempotency' | 'jobs' | 'sessions'>, now: number): Promise<RecordExpiryReport> {
   let finishedJobs = 0;
   for (let deleted = -1; deleted !== 0; ) {
     deleted = await store.jobs.deleteFinished(now - finishedJobRetentionMs, 1_000);

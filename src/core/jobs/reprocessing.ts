@@ -1,4 +1,4 @@
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import type { JobWakeup } from './job-wakeup.js';
 
 /** What `imagegram reprocess` queued. */
@@ -21,7 +21,7 @@ const reprocessingJobs = ['blob.render-derivative', 'image.extract-metadata'] as
 
 export class Reprocessing {
   constructor(
-    private readonly deps: { store: MetadataStore; wakeup?: JobWakeup },
+    private readonly deps: { store: StoreSlice<'blobRecords' | 'images' | 'jobs'>; wakeup?: JobWakeup },
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -1,15 +1,9 @@
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import { AppError } from '../errors.js';
-import type { IdempotencyClaim, IdempotentWrites } from '../idempotency/idempotent-writes.js';
-import { newId } from '../ids.js';
 import type { User } from '../users/user.js';
 import type { OpaqueCursor } from './opaque-cursor.js';
 import type { Comment, CommentView } from './post.js';
-import { assertPageLimit, assertValidCommentBody } from './post-rules.js';
-
-export interface CommentServiceOptions {
-  now?: () => number;
-}
+import { assertPageLimit } from './post-rules.js';
 
 /** A page of a post's comments, newest first. */
 export interface CommentPage {
@@ -17,41 +11,15 @@ export interface CommentPage {
   nextCursor: string | null;
 }
 
-/** Commenting: counts stay exact because every change adjusts commentCount in its own transaction. */
+/**
+ * Reading and deleting comments: counts stay exact because every change adjusts commentCount in its
+ * own transaction. Adding one is the AddComment command.
+ */
 export class CommentService {
-  private readonly now: () => number;
-
   constructor(
-    private readonly store: MetadataStore,
-    private readonly idempotent: IdempotentWrites,
+    private readonly store: StoreSlice<'comments' | 'posts' | 'feed' | 'events'>,
     private readonly cursors: OpaqueCursor,
-    options: CommentServiceOptions = {},
-  ) {
-    this.now = options.now ?? Date.now;
-  }
-
-  /** Adds a comment. Throws VALIDATION_FAILED, POST_NOT_FOUND and the idempotency errors. */
-  async add(author: User, postId: string, body: string, claim: IdempotencyClaim | null = null): Promise<{ comment: CommentView; replayed: boolean }> {
-    assertValidCommentBody(body);
-    const { result, replayed } = await this.idempotent.run<CommentView>(claim, async (record) => {
-      const comment: Comment = { id: newId(), postId, authorId: author.id, body, createdAt: this.now() };
-      const view: CommentView = { ...comment, author: { id: author.id, username: author.username } };
-      const event = { type: 'CommentAdded', actorId: author.id, subjectId: comment.id, payload: { postId } } as const;
-      // Without an idempotency record to commit with it, the store adds it in one call (one
-      // statement on PostgreSQL: no transaction held open across round trips).
-      const added =
-        claim === null
-          ? await this.store.comments.add(comment, event)
-          : await this.store.transaction(async (tx) => {
-              if (!(await tx.comments.add(comment, event))) return false;
-              await record(tx, view);
-              return true;
-            });
-      if (!added) throw new AppError('POST_NOT_FOUND', `No post with id ${postId}`);
-      return view;
-    });
-    return { comment: result, replayed };
-  }
+  ) {}
 
   /** Deletes the actor's own comment. Throws COMMENT_NOT_FOUND (absent, gone, or under another post), NOT_OWNER. */
   async delete(actor: User, postId: string, commentId: string): Promise<void> {

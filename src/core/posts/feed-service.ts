@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { Repositories } from '../../ports/store-slice.js';
 import { AppError } from '../errors.js';
 import type { OpaqueCursor } from './opaque-cursor.js';
 import type { FeedPosition, PostView } from './post.js';
@@ -29,7 +30,7 @@ export class FeedService {
   readonly #version: RememberedFeedVersion;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: Repositories<'posts' | 'feed'> & Pick<MetadataStore, 'feedChanges'>,
     private readonly cursors: OpaqueCursor,
     /** How long the feed version may be remembered between writes (default 0: read every time). */
     options: { versionMaxAgeMs?: number; now?: () => number } = {},

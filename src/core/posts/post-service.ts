@@ -1,7 +1,5 @@
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import { AppError } from '../errors.js';
-import type { IdempotencyClaim, IdempotentWrites } from '../idempotency/idempotent-writes.js';
-import { newId } from '../ids.js';
 import type { User } from '../users/user.js';
 import type { OpaqueCursor } from './opaque-cursor.js';
 import type { Post, PostView } from './post.js';
@@ -14,66 +12,15 @@ export interface AuthorPage {
   nextCursor: string | null;
 }
 
-export interface PostServiceOptions {
-  now?: () => number;
-}
-
-/** Creating, reading, listing, editing and deleting posts; ownership rules live here so REST and GraphQL agree. */
+/**
+ * Reading, listing, editing and deleting posts; ownership rules live here so REST and GraphQL
+ * agree. Creating one is the CreatePost command.
+ */
 export class PostService {
-  private readonly now: () => number;
-
   constructor(
-    private readonly store: MetadataStore,
-    private readonly idempotent: IdempotentWrites,
+    private readonly store: StoreSlice<'posts' | 'feed' | 'events'>,
     private readonly cursors: OpaqueCursor,
-    options: PostServiceOptions = {},
-  ) {
-    this.now = options.now ?? Date.now;
-  }
-
-  /**
-   * Publishes one of the author's ready images with a caption. With a claim, a retry replays the
-   * first result. `imageId` may be a function that makes the image (e.g. from a resumable upload):
-   * it runs after the caption is checked and only for a new request, so a replayed retry makes
-   * nothing. Throws VALIDATION_FAILED, IMAGE_NOT_FOUND, NOT_OWNER, IMAGE_NOT_READY, the
-   * idempotency errors and those of the image-making function.
-   */
-  async create(
-    author: User,
-    input: { caption: string; imageId: string | (() => Promise<string>) },
-    claim: IdempotencyClaim | null = null,
-  ): Promise<{ post: PostView; replayed: boolean }> {
-    assertValidCaption(input.caption);
-    const { result, replayed } = await this.idempotent.run<PostView>(claim, async (record) => {
-      const imageId = typeof input.imageId === 'string' ? input.imageId : await input.imageId();
-      const post: Post = { id: newId(), authorId: author.id, imageId, caption: input.caption, createdAt: this.now(), commentCount: 0 };
-      // Read before writing, outside the write: an image's owner never changes and a ready image
-      // stays ready, so only its deletion can race, and `posts.add` refuses a deleted image.
-      const image = await this.store.images.findById(imageId);
-      if (!image) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${imageId}`);
-      if (image.ownerId !== author.id) throw new AppError('NOT_OWNER', 'You can only post your own images');
-      if (image.status !== 'ready') throw new AppError('IMAGE_NOT_READY');
-      const view: PostView = {
-        ...post,
-        author: { id: author.id, username: author.username },
-        image: { id: image.id, sha256: image.sha256, width: image.width, height: image.height },
-        lastComments: [],
-      };
-      const event = { type: 'PostCreated', actorId: author.id, subjectId: post.id, payload: { imageId: image.id } } as const;
-      // Without an idempotency record to commit with it, one store call (one statement on PostgreSQL).
-      const added =
-        claim === null
-          ? await this.store.posts.add(post, event)
-          : await this.store.transaction(async (tx) => {
-              if (!(await tx.posts.add(post, event))) return false;
-              await record(tx, view);
-              return true;
-            });
-      if (!added) throw new AppError('IMAGE_NOT_FOUND', `No image with id ${imageId}`);
-      return view;
-    });
-    return { post: result, replayed };
-  }
+  ) {}
 
   /** One post with its author, image and last 2 comments. Throws POST_NOT_FOUND. */
   async get(id: string): Promise<PostView> {

@@ -1,4 +1,4 @@
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import type { EventType, StoredEvent } from '../events/event.js';
 import type { CounterDelta } from './upload-stats.js';
 
@@ -61,7 +61,7 @@ class CheckpointMoved extends Error {}
  */
 export class StatsProjection {
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: StoreSlice<'events' | 'stats'>,
     private readonly batchSize = 1_000,
   ) {}
 

@@ -1,4 +1,4 @@
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { Repositories } from '../../ports/store-slice.js';
 import type { StatsProjection } from './stats-projection.js';
 import { utcDay } from './stats-projection.js';
 import type { UploadStats } from './upload-stats.js';
@@ -8,7 +8,7 @@ const dayMs = 86_400_000;
 /** The admin statistics (`GET /admin/stats`, `imagegram stats`). */
 export class StatsService {
   constructor(
-    private readonly deps: { store: MetadataStore; projection: StatsProjection },
+    private readonly deps: { store: Repositories<'stats'>; projection: StatsProjection },
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import type { StagedFile } from '../../ports/staging-area.js';
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
@@ -39,7 +39,7 @@ export class UploadLinkService {
   private readonly maxLifetimeMs: number;
 
   constructor(
-    private readonly deps: { store: MetadataStore; ingest: ImageIngest },
+    private readonly deps: { store: StoreSlice<'events' | 'uploadLinks' | 'users'>; ingest: ImageIngest },
     private readonly options: UploadLinkServiceOptions,
   ) {
     this.now = options.now ?? Date.now;

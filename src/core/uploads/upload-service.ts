@@ -1,4 +1,4 @@
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import type { UploadFiles } from '../../ports/upload-files.js';
 import { AppError } from '../errors.js';
 import type { ImageIngest, IngestResult } from '../images/image-ingest.js';
@@ -6,7 +6,7 @@ import type { ResumableUpload } from './resumable-upload.js';
 import { isUploadId } from './upload-id.js';
 
 export interface UploadServiceDependencies {
-  store: MetadataStore;
+  store: StoreSlice<'events' | 'uploads'>;
   files: UploadFiles;
   ingest: ImageIngest;
 }

@@ -1,9 +1,9 @@
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import type { UploadFiles } from '../../ports/upload-files.js';
 import type { ResumableUpload } from './resumable-upload.js';
 
 export interface UploadSweepDependencies {
-  store: MetadataStore;
+  store: StoreSlice<'events' | 'uploads'>;
   files: UploadFiles;
 }
 

@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import { newId } from '../ids.js';
-import type { MetadataRepositories, MetadataStore } from '../../ports/metadata-store.js';
+import type { Repositories, StoreSlice } from '../../ports/store-slice.js';
 import { imageDeletedEvent } from '../images/image-events.js';
 import type { Image } from '../images/image.js';
 import { decoyPasswordHash, hashPassword, verifyPassword } from './password-hasher.js';
@@ -23,7 +23,7 @@ export class AccountService {
   private readonly now: () => number;
 
   constructor(
-    private readonly store: MetadataStore,
+    private readonly store: StoreSlice<'collections' | 'comments' | 'events' | 'feed' | 'images' | 'posts' | 'sessions' | 'users'>,
     private readonly options: AccountServiceOptions,
   ) {
     this.now = options.now ?? Date.now;
@@ -147,7 +147,7 @@ function assertValidPassword(password: string): void {
 }
 
 /** Every image of the owner, read in pages inside the caller's transaction. */
-async function allImagesOf(tx: MetadataRepositories, ownerId: string): Promise<Image[]> {
+async function allImagesOf(tx: Repositories<'images'>, ownerId: string): Promise<Image[]> {
   const images: Image[] = [];
   for (let page = await tx.images.listByOwner(ownerId, null, 1000); page.length > 0; page = await tx.images.listByOwner(ownerId, page.at(-1)!.id, 1000)) {
     images.push(...page);

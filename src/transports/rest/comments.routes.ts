@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { fingerprintOf, parseIdempotencyKey } from '../../core/idempotency/idempotent-writes.js';
+import type { AddComment } from '../../core/posts/add-comment.js';
 import type { CommentService } from '../../core/posts/comment-service.js';
 import type { RequestAuth } from '../request-auth.js';
 import { sendCreated } from './posts.routes.js';
@@ -10,6 +10,7 @@ import { CommentSchema, IdParams, PageQuery, problems } from './schemas.js';
 
 export interface CommentRoutesOptions {
   comments: CommentService;
+  addComment: AddComment;
   auth: RequestAuth;
   writeRateLimit: WriteRateLimit;
 }
@@ -17,7 +18,7 @@ export interface CommentRoutesOptions {
 const CommentParams = Type.Object({ id: IdParams.properties.id, commentId: IdParams.properties.id });
 
 /** Comments on a post. */
-export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = async (app, { comments, auth, writeRateLimit }) => {
+export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = async (app, { comments, addComment, auth, writeRateLimit }) => {
   app.post(
     '/posts/:id/comments',
     {
@@ -35,10 +36,8 @@ export const commentRoutes: FastifyPluginAsyncTypebox<CommentRoutesOptions> = as
     },
     async (request, reply) => {
       const author = await auth.requireUser(request);
-      const key = parseIdempotencyKey(request.headers['idempotency-key']);
-      const postId = request.params.id;
-      const claim = key ? { userId: author.id, key, fingerprint: fingerprintOf('comment', postId, request.body.body) } : null;
-      const { comment, replayed } = await comments.add(author, postId, request.body.body, claim);
+      const input = { postId: request.params.id, body: request.body.body };
+      const { comment, replayed } = await addComment.run(author, input, request.headers['idempotency-key']);
       return sendCreated(reply, presentComment(comment), replayed);
     },
   );

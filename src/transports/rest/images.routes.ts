@@ -1,11 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import parseRange from 'range-parser';
 import { Type } from 'typebox';
-import { AppError, isAppError } from '../../core/errors.js';
+import { AppError } from '../../core/errors.js';
 import type { ImageIngest } from '../../core/images/image-ingest.js';
 import type { ImageService } from '../../core/images/image-service.js';
-import type { UploadService } from '../../core/uploads/upload-service.js';
-import type { Metrics } from '../metrics.js';
+import type { UploadImage, UploadSource } from '../../core/images/upload-image.js';
 import type { RequestAuth } from '../request-auth.js';
 import type { WriteRateLimit } from './rate-limits.js';
 import { parseJsonBody } from './json-body.js';
@@ -17,9 +16,8 @@ import { etagMatches } from '../etag.js';
 export interface ImageRoutesOptions {
   images: ImageService;
   ingest: ImageIngest;
-  uploads: UploadService;
+  uploadImage: UploadImage;
   auth: RequestAuth;
-  metrics: Metrics;
   writeRateLimit: WriteRateLimit;
   maxUploadBytes: number;
 }
@@ -78,7 +76,7 @@ const immutable = 'public, max-age=31536000, immutable';
 
 /** Upload, read, serve and delete images. */
 export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async (app, options) => {
-  const { images, ingest, uploads, auth, metrics, writeRateLimit, maxUploadBytes } = options;
+  const { images, ingest, uploadImage, auth, writeRateLimit, maxUploadBytes } = options;
 
   app.post(
     '/images',
@@ -95,30 +93,23 @@ export const imageRoutes: FastifyPluginAsyncTypebox<ImageRoutesOptions> = async 
     },
     async (request, reply) => {
       const user = await auth.requireUser(request);
+      const upload = async (source: UploadSource) => {
+        const { image, duplicate } = await uploadImage.run(user.id, source);
+        return reply.code(duplicate ? 200 : 201).send(presentUploadedImage(image, duplicate));
+      };
+      if (request.headers['content-type']?.startsWith('application/json')) {
+        if (typeof request.body !== 'object' || request.body === null || !('uploadId' in request.body)) {
+          throw new AppError('IMAGE_MISSING', 'Send multipart/form-data with an "image" file part, or JSON {uploadId} naming a finished resumable upload');
+        }
+        const { uploadId } = parseJsonBody(FromUploadJson, request.body, 'Send JSON {uploadId} or multipart/form-data with an "image" file part');
+        return upload({ uploadId });
+      }
+      const { staged } = await receiveMultipartUpload(request, ingest, maxUploadBytes);
+      if (!staged) throw new AppError('IMAGE_MISSING', 'The multipart body has no "image" file part');
       try {
-        if (request.headers['content-type']?.startsWith('application/json')) {
-          if (typeof request.body !== 'object' || request.body === null || !('uploadId' in request.body)) {
-            throw new AppError('IMAGE_MISSING', 'Send multipart/form-data with an "image" file part, or JSON {uploadId} naming a finished resumable upload');
-          }
-          const { uploadId } = parseJsonBody(FromUploadJson, request.body, 'Send JSON {uploadId} or multipart/form-data with an "image" file part');
-          const { image, duplicate } = await uploads.consume(user.id, uploadId);
-          metrics.uploads.inc({ result: duplicate ? 'duplicate' : 'created' });
-          metrics.uploadBytes.inc(image.size);
-          return reply.code(duplicate ? 200 : 201).send(presentUploadedImage(image, duplicate));
-        }
-        const upload = await receiveMultipartUpload(request, ingest, maxUploadBytes);
-        if (!upload.staged) throw new AppError('IMAGE_MISSING', 'The multipart body has no "image" file part');
-        try {
-          const { image, duplicate } = await ingest.ingestStaged(user.id, upload.staged);
-          metrics.uploads.inc({ result: duplicate ? 'duplicate' : 'created' });
-          metrics.uploadBytes.inc(upload.staged.size);
-          return reply.code(duplicate ? 200 : 201).send(presentUploadedImage(image, duplicate));
-        } finally {
-          await upload.staged.discard();
-        }
-      } catch (error) {
-        metrics.uploads.inc({ result: isAppError(error) ? error.code : 'error' });
-        throw error;
+        return await upload({ staged });
+      } finally {
+        await staged.discard();
       }
     },
   );

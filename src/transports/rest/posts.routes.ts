@@ -1,17 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { parseJsonBody } from './json-body.js';
 import { RenderOnce } from '../render-once.js';
 import { AppError } from '../../core/errors.js';
-import { fingerprintOf, parseIdempotencyKey, type IdempotencyClaim } from '../../core/idempotency/idempotent-writes.js';
 import type { ImageIngest } from '../../core/images/image-ingest.js';
+import { namedImageSource } from '../../core/images/image-source.js';
+import type { CreatePost } from '../../core/posts/create-post.js';
 import type { FeedService } from '../../core/posts/feed-service.js';
 import type { PostService } from '../../core/posts/post-service.js';
 import type { AccountService } from '../../core/users/account-service.js';
-import type { UploadService } from '../../core/uploads/upload-service.js';
-import { assertValidCaption } from '../../core/posts/post-rules.js';
-import type { User } from '../../core/users/user.js';
 import type { PageCache } from '../../ports/page-cache.js';
 import type { RequestAuth } from '../request-auth.js';
 import { receiveMultipartUpload, refuseDeclaredOversize } from './multipart-upload.js';
@@ -22,9 +20,9 @@ import type { WriteRateLimit } from './rate-limits.js';
 export interface PostRoutesOptions {
   accounts: AccountService;
   posts: PostService;
+  createPost: CreatePost;
   feed: FeedService;
   ingest: ImageIngest;
-  uploads: UploadService;
   auth: RequestAuth;
   pageCache: PageCache;
   writeRateLimit: WriteRateLimit;
@@ -51,7 +49,7 @@ const UsernameParams = Type.Object({ username: Type.String({ minLength: 1, maxLe
 
 /** Posts and the feed. */
 export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (app, options) => {
-  const { accounts, posts, feed, ingest, uploads, auth, pageCache, writeRateLimit, maxUploadBytes } = options;
+  const { accounts, posts, createPost, feed, ingest, auth, pageCache, writeRateLimit, maxUploadBytes } = options;
   const feedPages = new RenderOnce(pageCache);
 
   app.get(
@@ -95,49 +93,24 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (a
     },
     async (request, reply) => {
       const author = await auth.requireUser(request);
-      const key = parseIdempotencyKey(request.headers['idempotency-key']);
-      const claimFor = (fingerprint: string): IdempotencyClaim | null => (key ? { userId: author.id, key, fingerprint } : null);
+      const key = request.headers['idempotency-key'];
       if (!request.isMultipart()) {
         const body = parseJsonBody(CreatePostJson, request.body, createPostHint);
-        if (body.uploadId !== undefined && body.imageId === undefined) {
-          const { uploadId } = body;
-          // The upload is consumed inside the idempotent run: a replayed retry does not touch it again.
-          const fromUpload = async () => (await uploads.consume(author.id, uploadId)).image.id;
-          const { post, replayed } = await posts.create(
-            author,
-            { caption: body.caption, imageId: fromUpload },
-            claimFor(fingerprintOf('post', body.caption, 'upload', uploadId)),
-          );
-          return sendCreated(reply, presentPost(post), replayed);
-        }
-        if (body.imageId === undefined || body.uploadId !== undefined)
-          throw new AppError('VALIDATION_FAILED', `Name the image with exactly one of imageId and uploadId. ${createPostHint}`);
-        const { post, replayed } = await posts.create(
-          author,
-          { caption: body.caption, imageId: body.imageId },
-          claimFor(fingerprintOf('post', body.caption, 'image', body.imageId)),
-        );
+        const image = namedImageSource(body.imageId, body.uploadId, createPostHint);
+        const { post, replayed } = await createPost.run(author, { caption: body.caption, image }, key);
         return sendCreated(reply, presentPost(post), replayed);
       }
-      return createFromMultipart(request, reply, author, claimFor);
+      const upload = await receiveMultipartUpload(request, ingest, maxUploadBytes);
+      try {
+        if (!upload.staged) throw new AppError('IMAGE_MISSING', 'The multipart body has no "image" file part');
+        const input = { caption: upload.fields.caption ?? '', image: { staged: upload.staged } };
+        const { post, replayed } = await createPost.run(author, input, key);
+        return sendCreated(reply, presentPost(post), replayed);
+      } finally {
+        await upload.staged?.discard();
+      }
     },
   );
-
-  async function createFromMultipart(request: FastifyRequest, reply: FastifyReply, author: User, claimFor: (fingerprint: string) => IdempotencyClaim | null) {
-    const upload = await receiveMultipartUpload(request, ingest, maxUploadBytes);
-    try {
-      const caption = upload.fields.caption ?? '';
-      // Checked before the image is ingested: a bad caption leaves no image behind either.
-      assertValidCaption(caption);
-      if (!upload.staged) throw new AppError('IMAGE_MISSING', 'The multipart body has no "image" file part');
-      const { image } = await ingest.ingestStaged(author.id, upload.staged);
-      const claim = claimFor(fingerprintOf('post', caption, 'blob', upload.staged.sha256));
-      const { post, replayed } = await posts.create(author, { caption, imageId: image.id }, claim);
-      return sendCreated(reply, presentPost(post), replayed);
-    } finally {
-      await upload.staged?.discard();
-    }
-  }
 
   app.get(
     '/posts/:id',

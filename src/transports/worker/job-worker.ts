@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { type JobContext, type JobHandlers, LeaseLostError, retryDelayMs } from '../../core/jobs/job-handlers.js';
 import { jobNames, type JobName, type LeasedJob, type NewJob } from '../../core/jobs/job.js';
 import type { JobWakeup } from '../../core/jobs/job-wakeup.js';
-import type { MetadataRepositories, MetadataStore } from '../../ports/metadata-store.js';
+import type { MetadataStore } from '../../ports/metadata-store.js';
 
 /** A periodic job: enqueued once per interval across all worker processes. */
 export interface JobSchedule {
@@ -188,7 +188,7 @@ export class JobWorker {
     const context: JobContext = {
       job,
       signal: abort.signal,
-      completeIn: async (tx: MetadataRepositories) => {
+      completeIn: async (tx) => {
         if (!(await tx.jobs.complete(job.id, job.leaseToken, this.#now()))) throw new LeaseLostError(job.id);
         completedInside = true;
       },

@@ -1,15 +1,7 @@
-import { AppError } from '../../../core/errors.js';
-import { fingerprintOf, type IdempotencyClaim, parseIdempotencyKey } from '../../../core/idempotency/idempotent-writes.js';
-import type { User } from '../../../core/users/user.js';
+import { namedImageSource } from '../../../core/images/image-source.js';
 import { builder } from './builder.js';
 
-/** An idempotency claim, fingerprinted exactly as REST does, so a key replays across both APIs. */
-function claimOf(viewer: User, key: string | null | undefined, ...request: string[]): IdempotencyClaim | null {
-  const parsed = parseIdempotencyKey(key ?? undefined);
-  return parsed ? { userId: viewer.id, key: parsed, fingerprint: fingerprintOf(...request) } : null;
-}
-
-/** Every write REST has, plus collections. Each resolves the viewer and calls one service. */
+/** Every write REST has, plus collections. Each resolves the viewer and calls one service or command. */
 builder.mutationType({
   fields: (t) => ({
     uploadImage: t.field({
@@ -19,12 +11,7 @@ builder.mutationType({
       resolve: async (_root, { file }, { services, requireViewer }) => {
         const viewer = await requireViewer();
         // Streamed into staging as it arrives, never buffered; an unread file is drained by uploads.ts.
-        const staged = await services.ingest.stage((await file).createReadStream());
-        try {
-          return await services.ingest.ingestStaged(viewer.id, staged);
-        } finally {
-          await staged.discard();
-        }
+        return services.uploadImage.fromStream(viewer.id, (await file).createReadStream());
       },
     }),
     deleteImage: t.boolean({
@@ -85,21 +72,9 @@ builder.mutationType({
         'arguments returns the first post instead of creating another (see Idempotency-Key in docs/api.md).',
       ].join('\n'),
       args: { caption: t.arg.string({ required: true }), imageId: t.arg.id(), uploadId: t.arg.id(), idempotencyKey: t.arg.string() },
-      resolve: async (_root, args, { services, requireViewer }) => {
+      resolve: async (_root, { caption, imageId, uploadId, idempotencyKey }, { services, requireViewer }) => {
         const viewer = await requireViewer();
-        const { caption, imageId, uploadId } = args;
-        // Exactly one of the two; an empty string counts as absent.
-        if (imageId && !uploadId) {
-          const claim = claimOf(viewer, args.idempotencyKey, 'post', caption, 'image', imageId);
-          return (await services.posts.create(viewer, { caption, imageId }, claim)).post;
-        }
-        if (uploadId && !imageId) {
-          // Consumed inside the idempotent run, as REST does: a replayed retry does not touch it again.
-          const fromUpload = async () => (await services.uploads.consume(viewer.id, uploadId)).image.id;
-          const claim = claimOf(viewer, args.idempotencyKey, 'post', caption, 'upload', uploadId);
-          return (await services.posts.create(viewer, { caption, imageId: fromUpload }, claim)).post;
-        }
-        throw new AppError('VALIDATION_FAILED', 'Name the image with exactly one of imageId and uploadId');
+        return (await services.createPost.run(viewer, { caption, image: namedImageSource(imageId, uploadId) }, idempotencyKey)).post;
       },
     }),
     updatePostCaption: t.field({
@@ -120,11 +95,8 @@ builder.mutationType({
       type: 'Comment',
       description: 'Comments on a post; idempotencyKey works as for createPost.',
       args: { postId: t.arg.id({ required: true }), body: t.arg.string({ required: true }), idempotencyKey: t.arg.string() },
-      resolve: async (_root, { postId, body, idempotencyKey }, { services, requireViewer }) => {
-        const viewer = await requireViewer();
-        const claim = claimOf(viewer, idempotencyKey, 'comment', postId, body);
-        return (await services.comments.add(viewer, postId, body, claim)).comment;
-      },
+      resolve: async (_root, { postId, body, idempotencyKey }, { services, requireViewer }) =>
+        (await services.addComment.run(await requireViewer(), { postId, body }, idempotencyKey)).comment,
     }),
     changePassword: t.boolean({
       description: 'Changes your password (WRONG_PASSWORD if currentPassword is wrong); every other session of yours ends, this one stays.',
