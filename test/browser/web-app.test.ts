@@ -18,6 +18,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import sharp from 'sharp';
 import { addComment, createPost, distinctPng, eventually, postJson, signUpAndLogIn, type TestUser } from '../support/client.js';
 import { startServer, type RunningServer } from '../support/server.js';
+import { parkJob } from '../support/server-database.js';
 
 const chromiumPath = '/usr/bin/chromium';
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -26,6 +27,8 @@ const screenshots = join(root, 'test-results/web-app');
 /** The app's tus chunk size (web/src/pages/upload.tsx): the cuts below happen at chunk boundaries. */
 const chunk = 2 * 1024 * 1024;
 const phone = { viewport: { width: 390, height: 844 } };
+/** Posts per feed page, as the app asks for them (web/src/pages/feed.tsx). */
+const feedPageSize = 10;
 
 const missingBrowser = existsSync(chromiumPath) ? null : `no Chromium at ${chromiumPath} (apt-get install -y chromium)`;
 if (missingBrowser && process.env.CI === 'true') throw new Error(`CI=true: the web app's browser test must run, but there is ${missingBrowser}`);
@@ -68,7 +71,10 @@ async function twelveMegapixelJpeg(): Promise<Buffer> {
 /** What the test reads of the page's globals (the test itself is compiled without the DOM's types). */
 interface PageGlobals {
   innerWidth: number;
-  document: { images: Iterable<{ complete: boolean; naturalWidth: number; naturalHeight: number }>; documentElement: { scrollWidth: number } };
+  document: {
+    images: Iterable<{ complete: boolean; naturalWidth: number; naturalHeight: number }>;
+    documentElement: { scrollWidth: number; scrollHeight: number };
+  };
 }
 
 /** What the test reads of a canvas in the page. */
@@ -88,6 +94,8 @@ describe('the web app in Chromium', { skip: missingBrowser ?? false }, () => {
   let alice: { username: string; password: string };
   let alicePostId: string;
   let bob: TestUser;
+  /** Images of the posts seeded for the second feed page: their jobs are harmless to run again. */
+  const seededImageIds: string[] = [];
 
   async function newPage(session?: TestUser): Promise<Page> {
     const context = await browser.newContext(phone);
@@ -293,6 +301,42 @@ describe('the web app in Chromium', { skip: missingBrowser ?? false }, () => {
     await page.context().close();
   });
 
+  test('the feed loads its next page when scrolled to the end', async () => {
+    // Three posts so far; two more than a page holds, so the second page has two.
+    const seeded: string[] = [];
+    const total = feedPageSize + 2;
+    for (let seed = 100; seeded.length < total - 3; seed++) {
+      const created = await createPost(server.baseUrl, bob, await distinctPng(seed), `Filler ${seed}`);
+      assert.equal(created.status, 201);
+      const post = (await created.json()) as { id: string; image: { id: string } };
+      seeded.push(post.id);
+      seededImageIds.push(post.image.id);
+    }
+
+    const page = await newPage(bob);
+    await page.goto(`${server.baseUrl}/`);
+    const posts = page.locator('article.post');
+    await posts.nth(feedPageSize - 1).waitFor();
+    // The end of the first page is screens away (each image reserves its square), so nothing more
+    // is asked for until the reader scrolls there.
+    assert.equal(await posts.count(), feedPageSize);
+    assert.equal(await page.locator('.sentinel').textContent(), '');
+    const secondPage = page.waitForRequest((request) => new URL(request.url()).pathname === '/posts' && new URL(request.url()).searchParams.has('cursor'));
+    await page.evaluate(() => {
+      const window = globalThis as unknown as PageGlobals & { scrollTo(x: number, y: number): void };
+      window.scrollTo(0, window.document.documentElement.scrollHeight);
+    });
+    await secondPage;
+    await posts.nth(total - 1).waitFor();
+    await page.getByText('You have seen every post.').waitFor();
+    const ids = await posts.evaluateAll((articles) => articles.map((article) => article.getAttribute('data-post-id')));
+    assert.equal(ids.length, total);
+    assert.equal(new Set(ids).size, total, 'no post shown twice');
+    for (const id of [...seeded, alicePostId]) assert.ok(ids.includes(id), `post ${id} is in the feed`);
+    await shoot(page, '08b-feed-second-page');
+    await page.context().close();
+  });
+
   test('my collections: create, rename, and add and remove an image', async () => {
     const session = await postJson(server.baseUrl, '/sessions', alice);
     const { token, user } = (await session.json()) as { token: string; user: { id: string } };
@@ -361,7 +405,36 @@ describe('the web app in Chromium', { skip: missingBrowser ?? false }, () => {
     assert.ok(painted > 0, 'the uploads-per-day chart drew something');
     assert.ok((await page.locator('table.events tbody tr').count()) > 0, 'recent events are listed');
     assert.ok(await page.getByText('No parked jobs.').isVisible());
+
+    // A job that ran out of attempts is listed with its error; Retry queues it again.
+    const done = await eventually(
+      async () => {
+        const listed = (await (await fetch(`${server.baseUrl}/admin/jobs?state=done&name=image.extract-metadata&limit=200`, { headers: admin })).json()) as {
+          jobs: { id: string; payload: { imageId?: string } }[];
+        };
+        return listed.jobs.find((job) => seededImageIds.includes(job.payload.imageId ?? ''));
+      },
+      { what: 'a finished metadata job of a seeded image' },
+    );
+    await parkJob(server, done.id, 'the original is not in the blob store (parked by the test)');
+    await page.getByRole('button', { name: 'Show', exact: true }).click();
+    const parked = page.locator('ul.jobs li', { hasText: 'parked by the test' });
+    await parked.waitFor();
+    assert.match((await parked.textContent()) ?? '', /image\.extract-metadata after 5 attempts/);
     await shoot(page, '10-admin');
+    const retried = page.waitForResponse((response) => response.request().method() === 'POST' && response.url().endsWith(`/admin/jobs/${done.id}/retry`));
+    await parked.getByRole('button', { name: 'Retry' }).click();
+    assert.equal((await retried).status(), 200);
+    await page.getByRole('status').filter({ hasText: 'Job image.extract-metadata is queued again.' }).waitFor();
+    await page.getByText('No parked jobs.').waitFor();
+    await eventually(
+      async () => {
+        const job = (await (await fetch(`${server.baseUrl}/admin/jobs/${done.id}`, { headers: admin })).json()) as { state: string; attempts: number };
+        return job.state === 'done' ? job : undefined;
+      },
+      { what: 'the retried job done again' },
+    );
+    await shoot(page, '10b-admin-after-retry');
     await page.context().close();
   });
 
