@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { addComment, createPost, distinctPng, postJson, problemOf, signUpAndLogIn, type TestUser, uploadImage } from '../support/client.js';
 import { startServer, type RunningServer } from '../support/server.js';
+import { createUpload, patchUpload, uploadOffset } from '../support/tus.js';
 
 type Page<K extends string> = Record<K, Array<Record<string, any>>> & { nextCursor: string | null };
 
@@ -193,5 +194,27 @@ describe('my account over REST: profile, my images and posts, captions, password
     // The name is free again.
     assert.equal((await postJson(server.baseUrl, '/users', { username: alice.username, password: 'another long password' })).status, 201);
     assert.equal((await get('/me', bob)).status, 200);
+  });
+
+  test('tus with the session of a deleted account: creating, resuming and probing an upload are 401 problems, never 5xx', async () => {
+    const carol = await signUpAndLogIn(server.baseUrl, 'del');
+    const bytes = await distinctPng(seed++);
+    const created = await createUpload(server.baseUrl, carol.headers, bytes.length);
+    assert.equal(created.status, 201);
+    const url = new URL(created.headers.get('location')!, server.baseUrl).href;
+    assert.equal((await patchUpload(url, carol.headers, 0, bytes.subarray(0, 10))).status, 204);
+    assert.equal((await send('DELETE', '/me', { password: carol.password }, carol)).status, 204);
+
+    const refusals = [
+      await createUpload(server.baseUrl, carol.headers, bytes.length),
+      await patchUpload(url, carol.headers, 10, bytes.subarray(10)),
+      await fetch(url, { method: 'DELETE', headers: { ...carol.headers, 'tus-resumable': '1.0.0' } }),
+    ];
+    for (const refused of refusals) {
+      assert.equal(refused.status, 401, await refused.clone().text());
+      assert.match(refused.headers.get('content-type') ?? '', /^application\/problem\+json/);
+      assert.equal((await problemOf(refused)).code, 'UNAUTHENTICATED');
+    }
+    assert.equal((await uploadOffset(url, carol.headers)).status, 401);
   });
 });
