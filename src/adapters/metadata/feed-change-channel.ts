@@ -59,6 +59,8 @@ interface DataVersionSource {
  * (https://sqlite.org/pragma.html#pragma_data_version), so `heard()` is true only while it has not
  * moved since the connection opened or since it last moved; when it has, listeners are told and
  * the next read goes to the database. It is read from the WAL index in memory: no disk I/O.
+ * The store binds its read-only connection, which never commits, so this process's own commits
+ * (on the writer thread) move it too: news of them arrives twice, which is harmless.
  */
 export class SqliteFeedChanges extends LocalFeedChanges {
   #statement: { get(): unknown } | undefined;
