@@ -72,6 +72,17 @@ export class SqliteWriterThread {
     return this.#opened;
   }
 
+  /**
+   * Runs one statement on the writer connection without waiting for it: a failure surfaces as
+   * the failure of the next statement `execute`d (which is then not run). For statements whose
+   * result nobody reads and whose failure dooms what follows anyway (savepoint commands): a
+   * round trip between threads saved.
+   */
+  post(compiledQuery: CompiledQuery): void {
+    if (this.#gone !== null || this.#worker === null) return;
+    this.#worker.postMessage({ id: 0, sql: compiledQuery.sql, parameters: compiledQuery.parameters, deferred: true } satisfies WriterRequest);
+  }
+
   /** Runs one statement on the writer connection. */
   async execute<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
     const reply = await this.#request({ id: 0, sql: compiledQuery.sql, parameters: compiledQuery.parameters });
@@ -107,10 +118,11 @@ export class SqliteWriterThread {
     });
     // The thread exits by itself after reporting the failure.
     if (!ready.ready) throw deserializeError(ready.error);
-    worker.unref();
     worker.on('message', (reply: WriterReply) => this.#settle(reply));
     worker.on('error', (error) => this.#die(error));
     worker.on('exit', (code) => this.#die(new Error(`the SQLite writer thread exited with code ${code}`)));
+    // After the listeners: adding a 'message' listener references the thread's port again.
+    worker.unref();
   }
 
   #request(message: WriterRequest): Promise<WriterReply> {
@@ -211,7 +223,15 @@ class SqliteWriterDriver implements Driver {
 
   constructor(private readonly writer: SqliteWriterThread) {
     this.#connection = {
-      executeQuery: (query) => writer.execute(query),
+      executeQuery: (query) => {
+        // Group commit's SAVEPOINT and RELEASE around each work: their results are never read,
+        // and if one fails the statement after it fails too, so the batch still fails.
+        if (isSavepointCommand(query.sql)) {
+          writer.post(query);
+          return Promise.resolve({ rows: [] });
+        }
+        return writer.execute(query);
+      },
       streamQuery: () => {
         throw new Error('the SQLite writer does not stream');
       },
@@ -250,4 +270,8 @@ class SqliteWriterDriver implements Driver {
   destroy(): Promise<void> {
     return this.writer.close();
   }
+}
+
+function isSavepointCommand(sql: string): boolean {
+  return sql.startsWith('savepoint ') || sql.startsWith('release ');
 }

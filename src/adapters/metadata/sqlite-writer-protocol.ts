@@ -5,6 +5,11 @@ export interface StatementRequest {
   id: number;
   sql: string;
   parameters: readonly unknown[];
+  /**
+   * Nobody waits for this one's reply (none is sent): if it fails, the thread skips every later
+   * statement up to the next awaited one, which fails with this error.
+   */
+  deferred?: true;
 }
 
 /** Asks the thread to close the database (which checkpoints the WAL) and exit. */

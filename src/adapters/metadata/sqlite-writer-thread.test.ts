@@ -39,6 +39,22 @@ describe('SQLite writer thread', () => {
     }
   });
 
+  test('a posted statement that fails fails the next executed one instead of running it', async () => {
+    const thread = new SqliteWriterThread(join(dir, 'posted.sqlite'));
+    await thread.open();
+    try {
+      await thread.execute(CompiledQuery.raw('create table t (v integer)'));
+      thread.post(CompiledQuery.raw('release no_such_savepoint'));
+      thread.post(CompiledQuery.raw('insert into t values (1)'));
+      await assert.rejects(thread.execute(CompiledQuery.raw('insert into t values (2)')), /no such savepoint/);
+      thread.post(CompiledQuery.raw('insert into t values (3)'));
+      const { rows } = await thread.execute(CompiledQuery.raw('select v from t'));
+      assert.deepEqual(rows, [{ v: 3 }], 'skipped up to the failure report, then running again');
+    } finally {
+      await thread.close();
+    }
+  });
+
   test('when the thread dies, pending and later statements fail as unavailable and the cause is reported', async () => {
     const deaths: unknown[] = [];
     const thread = new SqliteWriterThread(join(dir, 'dies.sqlite'), (cause) => deaths.push(cause));

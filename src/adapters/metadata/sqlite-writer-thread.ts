@@ -7,7 +7,15 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openWriterConnection } from './sqlite-connection.js';
 import type { SqliteDatabase } from './sqlite-driver.js';
 import { cachingStatements } from './sqlite-statement-cache.js';
-import { serializeError, withBuffers, type WriterReady, type WriterReply, type WriterRequest, type WriterThreadData } from './sqlite-writer-protocol.js';
+import {
+  type SerializedError,
+  serializeError,
+  withBuffers,
+  type WriterReady,
+  type WriterReply,
+  type WriterRequest,
+  type WriterThreadData,
+} from './sqlite-writer-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('sqlite-writer-thread runs only as a worker thread');
@@ -30,8 +38,20 @@ port.on('message', (request: WriterRequest) => {
     port.close();
     return;
   }
-  port.postMessage(run(request.id, request.sql, request.parameters));
+  if (deferredFailure !== null) {
+    // An earlier deferred statement failed: run nothing until an awaited one can report it.
+    if (request.deferred) return;
+    port.postMessage({ id: request.id, error: deferredFailure } satisfies WriterReply);
+    deferredFailure = null;
+    return;
+  }
+  const reply = run(request.id, request.sql, request.parameters);
+  if (!request.deferred) port.postMessage(reply);
+  else if ('error' in reply) deferredFailure = reply.error;
 });
+
+/** The error of a failed deferred statement, until an awaited statement reports it. */
+let deferredFailure: SerializedError | null = null;
 
 function run(id: number, sql: string, parameters: readonly unknown[]): WriterReply {
   try {

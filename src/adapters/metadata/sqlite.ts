@@ -39,8 +39,9 @@ export function openSqliteMetadataStore(file: string, options: SqliteMetadataSto
     dialect: reportingUnavailableStorage(
       new SqliteDialect({
         database: async () => {
-          // Read-only cannot create the file: the writer opens (and creates) it first.
-          await writerThread.open();
+          // Read-only cannot create the file: the writer opens (and creates) it first, through
+          // its Kysely, which then closes the thread with the store even if nothing was written.
+          await sql`select 1`.execute(db);
           const database = openReaderConnection(file);
           // data_version on this connection moves with every commit but its own, and it never
           // commits: the writer's commits and other processes' alike. Ours are spurious news.
