@@ -60,7 +60,7 @@ interface DataVersionSource {
  * moved since the connection opened or since it last moved; when it has, listeners are told and
  * the next read goes to the database. It is read from the WAL index in memory: no disk I/O.
  * The store binds its read-only connection, which never commits, so this process's own commits
- * (on the writer thread) move it too: news of them arrives twice, which is harmless.
+ * (on the writer thread) move it too; `wroteHere()` takes those in as they happen.
  */
 export class SqliteFeedChanges extends LocalFeedChanges {
   #statement: { get(): unknown } | undefined;
@@ -70,6 +70,20 @@ export class SqliteFeedChanges extends LocalFeedChanges {
   bind(connection: DataVersionSource): void {
     this.#statement = connection.prepare('PRAGMA data_version').pluck();
     this.#seen = this.#statement.get();
+  }
+
+  /**
+   * Called after each statement of this process's writer (on the writer thread, another
+   * connection): takes in whatever moved data_version so far, the writer's own commits included,
+   * telling listeners when it moved, so that only later commits by other processes make
+   * `heard()` false. Movement is always reported: one by another process in between is not lost.
+   */
+  wroteHere(): void {
+    if (this.#statement === undefined) return;
+    const version = this.#statement.get();
+    if (version === this.#seen) return;
+    this.#seen = version;
+    this.emit();
   }
 
   override heard(): boolean {

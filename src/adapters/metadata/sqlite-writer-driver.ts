@@ -189,10 +189,14 @@ function rowWithBuffers(row: unknown): unknown {
  *   leaves nothing half-made, and a second process waits for the first instead of racing it.
  */
 export class SqliteWriterDialect implements Dialect {
-  constructor(private readonly writer: SqliteWriterThread) {}
+  constructor(
+    private readonly writer: SqliteWriterThread,
+    /** Called after each statement the writer ran successfully (one may have committed). */
+    private readonly afterStatement: () => void = () => {},
+  ) {}
 
   createDriver(): Driver {
-    return new SqliteWriterDriver(this.writer);
+    return new SqliteWriterDriver(this.writer, this.afterStatement);
   }
 
   createQueryCompiler(): QueryCompiler {
@@ -221,16 +225,21 @@ class SqliteWriterDriver implements Driver {
   #locked: Promise<void> | null = null;
   #unlock: (() => void) | null = null;
 
-  constructor(private readonly writer: SqliteWriterThread) {
+  constructor(
+    private readonly writer: SqliteWriterThread,
+    afterStatement: () => void,
+  ) {
     this.#connection = {
-      executeQuery: (query) => {
+      executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
         // Group commit's SAVEPOINT and RELEASE around each work: their results are never read,
         // and if one fails the statement after it fails too, so the batch still fails.
         if (isSavepointCommand(query.sql)) {
           writer.post(query);
-          return Promise.resolve({ rows: [] });
+          return { rows: [] };
         }
-        return writer.execute(query);
+        const result = await writer.execute<R>(query);
+        afterStatement();
+        return result;
       },
       streamQuery: () => {
         throw new Error('the SQLite writer does not stream');

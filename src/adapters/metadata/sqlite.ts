@@ -32,7 +32,7 @@ export function openSqliteMetadataStore(file: string, options: SqliteMetadataSto
   const writerThread = new SqliteWriterThread(file);
   const log = logQueriesTo(options.onQuery);
   const db = new Kysely<Database>({
-    dialect: reportingUnavailableStorage(new SqliteWriterDialect(writerThread), sqliteDialect.isUnavailable),
+    dialect: reportingUnavailableStorage(new SqliteWriterDialect(writerThread, () => feedChanges.wroteHere()), sqliteDialect.isUnavailable),
     log,
   });
   const reads = new Kysely<Database>({
@@ -44,7 +44,7 @@ export function openSqliteMetadataStore(file: string, options: SqliteMetadataSto
           await sql`select 1`.execute(db);
           const database = openReaderConnection(file);
           // data_version on this connection moves with every commit but its own, and it never
-          // commits: the writer's commits and other processes' alike. Ours are spurious news.
+          // commits: the writer's commits and other processes' alike (see wroteHere).
           feedChanges.bind(database);
           return cachingStatements(database);
         },
