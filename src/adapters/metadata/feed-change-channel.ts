@@ -60,7 +60,7 @@ interface DataVersionSource {
  * moved since the connection opened or since it last moved; when it has, listeners are told and
  * the next read goes to the database. It is read from the WAL index in memory: no disk I/O.
  * The store binds its read-only connection, which never commits, so this process's own commits
- * (on the writer thread) move it too; `wroteHere()` takes those in as they happen.
+ * (on the writer thread) move it too; `afterOwnCommit()` takes those in as they happen.
  */
 export class SqliteFeedChanges extends LocalFeedChanges {
   #statement: { get(): unknown } | undefined;
@@ -73,17 +73,21 @@ export class SqliteFeedChanges extends LocalFeedChanges {
   }
 
   /**
-   * Called after each statement of this process's writer (on the writer thread, another
-   * connection): takes in whatever moved data_version so far, the writer's own commits included,
-   * telling listeners when it moved, so that only later commits by other processes make
-   * `heard()` false. Movement is always reported: one by another process in between is not lost.
+   * Called right before this process's writer (another connection, on the writer thread) may
+   * commit: whatever moved data_version until now was another process's, and is reported.
    */
-  wroteHere(): void {
-    if (this.#statement === undefined) return;
-    const version = this.#statement.get();
-    if (version === this.#seen) return;
-    this.#seen = version;
-    this.emit();
+  beforeOwnCommit(): void {
+    this.heard();
+  }
+
+  /**
+   * Called right after this process's writer may have committed: takes in the movement of
+   * data_version it caused, so that only other processes' commits make `heard()` false. One that
+   * lands in the instant between that commit and this call is taken in unreported: the port
+   * allows lost news, which RememberedFeedVersion bounds by expiring what it remembers.
+   */
+  afterOwnCommit(): void {
+    if (this.#statement !== undefined) this.#seen = this.#statement.get();
   }
 
   override heard(): boolean {

@@ -191,12 +191,12 @@ function rowWithBuffers(row: unknown): unknown {
 export class SqliteWriterDialect implements Dialect {
   constructor(
     private readonly writer: SqliteWriterThread,
-    /** Called after each statement the writer ran successfully (one may have committed). */
-    private readonly afterStatement: () => void = () => {},
+    /** Told around every statement that may commit (COMMIT, or any outside a transaction). */
+    private readonly commits: CommitObserver = { beforeOwnCommit() {}, afterOwnCommit() {} },
   ) {}
 
   createDriver(): Driver {
-    return new SqliteWriterDriver(this.writer, this.afterStatement);
+    return new SqliteWriterDriver(this.writer, this.commits);
   }
 
   createQueryCompiler(): QueryCompiler {
@@ -213,6 +213,12 @@ export class SqliteWriterDialect implements Dialect {
   }
 }
 
+/** What wants to know when the writer may commit (SqliteFeedChanges). */
+export interface CommitObserver {
+  beforeOwnCommit(): void;
+  afterOwnCommit(): void;
+}
+
 class TransactionalDdlSqliteAdapter extends SqliteAdapter {
   override get supportsTransactionalDdl(): boolean {
     return true;
@@ -225,9 +231,12 @@ class SqliteWriterDriver implements Driver {
   #locked: Promise<void> | null = null;
   #unlock: (() => void) | null = null;
 
+  /** Between BEGIN and the end of COMMIT/ROLLBACK: only COMMIT itself commits. */
+  #inTransaction = false;
+
   constructor(
     private readonly writer: SqliteWriterThread,
-    afterStatement: () => void,
+    commits: CommitObserver,
   ) {
     this.#connection = {
       executeQuery: async <R>(query: CompiledQuery): Promise<QueryResult<R>> => {
@@ -237,8 +246,10 @@ class SqliteWriterDriver implements Driver {
           writer.post(query);
           return { rows: [] };
         }
+        const commit = !this.#inTransaction || query.sql === 'commit';
+        if (commit) commits.beforeOwnCommit();
         const result = await writer.execute<R>(query);
-        afterStatement();
+        if (commit) commits.afterOwnCommit();
         return result;
       },
       streamQuery: () => {
@@ -265,15 +276,24 @@ class SqliteWriterDriver implements Driver {
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    this.#inTransaction = true;
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
+    try {
+      await connection.executeQuery(CompiledQuery.raw('commit'));
+    } finally {
+      this.#inTransaction = false;
+    }
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
+    try {
+      await connection.executeQuery(CompiledQuery.raw('rollback'));
+    } finally {
+      this.#inTransaction = false;
+    }
   }
 
   destroy(): Promise<void> {

@@ -32,7 +32,7 @@ export function openSqliteMetadataStore(file: string, options: SqliteMetadataSto
   const writerThread = new SqliteWriterThread(file);
   const log = logQueriesTo(options.onQuery);
   const db = new Kysely<Database>({
-    dialect: reportingUnavailableStorage(new SqliteWriterDialect(writerThread, () => feedChanges.wroteHere()), sqliteDialect.isUnavailable),
+    dialect: reportingUnavailableStorage(new SqliteWriterDialect(writerThread, feedChanges), sqliteDialect.isUnavailable),
     log,
   });
   const reads = new Kysely<Database>({
@@ -40,11 +40,11 @@ export function openSqliteMetadataStore(file: string, options: SqliteMetadataSto
       new SqliteDialect({
         database: async () => {
           // Read-only cannot create the file: the writer opens (and creates) it first, through
-          // its Kysely, which then closes the thread with the store even if nothing was written.
-          await sql`select 1`.execute(db);
+          // its Kysely (running nothing), which then closes the thread with the store.
+          await db.connection().execute(async () => {});
           const database = openReaderConnection(file);
           // data_version on this connection moves with every commit but its own, and it never
-          // commits: the writer's commits and other processes' alike (see wroteHere).
+          // commits: the writer's commits and other processes' alike (see afterOwnCommit).
           feedChanges.bind(database);
           return cachingStatements(database);
         },
