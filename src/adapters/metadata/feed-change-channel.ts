@@ -66,10 +66,25 @@ export class SqliteFeedChanges extends LocalFeedChanges {
   #statement: { get(): unknown } | undefined;
   #seen: unknown;
 
+  constructor(
+    /** Opens the store's read connection (which binds it here), if nothing has yet. */
+    private readonly connect: () => Promise<void> = async () => {},
+  ) {
+    super();
+  }
+
   /** Starts watching `connection`; called as the store opens it, before any query runs on it. */
   bind(connection: DataVersionSource): void {
     this.#statement = connection.prepare('PRAGMA data_version').pluck();
     this.#seen = this.#statement.get();
+    // heard() just became true.
+    this.emit();
+  }
+
+  protected override started(): void {
+    // A subscriber waiting for heard() must not wait for some read to open the connection.
+    // A failure to open leaves heard() false; the store's next query reports it.
+    if (this.#statement === undefined) this.connect().catch(() => {});
   }
 
   /**

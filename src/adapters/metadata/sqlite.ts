@@ -28,7 +28,7 @@ export interface SqliteMetadataStoreOptions {
  * server would. Open one store per file per process.
  */
 export function openSqliteMetadataStore(file: string, options: SqliteMetadataStoreOptions = {}): KyselyMetadataStore {
-  const feedChanges = new SqliteFeedChanges();
+  const feedChanges = new SqliteFeedChanges(() => reads.connection().execute(async () => {}));
   const writerThread = new SqliteWriterThread(file);
   const log = logQueriesTo(options.onQuery);
   const db = new Kysely<Database>({
