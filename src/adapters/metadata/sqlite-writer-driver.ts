@@ -59,6 +59,8 @@ export class SqliteWriterThread {
     private readonly file: string,
     /** Told why the thread died, once; by default the cause is thrown as an uncaught exception. */
     private readonly onDeath: (cause: unknown) => void = throwUncaught,
+    /** Called once the database is open on the thread. */
+    private readonly onOpen: () => void = () => {},
   ) {}
 
   /** Starts the thread and opens the database on it (once; later calls return the same promise). */
@@ -123,6 +125,7 @@ export class SqliteWriterThread {
     worker.on('exit', (code) => this.#die(new Error(`the SQLite writer thread exited with code ${code}`)));
     // After the listeners: adding a 'message' listener references the thread's port again.
     worker.unref();
+    this.onOpen();
   }
 
   #request(message: WriterRequest): Promise<WriterReply> {

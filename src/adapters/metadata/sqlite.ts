@@ -28,8 +28,11 @@ export interface SqliteMetadataStoreOptions {
  * server would. Open one store per file per process.
  */
 export function openSqliteMetadataStore(file: string, options: SqliteMetadataStoreOptions = {}): KyselyMetadataStore {
-  const feedChanges = new SqliteFeedChanges(() => reads.connection().execute(async () => {}));
-  const writerThread = new SqliteWriterThread(file);
+  // The read connection opens with the writer (as migrate() runs), so that data_version is
+  // watched, and heard() true, before the first read.
+  const connectReads = () => reads.connection().execute(async () => {});
+  const feedChanges = new SqliteFeedChanges(connectReads);
+  const writerThread = new SqliteWriterThread(file, undefined, () => void connectReads().catch(() => {}));
   const log = logQueriesTo(options.onQuery);
   const db = new Kysely<Database>({
     dialect: reportingUnavailableStorage(new SqliteWriterDialect(writerThread, feedChanges), sqliteDialect.isUnavailable),
