@@ -32,6 +32,7 @@ const methodKinds = {
     countByHash: 'read',
     findByHash: 'read',
     setMetadata: 'write',
+    setSharing: 'write',
     listIncomplete: 'read',
     listIds: 'read',
   },
