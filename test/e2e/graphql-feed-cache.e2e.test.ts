@@ -50,6 +50,10 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
       const env: Record<string, string> = {
         IMAGEGRAM_DEBUG_QUERY_COUNT: '1',
         FEED_VERSION_MAX_AGE_MS: '60000',
+        // No background jobs: on SQLite a job's commit lands on the writer thread, and a request
+        // that reads in the instant before this process has taken that commit in counts it as
+        // news (one version read, harmless) — which would make the zero-statement counts a race.
+        RUN_WORKER: 'off',
         ...(options.redis ? { REDIS_URL: redisUrl!, REDIS_KEY_PREFIX: prefix } : {}),
       };
       server = await startServer({ env });
