@@ -59,50 +59,15 @@ interface DataVersionSource {
  * (https://sqlite.org/pragma.html#pragma_data_version), so `heard()` is true only while it has not
  * moved since the connection opened or since it last moved; when it has, listeners are told and
  * the next read goes to the database. It is read from the WAL index in memory: no disk I/O.
- * The store binds its read-only connection, which never commits, so this process's own commits
- * (on the writer thread) move it too; `afterOwnCommit()` takes those in as they happen.
  */
 export class SqliteFeedChanges extends LocalFeedChanges {
   #statement: { get(): unknown } | undefined;
   #seen: unknown;
 
-  constructor(
-    /** Opens the store's read connection (which binds it here), if nothing has yet. */
-    private readonly connect: () => Promise<void> = async () => {},
-  ) {
-    super();
-  }
-
   /** Starts watching `connection`; called as the store opens it, before any query runs on it. */
   bind(connection: DataVersionSource): void {
     this.#statement = connection.prepare('PRAGMA data_version').pluck();
     this.#seen = this.#statement.get();
-    // heard() just became true.
-    this.emit();
-  }
-
-  protected override started(): void {
-    // A subscriber waiting for heard() must not wait for some read to open the connection.
-    // A failure to open leaves heard() false; the store's next query reports it.
-    if (this.#statement === undefined) this.connect().catch(() => {});
-  }
-
-  /**
-   * Called right before this process's writer (another connection, on the writer thread) may
-   * commit: whatever moved data_version until now was another process's, and is reported.
-   */
-  beforeOwnCommit(): void {
-    this.heard();
-  }
-
-  /**
-   * Called right after this process's writer may have committed: takes in the movement of
-   * data_version it caused, so that only other processes' commits make `heard()` false. One that
-   * lands in the instant between that commit and this call is taken in unreported: the port
-   * allows lost news, which RememberedFeedVersion bounds by expiring what it remembers.
-   */
-  afterOwnCommit(): void {
-    if (this.#statement !== undefined) this.#seen = this.#statement.get();
   }
 
   override heard(): boolean {

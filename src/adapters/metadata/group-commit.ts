@@ -58,9 +58,9 @@ export class GroupCommit {
 
   async #flush(): Promise<void> {
     do {
-      // Requests that arrived in this tick are still unread: yielding one macrotask lets them
-      // queue up and join this batch instead of each paying an fsync of its own. (On SQLite the
-      // loop also reads requests while a batch's statements and COMMIT run on the writer thread.)
+      // better-sqlite3 runs queries synchronously, so a batch never yields to I/O: requests
+      // that arrived meanwhile are still unread. Yielding one macrotask lets them queue up and
+      // join this batch instead of each paying an fsync of its own.
       await new Promise<void>((resolve) => setImmediate(resolve));
       await this.#commitBatch();
     } while (this.#queue.length > 0);

@@ -20,10 +20,10 @@ import type { JobQueue } from '../../ports/job-queue.js';
 import type { UploadLinkRepository, UploadRepository } from '../../ports/upload-repositories.js';
 import { type FeedChangeChannel, LocalFeedChanges } from './feed-change-channel.js';
 import { GroupCommit } from './group-commit.js';
+import { routingWrites } from './routed-writes.js';
 import { KyselyRepositories } from './kysely-repositories.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import { metadataMigrations } from './migrations.js';
-import { routingWrites } from './routed-writes.js';
 import type { Database } from './schema.js';
 
 /**
@@ -58,11 +58,6 @@ export class KyselyMetadataStore implements MetadataStore {
     private readonly dialect: MetadataDialect,
     /** Where news of feed writes goes; by default this process is taken to be the only writer. */
     feedChanges: FeedChangeChannel = new LocalFeedChanges(),
-    /**
-     * Where reads outside transactions go, when not to `db` (SQLite: a read-only connection on
-     * the event loop while `db` is the writer thread's). Closed before `db`.
-     */
-    private readonly reads: Kysely<Database> | null = null,
   ) {
     this.feedChanges = this.#feedChanges = feedChanges;
     const limits = dialect.groupCommit;
@@ -75,11 +70,9 @@ export class KyselyMetadataStore implements MetadataStore {
     };
     const groupCommit = limits && new GroupCommit(db, inBatch, limits, afterBatch);
     this.#groupCommit = groupCommit;
-    const direct = new KyselyRepositories(reads ?? db, dialect);
-    // With group commit, single writes on the store join a batch too, not paying an fsync each;
-    // with a separate read connection, they go to the writer's.
-    const writer = reads === null ? direct : new KyselyRepositories(db, dialect);
-    const root = groupCommit ? routingWrites(direct, (work) => groupCommit.run(work)) : reads === null ? direct : routingWrites(direct, (work) => work(writer));
+    const direct = new KyselyRepositories(db, dialect);
+    // With group commit, single writes on the store join a batch too, not paying an fsync each.
+    const root = groupCommit ? routingWrites(direct, (work) => groupCommit.run(work)) : direct;
     this.users = root.users;
     this.sessions = root.sessions;
     this.images = root.images;
@@ -104,8 +97,8 @@ export class KyselyMetadataStore implements MetadataStore {
   /**
    * Runs `work` in one transaction on one connection. With group commit (SQLite), that
    * transaction is shared with the other works of its batch, each in its own savepoint. On
-   * SQLite the store has a single writer connection: writing through the store itself (not `tx`)
-   * from inside `work` would wait for `work` forever, so don't.
+   * SQLite the store has a single connection: calling the store itself (not `tx`) from inside
+   * `work` would wait for `work` forever, so don't.
    */
   transaction<T>(work: (tx: MetadataRepositories) => Promise<T>): Promise<T> {
     if (this.#groupCommit !== null) return this.#groupCommit.run(work);
@@ -140,7 +133,6 @@ export class KyselyMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     await this.#groupCommit?.drained();
     await this.#feedChanges.close();
-    await this.reads?.destroy();
     await this.db.destroy();
   }
 }

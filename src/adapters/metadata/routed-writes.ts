@@ -9,8 +9,7 @@ type MethodNames<R> = {
 /**
  * Every method of every repository, each marked as one that only reads or one that may write.
  * The type demands every method and nothing else, so a method added to a port does not compile
- * until it is classified here. (A write marked `read` fails loudly on SQLite: reads run on a
- * read-only connection.)
+ * until it is classified here.
  */
 type MethodKinds = {
   readonly [R in keyof MetadataRepositories]: { readonly [M in MethodNames<MetadataRepositories[R]>]: 'read' | 'write' };
@@ -136,8 +135,8 @@ type Methods = Record<string, (...args: unknown[]) => Promise<unknown>>;
 /**
  * Repositories whose reads go to `reads` and whose writes each run as a work of `write`: with
  * group commit, a single write on the store then shares the commit (and fsync) of whatever batch
- * runs next (an `Idempotency-Key` claim costs no extra fsync on top of the comment it guards);
- * on SQLite, reads run on the event loop's read-only connection and writes on the writer thread.
+ * runs next (an `Idempotency-Key` claim costs no extra fsync on top of the comment it guards).
+ * Reads need no commit, so they skip the batch queue.
  */
 export function routingWrites(reads: MetadataRepositories, write: RunWrite): MetadataRepositories {
   const routed: Partial<Record<keyof MetadataRepositories, Methods>> = {};

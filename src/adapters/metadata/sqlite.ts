@@ -1,12 +1,25 @@
-import { Kysely, type SqlBool, SqliteDialect, sql } from 'kysely';
-import { SqliteFeedChanges } from './feed-change-channel.js';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { BetterSqlite3, type SqliteDatabase } from './sqlite-driver.js';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type DialectAdapter,
+  type Driver,
+  Kysely,
+  type SqlBool,
+  SqliteAdapter,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+  sql,
+} from 'kysely';
 import type { GroupCommitLimits } from './group-commit.js';
+import { SqliteFeedChanges } from './feed-change-channel.js';
 import { KyselyMetadataStore } from './kysely-metadata-store.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
 import type { Database } from './schema.js';
-import { openReaderConnection } from './sqlite-connection.js';
 import { cachingStatements } from './sqlite-statement-cache.js';
-import { SqliteWriterDialect, SqliteWriterThread, writerGoneCode } from './sqlite-writer-driver.js';
 import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
 
 export interface SqliteMetadataStoreOptions {
@@ -21,47 +34,47 @@ export interface SqliteMetadataStoreOptions {
 
 /**
  * Opens (creating it and its directory if needed) the embedded metadata store: one SQLite file,
- * written by one connection on a worker thread (transactions, migrations, and every write, so
- * COMMIT's fsync and WAL checkpoints never block the event loop) and read outside transactions by
- * a read-only connection on the event loop. The file is opened on first use, so a missing or
- * unwritable location surfaces as STORAGE_UNAVAILABLE from `ping()`/`migrate()`, like a down
- * server would. Open one store per file per process.
+ * one better-sqlite3 connection. The file is opened on first use, so a missing or unwritable
+ * location surfaces as STORAGE_UNAVAILABLE from `ping()`/`migrate()`, like a down server would.
+ * Open one store per file per process: better-sqlite3 waits for another connection's lock
+ * synchronously, blocking the very event loop that would let that connection finish.
  */
 export function openSqliteMetadataStore(file: string, options: SqliteMetadataStoreOptions = {}): KyselyMetadataStore {
-  // The read connection opens with the writer (as migrate() runs), so that data_version is
-  // watched, and heard() true, before the first read.
-  const connectReads = () => reads.connection().execute(async () => {});
-  const feedChanges = new SqliteFeedChanges(connectReads);
-  const writerThread = new SqliteWriterThread(file, undefined, () => void connectReads().catch(() => {}));
-  const log = logQueriesTo(options.onQuery);
-  const db = new Kysely<Database>({
-    dialect: reportingUnavailableStorage(new SqliteWriterDialect(writerThread, feedChanges), sqliteDialect.isUnavailable),
-    log,
+  const feedChanges = new SqliteFeedChanges();
+  const dialect = new ImmediateTransactionSqliteDialect({
+    database: async () => {
+      const database = openDatabase(file);
+      feedChanges.bind(database);
+      return cachingStatements(database);
+    },
   });
-  const reads = new Kysely<Database>({
-    dialect: reportingUnavailableStorage(
-      new SqliteDialect({
-        database: async () => {
-          // Read-only cannot create the file: the writer opens (and creates) it first, through
-          // its Kysely (running nothing), which then closes the thread with the store.
-          await db.connection().execute(async () => {});
-          const database = openReaderConnection(file);
-          // data_version on this connection moves with every commit but its own, and it never
-          // commits: the writer's commits and other processes' alike (see afterOwnCommit).
-          feedChanges.bind(database);
-          return cachingStatements(database);
-        },
-      }),
-      sqliteDialect.isUnavailable,
-    ),
-    log,
+  const db = new Kysely<Database>({
+    dialect: reportingUnavailableStorage(dialect, sqliteDialect.isUnavailable),
+    log: logQueriesTo(options.onQuery),
   });
   const { groupCommit = true } = options;
   const limits = groupCommit === true ? sqliteDialect.groupCommit : groupCommit || null;
-  return new KyselyMetadataStore(db, { ...sqliteDialect, groupCommit: limits }, feedChanges, reads);
+  return new KyselyMetadataStore(db, { ...sqliteDialect, groupCommit: limits }, feedChanges);
 }
 
-const unavailableCodes = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL', writerGoneCode];
+function openDatabase(file: string): SqliteDatabase {
+  mkdirSync(dirname(file), { recursive: true });
+  const database = new BetterSqlite3(file);
+  // WAL: readers never block the writer (https://sqlite.org/wal.html).
+  database.pragma('journal_mode = WAL');
+  // better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so a WAL database would
+  // otherwise run NORMAL: a commit survives kill -9 but "might roll back following a power loss"
+  // (https://sqlite.org/pragma.html#pragma_synchronous). The port promises a resolved
+  // transaction is durable, power cut included: FULL, one fsync per commit.
+  database.pragma('synchronous = FULL');
+  // Off by default in SQLite for backwards compatibility (https://sqlite.org/foreignkeys.html).
+  database.pragma('foreign_keys = ON');
+  // Another process (the CLI, a second server) may hold the write lock: wait, then SQLITE_BUSY.
+  database.pragma('busy_timeout = 5000');
+  return database;
+}
+
+const unavailableCodes = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL'];
 // Only creating the parent directory raises node:fs codes (EEXIST: a file is in its place).
 const unavailableFsCodes = ['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENOTDIR', 'EEXIST'];
 
@@ -81,8 +94,8 @@ export const sqliteDialect: MetadataDialect = {
     // better-sqlite3 reports extended codes (SQLITE_BUSY_SNAPSHOT, SQLITE_IOERR_FSYNC, …).
     return unavailableCodes.some((prefix) => code === prefix || code.startsWith(`${prefix}_`)) || unavailableFsCodes.includes(code);
   },
-  // One writer connection, and BEGIN IMMEDIATE takes the write lock up front: writers are
-  // serialised, so positions already become visible in order.
+  // One connection, and BEGIN IMMEDIATE takes the write lock up front: writers are serialised,
+  // so positions already become visible in order.
   beforeEventAppend: async () => {},
   eventHorizon: async () => null,
   isIn,
@@ -141,4 +154,41 @@ export const sqliteDialect: MetadataDialect = {
 /** `column IN` the ids, bound as one JSON array (json_each, built into SQLite since 3.38). */
 function isIn(column: string, ids: readonly string[]) {
   return sql<SqlBool>`${sql.ref(column)} in (select value from json_each(${JSON.stringify(ids)}))`;
+}
+
+/**
+ * Kysely's SQLite dialect with two changes:
+ * - transactions start with BEGIN IMMEDIATE: a deferred BEGIN that reads and then writes fails
+ *   with SQLITE_BUSY, without waiting out busy_timeout, when another process wrote in between
+ *   (https://sqlite.org/lang_transaction.html, "read transactions" upgrading to write);
+ * - migrations run in a transaction: SQLite's DDL is transactional, so a crash mid-migration
+ *   leaves nothing half-made, and a second process waits for the first instead of racing it.
+ */
+class ImmediateTransactionSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateTransactionSqliteDriver(this.#config);
+  }
+
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
+  }
+}
+
+class ImmediateTransactionSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
 }
