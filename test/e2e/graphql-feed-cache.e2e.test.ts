@@ -50,9 +50,8 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
       const env: Record<string, string> = {
         IMAGEGRAM_DEBUG_QUERY_COUNT: '1',
         FEED_VERSION_MAX_AGE_MS: '60000',
-        // No background jobs: on SQLite a job's commit lands on the writer thread, and a request
-        // that reads in the instant before this process has taken that commit in counts it as
-        // news (one version read, harmless) — which would make the zero-statement counts a race.
+        // No background jobs: the statement counts below are the feed requests' alone, with no
+        // job's write landing in between (news to the version check, which may then read once).
         RUN_WORKER: 'off',
         ...(options.redis ? { REDIS_URL: redisUrl!, REDIS_KEY_PREFIX: prefix } : {}),
       };

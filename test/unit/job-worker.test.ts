@@ -93,8 +93,8 @@ describe('JobWorker over a real SQLite job table', () => {
     assert.equal(done.leasedBy, running.id);
     assert.equal(done.lastError, null);
     assert.ok(done.finishedAt !== null);
-    // The row reads done as soon as its commit lands (on SQLite's writer thread), a moment before
-    // the worker hears that the commit returned and frees the slot.
+    // The row reads done as soon as its commit lands, which can be a moment before the worker
+    // resumes after that commit and frees the slot.
     await until(async () => (running.busy === 0 ? true : undefined), 'the worker to free its slot');
   });
 
