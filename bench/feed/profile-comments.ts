@@ -6,15 +6,15 @@
  * left in `--out` (default a temp dir) for Chrome DevTools or speedscope.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { signUpAndLogIn } from '../../test/support/client.js';
 import { readCpuSeconds } from '../process-stats.js';
+import { type ProfileNode, readMainThreadProfile, waitUntilServing } from './cpu-profile.js';
 import { copyPostgresSeed, postgresSeed, samplePostgresPostIds } from './seed-postgres.js';
 
 const { values } = parseArgs({
@@ -23,12 +23,6 @@ const { values } = parseArgs({
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const out = values.out ?? (await mkdtemp(join(tmpdir(), 'imagegram-comments-profile-')));
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
 
 await postgresSeed(log);
 const postIds = await samplePostgresPostIds(5_000);
@@ -54,15 +48,7 @@ const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()
 let cpuMsPerComment = Number.NaN;
 try {
   const origin = `http://127.0.0.1:${port}`;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error('the server exited before serving');
-    const ok = await fetch(`${origin}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    await sleep(100);
-  }
+  await waitUntilServing(child, origin);
   const user = await signUpAndLogIn(origin, 'profile');
   let turn = 0;
   const run = async (seconds: number) =>
@@ -98,10 +84,7 @@ try {
   await copy.drop();
   await rm(dataDir, { recursive: true, force: true });
 }
-// The main thread's profile has the lowest thread number (tsx's loader thread writes one too).
-const file = (await readdir(out)).filter((name) => name.endsWith('.cpuprofile')).sort()[0];
-if (!file) throw new Error(`no profile in ${out}`);
-const profile = JSON.parse(await readFile(join(out, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+const { file, profile } = await readMainThreadProfile(out);
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const parentOf = new Map<number, number>();
 for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
@@ -138,7 +121,7 @@ const top = (counts: Map<string, number>, n: number) =>
     .slice(0, n)
     .map(([where, count]) => `| ${((100 * count) / busy).toFixed(1)} | \`${where}\` |`)
     .join('\n');
-console.log(`profile: ${join(out, file)}; server CPU ${cpuMsPerComment.toFixed(3)} ms per comment (measured phase only)`);
+console.log(`profile: ${file}; server CPU ${cpuMsPerComment.toFixed(3)} ms per comment (measured phase only)`);
 console.log(`\n| self % of busy samples | package or file |\n|---|---|\n${top(selfByPackage, 25)}`);
 console.log(`\n| inclusive % of busy samples | package or file on the stack |\n|---|---|\n${top(totalByPackage, 30)}`);
 console.log(`\n| self % of busy samples | function |\n|---|---|\n${top(selfByFunction, 40)}`);

@@ -8,14 +8,14 @@
  * `--root`: serve from another checkout (node_modules linked), to compare a change's CPU per request.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { readCpuSeconds } from '../process-stats.js';
 import { postgresTarget } from './feed-target.js';
+import { printSelfTime, readMainThreadProfile, waitUntilServing } from './cpu-profile.js';
 import { autocannonFlatOut } from './load.js';
 
 const { values } = parseArgs({
@@ -37,11 +37,6 @@ const query = `{ posts(first: ${first}) { edges { node { id caption commentCount
   pageInfo { hasNextPage endCursor } } }`;
 const path = `/graphql?query=${encodeURIComponent(query)}`;
 const headers = { cookie: 'bench=uncached' };
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-}
 
 const target = await postgresTarget(log);
 const port = 17000 + Math.floor(Math.random() * 1000);
@@ -65,16 +60,7 @@ await serverLog.close();
 const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 try {
   const origin = `http://127.0.0.1:${port}`;
-  // Waits for the condition (serving), giving up if the process exits.
-  for (;;) {
-    if (child.exitCode !== null) throw new Error('the server exited before serving');
-    const ok = await fetch(`${origin}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    await sleep(100);
-  }
+  await waitUntilServing(child, origin);
   await autocannonFlatOut(origin, path, 3, 10, headers); // compiles the query and warms the JIT
   const cpuBefore = readCpuSeconds(child.pid!);
   const result = await autocannonFlatOut(origin, path, seconds, 10, headers);
@@ -88,17 +74,5 @@ try {
   await target.dispose();
   await rm(dataDir, { recursive: true, force: true });
 }
-// The main thread's profile has the lowest thread number (tsx's loader thread writes one too).
-const file = (await readdir(out)).filter((name) => name.endsWith('.cpuprofile')).sort()[0];
-if (!file) throw new Error(`no profile in ${out}`);
-const profile = JSON.parse(await readFile(join(out, file), 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
-const self = new Map<string, number>();
-const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-for (const id of profile.samples) {
-  const { callFrame } = byId.get(id)!;
-  const where = `${callFrame.functionName || '(anonymous)'} ${callFrame.url.replace(/^.*node_modules\//, '').replace(`file://${projectRoot}`, '')}:${callFrame.lineNumber + 1}`;
-  self.set(where, (self.get(where) ?? 0) + 1);
-}
-const total = profile.samples.length;
-console.log(`profile: ${join(out, file)}\n\n| self % | function |\n|---|---|`);
-for (const [where, count] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`| ${((100 * count) / total).toFixed(1)} | \`${where}\` |`);
+const { file, profile } = await readMainThreadProfile(out);
+printSelfTime(file, profile, projectRoot, 40);
