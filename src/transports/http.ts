@@ -1,3 +1,4 @@
+import { answerClientError } from './client-errors.js';
 import { randomUUID } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
@@ -45,6 +46,8 @@ export async function buildHttpServer(app: App) {
     keepAliveTimeout: limits.keepAliveTimeoutSeconds * 1000,
     http: connectionTimeouts(limits),
     trustProxy: trustProxy(limits.trustProxy),
+    // What Node's HTTP parser refuses is answered with Connection: close (Fastify's default omits it).
+    clientErrorHandler: answerClientError,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     // Two info lines per request cost ~40 µs each (feed bench); we log refusals, failures and
