@@ -47,19 +47,7 @@ export async function fixedRatePhases(
 ): Promise<PhaseFigures[]> {
   const { postIds } = target;
   const { seconds } = options;
-  let feedTurn = 0;
-  let commentTurn = 0;
-  // Round robin over the first pages' URLs, and over the sampled posts (already in random order).
-  const nextFeed = (): RequestSpec => ({ method: 'GET', path: feedPaths[feedTurn++ % feedPaths.length]! });
-  const nextComment = (): RequestSpec => {
-    const turn = commentTurn++;
-    return {
-      method: 'POST',
-      path: `/posts/${postIds[turn % postIds.length]}/comments`,
-      headers: { ...server.user.headers, 'content-type': 'application/json' },
-      body: JSON.stringify({ body: `Bench comment ${turn}: lovely light in this one` }),
-    };
-  };
+  const { nextFeed, nextComment } = roundRobinRequests(feedPaths, postIds, server.user.headers);
   const origin = server.baseUrl;
   const measure = async (phase: PhaseFigures['phase'], generator: Generator, run: () => Promise<PhaseFigures['load']>): Promise<PhaseFigures> => {
     options.log(`  ${phase} (${generator}) …`);
@@ -123,4 +111,26 @@ export async function firstPagePaths(origin: string, pages: number): Promise<str
     paths.push(`/posts?cursor=${encodeURIComponent(cursor)}`);
   }
   return paths;
+}
+
+/** Round robin over the first pages' URLs, and comments over the sampled posts (already in random order). */
+export function roundRobinRequests(
+  feedPaths: readonly string[],
+  postIds: readonly string[],
+  userHeaders: Record<string, string>,
+): { nextFeed: () => RequestSpec; nextComment: () => RequestSpec } {
+  let feedTurn = 0;
+  let commentTurn = 0;
+  return {
+    nextFeed: () => ({ method: 'GET', path: feedPaths[feedTurn++ % feedPaths.length]! }),
+    nextComment: () => {
+      const turn = commentTurn++;
+      return {
+        method: 'POST',
+        path: `/posts/${postIds[turn % postIds.length]}/comments`,
+        headers: { ...userHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify({ body: `Bench comment ${turn}: lovely light in this one` }),
+      };
+    },
+  };
 }

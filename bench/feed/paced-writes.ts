@@ -13,8 +13,8 @@ import { parseArgs } from 'node:util';
 import { startBenchServer } from '../imagegram-server.js';
 import { fmt, median } from '../stats.js';
 import { startBareFeedServer } from './bare-feed-process.js';
-import { firstPagePaths } from './fixed-rate-phases.js';
-import { type LoadResult, pacedAtRate, type RequestSpec } from './load.js';
+import { firstPagePaths, roundRobinRequests } from './fixed-rate-phases.js';
+import { type LoadResult, pacedAtRate } from './load.js';
 import { copySqliteSeed, samplePostIds, sqliteSeed } from './seed-sqlite.js';
 import { scrapeRuntime } from './server-probe.js';
 
@@ -56,18 +56,7 @@ for (let round = 0; round < rounds; round++) {
       const page = await fetch(`${server.baseUrl}/posts`);
       const bare = await startBareFeedServer(await page.text(), page.headers.get('content-type') ?? 'application/json');
       try {
-        let feedTurn = 0;
-        let commentTurn = 0;
-        const nextFeed = (): RequestSpec => ({ method: 'GET', path: feedPaths[feedTurn++ % feedPaths.length]! });
-        const nextComment = (): RequestSpec => {
-          const turn = commentTurn++;
-          return {
-            method: 'POST',
-            path: `/posts/${postIds[turn % postIds.length]}/comments`,
-            headers: { ...server.user.headers, 'content-type': 'application/json' },
-            body: JSON.stringify({ body: `Bench comment ${turn}: lovely light in this one` }),
-          };
-        };
+        const { nextFeed, nextComment } = roundRobinRequests(feedPaths, postIds, server.user.headers);
         const origin = server.baseUrl;
         log(`round ${round + 1}, ${root}: warm-up …`);
         await Promise.all([pacedAtRate(origin, nextFeed, 500, 2), pacedAtRate(origin, nextComment, 200, 2)]);
