@@ -1,17 +1,16 @@
 import type { BlobStore } from '../../ports/blob-store.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
 import type { StagingArea } from '../../ports/staging-area.js';
 import type { UploadFiles } from '../../ports/upload-files.js';
 import type { IncompleteUploadRepair } from '../images/incomplete-upload-repair.js';
 import { sweepExpiredUploads } from '../uploads/upload-sweep.js';
-import type { GcContext } from './gc-context.js';
+import type { GcContext, GcStore } from './gc-context.js';
 import { emptyKindReport, type GcKindReport, type GcProgress, type GcReport } from './gc-report.js';
 import { collectIncompleteImages } from './incomplete-images.js';
 import { collectMissingBlobs } from './missing-blobs.js';
 import { collectUnreferencedBlobs } from './unreferenced-blobs.js';
 
 export interface GarbageCollectorDependencies {
-  store: MetadataStore;
+  store: GcStore;
   blobs: BlobStore;
   staging: StagingArea;
   uploadFiles: UploadFiles;

@@ -1,10 +1,13 @@
 import type { BlobStore } from '../../ports/blob-store.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
+import type { StoreSlice } from '../../ports/store-slice.js';
 import type { GcProgress } from './gc-report.js';
+
+/** The repositories a collection reads and changes (retiring an image retires its post from the feed too). */
+export type GcStore = StoreSlice<'blobRecords' | 'events' | 'feed' | 'images' | 'jobs' | 'posts' | 'uploads'>;
 
 /** What every phase of a collection shares. */
 export interface GcContext {
-  store: MetadataStore;
+  store: GcStore;
   blobs: BlobStore;
   /** The run's "now" (epoch ms), fixed at its start: graces are measured from it. */
   now: number;
