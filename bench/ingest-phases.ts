@@ -128,7 +128,7 @@ async function inProcessSteps(
   await log.add('in-process: probe (magic bytes, header)', ownCpuSeconds, async () => {
     probe = await processor.probe(path);
   });
-  await log.add('in-process: EXIF', ownCpuSeconds, () => processor.readMetadata(path, probe!));
+  await log.add('in-process: EXIF', ownCpuSeconds, () => processor.readMetadata(path, probe!.format));
   let jpeg: Buffer | undefined;
   await log.add('in-process: render derivative', ownCpuSeconds, async () => {
     jpeg = await processor.renderDerivative(path, probe!);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open as openFile, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -45,6 +45,19 @@ export function blobStoreContract(
       const source = await localFile('keep me');
       await store.putFile('originals/aa/bb/aabb02', source);
       assert.equal(await text((await import('node:fs')).createReadStream(source)), 'keep me');
+    });
+
+    test('putFile of a source the caller already synced stores it the same, source left in place', async () => {
+      const source = await localFile('synced bytes');
+      const handle = await openFile(source, 'r');
+      await handle.sync();
+      await handle.close();
+      const first = await store.putFile('originals/aa/bb/aabb03', source, { sourceSynced: true });
+      const second = await store.putFile('originals/aa/bb/aabb03', await localFile('synced bytes'), { sourceSynced: true });
+      assert.deepEqual(first, { created: true });
+      assert.deepEqual(second, { created: false });
+      assert.equal((await store.get('originals/aa/bb/aabb03'))?.toString(), 'synced bytes');
+      assert.equal(await readFile(source, 'utf8'), 'synced bytes');
     });
 
     test('put replaces an object; get returns null when absent', async () => {

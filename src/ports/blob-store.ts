@@ -21,6 +21,17 @@ export interface LocalBlobFile {
   release(): Promise<void>;
 }
 
+/** How `putFile` may treat its source file. */
+export interface PutFileOptions {
+  /**
+   * The caller has already fsynced the source file's bytes (staging does): a store that publishes
+   * the file itself, by hard link, does not sync them a second time. Nothing else is relaxed: the
+   * new object's directory entry is still durable before `putFile` resolves, and a store that
+   * copies the bytes makes its copy durable as always.
+   */
+  sourceSynced?: boolean;
+}
+
 /**
  * Object storage for image bytes, shaped like S3 so an S3 adapter fits: flat string keys
  * (`originals/ab/cd/abcd…`), whole-object writes, ranged reads, listing by prefix.
@@ -36,7 +47,7 @@ export interface BlobStore {
    * the backend) before resolving. Content-addressed callers rely on this: when `key` already
    * exists nothing is written and `created` is false. `sourcePath` is left in place.
    */
-  putFile(key: string, sourcePath: string): Promise<{ created: boolean }>;
+  putFile(key: string, sourcePath: string, options?: PutFileOptions): Promise<{ created: boolean }>;
   /** Stores `body` durably under `key`, replacing any previous object atomically. */
   put(key: string, body: Buffer): Promise<void>;
   /** The whole object, or null when absent. Meant for small objects (derivatives). */

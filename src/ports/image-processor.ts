@@ -1,4 +1,4 @@
-import type { ImageProbe, PhotoMetadata } from '../core/images/image.js';
+import type { ImageFormat, ImageProbe, PhotoMetadata } from '../core/images/image.js';
 
 /**
  * Reads and renders images from local files (staged uploads). Adapter: sharp (libvips) plus a
@@ -20,8 +20,12 @@ export interface ImageProcessor {
    * decoder meets more pixels or a longer side than the configured limits.
    */
   renderDerivative(path: string, probe: ImageProbe): Promise<Buffer>;
-  /** EXIF facts (camera, taken-at, GPS). Never throws for absent or broken EXIF: returns empties. */
-  readMetadata(path: string, probe: ImageProbe): Promise<PhotoMetadata>;
+  /**
+   * EXIF facts (camera, taken-at, GPS) of a file already probed as `format` (an image row's
+   * format: no second probe). Never throws for absent or broken EXIF: returns empties. A file that
+   * cannot be read (a file-system error) throws, so the caller can retry.
+   */
+  readMetadata(path: string, format: ImageFormat): Promise<PhotoMetadata>;
   /** Releases worker threads; the processor is unusable afterwards. */
   close(): Promise<void>;
 }

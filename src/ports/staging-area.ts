@@ -4,6 +4,8 @@ import type { Readable } from 'node:stream';
 export interface StagedFile {
   /** Absolute path of the staged bytes (fsynced). */
   path: string;
+  /** Always true: the bytes were fsynced before `receive` resolved, so promoting them need not sync them again. */
+  synced: true;
   /** Lower-case hex SHA-256 of the bytes. */
   sha256: string;
   size: number;

@@ -47,7 +47,7 @@ describe('ImageIngest: dedup that reveals nothing, decodes within the budget', (
         renders++;
         return sharpProcessor.renderDerivative(path, probe);
       },
-      readMetadata: (path, probe) => sharpProcessor.readMetadata(path, probe),
+      readMetadata: (path, format) => sharpProcessor.readMetadata(path, format),
       close: () => sharpProcessor.close(),
     };
     alice = aUser({ username: 'alice' });

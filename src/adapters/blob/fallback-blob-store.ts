@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BlobInfo, BlobStore, ByteRange, LocalBlobFile } from '../../ports/blob-store.js';
+import type { BlobInfo, BlobStore, ByteRange, LocalBlobFile, PutFileOptions } from '../../ports/blob-store.js';
 
 /**
  * The blob store of a deployment switching stores (docs/storage-migration.md): every write, delete
@@ -16,8 +16,8 @@ export class FallbackBlobStore implements BlobStore {
     private readonly onFallback: (key: string, operation: string) => void = () => {},
   ) {}
 
-  putFile(key: string, sourcePath: string): Promise<{ created: boolean }> {
-    return this.primary.putFile(key, sourcePath);
+  putFile(key: string, sourcePath: string, options?: PutFileOptions): Promise<{ created: boolean }> {
+    return this.primary.putFile(key, sourcePath, options);
   }
 
   put(key: string, body: Buffer): Promise<void> {

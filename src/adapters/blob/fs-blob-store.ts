@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFile, link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { BlobInfo, BlobStore, ByteRange, LocalBlobFile } from '../../ports/blob-store.js';
+import type { BlobInfo, BlobStore, ByteRange, LocalBlobFile, PutFileOptions } from '../../ports/blob-store.js';
 import { reportingStorageFailures } from '../storage-failures.js';
 import { fsyncDirectory, fsyncFile } from './fsync.js';
 
@@ -15,15 +15,16 @@ const validKey = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*$/;
 export class FsBlobStore implements BlobStore {
   constructor(private readonly root: string) {}
 
-  putFile(key: string, sourcePath: string): Promise<{ created: boolean }> {
-    return reportingStorageFailures(() => this.linkOrCopy(key, sourcePath));
+  putFile(key: string, sourcePath: string, options: PutFileOptions = {}): Promise<{ created: boolean }> {
+    return reportingStorageFailures(() => this.linkOrCopy(key, sourcePath, options.sourceSynced === true));
   }
 
-  private async linkOrCopy(key: string, sourcePath: string): Promise<{ created: boolean }> {
+  private async linkOrCopy(key: string, sourcePath: string, sourceSynced: boolean): Promise<{ created: boolean }> {
     const target = this.pathOf(key);
     if (await exists(target)) return { created: false };
     await this.ensureDirectory(dirname(target));
-    await fsyncFile(sourcePath);
+    // The link publishes this very inode: its bytes must be on disk before the entry can be.
+    if (!sourceSynced) await fsyncFile(sourcePath);
     try {
       // A hard link publishes the staged bytes without copying 100 MB; EEXIST means another upload
       // of the same content won the race, which is fine for content-addressed keys.

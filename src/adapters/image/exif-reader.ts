@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import exifr from 'exifr';
 import sharp from 'sharp';
 import { type ImageFormat, noPhotoMetadata, type PhotoMetadata } from '../../core/images/image.js';
@@ -11,13 +13,16 @@ const tags = ['Make', 'Model', 'DateTimeOriginal', 'CreateDate', 'GPSLatitude', 
 
 /**
  * Camera make/model, taken-at and GPS position from the EXIF of the file at `path`. Reads only
- * the start of the file, never the pixels. Never throws: absent or broken EXIF gives empties.
+ * the start of the file, never the pixels. Absent or broken EXIF gives empties; a file-system
+ * error (the file cannot be opened or read) is thrown, for the caller to retry.
  */
 export async function readPhotoMetadata(path: string, format: ImageFormat): Promise<PhotoMetadata> {
   let raw: Record<string, unknown> | undefined;
   try {
     raw = await readExifTags(path, format);
-  } catch {
+  } catch (error) {
+    // Node's file-system errors carry an errno code (ENOENT, EIO, EMFILE); exifr's parse errors do not.
+    if (isFileSystemError(error)) throw error;
     return { ...noPhotoMetadata };
   }
   if (!raw) return { ...noPhotoMetadata };
@@ -39,11 +44,18 @@ async function readExifTags(path: string, format: ImageFormat): Promise<Record<s
   const options = { pick: tags, reviveValues: false };
   if (exifrContainers.has(format)) return exifr.parse(path, options);
   if (!libvipsContainers.has(format)) return undefined;
+  // libvips' errors carry no errno code: a file that cannot be opened must fail here, as it does in exifr.
+  await access(path, constants.R_OK);
   const { exif } = await sharp(path).metadata();
   if (!exif) return undefined;
   // libvips keeps the "Exif\0\0" marker of the APP1 segment; exifr wants the TIFF structure after it.
   const tiff = exif.subarray(0, 6).toString('latin1') === 'Exif\0\0' ? exif.subarray(6) : exif;
   return exifr.parse(tiff, options);
+}
+
+function isFileSystemError(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
 }
 
 function text(value: unknown): string | null {

@@ -214,7 +214,7 @@ describe('readMetadata', () => {
 
   async function metadataOf(name: string) {
     const path = fixtures.path(name);
-    return processor.readMetadata(path, await processor.probe(path));
+    return processor.readMetadata(path, (await processor.probe(path)).format);
   }
 
   test('reads camera, taken-at (camera time as UTC, whatever the server zone) and GPS', async () => {
@@ -250,6 +250,12 @@ describe('readMetadata', () => {
     }
     const garbage = join(dir, 'garbage.jpg');
     await writeFile(garbage, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe1, 0x00, 0x40]), Buffer.from('Exif\0\0II*\0'), Buffer.alloc(64, 0xff)]));
-    assert.deepEqual(await processor.readMetadata(garbage, { format: 'jpeg', width: 1, height: 1, decodeBytes: 1 }), empties);
+    assert.deepEqual(await processor.readMetadata(garbage, 'jpeg'), empties);
+  });
+
+  test('throws when the file cannot be read, so the metadata job retries instead of recording empties', async () => {
+    for (const format of ['jpeg', 'webp'] as const) {
+      await assert.rejects(processor.readMetadata(join(dir, `absent.${format}`), format), { code: 'ENOENT' });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { AppError, isAppError } from '../../core/errors.js';
-import type { ImageProbe, PhotoMetadata } from '../../core/images/image.js';
+import type { ImageFormat, ImageProbe, PhotoMetadata } from '../../core/images/image.js';
 import type { ImageLimits, ImageProcessor } from '../../ports/image-processor.js';
 import { BmpDecoderPool, BmpDecoderUnavailable } from './bmp-decoder-pool.js';
 import { assertPixelDataPresent, readBmpHeader } from './bmp-header.js';
@@ -54,8 +54,8 @@ export class SharpImageProcessor implements ImageProcessor {
     }
   }
 
-  async readMetadata(path: string, probe: ImageProbe): Promise<PhotoMetadata> {
-    return readPhotoMetadata(path, probe.format);
+  async readMetadata(path: string, format: ImageFormat): Promise<PhotoMetadata> {
+    return readPhotoMetadata(path, format);
   }
 
   /** Waits for running BMP decodes, then stops the decoder threads. */

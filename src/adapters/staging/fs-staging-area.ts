@@ -58,6 +58,7 @@ export class FsStagingArea implements StagingArea {
     }
     return {
       path,
+      synced: true,
       sha256: meter.digest(),
       size: meter.bytes,
       discard: () => rm(path, { force: true }),

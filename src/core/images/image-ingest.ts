@@ -3,6 +3,7 @@ import type { BlobStore } from '../../ports/blob-store.js';
 import type { ImageLimits, ImageProcessor } from '../../ports/image-processor.js';
 import type { StoreSlice } from '../../ports/store-slice.js';
 import type { StagedFile, StagingArea } from '../../ports/staging-area.js';
+import type { StagedImage } from './image-source.js';
 import { BlobPins } from '../blobs/blob-pins.js';
 import { type DecodeBudget, describe } from './decode-budget.js';
 import { AppError } from '../errors.js';
@@ -84,7 +85,7 @@ export class ImageIngest {
    * Ingests bytes already staged and hashed (e.g. a finished resumable upload), telling
    * `onImageIngested` what became of them. The caller discards `staged`.
    */
-  async ingestStaged(ownerId: string, staged: Pick<StagedFile, 'path' | 'sha256' | 'size'>): Promise<IngestResult> {
+  async ingestStaged(ownerId: string, staged: StagedImage): Promise<IngestResult> {
     let result: IngestResult;
     try {
       result = await this.ingestUntold(ownerId, staged);
@@ -106,7 +107,7 @@ export class ImageIngest {
     }
   }
 
-  private async ingestUntold(ownerId: string, staged: Pick<StagedFile, 'path' | 'sha256' | 'size'>): Promise<IngestResult> {
+  private async ingestUntold(ownerId: string, staged: StagedImage): Promise<IngestResult> {
     const { store, blobs, processor } = this.deps;
     const existing = await store.images.findByOwnerAndHash(ownerId, staged.sha256);
     // A duplicate costs nothing, unless its original vanished: then these bytes put it back.
@@ -120,10 +121,10 @@ export class ImageIngest {
     let committed = false;
     try {
       await this.renderDerivative(staged, probe);
-      // Still a no-op when the blob exists: a hard link and two fsyncs of already-synced data, a few
-      // ms against hundreds for the render (bench/dedup-timing.ts). On S3 it skips a whole upload:
-      // see docs/operations.md.
-      await blobs.putFile(originalKey(staged.sha256), staged.path);
+      // A no-op when the blob exists: a few ms against hundreds for the render
+      // (bench/dedup-timing.ts). On S3 it skips a whole upload: see docs/operations.md. Staged bytes
+      // are fsynced already: a local store links them into place without syncing them again.
+      await blobs.putFile(originalKey(staged.sha256), staged.path, { sourceSynced: staged.synced === true });
       const now = this.now();
       const candidate: Image = {
         id: newId(),

@@ -1,8 +1,11 @@
 import type { StagedFile } from '../../ports/staging-area.js';
 import { AppError } from '../errors.js';
 
-/** Bytes already received and hashed into staging, not yet an image (the caller discards them). */
-export type StagedImage = Pick<StagedFile, 'path' | 'sha256' | 'size'>;
+/**
+ * Bytes already received and hashed, not yet an image (the caller discards them); `synced` when
+ * they are known to be fsynced already (staged files are; a resumable upload's local copy may not be).
+ */
+export type StagedImage = Pick<StagedFile, 'path' | 'sha256' | 'size'> & { synced?: boolean };
 
 /**
  * Where a write's image comes from: an image the user has, a finished resumable upload of theirs

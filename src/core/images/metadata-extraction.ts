@@ -1,10 +1,9 @@
 import type { BlobStore } from '../../ports/blob-store.js';
 import type { ImageProcessor } from '../../ports/image-processor.js';
 import type { StoreSlice } from '../../ports/store-slice.js';
-import { isAppError } from '../errors.js';
 import type { JobContext } from '../jobs/job-handlers.js';
 import { originalKey } from './blob-keys.js';
-import { noPhotoMetadata, type PhotoMetadata } from './image.js';
+import type { PhotoMetadata } from './image.js';
 
 /**
  * The `image.extract-metadata` job: reads EXIF (camera, taken-at, GPS) from an image's original
@@ -28,7 +27,8 @@ export class MetadataExtraction {
     if (!local) throw new Error(`the original of image ${imageId} is not in the blob store`);
     let metadata: PhotoMetadata;
     try {
-      metadata = await this.read(local.path);
+      // The row's format is what ingest probed from these very bytes (content-addressed): no second probe.
+      metadata = await this.deps.processor.readMetadata(local.path, image.format);
     } finally {
       await local.release();
     }
@@ -51,16 +51,5 @@ export class MetadataExtraction {
       }
       await context.completeIn(tx);
     });
-  }
-
-  private async read(path: string): Promise<PhotoMetadata> {
-    try {
-      const probe = await this.deps.processor.probe(path);
-      return await this.deps.processor.readMetadata(path, probe);
-    } catch (error) {
-      // The original passed ingest; a processor that now refuses it has nothing to tell us.
-      if (isAppError(error) && error.kind !== 'unavailable') return { ...noPhotoMetadata };
-      throw error;
-    }
   }
 }
