@@ -10,9 +10,11 @@ const require = createRequire(import.meta.url);
 const nodeMajor = Number(process.versions.node.split('.')[0]);
 
 /**
- * better-sqlite3, in the build that works on this Node.js: 13 (N-API, prebuilt) on Node 22 and
+ * Where better-sqlite3 is, in the build that works on this Node.js: 13 (N-API, prebuilt) on Node 22 and
  * later, where 12 crashes the process when the garbage collector finalises a statement; 12 on
  * Node 20, where 13 crashes at load. Both are installed (12 as an optional dependency, since it
  * compiles at install and a Node 24 machine without its headers may skip it); the API is the same.
  */
-export const BetterSqlite3: typeof Driver = nodeMajor >= 22 ? require('better-sqlite3-13') : require('better-sqlite3');
+export const betterSqlite3Path: string = require.resolve(nodeMajor >= 22 ? 'better-sqlite3-13' : 'better-sqlite3');
+/** The driver at `betterSqlite3Path`. */
+export const BetterSqlite3: typeof Driver = require(betterSqlite3Path);

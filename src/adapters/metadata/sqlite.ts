@@ -20,6 +20,7 @@ import { KyselyMetadataStore } from './kysely-metadata-store.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
 import type { Database } from './schema.js';
 import { cachingStatements } from './sqlite-statement-cache.js';
+import { WalCommits, type WalCommitsOptions } from './sqlite-wal-commits.js';
 import { reportingUnavailableStorage } from './storage-unavailable-dialect.js';
 
 export interface SqliteMetadataStoreOptions {
@@ -30,6 +31,8 @@ export interface SqliteMetadataStoreOptions {
    * gives every transaction its own commit and fsync, to measure what group commit buys.
    */
   groupCommit?: boolean | GroupCommitLimits;
+  /** How commits reach the disk and the WAL is checkpointed (tests observe the fdatasync). */
+  walCommits?: WalCommitsOptions;
 }
 
 /**
@@ -41,13 +44,18 @@ export interface SqliteMetadataStoreOptions {
  */
 export function openSqliteMetadataStore(file: string, options: SqliteMetadataStoreOptions = {}): KyselyMetadataStore {
   const feedChanges = new SqliteFeedChanges();
-  const dialect = new ImmediateTransactionSqliteDialect({
-    database: async () => {
-      const database = openDatabase(file);
-      feedChanges.bind(database);
-      return cachingStatements(database);
+  const walCommits = new WalCommits(file, options.walCommits);
+  const dialect = new ImmediateTransactionSqliteDialect(
+    {
+      database: async () => {
+        const database = openDatabase(file);
+        walCommits.bind(database);
+        feedChanges.bind(database);
+        return cachingStatements(database, () => walCommits.wrote());
+      },
     },
-  });
+    walCommits,
+  );
   const db = new Kysely<Database>({
     dialect: reportingUnavailableStorage(dialect, sqliteDialect.isUnavailable),
     log: logQueriesTo(options.onQuery),
@@ -62,11 +70,8 @@ function openDatabase(file: string): SqliteDatabase {
   const database = new BetterSqlite3(file);
   // WAL: readers never block the writer (https://sqlite.org/wal.html).
   database.pragma('journal_mode = WAL');
-  // better-sqlite3 is built with SQLITE_DEFAULT_WAL_SYNCHRONOUS=1, so a WAL database would
-  // otherwise run NORMAL: a commit survives kill -9 but "might roll back following a power loss"
-  // (https://sqlite.org/pragma.html#pragma_synchronous). The port promises a resolved
-  // transaction is durable, power cut included: FULL, one fsync per commit.
-  database.pragma('synchronous = FULL');
+  // The port promises a resolved transaction is durable, power cut included: SQLite's FULL, one
+  // WAL fsync per commit. WalCommits (bound next) does that fsync off the event loop instead.
   // Off by default in SQLite for backwards compatibility (https://sqlite.org/foreignkeys.html).
   database.pragma('foreign_keys = ON');
   // Another process (the CLI, a second server) may hold the write lock: wait, then SQLITE_BUSY.
@@ -146,7 +151,7 @@ export const sqliteDialect: MetadataDialect = {
       .orderBy('c.id', 'desc')
       .execute();
   },
-  // One writer connection and an fsync per commit (synchronous=FULL): concurrent transactions
+  // One writer connection and a WAL fsync per commit (WalCommits): concurrent transactions
   // share commits. 64 works of a few queries each run in ~2 ms; 5 ms bounds a batch of slow ones.
   groupCommit: { maxWorks: 64, maxBatchMs: 5 },
 };
@@ -166,14 +171,16 @@ function isIn(column: string, ids: readonly string[]) {
  */
 class ImmediateTransactionSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
+  readonly #walCommits: WalCommits;
 
-  constructor(config: SqliteDialectConfig) {
+  constructor(config: SqliteDialectConfig, walCommits: WalCommits) {
     super(config);
     this.#config = config;
+    this.#walCommits = walCommits;
   }
 
   override createDriver(): Driver {
-    return new ImmediateTransactionSqliteDriver(this.#config);
+    return new ImmediateTransactionSqliteDriver(this.#config, this.#walCommits);
   }
 
   override createAdapter(): DialectAdapter {
@@ -182,8 +189,29 @@ class ImmediateTransactionSqliteDialect extends SqliteDialect {
 }
 
 class ImmediateTransactionSqliteDriver extends SqliteDriver {
+  readonly #walCommits: WalCommits;
+
+  constructor(config: SqliteDialectConfig, walCommits: WalCommits) {
+    super(config);
+    this.#walCommits = walCommits;
+  }
+
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+
+  /** The next user of the one connection, even a read, gets it only once what was committed is on disk. */
+  override async releaseConnection(): Promise<void> {
+    try {
+      await this.#walCommits.settle();
+    } finally {
+      await super.releaseConnection();
+    }
+  }
+
+  override async destroy(): Promise<void> {
+    await this.#walCommits.close();
+    await super.destroy();
   }
 }
 

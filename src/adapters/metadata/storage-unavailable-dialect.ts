@@ -94,7 +94,8 @@ class TranslatingDriver implements Driver {
   }
 
   releaseConnection(connection: DatabaseConnection): Promise<void> {
-    return this.inner.releaseConnection(unwrap(connection));
+    // SQLite makes commits durable as it hands the connection back (WalCommits).
+    return translated(this.translate, () => this.inner.releaseConnection(unwrap(connection)));
   }
 
   destroy(): Promise<void> {

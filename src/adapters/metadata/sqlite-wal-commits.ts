@@ -1,0 +1,183 @@
+import { type FileHandle, open } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import { betterSqlite3Path, type SqliteDatabase } from './sqlite-driver.js';
+
+/** How the WAL's commits are made durable and checkpointed; the defaults are what production runs. */
+export interface WalCommitsOptions {
+  /** Makes the WAL's written frames durable: fdatasync, on libuv's thread pool. Tests wrap it. */
+  datasync?: (wal: FileHandle) => Promise<void>;
+  /**
+   * WAL frames (pages) past which the writer waits, connection held, for a checkpoint to take in
+   * everything, so that its next write starts the WAL over. Default 1000: SQLite's own
+   * auto-checkpoint size.
+   */
+  catchUpFrames?: number;
+  /** The least time between two background checkpoints, in ms (default 500). */
+  checkpointEveryMs?: number;
+}
+
+/** What one PASSIVE checkpoint found (https://sqlite.org/pragma.html#pragma_wal_checkpoint). */
+interface CheckpointResult {
+  /** Frames in the WAL. */
+  log: number;
+  /** Frames of them now in the database file. */
+  checkpointed: number;
+}
+
+/**
+ * The durability of one WAL-mode SQLite connection, kept off the event loop.
+ *
+ * SQLite with `synchronous=FULL` fsyncs the WAL inside every COMMIT, and checkpoints (copying the
+ * WAL into the database file, two more fsyncs) inside whichever COMMIT crosses 1000 pages; with
+ * better-sqlite3 both block the event loop, for every request, for as long as the disk takes
+ * (milliseconds each, tens under load). Here the connection runs `synchronous=NORMAL`, where a
+ * COMMIT only write()s its frames to the WAL, and this class does what FULL would have done
+ * before anyone may go on: once a write has committed, `settle()` fdatasyncs the WAL on libuv's
+ * thread pool, and the connection is handed to no one (not even a read) until that returned. A
+ * transaction's promise resolves only after its frames are on disk, and nothing a crash could
+ * lose is ever read: the same guarantee as FULL, power cut included. Checkpoints run on a worker
+ * thread with a connection of its own (`wal_autocheckpoint=0` on this one); under NORMAL SQLite
+ * still syncs the WAL before a checkpoint copies it and the database file after.
+ */
+export class WalCommits {
+  readonly #file: string;
+  readonly #datasync: (wal: FileHandle) => Promise<void>;
+  readonly #catchUpFrames: number;
+  readonly #checkpointEveryMs: number;
+  #lastCheckpointAt = Number.NEGATIVE_INFINITY;
+  #database: SqliteDatabase | undefined;
+  #wal: FileHandle | undefined;
+  /** A write ran since the last settle: its commit (or the transaction's) needs the WAL synced. */
+  #written = false;
+  #checkpointer: Checkpointer | undefined;
+  #checkpointing: Promise<CheckpointResult | null> | null = null;
+  #mustCatchUp = false;
+
+  constructor(file: string, options: WalCommitsOptions = {}) {
+    this.#file = file;
+    this.#datasync = options.datasync ?? ((wal) => wal.datasync());
+    this.#catchUpFrames = options.catchUpFrames ?? 1000;
+    this.#checkpointEveryMs = options.checkpointEveryMs ?? 500;
+  }
+
+  /** Sets `database` up for this (called as the store opens it, after WAL mode is on). */
+  bind(database: SqliteDatabase): void {
+    this.#database = database;
+    database.pragma('synchronous = NORMAL');
+    database.pragma('wal_autocheckpoint = 0');
+  }
+
+  /** A statement that may write ran (called by the statement cache for every non-read-only statement). */
+  wrote(): void {
+    this.#written = true;
+  }
+
+  /**
+   * Called before the connection goes to its next user: if a write committed since the last
+   * call, the WAL is made durable first, and the WAL is checkpointed (on the worker) when due.
+   * Throws SQLITE_IOERR_FSYNC if the disk refuses: the commit must not be reported durable.
+   */
+  async settle(): Promise<void> {
+    if (!this.#written || this.#database?.inTransaction !== false) return;
+    this.#written = false;
+    try {
+      this.#wal ??= await open(`${this.#file}-wal`, 'r');
+      await this.#datasync(this.#wal);
+    } catch (error) {
+      throw Object.assign(new Error(`Could not make the SQLite WAL durable: ${(error as Error).message}`, { cause: error }), {
+        code: 'SQLITE_IOERR_FSYNC',
+      });
+    }
+    if (this.#mustCatchUp) {
+      // The connection is still held: no frame is added while this checkpoint takes in the rest,
+      // so the next write can start the WAL over instead of growing it.
+      this.#mustCatchUp = false;
+      await this.#checkpointing;
+      await this.#checkpoint();
+    } else if (this.#checkpointing === null && performance.now() - this.#lastCheckpointAt >= this.#checkpointEveryMs) {
+      // Not after every commit: each checkpoint fsyncs the WAL and the database file, and those
+      // fsyncs would queue on the disk ahead of the next commit's.
+      this.#checkpointing = this.#checkpoint();
+    }
+  }
+
+  /** Stops the checkpoint worker (before the connection closes, which checkpoints what is left itself). */
+  async close(): Promise<void> {
+    await this.#checkpointing;
+    await this.#checkpointer?.close();
+    this.#checkpointer = undefined;
+    await this.#wal?.close();
+    this.#wal = undefined;
+  }
+
+  /** One PASSIVE checkpoint on the worker; null if it failed (the next one retries: nothing is lost). */
+  async #checkpoint(): Promise<CheckpointResult | null> {
+    this.#checkpointer ??= new Checkpointer(this.#file);
+    this.#lastCheckpointAt = performance.now();
+    try {
+      const result = await this.#checkpointer.run();
+      if (result.log >= this.#catchUpFrames) this.#mustCatchUp = true;
+      return result;
+    } catch {
+      return null;
+    } finally {
+      this.#checkpointing = null;
+    }
+  }
+}
+
+// A script, not a module of ours: it needs no TypeScript loader whether imagegram runs compiled or
+// from its sources, and only the driver the main thread loaded.
+const checkpointerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const database = new Database(workerData.file, { fileMustExist: true });
+parentPort.on('message', () => {
+  try {
+    const [result] = database.pragma('wal_checkpoint(PASSIVE)');
+    parentPort.postMessage({ log: result.log, checkpointed: result.checkpointed });
+  } catch (error) {
+    parentPort.postMessage({ error: String(error && error.message) });
+  }
+});
+`;
+
+/** A worker thread with its own connection to the database file, running one checkpoint at a time. */
+class Checkpointer {
+  readonly #worker: Worker;
+  #pending: { resolve(result: CheckpointResult): void; reject(error: Error): void } | null = null;
+  /** The thread has exited (or failed to start): a new Checkpointer takes its place. */
+  stopped = false;
+
+  constructor(file: string) {
+    this.#worker = new Worker(checkpointerSource, { eval: true, workerData: { file, driver: betterSqlite3Path } });
+    // Never what keeps the process alive.
+    this.#worker.unref();
+    this.#worker.on('message', (message: CheckpointResult | { error: string }) => {
+      const pending = this.#pending;
+      this.#pending = null;
+      if ('error' in message) pending?.reject(new Error(message.error));
+      else pending?.resolve(message);
+    });
+    this.#worker.on('error', (error) => this.#fail(error));
+    this.#worker.on('exit', (code) => this.#fail(new Error(`The checkpoint thread exited (code ${code})`)));
+  }
+
+  #fail(error: Error): void {
+    this.stopped = true;
+    this.#pending?.reject(error);
+    this.#pending = null;
+  }
+
+  run(): Promise<CheckpointResult> {
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(new Error('The checkpoint thread has stopped'));
+      this.#pending = { resolve, reject };
+      this.#worker.postMessage('checkpoint');
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}
