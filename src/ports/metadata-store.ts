@@ -178,7 +178,8 @@ export interface PostRepository {
   findViews(ids: readonly string[]): Promise<PostView[]>;
   /**
    * Up to `limit` post views in feed order (commentCount desc, id desc) strictly after `after`
-   * (from the start when null). Costs a constant number of queries whatever `limit`.
+   * (from the start when null). Costs a constant number of queries whatever `limit`. The array and
+   * views may be shared with other callers, frozen: read them, never change them.
    */
   feedPage(after: FeedPosition | null, limit: number): Promise<PostView[]>;
   /**

@@ -8,6 +8,7 @@ import { pageLimitMax } from '../../core/posts/post-rules.js';
 import { feedVersionBuckets } from './feed-version-buckets-migration.js';
 import { errorCode, logQueriesTo, type MetadataDialect } from './metadata-dialect.js';
 import { compiledOnce } from './compiled-once.js';
+import { ParsedPages } from './parsed-pages.js';
 import { accountGone, writtenForLiveAccount } from './gone-account.js';
 import { eventToRow } from './row-mapping.js';
 import type { Database } from './schema.js';
@@ -111,15 +112,28 @@ type FeedComment = [string, string, string, number, string];
 async function feedPage(db: Kysely<Database>, after: FeedPosition | null, limit: number, commentsPerPost: number): Promise<PostView[]> {
   // Only the usual statements are prepared, and built once (their text is the same whatever the
   // values); a larger limit (never asked by the core) is built, compiled and run unnamed.
+  if (limit > feedRowsCeiling) {
+    const result = await db.executeQuery(feedPageQuery(after, limit, commentsPerPost, limit).compile(db));
+    return feedViewsOf(result.rows[0]?.page ?? '[]');
+  }
   const statement =
-    limit > feedRowsCeiling
-      ? feedPageQuery(after, limit, commentsPerPost, limit).compile(db)
-      : after === null
-        ? namedStatement('imagegram_feed_first_page', firstFeedPageStatement(db, limit, commentsPerPost))
-        : namedStatement('imagegram_feed_page_after', feedPageAfterStatement(db, after.commentCount, after.id, limit, commentsPerPost));
+    after === null
+      ? namedStatement('imagegram_feed_first_page', firstFeedPageStatement(db, limit, commentsPerPost))
+      : namedStatement('imagegram_feed_page_after', feedPageAfterStatement(db, after.commentCount, after.id, limit, commentsPerPost));
   const result = await db.executeQuery(statement);
-  return (result.rows[0]?.page ?? []).map(postViewOf);
+  const key = after === null ? `${limit}:${commentsPerPost}` : `${limit}:${commentsPerPost}:${after.commentCount}:${after.id}`;
+  return recentFeedPages.valueOf(key, result.rows[0]?.page ?? '[]');
 }
+
+function feedViewsOf(text: string): PostView[] {
+  return (JSON.parse(text) as FeedRow[]).map(postViewOf);
+}
+
+/**
+ * The views of recently read feed pages, by their text: readers mostly ask for the same first
+ * pages, which PostgreSQL returns unchanged until a post or comment write (see ParsedPages).
+ */
+const recentFeedPages = new ParsedPages(feedViewsOf);
 
 const firstFeedPageStatement = compiledOnce((limit: number, commentsPerPost: number) => feedPageQuery(null, limit, commentsPerPost, feedRowsCeiling));
 
@@ -135,13 +149,14 @@ function feedPageQuery(after: FeedPosition | null, limit: number, commentsPerPos
       ? sql`select * from posts order by comment_count desc, id desc limit ${rows}`
       : sql`select * from posts where (comment_count, id) < (${after.commentCount}::integer, ${after.id}::text)
           order by comment_count desc, id desc limit ${rows}`;
-  return sql<{ page: FeedRow[] }>`select coalesce(json_agg(json_build_array(
+  // As text (json's own form, no conversion): parsed here, and only when it changed (ParsedPages).
+  return sql<{ page: string }>`select coalesce(json_agg(json_build_array(
       p.id, p.author_id, p.image_id, p.caption, p.created_at, p.comment_count,
       (select u.username from users u where u.id = p.author_id),
       (select json_build_array(i.sha256, i.width, i.height) from images i where i.id = p.image_id),
       (select json_agg(json_build_array(c.id, c.author_id, c.body, c.created_at, (select cu.username from users cu where cu.id = c.author_id)) order by c.id desc)
         from (select * from comments where post_id = p.id order by id desc limit ${commentsPerPost}) c)
-    ) order by p.comment_count desc, p.id desc), '[]'::json) as page
+    ) order by p.comment_count desc, p.id desc), '[]'::json)::text as page
     from (select * from (${posts}) feed limit ${limit}) p`;
 }
 

@@ -28,3 +28,16 @@ test('cursorOf: remembered cursors are the ones a fresh service signs, one per p
     positions.map((p) => [p.commentCount, p.id]),
   );
 });
+
+test('cursorOf: a frozen post is remembered by object, with the cursor of its position', () => {
+  const feed = new FeedService(unusedStore, cursors);
+  const frozen = Object.freeze({ commentCount: 7, id: '0190-c' });
+  const cursor = feed.cursorOf(frozen);
+  assert.equal(feed.cursorOf(frozen), cursor);
+  assert.deepEqual(cursors.decode('feed', cursor), [7, '0190-c']);
+  // A post that can still change is looked up by its position every time.
+  const changing = { commentCount: 7, id: '0190-c' };
+  assert.equal(feed.cursorOf(changing), cursor);
+  changing.commentCount = 8;
+  assert.deepEqual(cursors.decode('feed', feed.cursorOf(changing)), [8, '0190-c']);
+});

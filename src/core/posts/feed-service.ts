@@ -27,6 +27,12 @@ export class FeedService {
    * the same string.
    */
   private readonly recentCursors = new LRUCache<string, string>({ max: 10_000 });
+  /**
+   * The cursors of frozen posts, by object: a store may hand out the same frozen views for a page
+   * that did not change (the PostgreSQL store does), which then cost a lookup without building a
+   * key. Only frozen ones: a post that can change could carry another position later.
+   */
+  private readonly cursorsOfFrozen = new WeakMap<FeedPosition, string>();
   readonly #version: RememberedFeedVersion;
 
   constructor(
@@ -71,12 +77,16 @@ export class FeedService {
 
   /** The cursor that continues the feed right after `post`. */
   cursorOf(post: FeedPosition): string {
+    const frozen = Object.isFrozen(post);
+    let cursor = frozen ? this.cursorsOfFrozen.get(post) : undefined;
+    if (cursor !== undefined) return cursor;
     const key = `${post.commentCount}:${post.id}`;
-    let cursor = this.recentCursors.get(key);
+    cursor = this.recentCursors.get(key);
     if (cursor === undefined) {
       cursor = this.cursors.encode('feed', [post.commentCount, post.id]);
       this.recentCursors.set(key, cursor);
     }
+    if (frozen) this.cursorsOfFrozen.set(post, cursor);
     return cursor;
   }
 }

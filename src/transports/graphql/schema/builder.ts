@@ -3,10 +3,11 @@ import type { Collection } from '../../../core/collections/collection.js';
 import type { IngestResult } from '../../../core/images/image-ingest.js';
 import type { Image } from '../../../core/images/image.js';
 import type { SeenImage, VisiblePhotoFacts } from '../../../core/images/image-visibility.js';
-import type { Byline, CommentView, PostView } from '../../../core/posts/post.js';
+import type { Byline, PostView } from '../../../core/posts/post.js';
 import type { PublicUser } from '../../../core/users/user.js';
 import type { GraphqlContext } from '../context.js';
 import type { Connection, Edge, PageInfo } from './connections.js';
+import type { CommentNode, PostNode } from './nodes.js';
 import { type FileUpload, uploadScalar } from '../uploads.js';
 
 /** A user loaded whole, or as embedded in a post or comment (a byline: no createdAt). */
@@ -29,15 +30,15 @@ export const builder = new SchemaBuilder<{
     Image: ImageShape;
     UploadImagePayload: IngestResult;
     Collection: Collection;
-    Post: PostView;
-    Comment: CommentView;
+    Post: PostNode;
+    Comment: CommentNode;
     PageInfo: PageInfo;
-    PostConnection: Connection<PostView>;
-    PostEdge: Edge<PostView>;
+    PostConnection: Connection<PostNode>;
+    PostEdge: Edge<PostNode>;
     CollectionConnection: Connection<Collection>;
     CollectionEdge: Edge<Collection>;
-    CommentConnection: Connection<CommentView>;
-    CommentEdge: Edge<CommentView>;
+    CommentConnection: Connection<CommentNode>;
+    CommentEdge: Edge<CommentNode>;
     ImageConnection: Connection<SeenImage>;
     ImageEdge: Edge<SeenImage>;
     GeoPoint: NonNullable<VisiblePhotoFacts['gps']>;

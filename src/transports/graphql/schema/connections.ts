@@ -19,12 +19,21 @@ export interface Connection<T> {
 
 /**
  * Each node's cursor continues the listing right after it (so `endCursor` equals the service's
- * `nextCursor` when there is a next page); paging is forward only, hence no previous page.
+ * `nextCursor` when there is a next page); paging is forward only, hence no previous page. `nodeOf`
+ * turns what the service listed into what the schema serves (nodes.ts), the cursor being taken
+ * from the former.
  */
-export function connectionOf<T>(nodes: readonly T[], nextCursor: string | null, cursorOf: (node: T) => string): Connection<T> {
+export function connectionOf<T>(items: readonly T[], nextCursor: string | null, cursorOf: (item: T) => string): Connection<T>;
+export function connectionOf<T, N>(items: readonly T[], nextCursor: string | null, cursorOf: (item: T) => string, nodeOf: (item: T) => N): Connection<N>;
+export function connectionOf<T, N>(
+  items: readonly T[],
+  nextCursor: string | null,
+  cursorOf: (item: T) => string,
+  nodeOf: (item: T) => N = (item) => item as unknown as N,
+): Connection<N> {
   // The service already signed the last node's cursor as `nextCursor`: not signed twice.
-  const last = nodes.length - 1;
-  const edges = nodes.map((node, i) => ({ node, cursor: i === last && nextCursor !== null ? nextCursor : cursorOf(node) }));
+  const last = items.length - 1;
+  const edges = items.map((item, i) => ({ node: nodeOf(item), cursor: i === last && nextCursor !== null ? nextCursor : cursorOf(item) }));
   return {
     edges,
     pageInfo: {

@@ -1,5 +1,6 @@
 import { namedImageSource } from '../../../core/images/image-source.js';
 import { builder } from './builder.js';
+import { commentNode, postNode } from './nodes.js';
 
 /** Every write REST has, plus collections. Each resolves the viewer and calls one service or command. */
 builder.mutationType({
@@ -74,14 +75,14 @@ builder.mutationType({
       args: { caption: t.arg.string({ required: true }), imageId: t.arg.id(), uploadId: t.arg.id(), idempotencyKey: t.arg.string() },
       resolve: async (_root, { caption, imageId, uploadId, idempotencyKey }, { services, requireViewer }) => {
         const viewer = await requireViewer();
-        return (await services.createPost.run(viewer, { caption, image: namedImageSource(imageId, uploadId) }, idempotencyKey)).post;
+        return postNode((await services.createPost.run(viewer, { caption, image: namedImageSource(imageId, uploadId) }, idempotencyKey)).post);
       },
     }),
     updatePostCaption: t.field({
       type: 'Post',
       description: "Replaces your post's caption (0–2,200 characters); FORBIDDEN for someone else's.",
       args: { id: t.arg.id({ required: true }), caption: t.arg.string({ required: true }) },
-      resolve: async (_root, { id, caption }, { services, requireViewer }) => services.posts.editCaption(id, await requireViewer(), caption),
+      resolve: async (_root, { id, caption }, { services, requireViewer }) => postNode(await services.posts.editCaption(id, await requireViewer(), caption)),
     }),
     deletePost: t.boolean({
       description: 'Deletes your post and its comments.',
@@ -96,7 +97,7 @@ builder.mutationType({
       description: 'Comments on a post; idempotencyKey works as for createPost.',
       args: { postId: t.arg.id({ required: true }), body: t.arg.string({ required: true }), idempotencyKey: t.arg.string() },
       resolve: async (_root, { postId, body, idempotencyKey }, { services, requireViewer }) =>
-        (await services.addComment.run(await requireViewer(), { postId, body }, idempotencyKey)).comment,
+        commentNode((await services.addComment.run(await requireViewer(), { postId, body }, idempotencyKey)).comment),
     }),
     changePassword: t.boolean({
       description: 'Changes your password (WRONG_PASSWORD if currentPassword is wrong); every other session of yours ends, this one stays.',

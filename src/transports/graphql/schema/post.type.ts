@@ -1,14 +1,16 @@
 import { builder } from './builder.js';
-import { connectionOf, iso, pageSize } from './connections.js';
+import { connectionOf, pageSize } from './connections.js';
+import { commentNode } from './nodes.js';
 
 // A post view already carries its author, image and last comments (one query for a whole page,
-// see PostRepository.findViews); its other comments are paged through the services.
+// see PostRepository.findViews); its other comments are paged through the services. Posts and
+// comments come as nodes (nodes.ts): their times are already formatted, exposed rather than resolved.
 builder.objectType('Post', {
   fields: (t) => ({
     id: t.exposeID('id'),
     caption: t.exposeString('caption'),
     author: t.expose('author', { type: 'User' }),
-    createdAt: t.string({ resolve: (post) => iso(post.createdAt) }),
+    createdAt: t.exposeString('createdAt'),
     commentCount: t.exposeInt('commentCount'),
     image: t.expose('image', { type: 'Image' }),
     lastComments: t.expose('lastComments', { type: ['Comment'], description: 'At most 2, newest first.' }),
@@ -20,7 +22,7 @@ builder.objectType('Post', {
         const size = pageSize(first);
         // A first page for many posts is one query; paging further is one post at a time.
         const page = after ? await services.comments.list(post.id, after, size) : await loaders.firstComments.load({ postId: post.id, first: size });
-        return connectionOf(page.comments, page.nextCursor, (comment) => services.comments.cursorOf(comment));
+        return connectionOf(page.comments, page.nextCursor, (comment) => services.comments.cursorOf(comment), commentNode);
       },
     }),
   }),
@@ -31,6 +33,6 @@ builder.objectType('Comment', {
     id: t.exposeID('id'),
     body: t.exposeString('body'),
     author: t.expose('author', { type: 'User' }),
-    createdAt: t.string({ resolve: (comment) => iso(comment.createdAt) }),
+    createdAt: t.exposeString('createdAt'),
   }),
 });

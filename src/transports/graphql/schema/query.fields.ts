@@ -1,6 +1,7 @@
 import { toPublicUser } from '../../../core/users/user.js';
 import { builder } from './builder.js';
 import { connectionOf, pageSize } from './connections.js';
+import { postNode } from './nodes.js';
 
 /** Root queries: single items by id (null when absent, batched through the loaders), pages, the viewer. */
 builder.queryType({
@@ -42,7 +43,10 @@ builder.queryType({
       nullable: true,
       description: 'A post, or null if there is none with that id.',
       args: { id: t.arg.id({ required: true }) },
-      resolve: (_root, { id }, { loaders }) => loaders.posts.load(id),
+      resolve: async (_root, { id }, { loaders }) => {
+        const post = await loaders.posts.load(id);
+        return post && postNode(post);
+      },
     }),
     posts: t.field({
       type: 'PostConnection',
@@ -50,7 +54,7 @@ builder.queryType({
       args: { first: t.arg.int({ defaultValue: 20 }), after: t.arg.string() },
       resolve: async (_root, { first, after }, { services }) => {
         const page = await services.feed.page(after ?? null, pageSize(first));
-        return connectionOf(page.posts, page.nextCursor, (post) => services.feed.cursorOf(post));
+        return connectionOf(page.posts, page.nextCursor, (post) => services.feed.cursorOf(post), postNode);
       },
     }),
   }),

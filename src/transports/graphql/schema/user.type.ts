@@ -1,6 +1,7 @@
 import { builder } from './builder.js';
 import { connectionOf, iso, pageSize } from './connections.js';
 import { referencedUser } from './loaded.js';
+import { postNode } from './nodes.js';
 
 builder.objectType('User', {
   fields: (t) => ({
@@ -16,7 +17,7 @@ builder.objectType('User', {
       args: { first: t.arg.int({ defaultValue: 20 }), after: t.arg.string() },
       resolve: async (user, { first, after }, { services }) => {
         const page = await services.posts.listByAuthor(user.id, after ?? null, pageSize(first));
-        return connectionOf(page.posts, page.nextCursor, (post) => services.posts.authorCursorOf(post));
+        return connectionOf(page.posts, page.nextCursor, (post) => services.posts.authorCursorOf(post), postNode);
       },
     }),
     images: t.field({
