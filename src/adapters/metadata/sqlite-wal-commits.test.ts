@@ -112,7 +112,7 @@ describe('SQLite commits made durable off the event loop (WalCommits)', { timeou
 
   test('checkpoints run on their own thread and keep the WAL from growing; everything is there after reopening', async () => {
     const file = join(dir, `store-${++files}.sqlite`);
-    const store = openSqliteMetadataStore(file, { walCommits: { catchUpFrames: 64, checkpointEveryMs: 0 } });
+    const store = openSqliteMetadataStore(file, { walCommits: { catchUpFrames: 64, checkpointEveryCommits: 1 } });
     await store.migrate();
     const users = Array.from({ length: 600 }, () => aUser());
     // One at a time: each its own commit, the way a trickle of requests writes.

@@ -12,8 +12,11 @@ export interface WalCommitsOptions {
    * auto-checkpoint size.
    */
   catchUpFrames?: number;
-  /** The least time between two background checkpoints, in ms (default 500). */
-  checkpointEveryMs?: number;
+  /**
+   * Synced commits between two background checkpoints (default 100): about SQLite's own
+   * auto-checkpoint size for commits of a few pages each.
+   */
+  checkpointEveryCommits?: number;
 }
 
 /** What one PASSIVE checkpoint found (https://sqlite.org/pragma.html#pragma_wal_checkpoint). */
@@ -43,8 +46,8 @@ export class WalCommits {
   readonly #file: string;
   readonly #datasync: (wal: FileHandle) => Promise<void>;
   readonly #catchUpFrames: number;
-  readonly #checkpointEveryMs: number;
-  #lastCheckpointAt = Number.NEGATIVE_INFINITY;
+  readonly #checkpointEveryCommits: number;
+  #commitsSinceCheckpoint = 0;
   #database: SqliteDatabase | undefined;
   #wal: FileHandle | undefined;
   /** A write ran since the last settle: its commit (or the transaction's) needs the WAL synced. */
@@ -57,7 +60,7 @@ export class WalCommits {
     this.#file = file;
     this.#datasync = options.datasync ?? ((wal) => wal.datasync());
     this.#catchUpFrames = options.catchUpFrames ?? 1000;
-    this.#checkpointEveryMs = options.checkpointEveryMs ?? 500;
+    this.#checkpointEveryCommits = options.checkpointEveryCommits ?? 100;
   }
 
   /** Sets `database` up for this (called as the store opens it, after WAL mode is on). */
@@ -94,9 +97,9 @@ export class WalCommits {
       this.#mustCatchUp = false;
       await this.#checkpointing;
       await this.#checkpoint();
-    } else if (this.#checkpointing === null && performance.now() - this.#lastCheckpointAt >= this.#checkpointEveryMs) {
+    } else if (++this.#commitsSinceCheckpoint >= this.#checkpointEveryCommits && this.#checkpointing === null) {
       // Not after every commit: each checkpoint fsyncs the WAL and the database file, and those
-      // fsyncs would queue on the disk ahead of the next commit's.
+      // fsyncs would queue on the disk ahead of the next commits'.
       this.#checkpointing = this.#checkpoint();
     }
   }
@@ -113,7 +116,7 @@ export class WalCommits {
   /** One PASSIVE checkpoint on the worker; null if it failed (the next one retries: nothing is lost). */
   async #checkpoint(): Promise<CheckpointResult | null> {
     this.#checkpointer ??= new Checkpointer(this.#file);
-    this.#lastCheckpointAt = performance.now();
+    this.#commitsSinceCheckpoint = 0;
     try {
       const result = await this.#checkpointer.run();
       if (result.log >= this.#catchUpFrames) this.#mustCatchUp = true;
