@@ -115,6 +115,8 @@ export class WalCommits {
 
   /** One PASSIVE checkpoint on the worker; null if it failed (the next one retries: nothing is lost). */
   async #checkpoint(): Promise<CheckpointResult | null> {
+    // A thread that died (or never started) is replaced: otherwise the WAL would grow for good.
+    if (this.#checkpointer?.stopped) this.#checkpointer = undefined;
     this.#checkpointer ??= new Checkpointer(this.#file);
     this.#commitsSinceCheckpoint = 0;
     try {
