@@ -96,6 +96,10 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
         assert.equal(notModified.status, 304);
         assert.equal(notModified.queries, 0);
       }
+      // The same URL again in the first type: each type keeps its own answer.
+      const again = await get(graphqlGetUrl(server.baseUrl, feedQuery, { first: 2 }));
+      assert.equal(again.headers['content-type'], 'application/json; charset=utf-8');
+      assert.equal(again.queries, 0);
     });
 
     test('exact: a new comment or post changes the next answer', async () => {

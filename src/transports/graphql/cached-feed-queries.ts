@@ -9,10 +9,9 @@ import { assertDocumentWithinLimits } from './document-limits.js';
 import { assertGraphqlRequest } from './request-envelope.js';
 import { feedDocumentOf, type FeedDocument } from './feed-documents.js';
 import { etagOf, hasCredentials, setCachingHeaders } from './http-caching.js';
-import { responseMediaType } from './media-types.js';
+import { atGraphqlPath, responseMediaType, type GraphqlMediaType } from './media-types.js';
 
 export interface CachedFeedQueriesOptions {
-  path: string;
   pageCache: PageCache;
   feed: Pick<FeedService, 'version'>;
   /** The store Mercurius resolves persisted-query hashes from: a hash means the same text in both. */
@@ -47,11 +46,13 @@ const json = 'application/json; charset=utf-8';
  * is the exact bytes Mercurius sent, so hits and misses differ in nothing but timing (the HTTP
  * caching headers are set the same way). Never from the cache: requests with credentials (a key
  * must never mix viewers), POSTs, anything else Mercurius executes; only clean 200 answers are stored.
+ * The verdict on a request URL is remembered: a persisted-query hash once resolved is answered
+ * here even after Mercurius's store forgets it (a hash names one text for good).
  * Register after media-type negotiation and before cacheAnonymousReads, whose 304 would empty the
  * body this stores.
  */
 export function serveFeedQueriesFromCache(scope: FastifyInstance, options: CachedFeedQueriesOptions): void {
-  const { path, pageCache, feed, persistedQueries } = options;
+  const { pageCache, feed, persistedQueries } = options;
   const renders = new Map<string, Render>();
   const ownRender = new WeakMap<FastifyRequest, Render>();
   let documents = documentsOf(null, options.limits);
@@ -59,19 +60,18 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
 
   // As early as the media type is known: a hit skips validation and the handler's hooks.
   scope.addHook('onRequest', async (request, reply) => {
-    if (request.method !== 'GET' || request.routeOptions.url !== path || mayIdentifyViewer(request)) return;
-    try {
-      assertGraphqlRequest(request);
-    } catch {
-      return; // refused later on the usual path, in the usual words
-    }
-    const params = request.query as { query?: string; operationName?: string; variables?: string; extensions?: string };
-    const source = await queryText(params, persistedQueries);
-    if (source === undefined) return;
+    if (request.method !== 'GET' || !atGraphqlPath(request) || mayIdentifyViewer(request)) return;
     // Mercurius may swap its schema at run time; a document is judged against the one in use.
     if (documents.schema !== scope.graphql.schema) documents = documentsOf(scope.graphql.schema, options.limits);
-    const document = documents.feedDocument(source.text, params.operationName);
-    if (!document) return;
+    // Clients repeat a few URLs: the verdict on one is remembered, so a hit neither checks nor
+    // parses the parameters again.
+    let query = documents.queryAt(request.url);
+    if (query === undefined) {
+      query = await feedQueryOf(request, documents, persistedQueries);
+      if (query === undefined) return;
+      documents.rememberQueryAt(request.url, query);
+    }
+    if (!query) return;
 
     let version: number;
     try {
@@ -79,7 +79,7 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
     } catch {
       return; // Mercurius runs it and reports the failure as it would have
     }
-    const key = `graphql-feed:${version}:${document.id}:${responseMediaType(request)}${variablesKey(document, params.variables)}`;
+    const key = query.keyOf(version, responseMediaType(request));
     let answer = answers.answerOf(key, await pageCache.get(key));
     if (!answer) {
       const running = renders.get(key);
@@ -89,7 +89,7 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
     }
     if (answer) {
       // A registering persisted query is remembered as if Mercurius had executed it.
-      if (source.persistedHash) await persistedQueries.saveQuery?.(source.persistedHash, source.text).catch(() => {});
+      if (query.registers) await persistedQueries.saveQuery?.(query.registers.hash, query.registers.text).catch(() => {});
       return sendCached(request, reply, answer, options.maxAgeSeconds);
     }
     let settle!: (answer: Answer | undefined) => void;
@@ -135,6 +135,45 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
     ownRender.delete(request);
     render.settle(answer); // no-op when already settled with the answer
     if (renders.get(render.key) === render) renders.delete(render.key);
+  };
+}
+
+/**
+ * A feed query as its key needs it: the document and the variables that matter, and the hash it
+ * registers as a persisted query, if it does.
+ */
+interface FeedQuery {
+  /** The page-cache key of this query's answer at feed `version`, in `type`. */
+  keyOf(version: number, type: GraphqlMediaType): string;
+  registers?: { hash: string; text: string };
+}
+
+/**
+ * The feed query `request` (a GET at the GraphQL path) asks, false for anything else (which is
+ * left to Mercurius); undefined when the verdict may change (a persisted hash not known yet), so
+ * it must not be remembered.
+ */
+async function feedQueryOf(request: FastifyRequest, documents: Documents, persisted: PersistedQueryProvider): Promise<FeedQuery | false | undefined> {
+  try {
+    assertGraphqlRequest(request);
+  } catch {
+    return false; // refused later on the usual path, in the usual words
+  }
+  const params = request.query as { query?: string; operationName?: string; variables?: string; extensions?: string };
+  const source = await queryText(params, persisted);
+  if (source === undefined) return params.query === undefined ? undefined : false;
+  const document = documents.feedDocument(source.text, params.operationName);
+  if (!document) return false;
+  const prefix = `graphql-feed:`;
+  const suffix = variablesKey(document, params.variables);
+  // The last key built is kept: the same string each time, so maps find it without hashing it again.
+  let last = { version: Number.NaN, type: '', key: '' };
+  return {
+    keyOf(version, type) {
+      if (last.version !== version || last.type !== type) last = { version, type, key: `${prefix}${version}:${document.id}:${type}${suffix}` };
+      return last.key;
+    },
+    ...(source.persistedHash && { registers: { hash: source.persistedHash, text: source.text } }),
   };
 }
 
@@ -239,12 +278,20 @@ interface CachedDocument {
   variableNames: readonly string[];
 }
 
+type Documents = ReturnType<typeof documentsOf>;
+
+/** Bound on the URLs whose verdicts are remembered (their lengths summed). */
+const rememberedUrlChars = 4 * 1024 * 1024;
+
 /**
- * Verdicts on documents by their text (clients repeat a few), for one schema. The schema and the
- * limits are in each id, which keeps processes with another schema or other limits (a rolling
- * deploy sharing Redis) apart.
+ * Verdicts on documents by their text, and on whole request URLs (clients repeat a few of each),
+ * for one schema. The schema and the limits are in each id, which keeps processes with another
+ * schema or other limits (a rolling deploy sharing Redis) apart.
  */
 function documentsOf(schema: GraphQLSchema | null, limits: { maxDepth: number; maxCost: number }) {
+  // A plain Map, emptied whole when full: its lookup is on every hit, where an LRU's upkeep shows.
+  const queries = new Map<string, FeedQuery | false>();
+  let queriesChars = 0;
   const verdicts = new LRUCache<string, CachedDocument | false>({
     max: 1024,
     maxSize: 4 * 1024 * 1024,
@@ -259,6 +306,18 @@ function documentsOf(schema: GraphQLSchema | null, limits: { maxDepth: number; m
   });
   return {
     schema,
+    /** The verdict remembered on request URL `url` (path and query string); undefined if none is. */
+    queryAt(url: string): FeedQuery | false | undefined {
+      return queries.get(url);
+    },
+    rememberQueryAt(url: string, query: FeedQuery | false): void {
+      if (queriesChars + url.length > rememberedUrlChars) {
+        queries.clear();
+        queriesChars = 0;
+      }
+      queries.set(url, query);
+      queriesChars += url.length;
+    },
     feedDocument(source: string, operationName: string | undefined): CachedDocument | null {
       if (!schema) return null;
       // Length-prefixed: no operationName and text can pass for another pair.

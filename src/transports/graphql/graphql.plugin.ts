@@ -14,7 +14,7 @@ import { formatErrors } from './errors.js';
 import { graphiqlRoutes } from './graphiql.routes.js';
 import { cacheAnonymousReads } from './http-caching.js';
 import { assertDocumentWithinLimits, documentLimits } from './document-limits.js';
-import { negotiateGraphqlResponses } from './media-types.js';
+import { atGraphqlPath, negotiateGraphqlResponses } from './media-types.js';
 import { assertWithinCost, costCheck, depthLimitRule, isTooComplex, mutationFieldNames } from './limits.js';
 import { assertGraphqlRequest } from './request-envelope.js';
 import { schema } from './schema.js';
@@ -53,13 +53,13 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   scope.addHook('onRoute', (route) => {
     if (route.url === path && route.method === 'GET') route.onRequest = undefined;
   });
-  // First: a 406 stops the request before anything else runs, and the Content-Type it sets is
-  // what the caching hooks' ETag covers.
+  // First: a 406 stops the request before anything else runs, the Content-Type it sets is what
+  // the caching hooks' ETag covers, and it marks the requests at the path (atGraphqlPath).
   negotiateGraphqlResponses(scope, path);
   acceptMultipartOperations(scope, maxUploadBytes);
   // Before Mercurius's schema validation, which coerces a number `query` into a string.
   scope.addHook('preValidation', async (request) => {
-    if (request.routeOptions.url === path) assertGraphqlRequest(request);
+    if (atGraphqlPath(request)) assertGraphqlRequest(request);
   });
   const depthRule = depthLimitRule(config.maxDepth);
   // Automatic persisted queries: GET /graphql?extensions={"persistedQuery":{"version":1,"sha256Hash":…}}.
@@ -67,14 +67,13 @@ export async function graphqlPlugin(scope: FastifyInstance, options: GraphqlPlug
   const persistedQueries = mercurius.persistedQueryDefaults.automatic();
   const { maxDepth, maxCost, cacheMaxAgeSeconds } = config;
   serveFeedQueriesFromCache(scope, {
-    path,
     pageCache: options.pageCache,
     feed: services.feed,
     persistedQueries,
     limits: { maxDepth, maxCost },
     maxAgeSeconds: cacheMaxAgeSeconds,
   });
-  cacheAnonymousReads(scope, path, cacheMaxAgeSeconds);
+  cacheAnonymousReads(scope, cacheMaxAgeSeconds);
 
   await scope.register(mercurius, {
     // Built with its resolvers (schema.ts): Mercurius takes it as is, no separate resolver map.

@@ -26,6 +26,14 @@ function setResponseMediaType(request: FastifyRequest, type: GraphqlMediaType): 
   (request as Negotiated)[negotiated] = type;
 }
 
+/**
+ * Whether `request` is a GET, HEAD or POST at the GraphQL path that was not refused as not
+ * acceptable: cheaper to ask than Fastify's `routeOptions`, a getter that builds an object per call.
+ */
+export function atGraphqlPath(request: FastifyRequest): boolean {
+  return (request as Negotiated)[negotiated] !== undefined;
+}
+
 /** The type `request` is answered in; application/json before (or without) negotiation. */
 export function responseMediaType(request: FastifyRequest | undefined): GraphqlMediaType {
   return (request as Negotiated | undefined)?.[negotiated] ?? legacyJson;
@@ -127,7 +135,7 @@ export function negotiateGraphqlResponses(scope: FastifyInstance, path: string):
   scope.addHook('onSend', (request, reply, payload, done) => {
     const sent = reply.getHeader('content-type');
     // Only GraphQL responses (Fastify's JSON); a problem document keeps its own type.
-    if (typeof sent === 'string' && sent.startsWith(legacyJson) && request.routeOptions.url === path)
+    if (typeof sent === 'string' && sent.startsWith(legacyJson) && atGraphqlPath(request))
       reply.header('content-type', contentTypeOf(responseMediaType(request)));
     done(null, payload);
   });
