@@ -65,11 +65,12 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
     if (documents.schema !== scope.graphql.schema) documents = documentsOf(scope.graphql.schema, options.limits);
     // Clients repeat a few URLs: the verdict on one is remembered, so a hit neither checks nor
     // parses the parameters again.
-    let query = documents.queryAt(request.url);
+    const judging = documents; // the verdict is remembered with the schema it was judged against
+    let query = judging.queryAt(request.url);
     if (query === undefined) {
-      query = await feedQueryOf(request, documents, persistedQueries);
+      query = await feedQueryOf(request, judging, persistedQueries);
       if (query === undefined) return;
-      documents.rememberQueryAt(request.url, query);
+      judging.rememberQueryAt(request.url, query);
     }
     if (!query) return;
 
