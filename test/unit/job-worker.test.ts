@@ -46,6 +46,45 @@ async function until<T>(probe: () => Promise<T | undefined | false>, what: strin
   }
 }
 
+/** A worker's clock in tests about time: it moves only when the test moves it. */
+class TestClock {
+  constructor(private at = Date.now()) {}
+  readonly now = (): number => this.at;
+  advance(ms: number): void {
+    this.at += ms;
+  }
+}
+
+/** `store` with its job table's `hasDue` counted: each call is a worker looking for due jobs. */
+function countingLooks(store: MetadataStore): { store: MetadataStore; looks: () => number } {
+  let looks = 0;
+  const jobs = withMethod(store.jobs, 'hasDue', (now: number) => {
+    looks += 1;
+    return store.jobs.hasDue(now);
+  });
+  return { store: withMethod(store, 'jobs', jobs), looks: () => looks };
+}
+
+/**
+ * `target` with `name` replaced by `value`; every other method still runs on `target` itself (a
+ * prototype-based wrapper would call them on the wrapper, where private fields are missing).
+ */
+function withMethod<T extends object>(target: T, name: PropertyKey, value: unknown): T {
+  return new Proxy(target, {
+    get(object, property) {
+      if (property === name) return value;
+      const found = Reflect.get(object, property, object);
+      return typeof found === 'function' ? found.bind(object) : found;
+    },
+  });
+}
+
+/** Resolves once the worker has looked for due jobs `times` more times from now: what it would do meanwhile, it has done. */
+function lookedAgain(looks: () => number, times = 3): Promise<true> {
+  const from = looks();
+  return until(async () => looks() >= from + times, `the worker to look for due jobs ${times} more times`);
+}
+
 const baseOptions: JobWorkerOptions = { concurrency: 2, leaseMs: 30_000, pollMs: 10, retryBaseMs: 20, retryMaxMs: 1_000, drainMs: 200 };
 const metadataJob = (imageId: string, extra: Partial<NewJob> = {}): NewJob => ({ name: 'image.extract-metadata', payload: { imageId }, ...extra }) as NewJob;
 
@@ -66,8 +105,13 @@ describe('JobWorker over a real SQLite job table', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function worker(given: Partial<Record<JobName, AnyHandler>>, options: Partial<JobWorkerOptions> = {}, observe?: JobObserver): JobWorker {
-    const created = new JobWorker({ store, handlers: handlers(given), logger, ...(observe ? { observe } : {}) }, { ...baseOptions, ...options });
+  function worker(
+    given: Partial<Record<JobName, AnyHandler>>,
+    options: Partial<JobWorkerOptions> = {},
+    observe?: JobObserver,
+    on: MetadataStore = store,
+  ): JobWorker {
+    const created = new JobWorker({ store: on, handlers: handlers(given), logger, ...(observe ? { observe } : {}) }, { ...baseOptions, ...options });
     workers.push(created);
     return created;
   }
@@ -99,36 +143,61 @@ describe('JobWorker over a real SQLite job table', () => {
   });
 
   test('a job due later is not run before its runAt', async () => {
+    const clock = new TestClock();
+    const counted = countingLooks(store);
     const runs: number[] = [];
-    const runAt = Date.now() + 300;
-    const { id } = await store.jobs.enqueue(metadataJob('later', { runAt }), Date.now());
-    worker({
-      'image.extract-metadata': async () => {
-        runs.push(Date.now());
+    const runAt = clock.now() + 300;
+    const { id } = await store.jobs.enqueue(metadataJob('later', { runAt }), clock.now());
+    worker(
+      {
+        'image.extract-metadata': async () => {
+          runs.push(clock.now());
+        },
       },
-    }).start();
-    await sleep(150);
+      { now: clock.now },
+      undefined,
+      counted.store,
+    ).start();
+    clock.advance(299);
+    await lookedAgain(counted.looks);
     assert.equal((await job(id)).state, 'queued');
+    clock.advance(1);
     await inState(id, 'done');
-    assert.equal(runs.length, 1);
-    assert.ok(runs[0]! >= runAt, `ran ${runAt - runs[0]!} ms before its runAt`);
+    assert.deepEqual(runs, [runAt]);
   });
 
   test('a failing handler is retried with exponential backoff, then parked after maxAttempts with the last error', async () => {
+    const clock = new TestClock();
+    const counted = countingLooks(store);
     const attempts: { at: number; attempt: number }[] = [];
     const outcomes: string[] = [];
     const retryBaseMs = 40;
-    const { id } = await store.jobs.enqueue(metadataJob('broken', { maxAttempts: 4 }), Date.now());
+    const { id } = await store.jobs.enqueue(metadataJob('broken', { maxAttempts: 4 }), clock.now());
     worker(
       {
         'image.extract-metadata': async (_payload, context) => {
-          attempts.push({ at: performance.now(), attempt: context.job.attempts });
+          attempts.push({ at: clock.now(), attempt: context.job.attempts });
           throw new Error(`boom ${attempts.length}`);
         },
       },
-      { retryBaseMs },
+      { retryBaseMs, now: clock.now },
       (_name, outcome) => outcomes.push(outcome),
+      counted.store,
     ).start();
+    // The n-th retry is due base·2^(n-1) later, jittered down to half; not a moment before.
+    for (let n = 1; n < 4; n++) {
+      const waiting = await until(async () => {
+        const found = await job(id);
+        return found.state === 'queued' && found.attempts === n ? found : undefined;
+      }, `retry ${n} to be scheduled`);
+      const delay = waiting.runAt - clock.now();
+      const ceiling = retryBaseMs * 2 ** (n - 1);
+      assert.ok(delay >= ceiling / 2 && delay <= ceiling, `retry ${n} is due in ${delay} ms, not within [${ceiling / 2}, ${ceiling}]`);
+      clock.advance(delay - 1);
+      await lookedAgain(counted.looks);
+      assert.equal(attempts.length, n, `retry ${n} ran before it was due`);
+      clock.advance(1);
+    }
     const parked = await inState(id, 'parked');
     assert.deepEqual(
       attempts.map((a) => a.attempt),
@@ -138,14 +207,9 @@ describe('JobWorker over a real SQLite job table', () => {
     assert.equal(parked.lastError, 'Error: boom 4');
     assert.ok(parked.finishedAt !== null);
     assert.deepEqual(outcomes, ['retry', 'retry', 'retry', 'parked']);
-    // The n-th retry waits at least half of base·2^(n-1) (jitter randomises down to half).
-    for (let n = 1; n < attempts.length; n++) {
-      const gap = attempts[n]!.at - attempts[n - 1]!.at;
-      const floor = (retryBaseMs * 2 ** (n - 1)) / 2;
-      assert.ok(gap >= floor - 2, `retry ${n} came after ${gap.toFixed(1)} ms, less than ${floor} ms`);
-    }
-    // Parked means never leased again.
-    await sleep(100);
+    // Parked means never leased again, however late it gets.
+    clock.advance(24 * 3_600_000);
+    await lookedAgain(counted.looks);
     assert.equal(attempts.length, 4);
   });
 
@@ -291,7 +355,8 @@ describe('JobWorker over a real SQLite job table', () => {
     const blocked = gate();
     const started = gate();
     const outcomes: string[] = [];
-    const { id } = await store.jobs.enqueue(metadataJob('expired'), Date.now());
+    const clock = new TestClock();
+    const { id } = await store.jobs.enqueue(metadataJob('expired'), clock.now());
     worker(
       {
         'image.extract-metadata': async () => {
@@ -299,12 +364,13 @@ describe('JobWorker over a real SQLite job table', () => {
           await blocked.promise;
         },
       },
-      { leaseMs: 30, concurrency: 1 },
+      { leaseMs: 30, concurrency: 1, now: clock.now },
       (_name, outcome) => outcomes.push(outcome),
     ).start();
     await started.promise;
-    await sleep(60);
-    const [stolen] = await store.jobs.lease({ workerId: 'other:2:1', limit: 10, now: Date.now(), leaseMs: 60_000 });
+    // The other worker's clock is past the 30 ms lease (the first worker's stays put, so its
+    // heartbeat cannot move the lease beyond it either).
+    const [stolen] = await store.jobs.lease({ workerId: 'other:2:1', limit: 10, now: clock.now() + 60, leaseMs: 60_000 });
     assert.equal(stolen?.id, id, 'the lease had run out');
     blocked.open();
     await until(async () => outcomes.length === 1, 'the first worker to finish');
@@ -367,6 +433,16 @@ describe('JobWorker over a real SQLite job table', () => {
     const blocked = gate();
     const started = gate();
     let sawAbort = false;
+    const completions: boolean[] = [];
+    const recording = withMethod(
+      store,
+      'jobs',
+      withMethod(store.jobs, 'complete', async (...args: Parameters<MetadataStore['jobs']['complete']>) => {
+        const held = await store.jobs.complete(...args);
+        completions.push(held);
+        return held;
+      }),
+    );
     const { id } = await store.jobs.enqueue(metadataJob('blocked'), Date.now());
     const running = worker(
       {
@@ -377,6 +453,8 @@ describe('JobWorker over a real SQLite job table', () => {
         },
       },
       { drainMs: 150 },
+      undefined,
+      recording,
     ).start();
     await started.promise;
     assert.deepEqual([(await job(id)).state, (await job(id)).attempts], ['running', 1]);
@@ -393,7 +471,8 @@ describe('JobWorker over a real SQLite job table', () => {
     assert.equal(released.finishedAt, null);
     // The handler finishing late changes nothing: its lease is gone.
     blocked.open();
-    await sleep(50);
+    await until(async () => completions.length > 0, 'the late completion to be tried');
+    assert.deepEqual(completions, [false]);
     assert.equal((await job(id)).state, 'queued');
     // Another worker takes it at once, as a first attempt again.
     worker({ 'image.extract-metadata': async () => {} }).start();
@@ -426,12 +505,15 @@ describe('JobWorker over a real SQLite job table', () => {
 
   test('stop() during a lease in flight still drains (or releases) the jobs that lease returns', async () => {
     let leasing = false;
-    // The same store, with a slow lease(): stop() lands while the worker waits for it.
+    const leaseAnswers = gate();
+    const handlerRuns = gate();
+    const finish = gate();
+    // The same store, with a lease() held until told: stop() lands while the worker waits for it.
     const slowJobs = Object.create(store.jobs, {
       lease: {
         value: async (request: Parameters<MetadataStore['jobs']['lease']>[0]) => {
           leasing = true;
-          await sleep(100);
+          await leaseAnswers.promise;
           return store.jobs.lease(request);
         },
       },
@@ -443,7 +525,8 @@ describe('JobWorker over a real SQLite job table', () => {
         store: slowStore,
         handlers: handlers({
           'image.extract-metadata': async (payload) => {
-            await sleep(150);
+            handlerRuns.open();
+            await finish.promise;
             finished.push(payload.imageId);
           },
         }),
@@ -454,7 +537,12 @@ describe('JobWorker over a real SQLite job table', () => {
     workers.push(running);
     const { id } = await store.jobs.enqueue(metadataJob('in-flight'), Date.now());
     await until(async () => leasing, 'the worker to lease');
-    await running.stop();
+    const stopping = running.stop();
+    leaseAnswers.open();
+    // The job that lease returns runs although stop() came first, and stop() waits for it.
+    await handlerRuns.promise;
+    finish.open();
+    await stopping;
     assert.equal(running.busy, 0, 'stop() returned with a job still running');
     assert.deepEqual(finished, ['in-flight']);
     assert.deepEqual([(await job(id)).state, (await job(id)).attempts], ['done', 1]);
@@ -462,28 +550,41 @@ describe('JobWorker over a real SQLite job table', () => {
 
   test('a stopped worker leases nothing more', async () => {
     let calls = 0;
-    const running = worker({
-      'image.extract-metadata': async () => {
-        calls += 1;
+    const counted = countingLooks(store);
+    const running = worker(
+      {
+        'image.extract-metadata': async () => {
+          calls += 1;
+        },
       },
-    }).start();
+      {},
+      undefined,
+      counted.store,
+    ).start();
     await running.stop();
+    const looksAtStop = counted.looks();
     const { id } = await store.jobs.enqueue(metadataJob('after-stop'), Date.now());
-    await sleep(80);
+    // Another worker takes the job: all the while it sat queued, the stopped one never looked.
+    const other = worker({ 'image.extract-metadata': async () => {} }).start();
+    const done = await inState(id, 'done');
+    assert.equal(done.leasedBy, other.id);
     assert.equal(calls, 0);
-    assert.equal((await job(id)).state, 'queued');
+    assert.equal(counted.looks(), looksAtStop);
   });
 
   test('concurrency bounds how many jobs run at once; all of them run', async () => {
     let active = 0;
     let peak = 0;
+    const full = gate();
     const ids = await Promise.all(Array.from({ length: 7 }, (_, i) => store.jobs.enqueue(metadataJob(`c${i}`), Date.now()).then((r) => r.id)));
     worker(
       {
         'image.extract-metadata': async () => {
           active += 1;
           peak = Math.max(peak, active);
-          await sleep(30);
+          // Each waits until three run at once: the bound is reached, whatever the machine's speed.
+          if (active === 3) full.open();
+          await full.promise;
           active -= 1;
         },
       },
@@ -500,6 +601,8 @@ describe('JobWorker over a real SQLite job table', () => {
     const ran: string[] = [];
     const schedules = [{ name: 'test.every-minute', intervalMs, job: { name: 'stats.project', payload: {} } as NewJob }];
     const options = { schedules, now, pollMs: 10 };
+    const countedA = countingLooks(store);
+    const countedB = countingLooks(store);
     const a = worker(
       {
         'stats.project': async (_payload, context) => {
@@ -507,6 +610,8 @@ describe('JobWorker over a real SQLite job table', () => {
         },
       },
       options,
+      undefined,
+      countedA.store,
     ).start();
     const b = worker(
       {
@@ -515,10 +620,13 @@ describe('JobWorker over a real SQLite job table', () => {
         },
       },
       options,
+      undefined,
+      countedB.store,
     ).start();
     assert.notEqual(a.id, b.id);
     const scheduled = async () => store.jobs.list({ name: 'stats.project', limit: 100 });
-    const settle = () => sleep(120); // a dozen poll rounds of each worker
+    // Both workers went round their loop again (schedules first, then the due jobs) since the clock moved.
+    const settle = () => Promise.all([lookedAgain(countedA.looks), lookedAgain(countedB.looks)]);
     await settle();
     assert.equal((await scheduled()).length, 0, 'the first claim only records the schedule');
     for (let interval = 1; interval <= 3; interval++) {
