@@ -165,7 +165,7 @@ describe('upload links', () => {
     const json = await postJson(server.baseUrl, shortLived.relativePath, { image: 'no' });
     assert.equal((await problemOf(json)).code, 'IMAGE_MISSING');
     // Its hour runs out, in the database rather than on the wall clock (expiry at the boundary is
-    // upload-link-service.test.ts's, on an injected clock): a test waiting out a short link races it.
+    // test/unit/upload-link-service.test.ts's, on an injected clock): waiting out a short link races it.
     assert.equal(await runOnServerDatabase(server, 'UPDATE upload_links SET expires_at = ? WHERE id = ?', [Date.now() - 1_000, shortLived.id]), 1);
     const expired = await send(shortLived.relativePath, formOf([{ name: 'a.png', bytes: png }]));
     assert.equal(expired.status, 410);
