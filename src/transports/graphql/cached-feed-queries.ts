@@ -165,13 +165,12 @@ async function feedQueryOf(request: FastifyRequest, documents: Documents, persis
   if (source === undefined) return params.query === undefined ? undefined : false;
   const document = documents.feedDocument(source.text, params.operationName);
   if (!document) return false;
-  const prefix = `graphql-feed:`;
-  const suffix = variablesKey(document, params.variables);
+  const variables = variablesKey(document, params.variables);
   // The last key built is kept: the same string each time, so maps find it without hashing it again.
   let last = { version: Number.NaN, type: '', key: '' };
   return {
     keyOf(version, type) {
-      if (last.version !== version || last.type !== type) last = { version, type, key: `${prefix}${version}:${document.id}:${type}${suffix}` };
+      if (last.version !== version || last.type !== type) last = { version, type, key: `graphql-feed:${version}:${document.id}:${type}${variables}` };
       return last.key;
     },
     ...(source.persistedHash && { registers: { hash: source.persistedHash, text: source.text } }),

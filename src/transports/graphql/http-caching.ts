@@ -9,12 +9,13 @@ const cacheable = Symbol('graphql response may be cached publicly');
 type Marked = FastifyRequest & { [cacheable]?: true | string };
 
 /**
- * HTTP caching of GraphQL reads (at the path media-types.ts negotiates for): an anonymous GET that succeeded is `public` for `maxAgeSeconds`
- * with a strong ETag over the body and its type, varies on Accept and Authorization, and is
- * answered 304 on a matching If-None-Match (RFC 9110 §13.1.2). Anything sent with credentials is
- * `private, no-store`; errors, POSTs and anything else are `no-store`. Bodies cached by browsers and
- * CDNs may be up to `maxAgeSeconds` old: the price of letting them absorb read traffic (the
- * server's own cache of feed queries, cached-feed-queries.ts, is exact).
+ * HTTP caching of GraphQL reads (at the path media-types.ts negotiates for): an anonymous GET
+ * that succeeded is `public` for `maxAgeSeconds` with a strong ETag over the body and its type,
+ * varies on Accept and Authorization, and is answered 304 on a matching If-None-Match (RFC 9110
+ * §13.1.2). Anything sent with credentials is `private, no-store`; errors, POSTs and anything else
+ * are `no-store`. Bodies cached by browsers and CDNs may be up to `maxAgeSeconds` old: the price of
+ * letting them absorb read traffic (the server's own cache of feed queries, cached-feed-queries.ts,
+ * is exact).
  */
 export function cacheAnonymousReads(scope: FastifyInstance, maxAgeSeconds: number): void {
   scope.addHook('preSerialization', async (request, reply, payload) => {
