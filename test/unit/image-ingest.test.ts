@@ -9,17 +9,18 @@ import { FsBlobStore } from '../../src/adapters/blob/fs-blob-store.js';
 import { SharpImageProcessor } from '../../src/adapters/image/sharp-image-processor.js';
 import { openSqliteMetadataStore } from '../../src/adapters/metadata/sqlite.js';
 import { FsStagingArea } from '../../src/adapters/staging/fs-staging-area.js';
+import type { BlobStore } from '../../src/ports/blob-store.js';
 import type { ImageProcessor } from '../../src/ports/image-processor.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import { aUser } from '../../src/ports/metadata-store.support.contract.js';
 import { noisePng } from '../support/tus.js';
 import { isAppError } from '../../src/core/errors.js';
 import type { User } from '../../src/core/users/user.js';
-import { derivativeKey } from '../../src/core/images/blob-keys.js';
+import { derivativeKey, originalKey } from '../../src/core/images/blob-keys.js';
 import { DecodeBudget } from '../../src/core/images/decode-budget.js';
 import { ImageIngest } from '../../src/core/images/image-ingest.js';
 
-describe('ImageIngest: dedup that reveals nothing, decodes within the budget', () => {
+describe('ImageIngest: dedup that reveals nothing, decodes within the budget, holds its pin while it writes', () => {
   let dir: string;
   let store: MetadataStore;
   let blobs: FsBlobStore;
@@ -28,9 +29,9 @@ describe('ImageIngest: dedup that reveals nothing, decodes within the budget', (
   let processor: ImageProcessor;
   let alice: User;
   let bob: User;
-  const ingest = (budgetBytes = 512 * 2 ** 20) =>
+  const ingest = (budgetBytes = 512 * 2 ** 20, blobStore: BlobStore = blobs, metadata: MetadataStore = store) =>
     new ImageIngest(
-      { store, blobs, staging: new FsStagingArea(join(dir, 'staging')), processor },
+      { store: metadata, blobs: blobStore, staging: new FsStagingArea(join(dir, 'staging')), processor },
       { maxPixels: 100_000_000, maxDimension: 50_000, maxBytes: 10_000_000, decodeBudget: new DecodeBudget({ bytes: budgetBytes, concurrency: 2 }) },
     );
 
@@ -92,5 +93,55 @@ describe('ImageIngest: dedup that reveals nothing, decodes within the budget', (
     });
     assert.equal(renders, 0);
     assert.equal(await store.images.findByOwnerAndHash(alice.id, createHash('sha256').update(png).digest('hex')), null);
+  });
+
+  test('a render that fails after the pin was taken leaves no pin, no blob and no row', async () => {
+    const png = await noisePng(48, 32, 9);
+    // A valid header over cut-off pixel data: the probe accepts it, the render refuses it.
+    const truncated = png.subarray(0, png.length - 40);
+    const sha256 = createHash('sha256').update(truncated).digest('hex');
+    renders = 0;
+    await assert.rejects(ingest().ingestStream(alice.id, Readable.from([truncated])), (error: unknown) => isAppError(error, 'CORRUPT_IMAGE'));
+    assert.equal(renders, 1, 'refused by the render, not by the probe');
+    assert.equal(await store.images.findByOwnerAndHash(alice.id, sha256), null);
+    assert.equal(await blobs.head(derivativeKey(sha256)), null);
+    assert.equal(await blobs.head(originalKey(sha256)), null);
+    assert.equal(await store.blobRecords.deleteExpiredPins(Number.MAX_SAFE_INTEGER), 0, 'the pin was released');
+  });
+
+  test('when one blob write fails, the pin is released only after the other write has ended, and no row is stored', async () => {
+    const png = await noisePng(40, 30, 10);
+    const sha256 = createHash('sha256').update(png).digest('hex');
+    const order: string[] = [];
+    let finishOriginal!: () => void;
+    const originalMayFinish = new Promise<void>((resolve) => {
+      finishOriginal = resolve;
+    });
+    // The derivative's write fails at once; the original's is still linking when it does.
+    const failing: BlobStore = Object.assign(Object.create(blobs) as FsBlobStore, {
+      put: async () => {
+        order.push('derivative write failed');
+        queueMicrotask(finishOriginal);
+        throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+      },
+      putFile: async (key: string, path: string, options?: { sourceSynced?: boolean }) => {
+        await originalMayFinish;
+        const result = await blobs.putFile(key, path, options);
+        order.push('original written');
+        return result;
+      },
+    });
+    const watched: MetadataStore = Object.assign(Object.create(store) as MetadataStore, {
+      blobRecords: Object.assign(Object.create(store.blobRecords) as MetadataStore['blobRecords'], {
+        unpin: (pinId: string) => {
+          order.push('pin released');
+          return store.blobRecords.unpin(pinId);
+        },
+      }),
+    });
+    await assert.rejects(ingest(undefined, failing, watched).ingestStream(alice.id, Readable.from([png])));
+    assert.deepEqual(order, ['derivative write failed', 'original written', 'pin released']);
+    assert.equal(await store.images.findByOwnerAndHash(alice.id, sha256), null);
+    assert.equal(await store.blobRecords.deleteExpiredPins(Number.MAX_SAFE_INTEGER), 0);
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { AppError } from '../../core/errors.js';
@@ -61,7 +61,7 @@ export class FsStagingArea implements StagingArea {
       synced: true,
       sha256: meter.digest(),
       size: meter.bytes,
-      discard: () => rm(path, { force: true }),
+      discard: () => removeFile(path),
     };
   }
 
@@ -114,6 +114,15 @@ export class FsStagingArea implements StagingArea {
   async remove(path: string): Promise<void> {
     if (!path.startsWith(this.dir) || !path.endsWith(suffix)) throw new Error(`not a staging file: ${path}`);
     await rm(path, { force: true });
+  }
+}
+
+/** Removes a staged file, already gone or not: `unlink`, where `rm` would `lstat` first (a syscall per upload). */
+async function removeFile(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
 

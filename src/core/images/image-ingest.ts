@@ -41,10 +41,10 @@ export interface ImageIngestDependencies {
 
 /**
  * The one path by which bytes become an Image: stage and hash while streaming, detect
- * and bound the format from the header, pin the blob against garbage collection, render the
- * derivative, promote the original into the content-addressed store, then commit the row, its
- * events and its metadata job. Bytes are durable before the row that points at them commits, so a
- * crash leaves at worst an unreferenced blob for GC.
+ * and bound the format from the header, pin the blob against garbage collection while rendering
+ * the derivative, write the derivative and promote the original into the content-addressed store
+ * (both at once), then commit the row, its events and its metadata job. Bytes are durable before
+ * the row that points at them commits, so a crash leaves at worst an unreferenced blob for GC.
  */
 export class ImageIngest {
   private readonly now: () => number;
@@ -116,15 +116,21 @@ export class ImageIngest {
     const probe = await processor.probe(staged.path);
     this.checkDimensions(probe);
     this.options.decodeBudget.assertFits(probe.decodeBytes, describe(probe));
-    // From here on this ingest writes or relies on blob bytes: hold them against collection.
-    const pin = await this.pins.pin(staged.sha256, staged.size);
+    // From here on this ingest writes or relies on blob bytes: hold them against collection. The
+    // render only reads the staged file, so it runs while the pin commits.
+    const [pinned, rendered] = await Promise.allSettled([this.pins.pin(staged.sha256, staged.size), this.renderDerivative(staged.path, probe)]);
+    if (pinned.status === 'rejected') throw pinned.reason;
+    const pin = pinned.value;
     let committed = false;
     try {
-      await this.renderDerivative(staged, probe);
-      // A no-op when the blob exists: a few ms against hundreds for the render
-      // (bench/dedup-timing.ts). On S3 it skips a whole upload: see docs/operations.md. Staged bytes
-      // are fsynced already: a local store links them into place without syncing them again.
-      await blobs.putFile(originalKey(staged.sha256), staged.path, { sourceSynced: staged.synced === true });
+      if (rendered.status === 'rejected') throw rendered.reason;
+      await settledInOrder([
+        blobs.put(derivativeKey(staged.sha256), rendered.value),
+        // A no-op when the blob exists: a few ms against hundreds for the render
+        // (bench/dedup-timing.ts). On S3 it skips a whole upload: see docs/operations.md. Staged bytes
+        // are fsynced already: a local store links them into place without syncing them again.
+        blobs.putFile(originalKey(staged.sha256), staged.path, { sourceSynced: staged.synced === true }),
+      ]);
       const now = this.now();
       const candidate: Image = {
         id: newId(),
@@ -190,15 +196,23 @@ export class ImageIngest {
   }
 
   /**
-   * Renders and stores the derivative even when the blob already has one. Skipping it when another
+   * Renders the derivative, stored even when the blob already has one. Skipping it when another
    * user uploaded the same bytes first answered 10–16× faster, telling anyone whether a given photo
    * is on the server, which uploads must never reveal. Rendering also proves these
    * bytes decode, and writing the result (an atomic replace with identical bytes under the same
    * recipe) keeps the two paths doing the same work, down to the fsync.
    */
-  private async renderDerivative(staged: Pick<StagedFile, 'path' | 'sha256'>, probe: ImageProbe): Promise<void> {
-    const { processor, blobs } = this.deps;
-    const jpeg = await this.options.decodeBudget.run(probe.decodeBytes, describe(probe), () => processor.renderDerivative(staged.path, probe));
-    await blobs.put(derivativeKey(staged.sha256), jpeg);
+  private renderDerivative(path: string, probe: ImageProbe): Promise<Buffer> {
+    return this.options.decodeBudget.run(probe.decodeBytes, describe(probe), () => this.deps.processor.renderDerivative(path, probe));
+  }
+}
+
+/**
+ * Waits for every write, then throws the first failure, if any: the caller releases its pin only
+ * once nothing it started is still writing blob bytes.
+ */
+async function settledInOrder(writes: Promise<unknown>[]): Promise<void> {
+  for (const outcome of await Promise.allSettled(writes)) {
+    if (outcome.status === 'rejected') throw outcome.reason;
   }
 }
