@@ -14,6 +14,8 @@ import { fmt, median, summarisePairs, type Pair, type ResultRow } from './stats.
 const inFlight = 2;
 /** Each side of a pair runs this long (plus its last images), so a pair sees the same machine weather. */
 const phaseSeconds = 1.5;
+/** Each side's warm-up before the first round (see measureFormat). */
+const warmUpSeconds = 3;
 const target = 0.8;
 /** Against the durable Fastify + @fastify/multipart + sharp peer (bench/fastify-peer-server.ts). */
 const peerTarget = 0.9;
@@ -126,12 +128,14 @@ async function measureFormat(
     return arm;
   };
 
-  // Warm-up (not counted): code paths, page cache.
+  // Warm-up (not counted): code paths, page cache. Long enough for V8 to finish tiering up each
+  // server's hot code (imagegram's CPU per image still fell by ~10 % over its first 100 uploads
+  // with 0.3 s), so the rounds compare servers as they run in production: warm.
   context.log(`${label}: ${fmt(image.size / 1e6)} MB`);
-  await bareSharp(0.3);
-  await imagegram(0.3);
-  await bareUpload(0.3);
-  await fastifyPeer(0.3);
+  await bareSharp(warmUpSeconds);
+  await imagegram(warmUpSeconds);
+  await bareUpload(warmUpSeconds);
+  await fastifyPeer(warmUpSeconds);
 
   const vsSharp: Pair[] = [];
   const vsUpload: Pair[] = [];
