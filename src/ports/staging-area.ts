@@ -2,14 +2,19 @@ import type { Readable } from 'node:stream';
 
 /** An upload received into local staging, hashed while it streamed in. */
 export interface StagedFile {
-  /** Absolute path of the staged bytes (fsynced). */
+  /** Absolute path of the staged bytes. */
   path: string;
-  /** Always true: the bytes were fsynced before `receive` resolved, so promoting them need not sync them again. */
-  synced: true;
+  /**
+   * Settles once the bytes are fsynced. The sync starts when the last byte is written and runs
+   * while the caller reads the bytes (probe, render): whatever publishes them waits for it first,
+   * and then need not sync them again. Rejects like `receive` (STORAGE_FULL, SERVER_BUSY, ...);
+   * nobody has to await it, and a rejection nobody awaits is not an unhandled one.
+   */
+  durable: Promise<void>;
   /** Lower-case hex SHA-256 of the bytes. */
   sha256: string;
   size: number;
-  /** Removes the staged file; safe to call twice. */
+  /** Removes the staged file (once its sync has ended); safe to call twice. */
   discard(): Promise<void>;
 }
 
@@ -20,8 +25,8 @@ export interface StagedFile {
  */
 export interface StagingArea {
   /**
-   * Streams `source` into a new staging file, hashing as it goes, and fsyncs it. Never buffers the
-   * whole upload. Throws AppError('IMAGE_TOO_LARGE') when more than `maxBytes` arrive: past the
+   * Streams `source` into a new staging file, hashing as it goes, and starts its fsync (see
+   * StagedFile.durable). Never buffers the whole upload. Throws AppError('IMAGE_TOO_LARGE') when more than `maxBytes` arrive: past the
    * limit nothing more is written, the rest of `source` is read and discarded (so a multipart
    * parser behind it can finish; callers cap the source) and the partial file is removed.
    * Throws AppError('STORAGE_FULL') when the disk has no room and AppError('SERVER_BUSY') when the

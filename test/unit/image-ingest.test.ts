@@ -14,7 +14,7 @@ import type { ImageProcessor } from '../../src/ports/image-processor.js';
 import type { MetadataStore } from '../../src/ports/metadata-store.js';
 import { aUser } from '../../src/ports/metadata-store.support.contract.js';
 import { noisePng } from '../support/tus.js';
-import { isAppError } from '../../src/core/errors.js';
+import { AppError, isAppError } from '../../src/core/errors.js';
 import type { User } from '../../src/core/users/user.js';
 import { derivativeKey, originalKey } from '../../src/core/images/blob-keys.js';
 import { DecodeBudget } from '../../src/core/images/decode-budget.js';
@@ -144,4 +144,51 @@ describe('ImageIngest: dedup that reveals nothing, decodes within the budget, ho
     assert.equal(await store.images.findByOwnerAndHash(alice.id, sha256), null);
     assert.equal(await store.blobRecords.deleteExpiredPins(Number.MAX_SAFE_INTEGER), 0);
   });
+
+  test('the original is published only once its staged bytes are durable; a failed sync fails the upload and stores nothing', async () => {
+    const staging = new FsStagingArea(join(dir, 'staging'));
+    const published: string[] = [];
+    const watching: BlobStore = Object.assign(Object.create(blobs) as FsBlobStore, {
+      putFile: (key: string, path: string, options?: { sourceSynced?: boolean }) => {
+        published.push(key);
+        return blobs.putFile(key, path, options);
+      },
+    });
+    const gated = async (seed: number) => {
+      const staged = await staging.receive(Readable.from([await noisePng(36, 24, seed)]), 1_000_000);
+      await staged.durable;
+      let settle!: { resolve(): void; reject(error: Error): void };
+      const durable = new Promise<void>((resolve, reject) => {
+        settle = { resolve, reject };
+      });
+      // As staging's own: a rejection nobody awaits yet is not an unhandled one.
+      durable.catch(() => {});
+      return { staged: { ...staged, durable }, settle };
+    };
+
+    const slow = await gated(11);
+    const upload = ingest(undefined, watching).ingestStaged(alice.id, slow.staged);
+    // The derivative is stored while the original waits for its bytes to be on disk.
+    await waitFor(() => blobs.head(derivativeKey(slow.staged.sha256)));
+    assert.deepEqual(published, []);
+    slow.settle.resolve();
+    assert.equal((await upload).duplicate, false);
+    assert.deepEqual(published, [originalKey(slow.staged.sha256)]);
+    await slow.staged.discard();
+
+    const failing = await gated(12);
+    const refused = ingest(undefined, watching).ingestStaged(alice.id, failing.staged);
+    failing.settle.reject(new AppError('STORAGE_FULL', 'The disk is full'));
+    await assert.rejects(refused, (error: unknown) => isAppError(error, 'STORAGE_FULL'));
+    assert.deepEqual(published, [originalKey(slow.staged.sha256)]);
+    assert.equal(await store.images.findByOwnerAndHash(alice.id, failing.staged.sha256), null);
+    assert.equal(await blobs.head(originalKey(failing.staged.sha256)), null);
+    assert.equal(await store.blobRecords.deleteExpiredPins(Number.MAX_SAFE_INTEGER), 0);
+    await failing.staged.discard();
+  });
 });
+
+/** Polls `probe` on the event loop until it returns something truthy (the condition, not a duration). */
+async function waitFor(probe: () => Promise<unknown>): Promise<void> {
+  while (!(await probe())) await new Promise((resolve) => setImmediate(resolve));
+}

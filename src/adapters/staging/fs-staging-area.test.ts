@@ -56,6 +56,21 @@ describe('FsStagingArea', () => {
     assert.deepEqual(await readdir(join(dir, 'limits')), []);
   });
 
+  test('receive resolves with the sync started: durable settles, and a discard right away waits for the sync, then removes the file', async () => {
+    const staging = new FsStagingArea(join(dir, 'durable'));
+    const kept = await staging.receive(Readable.from([Buffer.from('kept')]), 1_000);
+    await kept.durable;
+    // Many at once: with the thread pool busy, a removal could overtake the sync's own open.
+    await Promise.all(
+      Array.from({ length: 200 }, async (_, n) => {
+        const staged = await staging.receive(Readable.from([Buffer.from(`upload ${n}`)]), 1_000);
+        await staged.discard();
+        await staged.durable;
+      }),
+    );
+    assert.deepEqual(await readdir(join(dir, 'durable')), [kept.path.slice(join(dir, 'durable').length + 1)]);
+  });
+
   test('clearLeftovers removes what a serving process staged, new or old, and leaves what a command is staging', async () => {
     const area = join(dir, 'leftovers');
     const server = new FsStagingArea(area);

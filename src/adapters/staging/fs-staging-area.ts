@@ -50,18 +50,23 @@ export class FsStagingArea implements StagingArea {
       await mkdir(this.dir, { recursive: true });
       await streamToNewFile(path, source, [meter]);
       if (meter.overLimit) throw new AppError('IMAGE_TOO_LARGE', `The image is larger than ${maxBytes} bytes`, { limit: maxBytes });
-      await fsyncFile(path);
     } catch (error) {
       await rm(path, { force: true });
       // A full disk or no descriptors left is the server's state, not the client's fault.
       throw asStorageFailure(error);
     }
+    // Synced while the caller probes and renders the bytes; publishing them waits for it.
+    const durable = fsyncFile(path).catch((error: unknown) => {
+      throw asStorageFailure(error);
+    });
+    durable.catch(() => {});
     return {
       path,
-      synced: true,
+      durable,
       sha256: meter.digest(),
       size: meter.bytes,
-      discard: () => removeFile(path),
+      // The sync opens the file by name: removing it first would fail the sync, not skip it.
+      discard: () => durable.then(settled, settled).then(() => removeFile(path)),
     };
   }
 
@@ -116,6 +121,8 @@ export class FsStagingArea implements StagingArea {
     await rm(path, { force: true });
   }
 }
+
+function settled(): void {}
 
 /** Removes a staged file, already gone or not: `unlink`, where `rm` would `lstat` first (a syscall per upload). */
 async function removeFile(path: string): Promise<void> {

@@ -69,7 +69,7 @@ export class ImageIngest {
   }
 
   /**
-   * Receives bytes into staging (hashed, size-checked, fsynced) without looking at them yet, so a
+   * Receives bytes into staging (hashed, size-checked, fsync started) without looking at them yet, so a
    * transport can validate the rest of a request before anything is created. Throws IMAGE_TOO_LARGE.
    */
   async stage(source: Readable): Promise<StagedFile> {
@@ -124,13 +124,7 @@ export class ImageIngest {
     let committed = false;
     try {
       if (rendered.status === 'rejected') throw rendered.reason;
-      await settledInOrder([
-        blobs.put(derivativeKey(staged.sha256), rendered.value),
-        // A no-op when the blob exists: a few ms against hundreds for the render
-        // (bench/dedup-timing.ts). On S3 it skips a whole upload: see docs/operations.md. Staged bytes
-        // are fsynced already: a local store links them into place without syncing them again.
-        blobs.putFile(originalKey(staged.sha256), staged.path, { sourceSynced: staged.synced === true }),
-      ]);
+      await settledInOrder([blobs.put(derivativeKey(staged.sha256), rendered.value), this.promoteOriginal(staged)]);
       const now = this.now();
       const candidate: Image = {
         id: newId(),
@@ -181,6 +175,17 @@ export class ImageIngest {
     } finally {
       if (!committed) await pin.release();
     }
+  }
+
+  /**
+   * Puts the original into the content-addressed store: a no-op when the blob exists, a few ms
+   * against hundreds for the render (bench/dedup-timing.ts); on S3 it skips a whole upload (see
+   * docs/operations.md). Staged bytes have been syncing since their last byte arrived: once that
+   * is done, a local store links them into place without syncing them again.
+   */
+  private async promoteOriginal(staged: StagedImage): Promise<void> {
+    await staged.durable;
+    await this.deps.blobs.putFile(originalKey(staged.sha256), staged.path, { sourceSynced: staged.durable !== undefined });
   }
 
   /** Decided from the header, before any pixel is decoded (pixel bombs are 422). */

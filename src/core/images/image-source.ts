@@ -2,10 +2,11 @@ import type { StagedFile } from '../../ports/staging-area.js';
 import { AppError } from '../errors.js';
 
 /**
- * Bytes already received and hashed, not yet an image (the caller discards them); `synced` when
- * they are known to be fsynced already (staged files are; a resumable upload's local copy may not be).
+ * Bytes already received and hashed, not yet an image (the caller discards them). `durable` when
+ * they are being fsynced already (staged files are; a resumable upload's local copy may not be,
+ * and the blob store then syncs it itself).
  */
-export type StagedImage = Pick<StagedFile, 'path' | 'sha256' | 'size'> & { synced?: boolean };
+export type StagedImage = Pick<StagedFile, 'path' | 'sha256' | 'size'> & Partial<Pick<StagedFile, 'durable'>>;
 
 /**
  * Where a write's image comes from: an image the user has, a finished resumable upload of theirs
