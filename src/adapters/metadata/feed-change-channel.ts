@@ -59,10 +59,20 @@ interface DataVersionSource {
  * (https://sqlite.org/pragma.html#pragma_data_version), so `heard()` is true only while it has not
  * moved since the connection opened or since it last moved; when it has, listeners are told and
  * the next read goes to the database. It is read from the WAL index in memory: no disk I/O.
+ *
+ * It is read at most once per turn of the event loop: every request handled in a turn arrived
+ * before the turn began, so one reading taken during the turn is as recent as each of them needs
+ * (a write that commits later is concurrent with them). That spares the two lock syscalls of a
+ * reading, about a fifth of a cached feed read, for all but the first request of a turn.
  */
 export class SqliteFeedChanges extends LocalFeedChanges {
   #statement: { get(): unknown } | undefined;
   #seen: unknown;
+  /** A reading was taken in this turn of the event loop (cleared by an immediate). */
+  #readThisTurn = false;
+  readonly #nextTurn = () => {
+    this.#readThisTurn = false;
+  };
 
   /** Starts watching `connection`; called as the store opens it, before any query runs on it. */
   bind(connection: DataVersionSource): void {
@@ -72,6 +82,12 @@ export class SqliteFeedChanges extends LocalFeedChanges {
 
   override heard(): boolean {
     if (this.#statement === undefined) return false;
+    // Already read in this turn: whatever it found has been acted on (listeners told).
+    if (this.#readThisTurn) return true;
+    this.#readThisTurn = true;
+    // Taken in the check phase, it lasts into the next turn's poll at worst: one turn later to
+    // hear another process, which the port allows ("not instant").
+    setImmediate(this.#nextTurn);
     const version = this.#statement.get();
     if (version === this.#seen) return true;
     this.#seen = version;
