@@ -1,7 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { test } from 'node:test';
 import { Upload } from '@tus/server';
 import { uploadFilesContract } from '../../ports/upload-files.contract.js';
 import { MemoryUploadLocker } from './memory-upload-locker.js';
@@ -18,4 +21,13 @@ uploadFilesContract('tus file store', async () => {
     },
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
+});
+
+test('opening starts no mkdir of its own that could outlive it: a directory removed right after stays removed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'imagegram-uploads-'));
+  await TusFileUploadFiles.open(join(dir, 'uploads'), { expiryMs: 60_000, locker: new MemoryUploadLocker() });
+  rmSync(dir, { recursive: true, force: true });
+  // Let anything already queued on the thread pool run (FIFO) before looking.
+  for (let round = 0; round < 8; round++) await stat(tmpdir());
+  assert.equal(existsSync(dir), false, "FileStore's own mkdir -p would have made it again");
 });

@@ -9,6 +9,15 @@ import type { Locker } from '@tus/server';
 import type { LocalUploadFile, SealedBytes, UploadFiles } from '../../ports/upload-files.js';
 import { fsyncDirectory, fsyncFile } from '../blob/fsync.js';
 
+/**
+ * FileStore minus the mkdir its constructor starts and never awaits: `open` has made the directory
+ * already, and that stray mkdir, still in flight, failed with an uncaught ENOENT whenever the
+ * directory was removed at that moment (a test's clean-up did, on a loaded machine).
+ */
+class DirectoryMadeFileStore extends FileStore {}
+// Set on the prototype, not declared: FileStore's typings make the method private.
+Object.defineProperty(DirectoryMadeFileStore.prototype, 'checkOrCreateDirectory', { value() {} });
+
 /** Ids we hand to the file system: @tus/server's are 32 hex characters; refuse anything path-like. */
 const validId = /^[A-Za-z0-9_-]{1,128}$/;
 const infoSuffix = '.json';
@@ -32,7 +41,7 @@ export class TusFileUploadFiles implements UploadFiles {
     expiryMs: number,
     locker: Locker,
   ) {
-    this.datastore = new FileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
+    this.datastore = new DirectoryMadeFileStore({ directory, expirationPeriodInMilliseconds: expiryMs });
     // Deferred length is not offered: the size limit must be decided when an upload is created,
     // before a byte is stored (an unknown length could only be refused part-way through).
     this.datastore.extensions = this.datastore.extensions.filter((name) => name !== 'creation-defer-length');
@@ -41,7 +50,8 @@ export class TusFileUploadFiles implements UploadFiles {
 
   /**
    * Opens (creating it if needed) the upload directory. Created here, not left to FileStore, whose
-   * constructor throws a failed mkdir from a callback, where nothing can catch it.
+   * constructor starts a mkdir it never awaits and throws its failure from a callback, where
+   * nothing can catch it (see DirectoryMadeFileStore).
    */
   static async open(directory: string, options: { expiryMs: number; locker: Locker }): Promise<TusFileUploadFiles> {
     await mkdir(directory, { recursive: true });
