@@ -26,9 +26,10 @@ export interface StagedFile {
 export interface StagingArea {
   /**
    * Streams `source` into a new staging file, hashing as it goes, and starts its fsync (see
-   * StagedFile.durable). Never buffers the whole upload. Throws AppError('IMAGE_TOO_LARGE') when more than `maxBytes` arrive: past the
-   * limit nothing more is written, the rest of `source` is read and discarded (so a multipart
-   * parser behind it can finish; callers cap the source) and the partial file is removed.
+   * StagedFile.durable). Never buffers the whole upload. Throws AppError('IMAGE_TOO_LARGE') when
+   * more than `maxBytes` arrive: past the limit nothing more is written, the rest of `source` is
+   * read and discarded (so a multipart parser behind it can finish; callers cap the source) and
+   * the partial file is removed.
    * Throws AppError('STORAGE_FULL') when the disk has no room and AppError('SERVER_BUSY') when the
    * process is out of file descriptors; the partial file is removed then too. Any other error
    * (the source failing: a client gone, a body cut off) is rethrown, file removed.

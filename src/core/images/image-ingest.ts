@@ -69,8 +69,9 @@ export class ImageIngest {
   }
 
   /**
-   * Receives bytes into staging (hashed, size-checked, fsync started) without looking at them yet, so a
-   * transport can validate the rest of a request before anything is created. Throws IMAGE_TOO_LARGE.
+   * Receives bytes into staging (hashed, size-checked, fsync started) without looking at them
+   * yet, so a transport can validate the rest of a request before anything is created. Throws
+   * IMAGE_TOO_LARGE.
    */
   async stage(source: Readable): Promise<StagedFile> {
     try {
