@@ -66,7 +66,7 @@ export class FsStagingArea implements StagingArea {
       sha256: meter.digest(),
       size: meter.bytes,
       // The sync opens the file by name: removing it first would fail the sync, not skip it.
-      discard: () => durable.then(settled, settled).then(() => removeFile(path)),
+      discard: () => durable.catch(() => {}).then(() => removeFile(path)),
     };
   }
 
@@ -121,8 +121,6 @@ export class FsStagingArea implements StagingArea {
     await rm(path, { force: true });
   }
 }
-
-function settled(): void {}
 
 /** Removes a staged file, already gone or not: `unlink`, where `rm` would `lstat` first (a syscall per upload). */
 async function removeFile(path: string): Promise<void> {
