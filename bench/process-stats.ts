@@ -1,5 +1,6 @@
 /** Memory and CPU figures of a process, read from /proc. */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 
 /** Resident set size figures of another process, in bytes. */
 export interface MemoryReading {
@@ -62,6 +63,31 @@ export function readCpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of stat(5), i.e. 11 and 12 after the name; clock ticks.
   return (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond;
+}
+
+/** One thread of a process and the CPU it has used so far (user + system). */
+export interface ThreadCpu {
+  /** Its name (comm). Node names its main thread, libuv's pool, V8's helpers and worker threads all `node`. */
+  name: string;
+  /** The main thread (its tid is the pid). */
+  main: boolean;
+  seconds: number;
+}
+
+/** Reads `/proc/<pid>/task/<tid>/stat` for every thread of `pid`; a thread that ended meanwhile is left out. */
+export async function readThreadCpu(pid: number): Promise<ThreadCpu[]> {
+  const threads: ThreadCpu[] = [];
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => null);
+    if (stat === null) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    threads.push({
+      name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      main: tid === String(pid),
+      seconds: (Number(fields[11]) + Number(fields[12])) / clockTicksPerSecond,
+    });
+  }
+  return threads;
 }
 
 /** USER_HZ: 100 on every mainstream Linux build (getconf CLK_TCK). */

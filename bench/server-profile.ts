@@ -11,7 +11,7 @@
  *   node --import tsx bench/server-profile.ts [--peer] [--png] [--count 40] [--env KEY=VALUE]... [--detail]
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,6 +19,7 @@ import { startFastifyPeer } from './bare-ingest-process.js';
 import { BenchFiles } from './fixtures.js';
 import { type BenchServer, startBenchServer } from './imagegram-server.js';
 import { postImage } from './multipart-body.js';
+import { readThreadCpu } from './process-stats.js';
 import { fmt } from './stats.js';
 
 const { values } = parseArgs({
@@ -84,22 +85,17 @@ async function cpuSeconds(pid: number): Promise<{ user: number; system: number }
 /** CPU seconds per thread group of `pid` (/proc/<pid>/task/<tid>/stat; the main thread's tid is the pid). */
 async function threadCpu(pid: number): Promise<Map<string, number>> {
   const groups = new Map<string, number>();
-  for (const tid of await readdir(`/proc/${pid}/task`)) {
-    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => null);
-    if (stat === null) continue; // the thread ended
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const group =
-      tid === String(pid)
-        ? 'main thread (JavaScript, event loop, SQLite)'
-        : name === 'libvips worker'
-          ? 'libvips workers (decode, resize, encode)'
-          : name === 'node'
-            ? 'libuv pool (file I/O, hashing of nothing, sharp pipelines)'
-            : name.startsWith('perf') || name.startsWith('v8:Prof')
-              ? 'profiling (not in production)'
-              : 'V8 helpers (GC, compiler)';
-    groups.set(group, (groups.get(group) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+  for (const { name, main, seconds } of await readThreadCpu(pid)) {
+    const group = main
+      ? 'main thread (JavaScript, event loop, SQLite)'
+      : name === 'libvips worker'
+        ? 'libvips workers (decode, resize, encode)'
+        : name === 'node'
+          ? 'other `node` threads: libuv pool (file I/O, sharp pipelines), V8 GC and compiler helpers, workers'
+          : name.startsWith('perf') || name.startsWith('v8:Prof')
+            ? 'profiling (not in production)'
+            : 'other threads';
+    groups.set(group, (groups.get(group) ?? 0) + seconds);
   }
   return groups;
 }

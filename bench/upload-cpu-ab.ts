@@ -9,7 +9,7 @@
  * compiler helpers and worker threads alike (/proc cannot tell them apart); libvips' workers; the rest. Prints the median of the rounds and each round's total, so a change can be
  * compared with its base on the same machine weather.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ import { startFastifyPeer } from './bare-ingest-process.js';
 import { BenchFiles, type BenchImage } from './fixtures.js';
 import { startBenchServer } from './imagegram-server.js';
 import { postImage } from './multipart-body.js';
+import { readThreadCpu } from './process-stats.js';
 import { fmt, median } from './stats.js';
 
 const { values } = parseArgs({
@@ -43,14 +44,9 @@ interface Target {
 /** CPU ms so far per thread group of `pid`. */
 async function threadCpu(pid: number): Promise<Record<Group, number>> {
   const totals: Record<Group, number> = { main: 0, node: 0, libvips: 0, other: 0 };
-  for (const tid of await readdir(`/proc/${pid}/task`)) {
-    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => null);
-    if (stat === null) continue; // the thread ended
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const group: Group = tid === String(pid) ? 'main' : name === 'libvips worker' ? 'libvips' : name === 'node' ? 'node' : 'other';
-    // utime + stime, in clock ticks of 10 ms.
-    totals[group] += (Number(fields[11]) + Number(fields[12])) * 10;
+  for (const { name, main, seconds } of await readThreadCpu(pid)) {
+    const group: Group = main ? 'main' : name === 'libvips worker' ? 'libvips' : name === 'node' ? 'node' : 'other';
+    totals[group] += seconds * 1000;
   }
   return totals;
 }
