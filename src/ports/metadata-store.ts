@@ -282,6 +282,23 @@ export interface FeedChanges {
    * false until the channel is up and while it is down, when a remembered version must not be used.
    */
   heard(): boolean;
+  /**
+   * The moves that the feed versions `from` + 1 … `to` were bumped for, in version order, when
+   * this process knows every one of them exactly (on the embedded store: its own comments);
+   * undefined when any bump in between is not known as a move (another process's write, a new or
+   * deleted post, an edit, a rename, …) or is too old to be remembered. A cached page that no
+   * move touched is still exact at `to`. Optional: without it, no bump is known.
+   */
+  movesBetween?(from: number, to: number): readonly FeedMove[] | undefined;
+}
+
+/** One post moved in the feed order by one committed bump (a comment added or removed). */
+export interface FeedMove {
+  postId: string;
+  /** Where it stood before the write. */
+  from: FeedPosition;
+  /** Where it stands after. */
+  to: FeedPosition;
 }
 
 export interface IdempotencyRepository {

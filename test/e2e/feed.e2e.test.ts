@@ -136,3 +136,65 @@ describe('the feed: posts by comment count, newest first, with their last 2 comm
     assert.equal((await fetch(`${server.baseUrl}/posts/${posts.get('p3')}/comments?cursor=${encodeURIComponent(comments.nextCursor)}`)).status, 400);
   });
 });
+
+describe('the feed under a stream of writes: every page served is the one the posts make', () => {
+  let server: RunningServer;
+  let alice: TestUser;
+  const ids: string[] = [];
+  before(async () => {
+    server = await startServer();
+    alice = await signUpAndLogIn(server.baseUrl, 'stream');
+    for (let i = 0; i < 7; i++) {
+      const response = await createPost(server.baseUrl, alice, await distinctPng(2000 + i), `s${i}`);
+      assert.equal(response.status, 201);
+      ids.push(((await response.json()) as { id: string }).id);
+    }
+  });
+  after(() => server.cleanup());
+
+  /** What page `after` (a position, or null for the top) of `limit` must hold, from the posts one by one. */
+  async function expectedPage(after: { commentCount: number; id: string } | null, limit: number): Promise<FeedPost[]> {
+    const all = await Promise.all(ids.map(async (id) => (await (await fetch(`${server.baseUrl}/posts/${id}`)).json()) as FeedPost));
+    const comesAfter = (a: FeedPost, b: { commentCount: number; id: string }) =>
+      a.commentCount < b.commentCount || (a.commentCount === b.commentCount && a.id < b.id);
+    const ordered = all.sort((a, b) => (comesAfter(a, b) ? 1 : -1));
+    return ordered.filter((post) => after === null || comesAfter(post, after)).slice(0, limit);
+  }
+
+  test('pages kept across comments elsewhere, and dropped by comments, edits and deletes that touch them', async () => {
+    // Every page of 2 as first read, by cursor: the cursor's position stays what it was.
+    const pages: { query: string; after: { commentCount: number; id: string } | null }[] = [{ query: '?limit=2', after: null }];
+    const walk = async () => {
+      let page = (await (await fetch(`${server.baseUrl}/posts?limit=2`)).json()) as FeedPage;
+      while (page.nextCursor !== null) {
+        const last = page.posts.at(-1)!;
+        const query = `?limit=2&cursor=${encodeURIComponent(page.nextCursor)}`;
+        pages.push({ query, after: { commentCount: last.commentCount, id: last.id } });
+        page = (await (await fetch(`${server.baseUrl}/posts${query}`)).json()) as FeedPage;
+      }
+    };
+    const checkEveryPage = async (step: string) => {
+      for (const { query, after } of pages) {
+        const served = (await (await fetch(`${server.baseUrl}/posts${query}`)).json()) as FeedPage;
+        assert.deepEqual(served.posts, await expectedPage(after, 2), `after ${step}: ${query}`);
+      }
+    };
+    await walk();
+    // Comments mostly on the posts at the bottom, so that they climb into, through and past pages.
+    const targets = [0, 0, 1, 6, 0, 2, 2, 0, 3, 6, 6, 1, 0, 5, 4, 4, 4, 4];
+    for (const [n, target] of targets.entries()) {
+      assert.equal((await addComment(server.baseUrl, alice, ids[target]!, `c${n}`)).status, 201);
+      await checkEveryPage(`comment ${n} on s${target}`);
+    }
+    const auth = { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' };
+    const edited = await fetch(`${server.baseUrl}/posts/${ids[3]}`, { method: 'PATCH', headers: auth, body: JSON.stringify({ caption: 'edited' }) });
+    assert.equal(edited.status, 200);
+    await checkEveryPage('a caption edit');
+    const deleted = await fetch(`${server.baseUrl}/posts/${ids[5]}`, { method: 'DELETE', headers: { authorization: auth.authorization } });
+    assert.equal(deleted.status, 204);
+    ids.splice(5, 1);
+    await checkEveryPage('a delete');
+    assert.equal((await addComment(server.baseUrl, alice, ids[0]!, 'after the delete')).status, 201);
+    await checkEveryPage('a comment after the delete');
+  });
+});

@@ -1,7 +1,21 @@
-import type { FeedChanges } from '../../ports/metadata-store.js';
+import type { FeedChanges, FeedMove } from '../../ports/metadata-store.js';
+
+/** A move and the feed version its bump made (exact: read in the transaction that bumped). */
+export interface VersionedMove {
+  version: number;
+  move: FeedMove;
+}
+
+/** How many versions' moves are remembered: pages older than that are rendered again. */
+const rememberedMoves = 4096;
 
 /** What the store tells its FeedChanges, besides what subscribers see. */
 export interface FeedChangeChannel extends FeedChanges {
+  /**
+   * Moves this process committed, each under the exact version its bump made. Call before
+   * `wrote()` for the same transaction, and only after it committed.
+   */
+  moved(moves: readonly VersionedMove[]): void;
   /** A transaction of this process that bumped the feed version has ended (committed or not). */
   wrote(): void;
   /** Stops hearing other processes; called by the store's close, before its connections go. */
@@ -14,6 +28,8 @@ export interface FeedChangeChannel extends FeedChanges {
  */
 export class LocalFeedChanges implements FeedChangeChannel {
   readonly #listeners = new Set<() => void>();
+  /** By version. A version missing here was bumped by something other than a known move. */
+  readonly #moves = new Map<number, FeedMove>();
 
   subscribe(listener: () => void): () => void {
     // A wrapper per subscription: subscribing one function twice gives two independent ones.
@@ -25,6 +41,25 @@ export class LocalFeedChanges implements FeedChangeChannel {
 
   heard(): boolean {
     return true;
+  }
+
+  moved(moves: readonly VersionedMove[]): void {
+    for (const { version, move } of moves) {
+      this.#moves.set(version, move);
+      // Versions arrive in increasing order, so the first key is the oldest.
+      if (this.#moves.size > rememberedMoves) this.#moves.delete(this.#moves.keys().next().value as number);
+    }
+  }
+
+  movesBetween(from: number, to: number): readonly FeedMove[] | undefined {
+    if (to < from || to - from > rememberedMoves) return undefined;
+    const moves: FeedMove[] = [];
+    for (let version = from + 1; version <= to; version++) {
+      const move = this.#moves.get(version);
+      if (move === undefined) return undefined;
+      moves.push(move);
+    }
+    return moves;
   }
 
   wrote(): void {

@@ -14,6 +14,14 @@ type Work<T> = (tx: MetadataRepositories) => Promise<T>;
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** What the owner of a GroupCommit hears as its batches run; both are optional. */
+export interface GroupCommitHooks {
+  /** One work ended inside the batch: its savepoint was released (`kept`) or rolled back. */
+  afterWork?(kept: boolean): void;
+  /** A batch's transaction has ended, `committed` or not, before any of its works settles. */
+  afterBatch?(committed: boolean): void;
+}
+
 interface Pending {
   work: Work<unknown>;
   resolve(value: unknown): void;
@@ -39,8 +47,7 @@ export class GroupCommit {
     private readonly db: Kysely<Database>,
     private readonly repositoriesFor: (tx: Kysely<Database>) => MetadataRepositories,
     private readonly limits: GroupCommitLimits,
-    /** Called when a batch's transaction has ended (committed or not), before any of its works settles. */
-    private readonly afterBatch: () => void = () => {},
+    private readonly hooks: GroupCommitHooks = {},
   ) {}
 
   /** Runs `work` in the next batch; resolves with its result once the batch has committed. */
@@ -81,17 +88,18 @@ export class GroupCommit {
             break;
           }
           await runIsolated(trx, tx, pending);
+          this.hooks.afterWork?.(pending.outcome?.ok === true);
         }
       });
     } catch (error) {
-      this.afterBatch();
+      this.hooks.afterBatch?.(false);
       // BEGIN, a savepoint command or COMMIT failed: nothing of this batch is durable.
       for (const pending of batch) {
         pending.reject(pending.outcome?.ok === false ? pending.outcome.error : error);
       }
       return;
     }
-    this.afterBatch();
+    this.hooks.afterBatch?.(true);
     for (const pending of batch) {
       const outcome = pending.outcome as Outcome;
       if (outcome.ok) pending.resolve(outcome.value);

@@ -18,8 +18,8 @@ import type {
 import type { BlobRecordRepository, ImportLedgerRepository, StatsRepository } from '../../ports/blob-records.js';
 import type { JobQueue } from '../../ports/job-queue.js';
 import type { UploadLinkRepository, UploadRepository } from '../../ports/upload-repositories.js';
-import { type FeedChangeChannel, LocalFeedChanges } from './feed-change-channel.js';
-import { GroupCommit } from './group-commit.js';
+import { type FeedChangeChannel, LocalFeedChanges, type VersionedMove } from './feed-change-channel.js';
+import { GroupCommit, type GroupCommitHooks } from './group-commit.js';
 import { routingWrites } from './routed-writes.js';
 import { KyselyRepositories } from './kysely-repositories.js';
 import type { MetadataDialect } from './metadata-dialect.js';
@@ -61,14 +61,32 @@ export class KyselyMetadataStore implements MetadataStore {
   ) {
     this.feedChanges = this.#feedChanges = feedChanges;
     const limits = dialect.groupCommit;
-    // Batches run one after another on the one connection, so one flag serves them all.
+    // Batches run one after another on the one connection, so one flag serves them all. With one
+    // writer connection, the version read right after a bump is exactly the one it made: the
+    // moves of comments are recorded under it, kept only as their work and batch commit.
     let batchBumped = false;
-    const inBatch = (tx: Kysely<Database>) => noticingBumps(new KyselyRepositories(tx, dialect), () => (batchBumped = true));
-    const afterBatch = () => {
-      if (batchBumped) feedChanges.wrote();
-      batchBumped = false;
+    let workMoves: VersionedMove[] = [];
+    let batchMoves: VersionedMove[] = [];
+    const inBatch = (tx: Kysely<Database>) =>
+      noticingBumps(
+        new KyselyRepositories(tx, dialect),
+        () => (batchBumped = true),
+        (move) => workMoves.push(move),
+      );
+    const hooks: GroupCommitHooks = {
+      afterWork(kept) {
+        if (kept) batchMoves.push(...workMoves);
+        workMoves = [];
+      },
+      afterBatch(committed) {
+        if (committed && batchMoves.length > 0) feedChanges.moved(batchMoves);
+        batchMoves = [];
+        workMoves = [];
+        if (batchBumped) feedChanges.wrote();
+        batchBumped = false;
+      },
     };
-    const groupCommit = limits && new GroupCommit(db, inBatch, limits, afterBatch);
+    const groupCommit = limits && new GroupCommit(db, inBatch, limits, hooks);
     this.#groupCommit = groupCommit;
     const direct = new KyselyRepositories(db, dialect);
     // With group commit, single writes on the store join a batch too, not paying an fsync each.
@@ -137,13 +155,16 @@ export class KyselyMetadataStore implements MetadataStore {
   }
 }
 
-/** `repositories` with `onBump` called as the feed version is bumped through them. */
-function noticingBumps(repositories: KyselyRepositories, onBump: () => void): MetadataRepositories {
+/**
+ * `repositories` with `onBump` called as the feed version is bumped through them, and `onMove`
+ * (when given) with each comment's move in the feed, read in its transaction right after it.
+ */
+function noticingBumps(repositories: KyselyRepositories, onBump: () => void, onMove?: (move: VersionedMove) => void): MetadataRepositories {
   const { feed } = repositories;
   return {
     ...repositories,
     posts: noticingAdds(repositories.posts, onBump, 'before'),
-    comments: noticingAdds(repositories.comments, onBump, 'before'),
+    comments: noticingAdds(onMove ? reportingMoves(repositories, onMove) : repositories.comments, onBump, 'before'),
     feed: {
       version: () => feed.version(),
       bump: () => {
@@ -159,11 +180,33 @@ function noticingBumps(repositories: KyselyRepositories, onBump: () => void): Me
  * commit) or `after` it settled (an add that commits on its own): `add` bumps the feed version.
  */
 function noticingAdds<R extends { add(...args: never[]): Promise<boolean> }>(repository: R, notice: () => void, when: 'before' | 'after'): R {
-  const add = (...args: Parameters<R['add']>) => {
+  return withAdd(repository, (...args) => {
     if (when === 'before') notice();
     const added = repository.add(...args);
     return when === 'after' ? added.finally(notice) : added;
-  };
+  });
+}
+
+/**
+ * The comments of `repositories`, with `onMove` told where each added comment moved its post:
+ * one count up, under the version the add's bump made. Only for a connection that is the one
+ * writer (SQLite's), where the version read after the bump is that bump's alone.
+ */
+function reportingMoves(repositories: KyselyRepositories, onMove: (move: VersionedMove) => void): CommentRepository {
+  const { comments, posts, feed } = repositories;
+  return withAdd(comments, async (comment, event) => {
+    if (!(await comments.add(comment, event))) return false;
+    const post = await posts.findById(comment.postId);
+    if (post) {
+      const { id, commentCount } = post;
+      onMove({ version: await feed.version(), move: { postId: id, from: { commentCount: commentCount - 1, id }, to: { commentCount, id } } });
+    }
+    return true;
+  });
+}
+
+/** `repository` with its `add` replaced by `add`. */
+function withAdd<R extends { add(...args: never[]): Promise<boolean> }>(repository: R, add: (...args: Parameters<R['add']>) => Promise<boolean>): R {
   // A Proxy, not a copy: the repositories are class instances whose methods use #private members.
   return new Proxy(repository, {
     get(target, property) {

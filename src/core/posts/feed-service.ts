@@ -12,6 +12,17 @@ export interface FeedPage {
   posts: PostView[];
   /** Opaque; null on the last page. */
   nextCursor: string | null;
+  /** The stretch of the feed order the page covers, for telling later whether a move touched it. */
+  span: FeedSpan;
+}
+
+/**
+ * A stretch of the feed order: the places after `after` (null: from the top) up to `through`
+ * included (null: to the end, so a post joining the end is in it).
+ */
+export interface FeedSpan {
+  after: FeedPosition | null;
+  through: FeedPosition | null;
 }
 
 /**
@@ -71,8 +82,22 @@ export class FeedService {
     const posts = await this.store.posts.feedPage(after, limit + 1);
     const page = posts.slice(0, limit);
     const last = page.at(-1);
-    const nextCursor = posts.length > limit && last ? this.cursorOf(last) : null;
-    return { posts: page, nextCursor };
+    const more = posts.length > limit && last !== undefined;
+    const span = { after, through: more ? { commentCount: last.commentCount, id: last.id } : null };
+    return { posts: page, nextCursor: more ? this.cursorOf(last) : null, span };
+  }
+
+  /**
+   * Whether a page covering `span`, read at feed version `from`, is still exact at version `to`:
+   * every bump in between is a move this process knows (see FeedChanges.movesBetween) and none
+   * started or ended inside the span. A post that passes over the whole span leaves the same
+   * posts in it; one that leaves, enters or moves within it changes the page. Any other bump
+   * (a new post, a delete, an edit, another process's write) answers false.
+   */
+  unchangedSince(span: FeedSpan, from: number, to: number): boolean {
+    if (to === from) return true;
+    const moves = this.store.feedChanges.movesBetween?.(from, to);
+    return moves?.every((move) => !within(span, move.from) && !within(span, move.to)) === true;
   }
 
   /** The cursor that continues the feed right after `post`. */
@@ -89,6 +114,16 @@ export class FeedService {
     if (frozen) this.cursorsOfFrozen.set(post, cursor);
     return cursor;
   }
+}
+
+/** Whether `position` lies in `span`: after its start, and not after its end. */
+function within(span: FeedSpan, position: FeedPosition): boolean {
+  return (span.after === null || comesAfter(position, span.after)) && (span.through === null || !comesAfter(position, span.through));
+}
+
+/** Whether `a` comes after `b` in the feed: fewer comments, or as many and an older (smaller) id. */
+function comesAfter(a: FeedPosition, b: FeedPosition): boolean {
+  return a.commentCount < b.commentCount || (a.commentCount === b.commentCount && a.id < b.id);
 }
 
 function feedPosition(value: unknown): FeedPosition {

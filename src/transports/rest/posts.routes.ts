@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { parseJsonBody } from './json-body.js';
 import { RenderOnce } from '../render-once.js';
+import { RecentFeedPages } from './recent-feed-pages.js';
 import { AppError } from '../../core/errors.js';
 import type { ImageIngest } from '../../core/images/image-ingest.js';
 import { namedImageSource } from '../../core/images/image-source.js';
@@ -51,6 +52,7 @@ const UsernameParams = Type.Object({ username: Type.String({ minLength: 1, maxLe
 export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (app, options) => {
   const { accounts, posts, createPost, feed, ingest, auth, pageCache, writeRateLimit, maxUploadBytes } = options;
   const feedPages = new RenderOnce(pageCache);
+  const recentPages = new RecentFeedPages(feed);
 
   app.get(
     '/posts',
@@ -66,10 +68,16 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (a
       const { limit, cursor } = request.query;
       // Keyed by the feed version every post/comment write bumps in its transaction: a hit is exact
       // (and runs no SQL while the version is remembered, see RememberedFeedVersion).
-      const key = `feed:${await feed.version()}:${limit}:${cursor ?? ''}`;
-      const body = await feedPages.get(key, async () => {
-        const page = await feed.page(cursor ?? null, limit);
-        return JSON.stringify({ posts: page.posts.map(presentPost), nextCursor: page.nextCursor });
+      const version = await feed.version();
+      const page = `${limit}:${cursor ?? ''}`;
+      const body = await feedPages.get(`feed:${version}:${page}`, async () => {
+        // A page the writes since its last rendering did not touch is sent as it was.
+        const reused = recentPages.reuse(page, version);
+        if (reused !== undefined) return reused;
+        const { posts, nextCursor, span } = await feed.page(cursor ?? null, limit);
+        const rendered = JSON.stringify({ posts: posts.map(presentPost), nextCursor });
+        recentPages.remember(page, version, span, rendered);
+        return rendered;
       });
       return reply.type('application/json; charset=utf-8').send(body);
     },
