@@ -20,6 +20,7 @@ import type { JobQueue } from '../../ports/job-queue.js';
 import type { UploadLinkRepository, UploadRepository } from '../../ports/upload-repositories.js';
 import { type FeedChangeChannel, LocalFeedChanges, type VersionedMove } from './feed-change-channel.js';
 import { GroupCommit, type GroupCommitHooks } from './group-commit.js';
+import { compiledOnce } from './compiled-once.js';
 import { routingWrites } from './routed-writes.js';
 import { KyselyRepositories } from './kysely-repositories.js';
 import type { MetadataDialect } from './metadata-dialect.js';
@@ -68,11 +69,7 @@ export class KyselyMetadataStore implements MetadataStore {
     let workMoves: VersionedMove[] = [];
     let batchMoves: VersionedMove[] = [];
     const inBatch = (tx: Kysely<Database>) =>
-      noticingBumps(
-        new KyselyRepositories(tx, dialect),
-        () => (batchBumped = true),
-        (move) => workMoves.push(move),
-      );
+      noticingBumps(new KyselyRepositories(tx, dialect), () => (batchBumped = true), { db: tx, onMove: (move) => workMoves.push(move) });
     const hooks: GroupCommitHooks = {
       afterWork(kept) {
         if (kept) batchMoves.push(...workMoves);
@@ -156,15 +153,19 @@ export class KyselyMetadataStore implements MetadataStore {
 }
 
 /**
- * `repositories` with `onBump` called as the feed version is bumped through them, and `onMove`
- * (when given) with each comment's move in the feed, read in its transaction right after it.
+ * `repositories` with `onBump` called as the feed version is bumped through them, and `moves.onMove`
+ * (when given) with each comment's move in the feed, read on `moves.db` (its transaction) right after it.
  */
-function noticingBumps(repositories: KyselyRepositories, onBump: () => void, onMove?: (move: VersionedMove) => void): MetadataRepositories {
+function noticingBumps(
+  repositories: KyselyRepositories,
+  onBump: () => void,
+  moves?: { db: Kysely<Database>; onMove: (move: VersionedMove) => void },
+): MetadataRepositories {
   const { feed } = repositories;
   return {
     ...repositories,
     posts: noticingAdds(repositories.posts, onBump, 'before'),
-    comments: noticingAdds(onMove ? reportingMoves(repositories, onMove) : repositories.comments, onBump, 'before'),
+    comments: noticingAdds(moves ? reportingMoves(repositories.comments, moves.db, moves.onMove) : repositories.comments, onBump, 'before'),
     feed: {
       version: () => feed.version(),
       bump: () => {
@@ -188,22 +189,28 @@ function noticingAdds<R extends { add(...args: never[]): Promise<boolean> }>(rep
 }
 
 /**
- * The comments of `repositories`, with `onMove` told where each added comment moved its post:
- * one count up, under the version the add's bump made. Only for a connection that is the one
- * writer (SQLite's), where the version read after the bump is that bump's alone.
+ * `comments`, with `onMove` told where each added comment moved its post: one count up, under
+ * the version the add's bump made, both read on `db` right after the add. Only for a connection
+ * that is the one writer (SQLite's), where the version read after a bump is that bump's alone.
  */
-function reportingMoves(repositories: KyselyRepositories, onMove: (move: VersionedMove) => void): CommentRepository {
-  const { comments, posts, feed } = repositories;
+function reportingMoves(comments: CommentRepository, db: Kysely<Database>, onMove: (move: VersionedMove) => void): CommentRepository {
   return withAdd(comments, async (comment, event) => {
     if (!(await comments.add(comment, event))) return false;
-    const post = await posts.findById(comment.postId);
-    if (post) {
-      const { id, commentCount } = post;
-      onMove({ version: await feed.version(), move: { postId: id, from: { commentCount: commentCount - 1, id }, to: { commentCount, id } } });
+    const [place] = (await db.executeQuery(feedPlaceOf(db, comment.postId))).rows;
+    if (place) {
+      const id = comment.postId;
+      const commentCount = Number(place.comment_count);
+      onMove({ version: Number(place.version), move: { postId: id, from: { commentCount: commentCount - 1, id }, to: { commentCount, id } } });
     }
     return true;
   });
 }
+
+/** A post's comment count and the feed version, in one statement: it runs after every comment. */
+const feedPlaceOf = compiledOnce(
+  (postId: string) =>
+    sql<{ comment_count: number; version: number }>`select comment_count, (select sum(version) from feed_versions) as version from posts where id = ${postId}`,
+);
 
 /** `repository` with its `add` replaced by `add`. */
 function withAdd<R extends { add(...args: never[]): Promise<boolean> }>(repository: R, add: (...args: Parameters<R['add']>) => Promise<boolean>): R {
