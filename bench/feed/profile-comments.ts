@@ -1,7 +1,8 @@
 /**
- * `node --import tsx bench/feed/profile-comments.ts [--seconds 10] [--connections 8] [--out dir]`:
+ * `node --import tsx bench/feed/profile-comments.ts [--db postgres|sqlite] [--seconds 10] [--connections 8] [--out dir]`:
  * a CPU profile (`--cpu-prof`) of one server taking `POST /posts/{id}/comments` flat out on a
- * copy of the seeded PostgreSQL database (`BENCH_POSTGRES_DB`, as bench/feed/run.ts), then the top
+ * copy of the seeded PostgreSQL database (`BENCH_POSTGRES_DB`, as bench/feed/run.ts) or of the
+ * seeded SQLite file (the embedded default), then the top
  * functions and packages by self time, and the server's CPU ms per comment. The profile file is
  * left in `--out` (default a temp dir) for Chrome DevTools or speedscope.
  */
@@ -16,25 +17,47 @@ import { signUpAndLogIn } from '../../test/support/client.js';
 import { readCpuSeconds } from '../process-stats.js';
 import { type ProfileNode, readMainThreadProfile, waitUntilServing } from './cpu-profile.js';
 import { copyPostgresSeed, postgresSeed, samplePostgresPostIds } from './seed-postgres.js';
+import { copySqliteSeed, samplePostIds, sqliteSeed } from './seed-sqlite.js';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '10' }, connections: { type: 'string', default: '8' }, out: { type: 'string' } },
+  options: {
+    db: { type: 'string', default: 'postgres' },
+    seconds: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '8' },
+    out: { type: 'string' },
+  },
 });
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
 const projectRoot = fileURLToPath(new URL('../..', import.meta.url));
 const out = values.out ?? (await mkdtemp(join(tmpdir(), 'imagegram-comments-profile-')));
 
-await postgresSeed(log);
-const postIds = await samplePostgresPostIds(5_000);
-const copy = await copyPostgresSeed();
-const dataDir = await mkdtemp(join(tmpdir(), 'imagegram-comments-profile-data-'));
+if (values.db !== 'postgres' && values.db !== 'sqlite') throw new Error('--db is postgres or sqlite');
+let postIds: string[];
+let copy: { env: Record<string, string>; drop(): Promise<void> };
+if (values.db === 'sqlite') {
+  const seed = await sqliteSeed(log);
+  postIds = samplePostIds(seed.file, 5_000);
+  const data = await copySqliteSeed(seed);
+  copy = { env: { DATA_DIR: data.dataDir }, drop: data.remove };
+} else {
+  await postgresSeed(log);
+  postIds = await samplePostgresPostIds(5_000);
+  const database = await copyPostgresSeed();
+  const dataDir = await mkdtemp(join(tmpdir(), 'imagegram-comments-profile-data-'));
+  copy = {
+    env: { DATA_DIR: dataDir, DATABASE_URL: database.url },
+    drop: async () => {
+      await database.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
 const port = 17000 + Math.floor(Math.random() * 1000);
 const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${out}`, '--import', 'tsx', 'src/main.ts', 'serve'], {
   cwd: projectRoot,
   env: {
     ...process.env,
-    DATA_DIR: dataDir,
-    DATABASE_URL: copy.url,
+    ...copy.env,
     HOST: '127.0.0.1',
     PORT: String(port),
     ADMIN_TOKEN: 'bench-admin-token-0123456789abcdef',
@@ -82,7 +105,6 @@ try {
   if (child.exitCode === null) child.kill('SIGTERM');
   await exited;
   await copy.drop();
-  await rm(dataDir, { recursive: true, force: true });
 }
 const { file, profile } = await readMainThreadProfile(out);
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
