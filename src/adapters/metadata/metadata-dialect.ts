@@ -61,7 +61,9 @@ export interface MetadataDialect {
   feedPage?(db: Kysely<Database>, after: FeedPosition | null, limit: number, commentsPerPost: number): Promise<PostView[]>;
   /**
    * When the database can do it better: `CommentRepository.add` (count, comment, feed bump, event)
-   * in ONE statement, so no lock is held across round trips. Absent: the portable steps.
+   * in ONE statement, so no lock is held across round trips (PostgreSQL), or in statements built
+   * once (SQLite, where nothing crosses a network and building them cost the most). Absent: the
+   * portable steps, built with Kysely each time.
    */
   addComment?(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean>;
   /** Likewise `PostRepository.add` (post, feed bump, event) in ONE statement. */
