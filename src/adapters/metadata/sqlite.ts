@@ -184,7 +184,8 @@ function addComment(db: Kysely<Database>, comment: Comment, event: NewEvent): Pr
     await writtenForLiveAccount(sqliteDialect, () =>
       tx.executeQuery(insertComment(tx, comment.id, comment.postId, comment.authorId, comment.body, comment.createdAt)),
     );
-    await tx.executeQuery(bumpFeed(tx));
+    // A bump that moved nothing would leave stale pages cached under the old version: never silent.
+    if ((await tx.executeQuery(bumpFeed(tx))).numAffectedRows !== 1n) throw new Error('The feed version has no counter 0');
     const row = eventToRow(event, Date.now());
     await tx.executeQuery(appendEvent(tx, row.type, row.actor_id, row.subject_id, row.at, row.payload));
     return true;
