@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { addComment, createPost, distinctPng, signUpAndLogIn, type TestUser } from '../support/client.js';
-import { graphqlGetUrl, modernAccept } from '../support/graphql.js';
+import { graphql, graphqlGetUrl, modernAccept } from '../support/graphql.js';
 import { connectTestRedis, deleteKeysUnder, keysUnder, testRedisUrl, throwawayKeyPrefix } from '../support/redis.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
@@ -117,6 +117,35 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
       assert.equal(created.status, 201);
       const afterPost = await get(graphqlGetUrl(server.baseUrl, feedQuery, { first: 10 }));
       assert.ok(afterPost.body.includes('brand new post'));
+    });
+
+    test('an answer no comment touched is kept at the next version; every answer is what a fresh execution gives', async () => {
+      // Two pages in one document: the top 2, and the 2 after the top 1.
+      const twoPages = `query TwoPages($after: String) {
+        top: posts(first: 2) { edges { node { id commentCount lastComments { body } } } pageInfo { hasNextPage } }
+        next: posts(first: 2, after: $after) { edges { node { id commentCount comments(first: 3) { edges { node { body } } } } } }
+      }`;
+      const fresh = (variables: Record<string, unknown>) => graphql(server.baseUrl, twoPages, variables);
+      for (let i = 0; i < 3; i++) assert.equal((await createPost(server.baseUrl, alice, await distinctPng(7320 + i), `more ${i}`)).status, 201);
+      const feed = await graphql<{ posts: { edges: { node: { id: string } }[] } }>(server.baseUrl, feedQuery, { first: 100 });
+      const ids = feed.body.data!.posts.edges.map((edge) => edge.node.id);
+      // The first three places all at 2 comments; the oldest post, at 0, is on neither page.
+      for (const id of ids.slice(1, 3)) for (const n of [1, 2]) assert.equal((await addComment(server.baseUrl, alice, id, `pair ${n}`)).status, 201);
+      const last = ids.at(-1)!;
+      const top = await graphql<{ posts: { pageInfo: { endCursor: string } } }>(server.baseUrl, feedQuery, { first: 1 });
+      const variables = { after: top.body.data!.posts.pageInfo.endCursor };
+      const url = graphqlGetUrl(server.baseUrl, twoPages, variables);
+      await get(url);
+      // One comment takes it to 1: still below both pages, so the answer is kept.
+      assert.equal((await addComment(server.baseUrl, alice, last, 'far below')).status, 201);
+      const kept = await get(url);
+      assert.ok(kept.queries <= 1, `reused, not executed again: ${kept.queries} statements (the version read at most)`);
+      assert.deepEqual(JSON.parse(kept.body), (await fresh(variables)).body);
+      // Then it climbs into the pages, comment by comment: every answer as a fresh execution's.
+      for (let n = 0; n < 4; n++) {
+        assert.equal((await addComment(server.baseUrl, alice, last, `climbing ${n}`)).status, 201);
+        assert.deepEqual(JSON.parse((await get(url)).body), (await fresh(variables)).body, `after comment ${n}`);
+      }
     });
 
     test('layout, comments and undeclared variables share an entry; other variables and operation names do not', async () => {

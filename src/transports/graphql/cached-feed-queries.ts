@@ -5,6 +5,8 @@ import { LRUCache } from 'lru-cache';
 import type { PersistedQueryProvider } from 'mercurius';
 import type { FeedService } from '../../core/posts/feed-service.js';
 import type { PageCache } from '../../ports/page-cache.js';
+import { RecentFeedPages } from '../recent-feed-pages.js';
+import { feedSpansOf } from './context.js';
 import { assertDocumentWithinLimits } from './document-limits.js';
 import { assertGraphqlRequest } from './request-envelope.js';
 import { feedDocumentOf, type FeedDocument } from './feed-documents.js';
@@ -13,7 +15,7 @@ import { atGraphqlPath, responseMediaType, type GraphqlMediaType } from './media
 
 export interface CachedFeedQueriesOptions {
   pageCache: PageCache;
-  feed: Pick<FeedService, 'version'>;
+  feed: Pick<FeedService, 'version' | 'unchangedSince'>;
   /** The store Mercurius resolves persisted-query hashes from: a hash means the same text in both. */
   persistedQueries: PersistedQueryProvider;
   /** What else decides an answer besides the document and the data: the limits it was checked against. */
@@ -31,6 +33,9 @@ interface Answer {
 /** One miss being executed; requests for the same key meanwhile wait for its answer. */
 interface Render {
   key: string;
+  /** The key without the version, and the version it was executed at: for RecentFeedPages. */
+  query: string;
+  version: number;
   answer: Promise<Answer | undefined>;
   settle(answer: Answer | undefined): void;
   succeeded: boolean;
@@ -57,6 +62,7 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
   const ownRender = new WeakMap<FastifyRequest, Render>();
   let documents = documentsOf(null, options.limits);
   const answers = new StoredAnswers();
+  const recent = new RecentFeedPages(feed);
 
   // As early as the media type is known: a hit skips validation and the handler's hooks.
   scope.addHook('onRequest', async (request, reply) => {
@@ -80,7 +86,8 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
     } catch {
       return; // Mercurius runs it and reports the failure as it would have
     }
-    const key = query.keyOf(version, responseMediaType(request));
+    const type = responseMediaType(request);
+    const key = query.keyOf(version, type);
     let answer = answers.answerOf(key, await pageCache.get(key));
     if (!answer) {
       const running = renders.get(key);
@@ -88,13 +95,26 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
       if (running) answer = await running.answer;
       if (running && !answer) return;
     }
+    if (!answer) {
+      // The answer of an earlier version, if no write since touched the pages it read.
+      const entry = recent.reuse(query.withoutVersion(type), version);
+      answer = answers.answerOf(key, entry);
+      if (entry !== undefined && answer) await pageCache.set(key, entry);
+    }
     if (answer) {
       // A registering persisted query is remembered as if Mercurius had executed it.
       if (query.registers) await persistedQueries.saveQuery?.(query.registers.hash, query.registers.text).catch(() => {});
       return sendCached(request, reply, answer, options.maxAgeSeconds);
     }
     let settle!: (answer: Answer | undefined) => void;
-    const render: Render = { key, answer: new Promise((resolve) => (settle = resolve)), settle, succeeded: false };
+    const render: Render = {
+      key,
+      query: query.withoutVersion(type),
+      version,
+      answer: new Promise((resolve) => (settle = resolve)),
+      settle,
+      succeeded: false,
+    };
     renders.set(key, render);
     ownRender.set(request, render);
     // However this request ends (sent, failed, cut off), the requests waiting on it move on.
@@ -122,6 +142,9 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
     }
     // Waiters get the answer at once; the render is forgotten once the cache holds it.
     render.settle(answers.answerOf(render.key, entry));
+    // Only an answer that read feed pages is known to depend on nothing else.
+    const spans = feedSpansOf(request);
+    if (spans?.length) recent.remember(render.query, render.version, spans, entry);
     const finish = () => {
       release(request, undefined);
       done(null, payload);
@@ -146,6 +169,8 @@ export function serveFeedQueriesFromCache(scope: FastifyInstance, options: Cache
 interface FeedQuery {
   /** The page-cache key of this query's answer at feed `version`, in `type`. */
   keyOf(version: number, type: GraphqlMediaType): string;
+  /** The same without the version: what names the answer across versions. */
+  withoutVersion(type: GraphqlMediaType): string;
   registers?: { hash: string; text: string };
 }
 
@@ -173,6 +198,7 @@ async function feedQueryOf(request: FastifyRequest, documents: Documents, persis
       if (last.version !== version || last.type !== type) last = { version, type, key: `graphql-feed:${version}:${document.id}:${type}${variables}` };
       return last.key;
     },
+    withoutVersion: (type) => `${document.id}:${type}${variables}`,
     ...(source.persistedHash && { registers: { hash: source.persistedHash, text: source.text } }),
   };
 }

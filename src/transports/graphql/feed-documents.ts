@@ -19,7 +19,9 @@ import { selectedOperation } from './limits.js';
  * usernames, image dimensions). An answer made of these alone is as exact under a version key as
  * the REST feed page. Not here: `Image.collections` (collection writes do not bump the version),
  * `me` and everything else at the root. A new write that changes one of these fields must bump
- * the feed version, or cached answers go stale.
+ * the feed version, or cached answers go stale. Each must also depend only on the posts of the
+ * feed pages the answer read (their authors, images and comments): an answer is kept across
+ * versions while no comment moved a post into, out of or within those pages (RecentFeedPages).
  */
 export const feedFields: ReadonlySet<string> = new Set([
   'Query.posts',

@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { parseJsonBody } from './json-body.js';
 import { RenderOnce } from '../render-once.js';
-import { RecentFeedPages } from './recent-feed-pages.js';
+import { RecentFeedPages } from '../recent-feed-pages.js';
 import { AppError } from '../../core/errors.js';
 import type { ImageIngest } from '../../core/images/image-ingest.js';
 import { namedImageSource } from '../../core/images/image-source.js';
@@ -76,7 +76,7 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRoutesOptions> = async (a
         if (reused !== undefined) return reused;
         const { posts, nextCursor, span } = await feed.page(cursor ?? null, limit);
         const rendered = JSON.stringify({ posts: posts.map(presentPost), nextCursor });
-        recentPages.remember(page, version, span, rendered);
+        recentPages.remember(page, version, [span], rendered);
         return rendered;
       });
       return reply.type('application/json; charset=utf-8').send(body);

@@ -52,8 +52,9 @@ builder.queryType({
       type: 'PostConnection',
       description: 'The feed, in the order of GET /posts: commentCount descending, then newest first. first: 1–100.',
       args: { first: t.arg.int({ defaultValue: 20 }), after: t.arg.string() },
-      resolve: async (_root, { first, after }, { services }) => {
+      resolve: async (_root, { first, after }, { services, feedSpans }) => {
         const page = await services.feed.page(after ?? null, pageSize(first));
+        feedSpans.push(page.span);
         return connectionOf(page.posts, page.nextCursor, (post) => services.feed.cursorOf(post), postNode);
       },
     }),

@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { openSqliteMetadataStore } from '../../adapters/metadata/sqlite.js';
-import { FeedService } from '../../core/posts/feed-service.js';
-import { OpaqueCursor } from '../../core/posts/opaque-cursor.js';
-import type { MetadataStore } from '../../ports/metadata-store.js';
-import { aComment, anEvent, publishPosts } from '../../ports/metadata-store.support.contract.js';
+import { openSqliteMetadataStore } from '../adapters/metadata/sqlite.js';
+import { FeedService } from '../core/posts/feed-service.js';
+import { OpaqueCursor } from '../core/posts/opaque-cursor.js';
+import type { MetadataStore } from '../ports/metadata-store.js';
+import { aComment, anEvent, publishPosts } from '../ports/metadata-store.support.contract.js';
 import { RecentFeedPages } from './recent-feed-pages.js';
 
 // On the embedded store, with real comments: a page is reused exactly when no comment since its
@@ -41,7 +41,7 @@ describe('RecentFeedPages on the embedded store', () => {
     const version = await feed.version();
     const page = await feed.page(cursor, 2);
     const body = JSON.stringify(page.posts.map((post) => [post.id, post.commentCount]));
-    pages.remember(`2:${cursor ?? ''}`, version, page.span, body);
+    pages.remember(`2:${cursor ?? ''}`, version, [page.span], body);
     return { body, nextCursor: page.nextCursor };
   }
 
