@@ -121,7 +121,10 @@ function within(span: FeedSpan, position: FeedPosition): boolean {
   return (span.after === null || comesAfter(position, span.after)) && (span.through === null || !comesAfter(position, span.through));
 }
 
-/** Whether `a` comes after `b` in the feed: fewer comments, or as many and an older (smaller) id. */
+/**
+ * Whether `a` comes after `b` in the feed: fewer comments, or as many and an older (smaller) id.
+ * Ids are UUIDv7 text, plain ASCII, which JavaScript and the database's `id desc` order alike.
+ */
 function comesAfter(a: FeedPosition, b: FeedPosition): boolean {
   return a.commentCount < b.commentCount || (a.commentCount === b.commentCount && a.id < b.id);
 }
