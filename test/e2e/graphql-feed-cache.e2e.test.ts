@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { addComment, createPost, distinctPng, signUpAndLogIn, type TestUser } from '../support/client.js';
 import { graphql, graphqlGetUrl, modernAccept } from '../support/graphql.js';
+import { isPostgresRequested } from '../support/postgres.js';
 import { connectTestRedis, deleteKeysUnder, keysUnder, testRedisUrl, throwawayKeyPrefix } from '../support/redis.js';
 import { startServer, type RunningServer } from '../support/server.js';
 
@@ -139,7 +140,8 @@ function feedCacheSuite(name: string, options: { redis: boolean }): void {
       // One comment takes it to 1: still below both pages, so the answer is kept.
       assert.equal((await addComment(server.baseUrl, alice, last, 'far below')).status, 201);
       const kept = await get(url);
-      assert.ok(kept.queries <= 1, `reused, not executed again: ${kept.queries} statements (the version read at most)`);
+      // Only the embedded store knows its comments' moves; on PostgreSQL the answer runs again.
+      if (!isPostgresRequested()) assert.ok(kept.queries <= 1, `reused, not executed again: ${kept.queries} statements (the version read at most)`);
       assert.deepEqual(JSON.parse(kept.body), (await fresh(variables)).body);
       // Then it climbs into the pages, comment by comment: every answer as a fresh execution's.
       for (let n = 0; n < 4; n++) {
