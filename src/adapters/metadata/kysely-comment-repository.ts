@@ -2,10 +2,6 @@ import type { Kysely } from 'kysely';
 import type { NewEvent } from '../../core/events/event.js';
 import type { Comment, CommentView } from '../../core/posts/post.js';
 import type { CommentRepository } from '../../ports/metadata-store.js';
-import { KyselyEventLog } from './kysely-event-log.js';
-import { KyselyFeedState } from './kysely-feed-state.js';
-import { KyselyPostRepository } from './kysely-post-repository.js';
-import { writtenForLiveAccount } from './gone-account.js';
 import type { MetadataDialect } from './metadata-dialect.js';
 import * as rows from './post-row-mapping.js';
 import type { Database } from './schema.js';
@@ -22,17 +18,7 @@ export class KyselyCommentRepository implements CommentRepository {
   }
 
   async add(comment: Comment, event: NewEvent): Promise<boolean> {
-    if (this.dialect.addComment) return this.dialect.addComment(this.db, comment, event);
-    // Portable: the same steps one statement at a time. Counting first both proves the post
-    // exists and locks it against a concurrent delete (so a foreign key that fails is the author's).
-    const write = async (tx: Kysely<Database>): Promise<boolean> => {
-      if (!(await new KyselyPostRepository(tx, this.dialect).adjustCommentCount(comment.postId, +1))) return false;
-      await writtenForLiveAccount(this.dialect, () => tx.insertInto('comments').values(rows.commentToRow(comment)).execute());
-      await new KyselyFeedState(tx, this.dialect).bump();
-      await new KyselyEventLog(tx, this.dialect).append(event);
-      return true;
-    };
-    return this.db.isTransaction ? write(this.db) : this.db.transaction().execute(write);
+    return this.dialect.addComment(this.db, comment, event);
   }
 
   async findById(id: string): Promise<Comment | null> {

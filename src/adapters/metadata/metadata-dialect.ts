@@ -60,13 +60,13 @@ export interface MetadataDialect {
    */
   feedPage?(db: Kysely<Database>, after: FeedPosition | null, limit: number, commentsPerPost: number): Promise<PostView[]>;
   /**
-   * When the database can do it better: `CommentRepository.add` (count, comment, feed bump, event)
-   * in ONE statement, so no lock is held across round trips (PostgreSQL), or in statements built
-   * once (SQLite, where nothing crosses a network and building them cost the most). Absent: the
-   * portable steps, built with Kysely each time.
+   * `CommentRepository.add`: the post's count up (false if there is no such post), the comment,
+   * a feed bump and the event, in one transaction (`db`'s, or its own). PostgreSQL does it in ONE
+   * statement, so no lock is held across round trips; SQLite in four statements built once, as
+   * they run for every comment.
    */
-  addComment?(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean>;
-  /** Likewise `PostRepository.add` (post, feed bump, event) in ONE statement. */
+  addComment(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean>;
+  /** When the database can do it better: `PostRepository.add` (post, feed bump, event) in ONE statement. */
   addPost?(db: Kysely<Database>, post: Post, event: NewEvent): Promise<boolean>;
   /**
    * Where the database keeps prepared statements per connection: `query` marked to run as the

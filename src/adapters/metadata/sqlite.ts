@@ -176,7 +176,7 @@ const appendEvent = compiledOnce(
     sql`insert into events (type, actor_id, subject_id, at, payload) values (${type}, ${actorId}, ${subjectId}, ${at}, ${payload})`,
 );
 
-/** `CommentRepository.add` on SQLite: the portable steps (count first: it proves the post exists). */
+/** `CommentRepository.add` on SQLite, in `db`'s transaction or its own (the count first: it proves the post exists). */
 function addComment(db: Kysely<Database>, comment: Comment, event: NewEvent): Promise<boolean> {
   const write = async (tx: Kysely<Database>): Promise<boolean> => {
     const counted = await tx.executeQuery(countComment(tx, comment.postId));
