@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { signUpAndLogIn } from '../../test/support/client.js';
-import { readCpuSeconds } from '../process-stats.js';
+import { readCpuSeconds, readThreadCpu } from '../process-stats.js';
 import { type ProfileNode, readMainThreadProfile, waitUntilServing } from './cpu-profile.js';
 import { copyPostgresSeed, postgresSeed, samplePostgresPostIds } from './seed-postgres.js';
 import { copySqliteSeed, samplePostIds, sqliteSeed } from './seed-sqlite.js';
@@ -69,6 +69,9 @@ const spawnedAt = performance.now();
 let measuredFrom = Number.NaN;
 const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 let cpuMsPerComment = Number.NaN;
+let mainCpuMsPerComment = Number.NaN;
+/** CPU seconds so far of the server's main thread: the event loop, where a request waits its turn. */
+const mainThreadCpuSeconds = async (pid: number) => (await readThreadCpu(pid)).find((thread) => thread.main)?.seconds ?? Number.NaN;
 try {
   const origin = `http://127.0.0.1:${port}`;
   await waitUntilServing(child, origin);
@@ -97,8 +100,10 @@ try {
   await run(2); // warms the JIT and the pool
   measuredFrom = performance.now() - spawnedAt;
   const before = readCpuSeconds(child.pid!);
+  const mainBefore = await mainThreadCpuSeconds(child.pid!);
   const result = await run(Number(values.seconds));
   cpuMsPerComment = ((readCpuSeconds(child.pid!) - before) * 1000) / result.requests.total;
+  mainCpuMsPerComment = (((await mainThreadCpuSeconds(child.pid!)) - mainBefore) * 1000) / result.requests.total;
   log(`${(result.requests.total / result.duration).toFixed(0)} comments/s while profiling, ${result.non2xx + result.errors} failed`);
 } finally {
   // SIGTERM: a graceful exit writes the profile.
@@ -143,7 +148,9 @@ const top = (counts: Map<string, number>, n: number) =>
     .slice(0, n)
     .map(([where, count]) => `| ${((100 * count) / busy).toFixed(1)} | \`${where}\` |`)
     .join('\n');
-console.log(`profile: ${file}; server CPU ${cpuMsPerComment.toFixed(3)} ms per comment (measured phase only)`);
+console.log(
+  `profile: ${file}; server CPU ${cpuMsPerComment.toFixed(3)} ms per comment, ${mainCpuMsPerComment.toFixed(3)} of them on the main thread (measured phase only)`,
+);
 console.log(`\n| self % of busy samples | package or file |\n|---|---|\n${top(selfByPackage, 25)}`);
 console.log(`\n| inclusive % of busy samples | package or file on the stack |\n|---|---|\n${top(totalByPackage, 30)}`);
 console.log(`\n| self % of busy samples | function |\n|---|---|\n${top(selfByFunction, 40)}`);
