@@ -17,6 +17,20 @@ export interface WalCommitsOptions {
    * auto-checkpoint size for commits of a few pages each.
    */
   checkpointEveryCommits?: number;
+  /** Told of every WAL sync, checkpoint and catch-up once it ended, with its timing (benches draw stall timelines from them). */
+  observe?: (event: WalEvent) => void;
+}
+
+/** Something WalCommits did that may hold up commits, as `WalCommitsOptions.observe` hears it. */
+export interface WalEvent {
+  /** `sync`: a commit's WAL fdatasync (connection held); `checkpoint`: on the worker (connection free unless in a catch-up); `catch-up`: the connection held until a checkpoint took in the whole WAL. */
+  kind: 'sync' | 'checkpoint' | 'catch-up';
+  /** When it started, on `performance.now()`'s clock. */
+  startedAt: number;
+  /** How long it took, in ms. */
+  ms: number;
+  /** For a checkpoint: the WAL's length in frames, as it found it. */
+  frames?: number;
 }
 
 /** What one PASSIVE checkpoint found (https://sqlite.org/pragma.html#pragma_wal_checkpoint). */
@@ -47,6 +61,7 @@ export class WalCommits {
   readonly #datasync: (wal: FileHandle) => Promise<void>;
   readonly #catchUpFrames: number;
   readonly #checkpointEveryCommits: number;
+  readonly #observe: ((event: WalEvent) => void) | undefined;
   #commitsSinceCheckpoint = 0;
   #database: SqliteDatabase | undefined;
   #wal: FileHandle | undefined;
@@ -61,6 +76,7 @@ export class WalCommits {
     this.#datasync = options.datasync ?? ((wal) => wal.datasync());
     this.#catchUpFrames = options.catchUpFrames ?? 1000;
     this.#checkpointEveryCommits = options.checkpointEveryCommits ?? 100;
+    this.#observe = options.observe;
   }
 
   /** Sets `database` up for this (called as the store opens it, after WAL mode is on). */
@@ -85,7 +101,9 @@ export class WalCommits {
     this.#written = false;
     try {
       this.#wal ??= await open(`${this.#file}-wal`, 'r');
+      const startedAt = performance.now();
       await this.#datasync(this.#wal);
+      this.#observed('sync', startedAt);
     } catch (error) {
       throw Object.assign(new Error(`Could not make the SQLite WAL durable: ${(error as Error).message}`, { cause: error }), {
         code: 'SQLITE_IOERR_FSYNC',
@@ -95,8 +113,10 @@ export class WalCommits {
       // The connection is still held: no frame is added while this checkpoint takes in the rest,
       // so the next write can start the WAL over instead of growing it.
       this.#mustCatchUp = false;
+      const startedAt = performance.now();
       await this.#checkpointing;
       await this.#checkpoint();
+      this.#observed('catch-up', startedAt);
     } else if (++this.#commitsSinceCheckpoint >= this.#checkpointEveryCommits && this.#checkpointing === null) {
       // Not after every commit: each checkpoint fsyncs the WAL and the database file, and those
       // fsyncs would queue on the disk ahead of the next commits'.
@@ -113,6 +133,11 @@ export class WalCommits {
     this.#wal = undefined;
   }
 
+  #observed(kind: WalEvent['kind'], startedAt: number, frames?: number): void {
+    if (this.#observe === undefined) return;
+    this.#observe({ kind, startedAt, ms: performance.now() - startedAt, ...(frames === undefined ? {} : { frames }) });
+  }
+
   /** One PASSIVE checkpoint on the worker; null if it failed (the next one retries: nothing is lost). */
   async #checkpoint(): Promise<CheckpointResult | null> {
     // A thread that died (or never started) is replaced: otherwise the WAL would grow for good.
@@ -120,7 +145,9 @@ export class WalCommits {
     this.#checkpointer ??= new Checkpointer(this.#file);
     this.#commitsSinceCheckpoint = 0;
     try {
+      const startedAt = performance.now();
       const result = await this.#checkpointer.run();
+      this.#observed('checkpoint', startedAt, result.log);
       if (result.log >= this.#catchUpFrames) this.#mustCatchUp = true;
       return result;
     } catch {
