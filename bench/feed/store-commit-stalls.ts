@@ -95,7 +95,6 @@ async function measureIn(root: string, comments: number): Promise<void> {
     const used = performance.eventLoopUtilization(elu);
     delay.disable();
     await store.close();
-    process.stderr.write(JSON.stringify((globalThis as any).WALSTATS ?? {}) + '\n');
     process.stdout.write(JSON.stringify({ busyUs: (used.active * 1000) / comments, p99: delay.percentile(99) / 1e6, max: delay.max / 1e6, seconds }));
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -23,7 +23,11 @@ export interface WalCommitsOptions {
 
 /** Something WalCommits did that may hold up commits, as `WalCommitsOptions.observe` hears it. */
 export interface WalEvent {
-  /** `sync`: a commit's WAL fdatasync (connection held); `checkpoint`: on the worker (connection free unless in a catch-up); `catch-up`: the connection held until a checkpoint took in the whole WAL. */
+  /**
+   * `sync`: a commit's WAL fdatasync (connection held); `checkpoint`: one on the worker (the
+   * connection free, unless it is a catch-up's); `catch-up`: the connection held until a checkpoint
+   * (reported too) took in the whole WAL.
+   */
   kind: 'sync' | 'checkpoint' | 'catch-up';
   /** When it started, on `performance.now()`'s clock. */
   startedAt: number;
