@@ -1,6 +1,6 @@
 /**
  * `node --import tsx bench/feed/comment-stall-timeline.ts [--rate 1000] [--seconds 8] [--slow-ms 10]
- * [--catch-up-frames 1000] [--checkpoint-every 100] [--show 12]`: where a slow comment's time goes,
+ * [--catch-up-frames N] [--checkpoint-every N] [--show 12]`: where a slow comment's time goes,
  * in process, without HTTP. `comments.add` on a copy of the 100k-post feed seed (the embedded
  * store, group commit, every commit durable) at a paced rate, the store's WAL syncs, checkpoints
  * and catch-ups observed (`WalCommitsOptions.observe`). Prints the comments' latency percentiles
@@ -21,8 +21,9 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '8' },
     'slow-ms': { type: 'string', default: '10' },
-    'catch-up-frames': { type: 'string', default: '1000' },
-    'checkpoint-every': { type: 'string', default: '100' },
+    // Unset: the store's defaults.
+    'catch-up-frames': { type: 'string' },
+    'checkpoint-every': { type: 'string' },
     show: { type: 'string', default: '12' },
   },
 });
@@ -37,8 +38,8 @@ const file = join(copy.dataDir, 'imagegram.sqlite');
 const events: WalEvent[] = [];
 const store = openSqliteMetadataStore(file, {
   walCommits: {
-    catchUpFrames: Number(values['catch-up-frames']),
-    checkpointEveryCommits: Number(values['checkpoint-every']),
+    ...(values['catch-up-frames'] === undefined ? {} : { catchUpFrames: Number(values['catch-up-frames']) }),
+    ...(values['checkpoint-every'] === undefined ? {} : { checkpointEveryCommits: Number(values['checkpoint-every']) }),
     observe: (event) => events.push(event),
   },
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readlink, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -45,6 +45,15 @@ async function migrateThrough(gate: ReturnType<typeof gatedDatasync>, store: { m
     await turns(1);
   }
   await migrating;
+}
+
+/** The descriptors this process holds open on `file` (Linux's /proc). */
+async function openDescriptorsOf(file: string): Promise<number> {
+  let count = 0;
+  for (const fd of await readdir('/proc/self/fd')) {
+    if ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === file) count += 1;
+  }
+  return count;
 }
 
 /** Lets pending I/O callbacks and timers run: enough for a query that is not held back to finish. */
@@ -128,5 +137,19 @@ describe('SQLite commits made durable off the event loop (WalCommits)', { timeou
     } finally {
       check.close();
     }
+  });
+
+  test("closing the store ends the checkpoint thread with its connection and the database file's descriptor", {
+    skip: process.platform !== 'linux' && 'reads /proc/self/fd',
+  }, async () => {
+    const file = join(dir, `store-${++files}.sqlite`);
+    const store = openSqliteMetadataStore(file, { walCommits: { checkpointEveryCommits: 1 } });
+    await store.migrate();
+    await store.users.insert(aUser());
+    await store.users.insert(aUser());
+    // The thread opened its connection and its descriptor for syncing the database file.
+    assert.ok((await openDescriptorsOf(file)) >= 2);
+    await store.close();
+    assert.equal(await openDescriptorsOf(file), 0);
   });
 });
