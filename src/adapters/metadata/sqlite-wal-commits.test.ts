@@ -143,13 +143,19 @@ describe('SQLite commits made durable off the event loop (WalCommits)', { timeou
     skip: process.platform !== 'linux' && 'reads /proc/self/fd',
   }, async () => {
     const file = join(dir, `store-${++files}.sqlite`);
-    const store = openSqliteMetadataStore(file, { walCommits: { checkpointEveryCommits: 1 } });
-    await store.migrate();
-    await store.users.insert(aUser());
-    await store.users.insert(aUser());
-    // The thread opened its connection and its descriptor for syncing the database file.
-    assert.ok((await openDescriptorsOf(file)) >= 2);
-    await store.close();
+    let checkpoints = 0;
+    const store = openSqliteMetadataStore(file, {
+      walCommits: { checkpointEveryCommits: 1, observe: (event) => void (checkpoints += Number(event.kind === 'checkpoint')) },
+    });
+    try {
+      await store.migrate();
+      await store.users.insert(aUser());
+      while (checkpoints === 0) await store.users.insert(aUser());
+      // The thread has run a checkpoint: its connection and its descriptor for syncing are open.
+      assert.ok((await openDescriptorsOf(file)) >= 2);
+    } finally {
+      await store.close();
+    }
     assert.equal(await openDescriptorsOf(file), 0);
   });
 });
