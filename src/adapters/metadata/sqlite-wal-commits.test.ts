@@ -139,6 +139,37 @@ describe('SQLite commits made durable off the event loop (WalCommits)', { timeou
     }
   });
 
+  test('the writer is held for a catch-up only after background passes brought the WAL close, never twice in a row', async () => {
+    const file = join(dir, `store-${++files}.sqlite`);
+    const kinds: string[] = [];
+    const store = openSqliteMetadataStore(file, {
+      walCommits: { catchUpFrames: 64, checkpointEveryCommits: 1, observe: (event) => void (event.kind !== 'sync' && kinds.push(event.kind)) },
+    });
+    try {
+      await store.migrate();
+      for (let i = 0; i < 600; i++) await store.users.insert(aUser());
+    } finally {
+      await store.close();
+    }
+    // A held catch-up is reported as its checkpoint, then `catch-up`; every other checkpoint ran
+    // with the connection free. Count the free ones before each held one.
+    const freeBefore: number[] = [];
+    let free = 0;
+    for (const [index, kind] of kinds.entries()) {
+      if (kind === 'catch-up') {
+        freeBefore.push(free);
+        free = 0;
+      } else if (kinds[index + 1] !== 'catch-up') free += 1;
+    }
+    // At least two: the pass that found the WAL long, then one that had little left to copy. (How
+    // many catch-ups there are depends on timing: a free pass that took in the whole WAL before
+    // the next commit lets the WAL start over with no catch-up at all.)
+    assert.ok(
+      freeBefore.every((count) => count >= 2),
+      `background passes before each catch-up: ${freeBefore.join(', ')}`,
+    );
+  });
+
   test("closing the store ends the checkpoint thread with its connection and the database file's descriptor", {
     skip: process.platform !== 'linux' && 'reads /proc/self/fd',
   }, async () => {
