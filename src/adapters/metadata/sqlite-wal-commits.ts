@@ -211,12 +211,14 @@ const { fdatasyncSync, openSync } = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const database = new Database(workerData.file, { fileMustExist: true });
-const databaseFile = openSync(workerData.file, 'r');
+// Read-write: some systems refuse to sync a file opened read-only. Nothing is written through it.
+const databaseFile = openSync(workerData.file, 'r+');
 parentPort.on('message', (request) => {
   try {
     const [result] = database.pragma('wal_checkpoint(PASSIVE)');
-    // SQLite syncs the database file only in the checkpoint that takes in the whole WAL; syncing
-    // after each partial one leaves that last one (which holds the writer) little to flush.
+    // SQLite syncs the database file only when a checkpoint took in the whole WAL with no commit
+    // meanwhile (which PASSIVE's answer does not tell); syncing after every pass that copied
+    // leaves the catch-up, which holds the writer, little to flush.
     if (request.syncDatabase && result.checkpointed > 0) fdatasyncSync(databaseFile);
     parentPort.postMessage({ log: result.log, checkpointed: result.checkpointed });
   } catch (error) {
