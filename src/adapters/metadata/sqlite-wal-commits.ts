@@ -136,8 +136,8 @@ export class WalCommits {
       // The connection is still held: no frame is added while this checkpoint takes in the rest,
       // so the next write can start the WAL over instead of growing it.
       this.#mustCatchUp = false;
+      // No background pass is running: the one that asked for this catch-up was the last.
       const startedAt = performance.now();
-      await this.#checkpointing;
       // It takes in the whole WAL, so SQLite syncs the database file itself.
       await this.#checkpoint({ syncDatabase: false });
       this.#observed('catch-up', startedAt);
