@@ -2,11 +2,12 @@
  * `node --import tsx bench/feed/paced-writes.ts [--roots dirA,dirB] [--pairs 3] [--seconds 10]`:
  * comments on the embedded SQLite at a paced 1,000/s and the mixed load (1,000 feed reads/s
  * while 30 comments/s), against the bare Fastify route at the same paced rate (the generator's own
- * floor), with the server's event-loop delay p99. The comment rates are also run against the bare
- * server's durable route (a write of one commit's WAL bytes and an fdatasync per request, the
- * disk's own floor), for the share of the gap that no code above the disk can close. Each round runs every checkout in `--roots`
- * (default: this one) on a fresh copy of the feed seed, alternating their order, so two versions
- * of the code are compared interleaved on a loaded machine. Prints a markdown table.
+ * floor), with the server's event-loop delay p99. The comment rates also run against the bare
+ * server's durable route (one commit's WAL bytes written and fdatasynced per request: the disk's
+ * own floor), for the share of the gap no code above the disk can close. Each round runs every
+ * checkout in `--roots` (default: this one) on a fresh copy of the feed seed, alternating their
+ * order, so two versions of the code are compared interleaved on a loaded machine. Prints a
+ * markdown table.
  */
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
@@ -135,14 +136,14 @@ const lines = [
   '',
   ...roots.map((root) => {
     const mine = rows.filter((row) => row.root === root);
-    const over = (pick: (row: Row) => number) => fmt(median(mine.map((row) => pick(row) - row.bare.p99)));
-    const overDurable = (pick: (row: Row) => number, floor: (row: Row) => number) => fmt(median(mine.map((row) => pick(row) - floor(row))));
+    const over = (pick: (row: Row) => number, floor = (row: Row) => row.bare.p99) => fmt(median(mine.map((row) => pick(row) - floor(row))));
     return (
-      `${root}: median p99 over bare — comments ${over((r) => r.comments.p99)} ms, mixed reads ${over((r) => r.mixedFeed.p99)} ms, mixed writes ${over((r) => r.mixedComments.p99)} ms; ` +
-      `over the bare durable route — comments ${overDurable(
+      `${root}: median p99 over bare — comments ${over((r) => r.comments.p99)} ms, mixed reads ${over((r) => r.mixedFeed.p99)} ms, ` +
+      `mixed writes ${over((r) => r.mixedComments.p99)} ms; over the bare durable route — comments ` +
+      `${over(
         (r) => r.comments.p99,
         (r) => r.bareDurable.p99,
-      )} ms, mixed writes ${overDurable(
+      )} ms, mixed writes ${over(
         (r) => r.mixedComments.p99,
         (r) => r.bareMixedWrites.p99,
       )} ms`
