@@ -217,8 +217,10 @@ parentPort.on('message', (request) => {
   try {
     const [result] = database.pragma('wal_checkpoint(PASSIVE)');
     // SQLite syncs the database file only when a checkpoint took in the whole WAL with no commit
-    // meanwhile (which PASSIVE's answer does not tell); syncing after every pass that copied
-    // leaves the catch-up, which holds the writer, little to flush.
+    // meanwhile (which PASSIVE's answer does not tell); syncing after every pass (once any frame
+    // of this WAL was copied: its "checkpointed" counts them all, not this pass's) leaves the catch-up,
+    // which holds the writer, little to flush. Only ever more than SQLite does: no durability
+    // rests on it.
     if (request.syncDatabase && result.checkpointed > 0) fdatasyncSync(databaseFile);
     parentPort.postMessage({ log: result.log, checkpointed: result.checkpointed });
   } catch (error) {
