@@ -71,28 +71,34 @@ database.pragma('journal_mode = WAL');
 database.pragma('synchronous = OFF');
 const authorId = database.prepare('select id from users limit 1').pluck().get() as string;
 const prepared = new Map<string, ReturnType<typeof database.prepare>>();
+const preparedFor = (sql: string) => prepared.get(sql) ?? prepared.set(sql, database.prepare(sql)).get(sql)!;
 const worker = new Worker(workerSource, { eval: true, workerData: { file, driver: betterSqlite3Path } });
-const replies = new Map<number, () => void>();
+const replies = new Map<number, { resolve(): void; reject(error: Error): void }>();
 worker.on('message', (message: { id: number }) => {
-  replies.get(message.id)?.();
+  replies.get(message.id)?.resolve();
   replies.delete(message.id);
 });
+// A statement that throws ends the thread: fail the bench instead of waiting for a reply forever.
+const failAll = (error: Error) => {
+  for (const reply of replies.values()) reply.reject(error);
+  replies.clear();
+};
+worker.on('error', failAll);
+worker.on('exit', (code) => failAll(new Error(`the worker exited (code ${code})`)));
 let messages = 0;
 const onWorker = (statement: { sql: string; parameters: unknown[]; reader: boolean }) =>
-  new Promise<void>((resolve) => {
+  new Promise<void>((resolve, reject) => {
     const id = messages++;
-    replies.set(id, resolve);
+    replies.set(id, { resolve, reject });
     worker.postMessage({ id, ...statement });
   });
 let turn = 0;
 
 const modes = {
   async 'in place'(): Promise<void> {
-    for (const statement of commentStatements(postIds[turn % postIds.length]!, authorId, turn++)) {
-      let prepared_ = prepared.get(statement.sql);
-      if (prepared_ === undefined) prepared.set(statement.sql, (prepared_ = database.prepare(statement.sql)));
-      if (statement.reader) prepared_.all(statement.parameters);
-      else prepared_.run(statement.parameters);
+    for (const { sql, parameters, reader } of commentStatements(postIds[turn % postIds.length]!, authorId, turn++)) {
+      if (reader) preparedFor(sql).all(parameters);
+      else preparedFor(sql).run(parameters);
       // Kysely awaits every statement: the same microtask turns as the store.
       await undefined;
     }
